@@ -287,7 +287,7 @@ class Trace:
         """
         try:
             doc = json.loads(text)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise ValueError(f"This is not a TraceLab trace: it is not valid JSON ({exc}).") from None
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
             raise ValueError(
@@ -328,7 +328,8 @@ class Trace:
             )
         except KeyError as exc:
             raise ValueError(f"This TraceLab trace is incomplete: {exc.args[0]!r} is missing.") from None
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:
+            # RecursionError: values nested too deeply to rebuild.
             raise ValueError(f"This TraceLab trace is malformed: {exc}.") from None
         return trace
 
@@ -413,7 +414,10 @@ def _decode(value: Any) -> Any:
             raise ValueError("a boolean array should hold true/false")
         if dtype.kind in "iu" and not all(isinstance(x, int) for x in data):
             raise ValueError("an integer array should hold integers")
-        arr = np.array(data, dtype=dtype).reshape(shape)
+        try:
+            arr = np.array(data, dtype=dtype).reshape(shape)
+        except OverflowError:
+            raise ValueError(f"array values out of range for dtype {dtype}") from None
         arr.flags.writeable = False
         return arr
     if "__tuple__" in value:
