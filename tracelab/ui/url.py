@@ -1,0 +1,167 @@
+"""Lab state in the page URL, so a shared link opens the same step with the same numbers.
+
+Each lab declares its URL fields as :class:`Param` records. :func:`parse_query`
+turns the query string into values, falling back to the default (with a note
+the page shows) for anything missing, malformed or out of range; it never
+raises. :func:`load_into_state` and :func:`write` are the thin Streamlit glue.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+__all__ = ["Param", "choice", "integer", "number", "flag", "parse_query", "load_into_state", "write"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One piece of lab state that travels in the URL.
+
+    Parameters
+    ----------
+    name : str
+        The query-string key, e.g. ``"k"``.
+    key : str
+        The session-state key of the widget holding the value.
+    default : object
+        Used when the URL does not say, or says something unusable.
+    parse : callable str -> object
+        Raises ValueError (with a short reason) on a value it cannot use.
+    label : str
+        How the note names this setting ("number of components").
+    """
+
+    name: str
+    key: str
+    default: Any
+    parse: Callable[[str], Any]
+    label: str = ""
+
+    def format(self, value: Any) -> str:
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        if isinstance(value, float):
+            return repr(value)
+        return str(value)
+
+
+def choice(options: Sequence[str]) -> Callable[[str], str]:
+    """A parser that accepts one of ``options``."""
+
+    def parse(text: str) -> str:
+        if text not in options:
+            raise ValueError(f"should be one of {', '.join(options)}")
+        return text
+
+    return parse
+
+
+def integer(lo: int, hi: int) -> Callable[[str], int]:
+    """A parser for a whole number in ``[lo, hi]``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError("should be a whole number") from None
+        if not lo <= value <= hi:
+            raise ValueError(f"should be between {lo} and {hi}")
+        return value
+
+    return parse
+
+
+def number(lo: float, hi: float) -> Callable[[str], float]:
+    """A parser for a finite number in ``[lo, hi]``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError("should be a number") from None
+        if not math.isfinite(value) or not lo <= value <= hi:
+            raise ValueError(f"should be between {lo:g} and {hi:g}")
+        return value
+
+    return parse
+
+
+def flag(text: str) -> bool:
+    """A parser for 1/0 (also true/false)."""
+    lowered = text.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("should be 1 or 0")
+
+
+def parse_query(params: Sequence[Param], query: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """Read lab state from a query string.
+
+    Parameters
+    ----------
+    params : sequence of Param
+    query : mapping of str to str
+        E.g. ``st.query_params.to_dict()``.
+
+    Returns
+    -------
+    values : dict
+        Session-state key to value, for every param the URL names and that parsed.
+    notes : list of str
+        One sentence per value that was refused and replaced by its default.
+    """
+    values: dict[str, Any] = {}
+    notes: list[str] = []
+    for p in params:
+        if p.name not in query:
+            continue
+        text = str(query[p.name])
+        try:
+            values[p.key] = p.parse(text)
+        except ValueError as exc:
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            notes.append(
+                f"The link's {p.name}={shown!r} was ignored ({p.label or p.name} {exc}); "
+                f"using {p.format(p.default)} instead."
+            )
+    return values, notes
+
+
+def load_into_state(params: Sequence[Param], flag_key: str) -> list[str]:
+    """Seed widget state from the URL once per page visit.
+
+    Returns the notes of :func:`parse_query` (empty after the first run).
+    """
+    if st.session_state.get(flag_key):
+        return []
+    st.session_state[flag_key] = True
+    values, notes = parse_query(params, st.query_params.to_dict())
+    for key, value in values.items():
+        st.session_state[key] = value
+    return notes
+
+
+def write(params: Sequence[Param], values: Mapping[str, Any]) -> None:
+    """Mirror the current values into the URL (only the ones that differ from it).
+
+    Parameters
+    ----------
+    params : sequence of Param
+    values : mapping
+        Session-state key to current value; a value of None removes the field.
+    """
+    wanted = {}
+    for p in params:
+        value = values.get(p.key)
+        if value is not None:
+            wanted[p.name] = p.format(value)
+    current = st.query_params.to_dict()
+    if current != wanted:
+        st.query_params.from_dict(wanted)
