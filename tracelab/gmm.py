@@ -1,0 +1,1353 @@
+"""EM for Gaussian mixtures, recorded step by step.
+
+:func:`trace_em` runs expectation-maximisation and returns a :class:`~tracelab.trace.Trace`
+whose steps are :class:`EMSnapshot` instances: the start (phase ``"init"``), then an
+``"E"`` and an ``"M"`` snapshot per iteration. The arithmetic follows scikit-learn's
+``GaussianMixture`` (log space, Cholesky factors of the precisions, ``reg_covar`` on
+the diagonal, ``10 * eps`` added to the component counts), so with the same start the
+parameters agree with scikit-learn's to rounding.
+
+Which responsibilities a snapshot carries
+-----------------------------------------
+A snapshot's responsibilities are the posterior ``p(component | x)`` under one set of
+parameters, recomputed from ``X`` on demand (and kept in a small shared cache) rather
+than stored, so a trace holds only small arrays:
+
+* ``init`` and ``E`` steps: the posterior under the snapshot's own parameters (an
+  ``E`` step holds the same parameters as the step before it; what it adds is the
+  responsibilities and their log-likelihood).
+* ``M`` steps: the responsibilities the M-step was computed from, i.e. those of the
+  ``E`` step before it, the posterior under that step's parameters. The M snapshot
+  stores those parameters in ``resp_means``, ``resp_covariances`` and
+  ``resp_weights`` (``None`` on the other steps, meaning "my own").
+
+The recomputation runs the same code on the same numbers as the run itself, so the
+responsibilities are bit for bit those the M-step used, and they survive JSON and
+pickle round trips exactly.
+
+All covariances are stored as full ``(k, d, d)`` matrices whatever the covariance type.
+
+Does the log-likelihood always rise?
+------------------------------------
+Without regularisation, yes: each M-step maximises the bound Q + H, which touches the
+log-likelihood after each E-step. ``reg_covar`` (added to the variances, as in
+scikit-learn) makes the M-step miss the maximiser of Q slightly, so the log-likelihood
+can fall, by at most ``sum_k nk/2 sum_i [log(1 + u) - u/(1 + u)]`` with
+``u = reg_covar / lambda_i`` over the eigenvalues ``lambda_i`` of each component's
+scatter: nothing visible while variances are far above ``reg_covar``, and real only
+when a component collapses, which the step's message then says. ``covariance_type=
+"fixed"`` is never regularised. A positive ``reg_covar`` is raised to a floor of
+1e-12 times the data's largest variance (:func:`effective_reg_covar`), below which it
+would vanish in rounding; at ordinary scales the floor is inactive.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Iterator, NamedTuple
+
+import numpy as np
+from scipy.linalg.lapack import dtrtri
+
+from tracelab.data import Dataset, digest
+from tracelab.kmeans import kmeans_plusplus, lloyd
+from tracelab.trace import Snapshot, Trace, freeze
+
+__all__ = [
+    "COVARIANCE_TYPES",
+    "INITS",
+    "EMSnapshot",
+    "trace_em",
+    "iter_em",
+    "weighted_log_prob",
+    "responsibilities",
+    "log_likelihood",
+    "evidence_lower_bound",
+    "estimate_parameters",
+    "effective_reg_covar",
+    "precision_cholesky",
+    "REG_COVAR_FLOOR",
+]
+
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical", "fixed")
+INITS = ("kmeans", "k-means++", "random_from_data", "random")
+
+_LOG_2PI = math.log(2.0 * math.pi)
+# Squares of larger numbers, summed over many points, overflow float64.
+_MAX_ABS = 1e150
+_EPS = np.finfo(np.float64).eps
+# Working blocks, in matrix entries: small enough to stay in (L2) cache while a block is
+# squared, summed and exponentiated (E-step) or centred and weighted (M-step), large
+# enough that the per-block Python overhead does not count.
+_BLOCK = 1 << 17
+_MSTEP_BLOCK = 1 << 15
+# The responsibility cache keeps at most this many bytes (at least one entry).
+_CACHE_BYTES = 32 * 2**20
+
+
+# ---------------------------------------------------------------------------
+# Shared arithmetic, in the (k, n) layout the run uses
+# ---------------------------------------------------------------------------
+
+
+class _Prepared(NamedTuple):
+    """The data as the kernels want it: shifted to its mean and transposed.
+
+    Gaussian log-densities and moments are translation invariant; measuring from the
+    data's mean keeps them accurate for data far from the origin (offsets of 1e7),
+    and the (d, n) layout makes every per-component row contiguous.
+    """
+
+    center: np.ndarray  # (d,)
+    XcT: np.ndarray  # (d, n), C-contiguous
+
+
+def _prepare(X: np.ndarray) -> _Prepared:
+    center = X.mean(axis=0) if len(X) else np.zeros(X.shape[1])
+    XcT = np.ascontiguousarray((X - center).T)
+    return _Prepared(center, XcT)
+
+
+# A positive reg_covar is raised to at least this fraction of the data's largest
+# variance: below it, the regulariser is lost in the rounding of the covariance entries
+# (|Sigma| * eps) and collinear or duplicated points give singular matrices however
+# reg_covar is meant. At ordinary scales (variances below 1e6 with the default 1e-6)
+# the floor is inactive, so results match scikit-learn's.
+REG_COVAR_FLOOR = 1e-12
+
+
+def _effective_reg(prep: _Prepared, reg_covar: float) -> float:
+    if reg_covar <= 0:
+        return float(reg_covar)
+    XcT = prep.XcT
+    largest_var = float(np.einsum("ij,ij->i", XcT, XcT).max()) / XcT.shape[1] if XcT.size else 0.0
+    return max(float(reg_covar), REG_COVAR_FLOOR * largest_var)
+
+
+def _precision_cholesky(covariances: np.ndarray) -> np.ndarray:
+    """Upper-triangular U with U U^T = inv(covariance), per component.
+
+    Raises ValueError (never LinAlgError) naming the components that are not
+    positive definite.
+    """
+    k, d, _ = covariances.shape
+    try:
+        L = np.linalg.cholesky(covariances)
+    except np.linalg.LinAlgError:
+        bad = [j + 1 for j in range(k) if not _is_pd(covariances[j])]
+        raise _NotPD(bad) from None
+    U = np.empty_like(L)
+    for j in range(k):
+        # inv(Sigma) = inv(L)^T inv(L), so U = inv(L)^T; a triangular inverse, no general inverse.
+        inv_L, info = dtrtri(L[j], lower=1)
+        if info != 0:
+            raise _NotPD([j + 1])
+        U[j] = inv_L.T
+    if not np.all(np.isfinite(U)):
+        bad = [j + 1 for j in range(k) if not np.all(np.isfinite(U[j]))]
+        raise _NotPD(bad)
+    return U
+
+
+class _NotPD(Exception):
+    def __init__(self, components):
+        super().__init__(components)
+        self.components = components or [1]
+
+
+def _is_pd(C: np.ndarray) -> bool:
+    try:
+        np.linalg.cholesky(C)
+    except np.linalg.LinAlgError:
+        return False
+    return True
+
+
+def _coefficients(center, means, prec_chol, log_weights):
+    """Per-block coefficients: ``y = W x_c - b`` stacks every component's whitened offset."""
+    k, d = means.shape
+    # Row j*d + a of W is column a of U_j, so (W x)[j*d + a] = ((x - c) @ U_j)[a].
+    W = np.ascontiguousarray(prec_chol.transpose(0, 2, 1).reshape(k * d, d))
+    b = np.matmul((means - center)[:, None, :], prec_chol)[:, 0, :].reshape(k * d)
+    log_det = np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
+    const = log_weights + log_det - 0.5 * d * _LOG_2PI
+    return W, b[:, None], const[:, None]
+
+
+def _wlp_block(XcT_block, W, b, const, k, d, y, out):
+    """Weighted log-probabilities log w_j + log N(x | mu_j, Sigma_j) of one block, into ``out``."""
+    np.matmul(W, XcT_block, out=y)
+    y -= b
+    np.square(y, out=y)
+    np.add.reduce(y.reshape(k, d, -1), axis=1, out=out)
+    out *= -0.5
+    out += const
+
+
+def _block_len(k: int, d: int) -> int:
+    return max(64, _BLOCK // (k * d))
+
+
+def _weighted_log_prob_T(prep, means, prec_chol, log_weights) -> np.ndarray:
+    k, d = means.shape
+    n = prep.XcT.shape[1]
+    W, b, const = _coefficients(prep.center, means, prec_chol, log_weights)
+    out = np.empty((k, n))
+    step = _block_len(k, d)
+    y_buf = np.empty((k * d, min(step, n)))
+    for lo in range(0, n, step):
+        hi = min(lo + step, n)
+        _wlp_block(prep.XcT[:, lo:hi], W, b, const, k, d, y_buf[:, : hi - lo], out[:, lo:hi])
+    return out
+
+
+class _EStep(NamedTuple):
+    R: np.ndarray | None  # (k, n) responsibilities, if asked for
+    log_resp: np.ndarray | None  # (k, n) their logs, if asked for
+    log_likelihood: float  # sum_n log sum_k w_k N(x_n | ...)
+    sum_r_log_r: float  # sum_nk r log r (minus the entropy)
+    q_prev: float | None  # sum_nk r_prev * weighted log-prob, if r_prev was given
+    labels: np.ndarray | None  # (n,) most likely component, if asked for
+    changed: int  # points whose most likely component differs from prev_labels
+
+
+def _estep(
+    prep, means, prec_chol, log_weights, *, R=None, want_R=True, want_log_resp=False,
+    prev_R=None, want_labels=False, prev_labels=None,
+) -> _EStep:
+    """E-step in log space, one cache-sized block of points at a time.
+
+    Per block: wlp = log w + log N (see _wlp_block), m = max_k wlp, a = wlp - m,
+    r = exp(a) / sum_k exp(a), so log r = a - log sum_k exp(a) (logsumexp). The shifted
+    log-probabilities ``a`` never leave the block; what the run needs from them is
+    reduced on the spot: the log-likelihood, sum r log r, the bound's
+    sum r_prev * wlp, and which points changed their most likely component
+    (``a`` is exactly 0 at a point's maximum, so one gather tells whether the old
+    label still is one).
+
+    The run and the lazy recomputation of a snapshot's responsibilities both call
+    this with the same numbers, so they agree bit for bit; the optional reductions
+    only read the block.
+    """
+    k, d = means.shape
+    n = prep.XcT.shape[1]
+    W, b, const = _coefficients(prep.center, means, prec_chol, log_weights)
+    if want_R and R is None:
+        R = np.empty((k, n))
+    log_resp = np.empty((k, n)) if want_log_resp else None
+    labels = np.empty(n, dtype=np.intp) if want_labels else None
+    step = _block_len(k, d)
+    width = min(step, n)
+    y_buf = np.empty((k * d, width))
+    a_buf = np.empty((k, width))
+    r_buf = None if want_R else np.empty((k, width))
+    col = np.empty(width)
+    ll = sum_rlogr = 0.0
+    q_prev = 0.0 if prev_R is not None else None
+    changed = 0
+    ar = np.arange(width)
+    for lo in range(0, n, step):
+        hi = min(lo + step, n)
+        c = hi - lo
+        a = a_buf[:, :c]
+        r = R[:, lo:hi] if want_R else r_buf[:, :c]
+        s = col[:c]
+        _wlp_block(prep.XcT[:, lo:hi], W, b, const, k, d, y_buf[:, :c], a)
+        m = a.max(axis=0)
+        a -= m
+        np.exp(a, out=r)
+        np.sum(r, axis=0, out=s)
+        log_s = np.log(s)
+        np.divide(1.0, s, out=s)
+        r *= s
+        ll += float(m.sum()) + float(log_s.sum())
+        # sum_k r = 1, so sum_k r log r = sum_k r a - log s and sum_k r_prev wlp = sum_k r_prev a + m.
+        sum_rlogr += float(np.einsum("ij,ij->", r, a)) - float(log_s.sum())
+        if prev_R is not None:
+            q_prev += float(np.einsum("ij,ij->", prev_R[:, lo:hi], a)) + float(m.sum())
+        if want_labels:
+            lab = labels[lo:hi]
+            if prev_labels is None:
+                np.argmax(a, axis=0, out=lab)
+            else:
+                old = prev_labels[lo:hi]
+                moved = np.flatnonzero(a[old, ar[:c]] != 0.0)
+                lab[:] = old
+                if moved.size:
+                    lab[moved] = np.argmax(a[:, moved], axis=0)
+                    changed += moved.size
+        if want_log_resp:
+            np.subtract(a, log_s, out=log_resp[:, lo:hi])
+    return _EStep(R if want_R else None, log_resp, ll, sum_rlogr, q_prev, labels, changed)
+
+
+def _mstep(prep, R, covariance_type, reg_covar, fixed_covariances=None):
+    """M-step from responsibilities R (k, n): weights, means and full covariances.
+
+    Scatter matrices are summed around each component's own mean (two passes), not
+    as E[x x^T] - mu mu^T, which loses every digit when a tight component sits far
+    from the data's centre.
+    """
+    XcT = prep.XcT
+    d, n = XcT.shape
+    k = R.shape[0]
+    nk = R.sum(axis=1) + 10 * _EPS
+    means_c = (R @ XcT.T) / nk[:, None]
+    if covariance_type == "fixed":
+        covariances = fixed_covariances
+    else:
+        full = covariance_type in ("full", "tied")
+        step = max(64, _MSTEP_BLOCK // d)
+        width = min(step, n)
+        D_buf = np.empty((d, width))
+        WD_buf = np.empty((d, width))
+        eye = np.eye(d)
+        # Block by block, so D and WD stay in cache; per component the block sums
+        # add up in a fixed order, which estimate_parameters repeats exactly.
+        scatter = np.zeros((k, d, d)) if full else np.zeros((k, d))
+        for lo in range(0, n, step):
+            hi = min(lo + step, n)
+            xb = XcT[:, lo:hi]
+            D = D_buf[:, : hi - lo]
+            WD = WD_buf[:, : hi - lo]
+            for j in range(k):
+                np.subtract(xb, means_c[j][:, None], out=D)
+                if full:
+                    np.multiply(D, R[j, lo:hi], out=WD)
+                    scatter[j] += WD @ D.T
+                else:
+                    np.square(D, out=D)
+                    scatter[j] += D @ R[j, lo:hi]
+        if full:
+            scatter = 0.5 * (scatter + scatter.transpose(0, 2, 1))
+            if covariance_type == "full":
+                covariances = scatter / nk[:, None, None] + reg_covar * eye
+            else:
+                tied = scatter.sum(axis=0) / nk.sum() + reg_covar * eye
+                covariances = np.repeat(tied[None], k, axis=0)
+        else:
+            var = scatter / nk[:, None]
+            if covariance_type == "diag":
+                var += reg_covar
+            else:
+                var[:] = var.mean(axis=1, keepdims=True) + reg_covar
+            covariances = var[:, :, None] * eye
+    weights = nk / nk.sum()
+    return weights, means_c + prep.center, covariances
+
+
+# ---------------------------------------------------------------------------
+# Public math on (n, d) arrays
+# ---------------------------------------------------------------------------
+
+
+def _as_points(X, name="X") -> np.ndarray:
+    if isinstance(X, Dataset):
+        return X.X
+    try:
+        X = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} should be a table of numbers") from None
+    if X.ndim == 1:
+        X = X[:, None]
+    if X.ndim != 2:
+        raise ValueError(f"{name} should be 2-D (n_samples, n_features), but got {X.ndim} dimensions")
+    return X
+
+
+def _as_params(means, covariances, weights, n_features=None):
+    means = np.asarray(means, dtype=np.float64)
+    covariances = np.asarray(covariances, dtype=np.float64)
+    weights = np.asarray(weights, dtype=np.float64)
+    if means.ndim != 2:
+        raise ValueError(f"means should have shape (n_components, n_features), but got {means.shape}")
+    k, d = means.shape
+    if n_features is not None and d != n_features:
+        raise ValueError(f"means have {d} features but X has {n_features}")
+    if covariances.shape != (k, d, d):
+        raise ValueError(f"covariances should have shape {(k, d, d)}, but got {covariances.shape}")
+    if weights.shape != (k,):
+        raise ValueError(f"weights should have shape {(k,)}, but got {weights.shape}")
+    return means, covariances, weights
+
+
+def precision_cholesky(covariances) -> np.ndarray:
+    """Cholesky factors of the precision matrices.
+
+    Parameters
+    ----------
+    covariances : array-like of shape (n_components, n_features, n_features)
+        Symmetric positive definite matrices.
+
+    Returns
+    -------
+    ndarray of shape (n_components, n_features, n_features)
+        Upper-triangular ``U`` with ``U @ U.T == inv(covariance)``, computed from the
+        Cholesky factor of the covariance (never an explicit inverse).
+
+    Raises
+    ------
+    ValueError
+        If a covariance is not positive definite.
+    """
+    covariances = np.asarray(covariances, dtype=np.float64)
+    if covariances.ndim != 3 or covariances.shape[1] != covariances.shape[2]:
+        raise ValueError(
+            "covariances should have shape (n_components, n_features, n_features), "
+            f"but got {covariances.shape}"
+        )
+    try:
+        return _precision_cholesky(covariances)
+    except _NotPD as exc:
+        raise ValueError(
+            f"{_covariance_of(exc.components)} not positive definite"
+        ) from None
+
+
+def weighted_log_prob(X, means, covariances, weights) -> np.ndarray:
+    """``log w_k + log N(x | mu_k, Sigma_k)`` for every point and component.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Any points, e.g. a grid for drawing densities.
+    means : array-like of shape (n_components, n_features)
+    covariances : array-like of shape (n_components, n_features, n_features)
+    weights : array-like of shape (n_components,)
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_components)
+    """
+    X = _as_points(X)
+    means, covariances, weights = _as_params(means, covariances, weights, X.shape[1])
+    prec = precision_cholesky(covariances)
+    with np.errstate(divide="ignore"):
+        log_w = np.log(weights)
+    return _weighted_log_prob_T(_prepare(X), means, prec, log_w).T.copy()
+
+
+def _posterior(X, means, covariances, weights, **kw) -> _EStep:
+    X = _as_points(X)
+    means, covariances, weights = _as_params(means, covariances, weights, X.shape[1])
+    prec = precision_cholesky(covariances)
+    # A weight of 0 gives log 0 = -inf: that component explains nothing, no warning.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _estep(_prepare(X), means, prec, np.log(weights), **kw)
+
+
+def responsibilities(X, means, covariances, weights) -> np.ndarray:
+    """Posterior probability of each component for each point (the E-step).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    means : array-like of shape (n_components, n_features)
+    covariances : array-like of shape (n_components, n_features, n_features)
+    weights : array-like of shape (n_components,)
+        Positive, summing to 1.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_components)
+        Rows sum to 1. For the data of a trace this equals, bit for bit, the
+        responsibilities of the snapshot with these parameters.
+    """
+    return _posterior(X, means, covariances, weights).R.T.copy()
+
+
+def log_likelihood(X, means, covariances, weights) -> float:
+    """Total natural-log likelihood ``sum_n log sum_k w_k N(x_n | mu_k, Sigma_k)``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    means : array-like of shape (n_components, n_features)
+    covariances : array-like of shape (n_components, n_features, n_features)
+    weights : array-like of shape (n_components,)
+
+    Returns
+    -------
+    float
+    """
+    return _posterior(X, means, covariances, weights, want_R=False).log_likelihood
+
+
+def evidence_lower_bound(X, resp, means, covariances, weights) -> float:
+    """The EM bound ``Q(theta | resp) + H(resp)`` on the log-likelihood.
+
+    ``sum_nk r_nk (log w_k + log N(x_n | mu_k, Sigma_k) - log r_nk)``, with
+    ``0 log 0 = 0``. It never exceeds ``log_likelihood(X, means, covariances,
+    weights)`` and equals it when ``resp`` is the posterior under these parameters.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    resp : array-like of shape (n_samples, n_components)
+    means : array-like of shape (n_components, n_features)
+    covariances : array-like of shape (n_components, n_features, n_features)
+    weights : array-like of shape (n_components,)
+
+    Returns
+    -------
+    float
+    """
+    wlp = weighted_log_prob(X, means, covariances, weights)
+    resp = np.asarray(resp, dtype=np.float64)
+    if resp.shape != wlp.shape:
+        raise ValueError(f"resp should have shape {wlp.shape}, but got {resp.shape}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(resp > 0, resp * (wlp - np.log(resp)), 0.0)
+    return float(terms.sum())
+
+
+def estimate_parameters(
+    X, resp, covariance_type: str = "full", reg_covar: float = 1e-6, fixed_variance: float = 1.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The M-step: weights, means and covariances from responsibilities.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    resp : array-like of shape (n_samples, n_components)
+    covariance_type : {"full", "tied", "diag", "spherical", "fixed"}
+    reg_covar : float
+        Added to the diagonal of every estimated covariance (see
+        :func:`effective_reg_covar` for the floor at large scales).
+    fixed_variance : float
+        For ``"fixed"``: every covariance is ``fixed_variance * I``.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_components,)
+    means : ndarray of shape (n_components, n_features)
+    covariances : ndarray of shape (n_components, n_features, n_features)
+        For a snapshot's data and responsibilities this reproduces, bit for bit,
+        the parameters of the M-step that used them.
+    """
+    X = _as_points(X)
+    resp = np.asarray(resp, dtype=np.float64)
+    if resp.ndim != 2 or resp.shape[0] != X.shape[0]:
+        raise ValueError(f"resp should have shape ({X.shape[0]}, n_components), but got {resp.shape}")
+    if covariance_type not in COVARIANCE_TYPES:
+        raise ValueError(_one_of("covariance_type", covariance_type, COVARIANCE_TYPES))
+    k, d = resp.shape[1], X.shape[1]
+    fixed = fixed_variance * np.broadcast_to(np.eye(d), (k, d, d)).copy()
+    prep = _prepare(X)
+    reg = _effective_reg(prep, reg_covar)
+    return _mstep(prep, np.ascontiguousarray(resp.T), covariance_type, reg, fixed)
+
+
+def effective_reg_covar(X, reg_covar: float = 1e-6) -> float:
+    """The regularisation EM actually adds to the variances for data ``X``.
+
+    ``reg_covar`` itself, except that a positive value is raised to at least
+    ``REG_COVAR_FLOOR`` (1e-12) times the largest variance of the columns of ``X``:
+    a smaller value disappears in the rounding of the covariance entries, and
+    duplicated or collinear points would then give singular covariances. 0 stays 0.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    reg_covar : float
+
+    Returns
+    -------
+    float
+    """
+    return _effective_reg(_prepare(_as_points(X)), float(reg_covar))
+
+
+# ---------------------------------------------------------------------------
+# Lazy responsibilities: a small cache shared by all snapshots
+# ---------------------------------------------------------------------------
+
+
+class _IdentityLRU:
+    """LRU of values derived from a data array, keyed by the array's identity and more.
+
+    The data are held by weak reference and compared by identity on every hit, so a
+    key can never answer for other data that happened to reuse a freed id.
+    """
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, X, key, compute):
+        full_key = (id(X),) + key
+        with self._lock:
+            hit = self._entries.get(full_key)
+            if hit is not None and hit[0]() is X:
+                self._entries.move_to_end(full_key)
+                return hit[1]
+        value = compute()
+        with self._lock:
+            old = self._entries.pop(full_key, None)
+            if old is not None:
+                self._bytes -= old[1].nbytes
+            self._entries[full_key] = (weakref.ref(X), value)
+            self._bytes += value.nbytes
+            while self._bytes > self.max_bytes and len(self._entries) > 1:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self._bytes -= dropped.nbytes
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+_CACHE = _IdentityLRU(_CACHE_BYTES)
+# The shifted, transposed data of the last few data sets read (n * d floats each).
+_PREPARED = _IdentityLRU(0)
+
+
+def _prepared_for(X: np.ndarray) -> _Prepared:
+    entry = _PREPARED.get(X, (), lambda: _PreparedEntry(_prepare(X)))
+    return entry.prep
+
+
+class _PreparedEntry:
+    """A _Prepared with the ``nbytes`` the cache counts (it keeps only the newest)."""
+
+    def __init__(self, prep: _Prepared):
+        self.prep = prep
+        self.nbytes = prep.XcT.nbytes
+
+
+def _lazy_posterior(X, means, covariances, weights, kind: str) -> np.ndarray:
+    key = (kind, means.tobytes(), covariances.tobytes(), weights.tobytes(), means.shape)
+
+    def compute():
+        try:
+            prec = _precision_cholesky(covariances)
+        except _NotPD as exc:
+            raise ValueError(
+                f"In this step {_covariance_of(exc.components)} not positive definite, "
+                "so its responsibilities cannot be computed"
+            ) from None
+        prep = _prepared_for(X)
+        if kind == "resp":
+            out = _estep(prep, means, prec, np.log(weights)).R.T
+        else:
+            out = _estep(prep, means, prec, np.log(weights), want_R=False, want_log_resp=True).log_resp.T
+        out.flags.writeable = False
+        return out
+
+    return _CACHE.get(X, key, compute)
+
+
+# ---------------------------------------------------------------------------
+# Snapshots
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class EMSnapshot(Snapshot):
+    """One step of EM: the mixture's parameters and how well they explain the data.
+
+    Parameters
+    ----------
+    means : ndarray of shape (n_components, n_features)
+    covariances : ndarray of shape (n_components, n_features, n_features)
+        Full matrices whatever the covariance type.
+    weights : ndarray of shape (n_components,)
+    log_likelihood : float
+        Total natural-log likelihood of the data under this snapshot's parameters.
+    lower_bound : float or None
+        M steps only: ``Q(theta_new | theta_old) + H(responsibilities)``, the EM
+        bound under the new parameters with the responsibilities the M-step used.
+    resp_means, resp_covariances, resp_weights : ndarray or None
+        M steps only: the parameters whose posterior the responsibilities are (the
+        preceding E step's). ``None`` means the snapshot's own parameters.
+
+    Notes
+    -----
+    ``responsibilities`` and ``log_resp`` are recomputed from the trace's data on
+    demand (see the module docstring); a snapshot built without data raises
+    ValueError when asked for them.
+    """
+
+    means: np.ndarray
+    covariances: np.ndarray
+    weights: np.ndarray
+    log_likelihood: float
+    lower_bound: float | None = None
+    resp_means: np.ndarray | None = None
+    resp_covariances: np.ndarray | None = None
+    resp_weights: np.ndarray | None = None
+    _X: np.ndarray | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        means, cov, w = self.means, self.covariances, self.weights
+        if not (isinstance(means, np.ndarray) and means.ndim == 2):
+            raise ValueError("means should be a 2-D array (n_components, n_features)")
+        k, d = means.shape
+        if not isinstance(cov, np.ndarray) or cov.shape != (k, d, d):
+            raise ValueError(f"covariances should have shape {(k, d, d)}")
+        if not isinstance(w, np.ndarray) or w.shape != (k,):
+            raise ValueError(f"weights should have shape {(k,)}")
+        given = [self.resp_means is None, self.resp_covariances is None, self.resp_weights is None]
+        if any(given) and not all(given):
+            raise ValueError("resp_means, resp_covariances and resp_weights go together")
+        if self.resp_means is not None and (
+            self.resp_means.shape != (k, d)
+            or self.resp_covariances.shape != (k, d, d)
+            or self.resp_weights.shape != (k,)
+        ):
+            raise ValueError("resp_means, resp_covariances and resp_weights have the wrong shapes")
+        if self._X is not None and self._X.shape[1] != d:
+            raise ValueError(f"the step has {d} features but the data have {self._X.shape[1]}")
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # The data are shared by every step of a trace: make the unpickled array
+        # read-only in place, so freezing does not give each step its own copy.
+        X = state.get("_X")
+        if isinstance(X, np.ndarray) and X.flags.writeable:
+            X.flags.writeable = False
+        super().__setstate__(state)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, X: np.ndarray | None = None) -> EMSnapshot:
+        """Rebuild a snapshot from :meth:`to_dict` output, attached to the data ``X``.
+
+        Pass a read-only ``X`` (as :meth:`Trace.from_json` does) so that every step
+        shares it; a writeable one is copied.
+        """
+        snap = super().from_dict(data)
+        if X is not None:
+            X = freeze(X, dtype=np.float64)
+            if X.ndim != 2 or X.shape[1] != snap.means.shape[1]:
+                raise ValueError(
+                    f"the step has {snap.means.shape[1]} features but the data have shape {X.shape}"
+                )
+            object.__setattr__(snap, "_X", X)
+        return snap
+
+    @property
+    def n_components(self) -> int:
+        return self.means.shape[0]
+
+    @property
+    def variances(self) -> np.ndarray:
+        """Diagonals of the covariances, shape (n_components, n_features), read-only."""
+        return np.diagonal(self.covariances, axis1=1, axis2=2)
+
+    def _resp_source(self):
+        if self._X is None:
+            raise ValueError(
+                "This step has no data attached, so its responsibilities cannot be "
+                "recomputed; load it as part of its trace (Trace.from_json) or pass X "
+                "to EMSnapshot.from_dict."
+            )
+        if self.resp_means is None:
+            return self.means, self.covariances, self.weights
+        return self.resp_means, self.resp_covariances, self.resp_weights
+
+    @property
+    def responsibilities(self) -> np.ndarray:
+        """Posterior of each component for each point, shape (n_samples, n_components), read-only."""
+        return _lazy_posterior(self._X, *self._resp_source(), kind="resp")
+
+    @property
+    def log_resp(self) -> np.ndarray:
+        """Natural log of :attr:`responsibilities`, shape (n_samples, n_components), read-only."""
+        return _lazy_posterior(self._X, *self._resp_source(), kind="log_resp")
+
+
+# ---------------------------------------------------------------------------
+# Messages
+# ---------------------------------------------------------------------------
+
+
+def _num(x: float, sig: int = 2) -> str:
+    x = float(x)
+    if x == 0:
+        return "0"
+    if abs(x) >= 10**sig:
+        return f"{x:.0f}"
+    return f"{x:.{sig}g}"
+
+
+def _ll_pair(a: float, b: float) -> tuple[str, str]:
+    """Format two log-likelihoods with enough decimals to show that they differ."""
+    for dec in range(1, 7):
+        sa, sb = f"{a:.{dec}f}", f"{b:.{dec}f}"
+        if sa != sb:
+            return sa, sb
+    return f"{a:.1f}", f"{b:.1f}"
+
+
+def _points(n: int) -> str:
+    return f"{n} point" if n == 1 else f"{n} points"
+
+
+def _list_components(idx) -> str:
+    idx = [str(i) for i in idx]
+    if len(idx) == 1:
+        return f"component {idx[0]}"
+    if len(idx) > 6:
+        return f"{len(idx)} components ({', '.join(idx[:5])}, …)"
+    return f"components {', '.join(idx[:-1])} and {idx[-1]}"
+
+
+def _covariance_of(components) -> str:
+    """'the covariance of component 2 is' / 'the covariances of components 1 and 2 are'."""
+    if len(components) == 1:
+        return f"the covariance of component {components[0]} is"
+    return f"the covariances of {_list_components(components)} are"
+
+
+def _collapse_note(weights, covariances, n, reg_covar, covariance_type) -> str:
+    """Name the components that are collapsing, or return ''."""
+    nk = weights * n
+    light = [j for j in range(len(weights)) if nk[j] < 1.0]
+    thin = []
+    if covariance_type != "fixed" and reg_covar > 0:
+        lam = np.linalg.eigvalsh(covariances).min(axis=1)
+        thin = [j for j in range(len(weights)) if lam[j] <= 2.0 * reg_covar and j not in light]
+    notes = []
+    if light:
+        w = ", ".join(_num(weights[j], 2) for j in light[:6])
+        verb = "is" if len(light) == 1 else "are"
+        notes.append(
+            f"{_list_components([j + 1 for j in light])} {verb} collapsing (weight {w}, less than one point)"
+        )
+    if thin:
+        verb = "is" if len(thin) == 1 else "are"
+        notes.append(
+            f"{_list_components([j + 1 for j in thin])} {verb} collapsing "
+            f"(a variance is down at reg_covar = {reg_covar:g})"
+        )
+    return "; ".join(notes)
+
+
+def _weights_text(weights) -> str:
+    if len(weights) <= 6:
+        return "weights " + "/".join(_num(w, 2) for w in weights)
+    return f"weights from {_num(weights.min(), 2)} to {_num(weights.max(), 2)}"
+
+
+def _one_of(name, value, options) -> str:
+    opts = ", ".join(repr(o) for o in options)
+    return f"{name} should be one of {opts}, but got {value!r}"
+
+
+# ---------------------------------------------------------------------------
+# Validation
+# ---------------------------------------------------------------------------
+
+
+class _Config(NamedTuple):
+    X: np.ndarray
+    k: int
+    covariance_type: str
+    init: str
+    means_init: np.ndarray | None
+    weights_init: np.ndarray | None
+    covariances_init: np.ndarray | None
+    fixed_variance: float
+    reg_covar: float
+    tol: float
+    max_iter: int
+    seed: int | None
+
+
+def _number(name, value, *, minimum=None, positive=False, integer=False, hint=""):
+    bad = isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
+    if integer and not bad and not isinstance(value, (int, np.integer)):
+        if float(value).is_integer():
+            value = int(value)
+        else:
+            bad = True
+    if bad:
+        kind = "a whole number" if integer else "a number"
+        raise ValueError(f"{name} should be {kind}, but got {value!r}")
+    value = int(value) if integer else float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} should be a finite number, but got {value}")
+    if positive and not value > 0:
+        raise ValueError(f"{name} should be positive{hint}, but got {value:g}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} should be at least {minimum}{hint}, but got {value:g}")
+    return value
+
+
+def _validate(
+    X, n_components, covariance_type, init, means_init, weights_init, covariances_init,
+    fixed_variance, reg_covar, tol, max_iter, seed,
+) -> _Config:
+    if isinstance(X, Dataset):
+        X = X.X
+    else:
+        X = _as_points(X)
+        if X.size and not np.all(np.isfinite(X)):
+            rows = int(np.count_nonzero(~np.all(np.isfinite(X), axis=1)))
+            raise ValueError(
+                f"X holds NaN or infinite values in {rows} row{'s' if rows != 1 else ''}; "
+                "drop or fill those rows first"
+            )
+        X = freeze(X, dtype=np.float64)
+    n, d = X.shape
+    if n == 0:
+        raise ValueError("X has no points; EM needs at least one row of data")
+    if d == 0:
+        raise ValueError("X has no feature columns; choose at least one numeric column")
+    biggest = float(np.abs(X).max())
+    if biggest > _MAX_ABS:
+        raise ValueError(
+            f"X holds values as large as {biggest:.3g}; EM squares them, which overflows, "
+            "so scale the data first (e.g. standardise the columns)"
+        )
+    if not isinstance(covariance_type, str) or covariance_type not in COVARIANCE_TYPES:
+        raise ValueError(_one_of("covariance_type", covariance_type, COVARIANCE_TYPES))
+    if not isinstance(init, str) or init not in INITS:
+        raise ValueError(_one_of("init", init, INITS))
+    k = _number("n_components", n_components, integer=True)
+    if k < 1:
+        raise ValueError(f"n_components should be at least 1, but got {k}")
+    if k > n:
+        raise ValueError(
+            f"n_components should be at most the number of points ({n}), but got {k}; "
+            "choose fewer Gaussians or use more data"
+        )
+    fixed_variance = _number("fixed_variance", fixed_variance, positive=True)
+    reg_covar = _number("reg_covar", reg_covar, minimum=0, hint=" (it is added to every variance)")
+    tol = _number("tol", tol, minimum=0, hint=" (0 runs exactly max_iter iterations)")
+    max_iter = _number("max_iter", max_iter, integer=True, minimum=1)
+    if seed is not None:
+        seed = _number("seed", seed, integer=True, minimum=0)
+
+    if means_init is not None:
+        means_init = _init_array("means_init", means_init, (k, d), "(n_components, n_features)")
+    if weights_init is not None:
+        weights_init = _init_array("weights_init", weights_init, (k,), "(n_components,)")
+        if np.any(weights_init <= 0):
+            j = int(np.flatnonzero(weights_init <= 0)[0])
+            raise ValueError(
+                f"weights_init should all be positive, but component {j + 1} has weight "
+                f"{weights_init[j]:g}; give every component some weight"
+            )
+        total = float(weights_init.sum())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"weights_init should sum to 1, but they sum to {total:g}")
+        weights_init = weights_init / total
+    if covariances_init is not None:
+        if covariance_type == "fixed":
+            raise ValueError(
+                "covariance_type='fixed' keeps every covariance at fixed_variance * I; "
+                "set fixed_variance instead of covariances_init"
+            )
+        covariances_init = _init_array(
+            "covariances_init", covariances_init, (k, d, d), "(n_components, n_features, n_features)"
+        )
+        for j, C in enumerate(covariances_init):
+            scale = np.abs(C).max()
+            if np.abs(C - C.T).max() > 1e-10 * scale:
+                raise ValueError(f"covariances_init[{j}] should be symmetric, but it is not")
+        covariances_init = 0.5 * (covariances_init + covariances_init.transpose(0, 2, 1))
+        try:
+            _precision_cholesky(covariances_init)
+        except _NotPD as exc:
+            j = exc.components[0] - 1
+            lam = np.linalg.eigvalsh(covariances_init[j]).min()
+            raise ValueError(
+                f"covariances_init[{j}] should be positive definite, but its smallest "
+                f"eigenvalue is {lam:g}; give symmetric matrices with positive eigenvalues "
+                "(e.g. add to the diagonal)"
+            ) from None
+    return _Config(
+        X, k, covariance_type, init, means_init, weights_init, covariances_init,
+        fixed_variance, reg_covar, tol, max_iter, seed,
+    )
+
+
+def _init_array(name, value, shape, meaning) -> np.ndarray:
+    try:
+        arr = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} should be an array of numbers with shape {shape}") from None
+    if arr.shape != shape:
+        raise ValueError(f"{name} should have shape {shape} {meaning}, but got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} holds NaN or infinite values")
+    return arr
+
+
+def _not_pd_error(components, where: str, reg_covar: float) -> ValueError:
+    text = _covariance_of(components)
+    return ValueError(
+        f"{text[0].upper()}{text[1:]} not positive definite {where} (too few distinct points "
+        f"to spread over); increase reg_covar (now {reg_covar:g}) or scale the data"
+    )
+
+
+# ---------------------------------------------------------------------------
+# The run
+# ---------------------------------------------------------------------------
+
+
+_INIT_NAME = {
+    "kmeans": "k-means",
+    "k-means++": "k-means++",
+    "random_from_data": "random data points",
+    "random": "random",
+}
+_INIT_TEXT = {
+    "kmeans": "means from k-means' clusters",
+    "k-means++": "means from k-means++ seeding, covariances from the data, equal weights",
+    "random_from_data": "means at {k} random data points, covariances from the data, equal weights",
+    "random": "parameters from random responsibilities",
+}
+
+
+def _data_covariances(prep, k, covariance_type, reg_covar, fixed):
+    if covariance_type == "fixed":
+        return fixed
+    XcT = prep.XcT
+    d, n = XcT.shape
+    S = (XcT @ XcT.T) / n
+    S = 0.5 * (S + S.T)
+    if covariance_type == "diag":
+        S = np.diag(np.diag(S))
+    elif covariance_type == "spherical":
+        S = np.mean(np.diag(S)) * np.eye(d)
+    S = S + reg_covar * np.eye(d)
+    return np.repeat(S[None], k, axis=0)
+
+
+def _initial_parameters(cfg: _Config, prep: _Prepared, fixed, reg):
+    X, k = cfg.X, cfg.k
+    n, d = X.shape
+    rng = np.random.default_rng(cfg.seed)
+    have_cov = cfg.covariances_init is not None or cfg.covariance_type == "fixed"
+    given = [
+        name
+        for name, v in (("means", cfg.means_init), ("weights", cfg.weights_init), ("covariances", cfg.covariances_init))
+        if v is not None
+    ]
+    if cfg.means_init is not None and cfg.weights_init is not None and have_cov:
+        weights, means, covariances = cfg.weights_init, cfg.means_init, cfg.covariances_init
+        text = "given parameters"
+        how = "given means, weights and covariances"
+    else:
+        if cfg.init in ("kmeans", "random"):
+            if cfg.init == "kmeans":
+                _, labels = lloyd(X, kmeans_plusplus(X, k, rng))
+                R = np.zeros((k, n))
+                R[labels, np.arange(n)] = 1.0
+            else:
+                R = np.ascontiguousarray(rng.uniform(size=(n, k)).T)
+                R /= R.sum(axis=0)
+            weights, means, covariances = _mstep(prep, R, cfg.covariance_type, reg, fixed)
+        else:
+            if cfg.init == "k-means++":
+                means = kmeans_plusplus(X, k, rng)
+            else:
+                means = X[rng.choice(n, size=k, replace=False)].copy()
+            weights = np.full(k, 1.0 / k)
+            covariances = _data_covariances(prep, k, cfg.covariance_type, reg, fixed)
+        if cfg.means_init is not None:
+            means = cfg.means_init
+        if cfg.weights_init is not None:
+            weights = cfg.weights_init
+        if cfg.covariances_init is not None:
+            covariances = cfg.covariances_init
+        text = _INIT_NAME[cfg.init] + "".join(f", {g} given" for g in given)
+        how = _INIT_TEXT[cfg.init].format(k=k)
+        if given:
+            how += " (" + ", ".join(given) + " given)"
+    if cfg.covariance_type == "fixed":
+        covariances = fixed
+        how += f"; covariances fixed at {cfg.fixed_variance:g}·I"
+    return weights, means, covariances, text, how
+
+
+def _em_steps(cfg: _Config) -> Iterator[EMSnapshot]:
+    """Yield the snapshots of one EM run; return (converged, n_iter, message)."""
+    X, k = cfg.X, cfg.k
+    n, d = X.shape
+    ctype = cfg.covariance_type
+    prep = _prepare(X)
+    reg = _effective_reg(prep, cfg.reg_covar)
+    fixed = cfg.fixed_variance * np.broadcast_to(np.eye(d), (k, d, d)).copy()
+    weights, means, covariances, init_name, how = _initial_parameters(cfg, prep, fixed, reg)
+    if reg != cfg.reg_covar and ctype != "fixed":
+        how += (
+            f"; reg_covar raised from {cfg.reg_covar:g} to {reg:.2g}, the smallest variance "
+            "that survives rounding at this data's scale"
+        )
+    means, covariances, weights = freeze(means), freeze(covariances), freeze(weights)
+    try:
+        prec = _precision_cholesky(covariances)
+    except _NotPD as exc:
+        raise _not_pd_error(exc.components, "at the start", reg) from None
+
+    # Ping-pong buffers: the E-step of t+1 needs the responsibilities of t for the
+    # bound of M_t, so two R arrays alternate.
+    R_bufs = [np.empty((k, n)), np.empty((k, n))]
+    index = 0
+
+    def make(phase, t, message, params, ll, **extra):
+        nonlocal index
+        snap = EMSnapshot(
+            index=index, phase=phase, iteration=t, message=message,
+            means=params[0], covariances=params[1], weights=params[2],
+            log_likelihood=float(ll), _X=X, **extra,
+        )
+        index += 1
+        return snap
+
+    def check_finite(*values):
+        if not all(math.isfinite(v) for v in values):
+            raise ValueError(
+                "EM ran into numbers too large or too small to represent; "
+                f"increase reg_covar (now {reg:g}) or scale the data"
+            )
+
+    params = (means, covariances, weights)
+    pending = None  # the init or M snapshot waiting for its log-likelihood (next E-step)
+    prev_R = prev_ent = None
+    prev_labels = None
+    prev_mean_ll = -math.inf
+    change = math.inf
+    converged = False
+    t = 0
+    for t in range(1, cfg.max_iter + 2):
+        last = t == cfg.max_iter + 1 or converged
+        # One pass scores the parameters of M_{t-1}: their log-likelihood, the bound of
+        # M_{t-1} (sum r_prev wlp - sum r_prev log r_prev) and the responsibilities of E_t.
+        e = _estep(
+            prep, params[0], prec, np.log(params[2]), R=R_bufs[t % 2], prev_R=prev_R,
+            want_labels=not last, prev_labels=prev_labels,
+        )
+        ll, ent = e.log_likelihood, e.sum_r_log_r
+        check_finite(ll, ent)
+        if pending is None:
+            note = _collapse_note(params[2], params[1], n, reg, ctype)
+            yield make(
+                "init", 0,
+                f"Start ({init_name}): {k} Gaussian{'s' if k != 1 else ''} with {how}; "
+                f"log-likelihood {ll:.1f}" + (f"; {note}." if note else "."),
+                params, ll,
+            )
+        else:
+            bound = e.q_prev - prev_ent
+            check_finite(bound)
+            old_params, old_ll = pending  # those of E_{t-1}: M_{t-1}'s responsibilities
+            moved = float(np.sqrt(((params[0] - old_params[0]) ** 2).sum(axis=1)).max())
+            a, b = _ll_pair(old_ll, ll)
+            note = _collapse_note(params[2], params[1], n, reg, ctype)
+            yield make(
+                "M", t - 1,
+                f"M-step: means moved by up to {_num(moved)}; {_weights_text(params[2])}; "
+                f"log-likelihood {a} → {b}" + (f"; {note}." if note else "."),
+                params, ll, lower_bound=bound,
+                resp_means=old_params[0], resp_covariances=old_params[1],
+                resp_weights=old_params[2],
+            )
+        if last:
+            break
+
+        labels = e.labels
+        head = "E-step: compute how much each Gaussian explains every point; "
+        if prev_labels is None:
+            if k == 1:
+                tail = f"one Gaussian explains all {_points(n)}."
+            elif k <= 6:
+                counts = np.bincount(labels, minlength=k)
+                tail = "each Gaussian is the most likely for " + "/".join(map(str, counts)) + " points."
+            else:
+                tail = f"{np.unique(labels).size} of the {k} Gaussians are the most likely for some point."
+        else:
+            changed = e.changed
+            verb = "changed its" if changed == 1 else "changed their"
+            tail = f"{_points(changed)} {verb} most likely Gaussian."
+        yield make("E", t, head + tail, params, ll)
+        prev_labels = labels
+
+        # Convergence, scikit-learn's rule: the mean log-likelihood of the parameters
+        # this E-step scored versus those the previous E-step scored.
+        mean_ll = ll / n
+        change = mean_ll - prev_mean_ll
+        prev_mean_ll = mean_ll
+
+        new_w, new_mu, new_cov = _mstep(prep, e.R, ctype, reg, fixed)
+        new_params = (freeze(new_mu), freeze(new_cov), freeze(new_w))
+        try:
+            prec = _precision_cholesky(new_params[1])
+        except _NotPD as exc:
+            raise _not_pd_error(exc.components, f"after the M-step of iteration {t}", reg) from None
+        pending = (params, ll)
+        params = new_params
+        prev_R, prev_ent = e.R, ent
+        if abs(change) < cfg.tol:
+            converged = True
+
+    n_iter = t - 1
+    if converged:
+        message = (
+            f"EM converged after {n_iter} iteration{'s' if n_iter != 1 else ''}: the mean "
+            f"log-likelihood per point changed by {_num(abs(change), 2)} (less than tol = "
+            f"{cfg.tol:g}); final log-likelihood {ll:.1f}."
+        )
+    elif cfg.tol == 0:
+        message = (
+            f"EM ran all {n_iter} iteration{'s' if n_iter != 1 else ''} (tol = 0); "
+            f"final log-likelihood {ll:.1f}."
+        )
+    else:
+        message = (
+            f"EM stopped after max_iter = {n_iter} iteration{'s' if n_iter != 1 else ''} "
+            "without converging (the mean "
+            f"log-likelihood per point last changed by {_num(abs(change), 2)}, tol = "
+            f"{cfg.tol:g}); final log-likelihood {ll:.1f}."
+        )
+    return converged, n_iter, message
+
+
+def _params_dict(cfg: _Config) -> dict[str, Any]:
+    def arr(a):
+        return None if a is None else freeze(a)
+
+    return {
+        "n_components": cfg.k,
+        "covariance_type": cfg.covariance_type,
+        "init": cfg.init,
+        "means_init": arr(cfg.means_init),
+        "weights_init": arr(cfg.weights_init),
+        "covariances_init": arr(cfg.covariances_init),
+        "fixed_variance": cfg.fixed_variance,
+        "reg_covar": cfg.reg_covar,
+        "tol": cfg.tol,
+        "max_iter": cfg.max_iter,
+        "seed": cfg.seed,
+    }
+
+
+def iter_em(
+    X,
+    n_components: int,
+    *,
+    covariance_type: str = "full",
+    init: str = "kmeans",
+    means_init=None,
+    weights_init=None,
+    covariances_init=None,
+    fixed_variance: float = 1.0,
+    reg_covar: float = 1e-6,
+    tol: float = 1e-3,
+    max_iter: int = 100,
+    seed: int | None = None,
+) -> Iterator[EMSnapshot]:
+    """EM one snapshot at a time; the arguments are those of :func:`trace_em`.
+
+    The arguments are checked before this returns. The generator's return value
+    (``StopIteration.value``) is ``(converged, n_iter, message)``. A snapshot is
+    yielded once its log-likelihood is known, i.e. after the next E-step.
+    """
+    cfg = _validate(
+        X, n_components, covariance_type, init, means_init, weights_init, covariances_init,
+        fixed_variance, reg_covar, tol, max_iter, seed,
+    )
+    return _em_steps(cfg)
+
+
+def trace_em(
+    X,
+    n_components: int,
+    *,
+    covariance_type: str = "full",
+    init: str = "kmeans",
+    means_init=None,
+    weights_init=None,
+    covariances_init=None,
+    fixed_variance: float = 1.0,
+    reg_covar: float = 1e-6,
+    tol: float = 1e-3,
+    max_iter: int = 100,
+    seed: int | None = None,
+) -> Trace:
+    """Run EM for a Gaussian mixture and record every step.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features) or Dataset
+    n_components : int
+        Number of Gaussians k, 1 to n_samples.
+    covariance_type : {"full", "tied", "diag", "spherical", "fixed"}, default="full"
+        scikit-learn's meanings, plus ``"fixed"``: every covariance is
+        ``fixed_variance * I`` and never updated, so only means and weights move.
+    init : {"kmeans", "k-means++", "random_from_data", "random"}, default="kmeans"
+        ``"kmeans"``: parameters from the clusters of k-means (k-means++ seeding,
+        Lloyd). ``"k-means++"``: means from k-means++ seeding, covariances from the
+        data, equal weights. ``"random_from_data"``: k random data points as means,
+        covariances from the data, equal weights. ``"random"``: random
+        responsibilities followed by an M-step.
+    means_init : array-like of shape (n_components, n_features), optional
+    weights_init : array-like of shape (n_components,), optional
+        Positive, summing to 1.
+    covariances_init : array-like of shape (n_components, n_features, n_features), optional
+        Full symmetric positive definite matrices, whatever the covariance type (not
+        with ``"fixed"``). Each given array overrides that part of the start.
+    fixed_variance : float, default=1.0
+        The variance of every Gaussian when ``covariance_type="fixed"``.
+    reg_covar : float, default=1e-6
+        Added to the diagonal of every estimated covariance.
+    tol : float, default=1e-3
+        Stop when the mean per-point log-likelihood changes by less than ``tol``
+        between successive M-steps (scikit-learn's rule, so the iteration count
+        matches ``GaussianMixture.n_iter_``); 0 runs exactly ``max_iter`` iterations.
+    max_iter : int, default=100
+    seed : int or None
+        Randomness of the start; the same seed gives the same trace.
+
+    Returns
+    -------
+    Trace
+        ``algorithm="em"``; ``steps[0]`` is the start, then an E and an M snapshot per
+        iteration (:class:`EMSnapshot`).
+
+    Raises
+    ------
+    ValueError
+        For impossible requests, with a message saying what to change.
+    """
+    cfg = _validate(
+        X, n_components, covariance_type, init, means_init, weights_init, covariances_init,
+        fixed_variance, reg_covar, tol, max_iter, seed,
+    )
+    steps: list[EMSnapshot] = []
+    gen = _em_steps(cfg)
+    while True:
+        try:
+            steps.append(next(gen))
+        except StopIteration as stop:
+            converged, n_iter, message = stop.value
+            break
+    return Trace(
+        algorithm="em",
+        steps=tuple(steps),
+        params=_params_dict(cfg),
+        data_digest=digest(cfg.X),
+        converged=converged,
+        n_iter=n_iter,
+        message=message,
+        X=cfg.X,
+    )
