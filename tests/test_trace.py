@@ -525,3 +525,14 @@ def test_loaded_step_fields_are_only_plain_values_and_arrays():
         return v is None or type(v) in (bool, int, float, str)
 
     assert all(plain(getattr(t.steps[0], f.name)) for f in _TraceTestStep.public_fields())
+
+
+def test_arrays_in_params_are_read_only_also_after_pickling():
+    import pickle
+
+    trace = Trace("x", (), {"means_init": np.zeros((2, 2)), "nested": {"a": [np.ones(3)]}})
+    assert not trace.params["means_init"].flags.writeable
+    assert not trace.params["nested"]["a"][0].flags.writeable
+    again = pickle.loads(pickle.dumps(trace))
+    assert not again.params["means_init"].flags.writeable
+    assert not again.params["nested"]["a"][0].flags.writeable

@@ -14,6 +14,7 @@ classes are looked up by name in a registry that only subclasses of
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import math
 from dataclasses import dataclass, field, fields
@@ -29,6 +30,10 @@ VERSION = 1
 # Snapshot classes by name, filled by Snapshot.__init_subclass__: the only
 # classes Trace.from_json will ever construct.
 _SNAPSHOT_TYPES: dict[str, type[Snapshot]] = {}
+
+# Modules that define snapshot classes, imported on demand when a trace file
+# names a type not registered yet. A fixed list: a file never chooses what runs.
+_SNAPSHOT_MODULES = ("tracelab.gmm",)
 
 # Array kinds a trace may hold: booleans, integers and floats. Object arrays
 # are refused both ways, so JSON can never smuggle in arbitrary objects.
@@ -64,7 +69,9 @@ def freeze(a: Any, dtype: Any = None) -> np.ndarray:
 
 
 def snapshot_types() -> dict[str, type[Snapshot]]:
-    """The registered snapshot classes by name (a copy)."""
+    """The snapshot classes a trace file may name, by name (a copy)."""
+    for module in _SNAPSHOT_MODULES:
+        importlib.import_module(module)
     return dict(_SNAPSHOT_TYPES)
 
 
@@ -219,7 +226,7 @@ class Trace:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "steps", tuple(self.steps))
-        object.__setattr__(self, "params", dict(self.params))
+        object.__setattr__(self, "params", _freeze_nested(dict(self.params)))
         if self.X is not None:
             object.__setattr__(self, "X", freeze(self.X, dtype=np.float64))
         for i, step in enumerate(self.steps):
@@ -229,9 +236,11 @@ class Trace:
                 raise ValueError(f"step {i} says it is step {step.index}")
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        # Unpickling (st.cache_data) hands back writeable arrays: freeze again, in place.
         self.__dict__.update(state)
-        if self.X is not None and self.X.flags.writeable:
+        if self.X is not None:
             self.X.flags.writeable = False
+        _freeze_nested(self.params, in_place=True)
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -306,10 +315,11 @@ class Trace:
             if not isinstance(raw_steps, list):
                 raise ValueError("steps should be a list")
             steps = []
+            types = snapshot_types()
             for i, raw in enumerate(raw_steps):
                 if not isinstance(raw, dict) or not isinstance(raw.get("fields"), dict):
                     raise ValueError(f"step {i} is not an object with fields")
-                kind = _SNAPSHOT_TYPES.get(raw.get("type"))
+                kind = types.get(raw.get("type"))
                 if kind is None:
                     raise ValueError(f"step {i} has an unknown type {raw.get('type')!r}")
                 steps.append(kind.from_dict(raw["fields"], X=X))
@@ -332,6 +342,26 @@ class Trace:
             # RecursionError: values nested too deeply to rebuild.
             raise ValueError(f"This TraceLab trace is malformed: {exc}.") from None
         return trace
+
+
+def _freeze_nested(value: Any, in_place: bool = False) -> Any:
+    """Make every array inside dicts, lists and tuples read-only."""
+    if isinstance(value, np.ndarray):
+        if in_place:
+            value.flags.writeable = False
+            return value
+        return freeze(value)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            value[k] = _freeze_nested(v, in_place)
+        return value
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            value[i] = _freeze_nested(v, in_place)
+        return value
+    if isinstance(value, tuple):
+        return tuple(_freeze_nested(v, in_place) for v in value)
+    return value
 
 
 def _expect(value: Any, kind: type, name: str) -> Any:
