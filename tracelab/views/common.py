@@ -1,0 +1,427 @@
+"""Drawing helpers shared by every lab's views.
+
+Colours for mixture components and their blends, covariance ellipses, 2-D
+projections, the seeded display cap, stable axis ranges and a curve with the
+current step marked. Everything here is plain numpy/plotly: no streamlit, and
+no per-point Python objects beyond the colour strings Plotly needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+__all__ = [
+    "PALETTE",
+    "PALETTE_RGB",
+    "TEMPLATE",
+    "UNCERTAIN_BELOW",
+    "axis_range",
+    "blend",
+    "component_color",
+    "component_colors",
+    "curve_with_marker",
+    "current_step_parts",
+    "ellipse",
+    "figure",
+    "format_count",
+    "mark_current",
+    "pca_axes",
+    "project_covariances",
+    "project_points",
+    "rgba",
+    "subsample",
+]
+
+# Okabe & Ito's colour-blind-safe set (without black) first, so the first few
+# components, the ones every lesson uses, are the most distinguishable; then
+# Paul Tol's "muted" colours for larger k. Yellow is late: it is faint on white.
+PALETTE: tuple[str, ...] = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#D55E00",  # vermillion
+    "#56B4E9",  # sky blue
+    "#882255",  # wine
+    "#332288",  # indigo
+    "#999933",  # olive
+    "#44AA99",  # teal
+    "#AA4499",  # purple
+    "#F0E442",  # yellow
+)
+
+PALETTE_RGB: np.ndarray = np.array(
+    [[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in PALETTE], dtype=np.float64
+)
+PALETTE_RGB.flags.writeable = False
+
+#: A point whose largest responsibility is below this is drawn as "uncertain".
+UNCERTAIN_BELOW = 0.8
+
+_GRID = "#EBF0F8"
+# Margins are fixed (no automargin, no autoexpand): an automatic margin makes
+# plotly.js lay the figure out twice on every update, which is most of the
+# time a step takes to draw in the browser.
+_AXIS = {"gridcolor": _GRID, "linecolor": _GRID, "zerolinecolor": _GRID, "ticks": "",
+         "automargin": False, "title": {"standoff": 8}}
+
+#: A small white template (plotly_white's look, this palette as colorway), given
+#: as a plain dict so figures can skip Plotly's template expansion.
+TEMPLATE: dict = {
+    "layout": {
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
+        "font": {"color": "#2a3f5f"},
+        "hoverlabel": {"align": "left"},
+        "colorway": list(PALETTE),
+        "xaxis": dict(_AXIS),
+        "yaxis": dict(_AXIS),
+        "title": {"x": 0.01, "xanchor": "left"},
+    }
+}
+
+
+def figure(data: list[dict], layout: dict, frames: list[dict] | None = None) -> go.Figure:
+    """A ``go.Figure`` from plain trace/layout dicts, without Plotly's validation.
+
+    Validating every property costs tens of milliseconds per figure in plotly's
+    Python object model (most of a redraw); the views build well-formed dicts
+    instead, and the tests re-validate each figure (``go.Figure(fig.to_dict())``).
+    Change such a figure with full nested dicts
+    (``fig.update_layout(title={"text": ...})``), not magic underscores.
+
+    Parameters
+    ----------
+    data : list of dict
+        Traces, each with its ``type``.
+    layout : dict
+        Without a template, :data:`TEMPLATE` is used.
+    frames : list of dict, optional
+        Animation frames.
+    """
+    layout = dict(layout)
+    layout.setdefault("template", TEMPLATE)
+    layout["margin"] = {"l": 60, "r": 20, "t": 40, "b": 50, **layout.get("margin", {}), "autoexpand": False}
+    return go.Figure(data=data, layout=layout, frames=frames, _validate=False)
+
+
+def component_colors(k: int) -> np.ndarray:
+    """RGB rows (0-255) for components ``0..k-1``, cycling through :data:`PALETTE`.
+
+    Parameters
+    ----------
+    k : int
+
+    Returns
+    -------
+    ndarray of shape (k, 3)
+    """
+    return PALETTE_RGB[np.arange(k) % len(PALETTE)]
+
+
+def component_color(j: int) -> str:
+    """The hex colour of component ``j`` (0-based), cycling through :data:`PALETTE`."""
+    return PALETTE[j % len(PALETTE)]
+
+
+def rgba(color: str, alpha: float) -> str:
+    """``'rgba(r,g,b,alpha)'`` for a ``'#rrggbb'`` colour."""
+    r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha:.3g})"
+
+
+def blend(resp: np.ndarray) -> list[str]:
+    """Each point's colour: its responsibilities as weights on the component colours.
+
+    A point fully owned by component j gets exactly component j's colour; a point
+    shared 50/50 gets the midpoint of the two colours in RGB.
+
+    Parameters
+    ----------
+    resp : array-like of shape (n_samples, n_components)
+        Rows of non-negative weights; each row is normalised to sum to 1 (rows
+        that sum to 0 are drawn grey).
+
+    Returns
+    -------
+    list of str, length n_samples
+        ``'rgb(r,g,b)'`` strings, the form Plotly takes for per-point colours.
+    """
+    resp = np.asarray(resp, dtype=np.float64)
+    if resp.ndim != 2:
+        raise ValueError(f"resp should have shape (n_samples, n_components), but got {resp.shape}")
+    total = resp.sum(axis=1, keepdims=True)
+    weights = np.divide(resp, total, out=np.zeros_like(resp), where=total > 0)
+    rgb = weights @ component_colors(resp.shape[1])
+    rgb[total[:, 0] <= 0] = 128.0
+    rgb = np.clip(np.rint(rgb), 0, 255).astype(np.int64)
+    return [f"rgb({r},{g},{b})" for r, g, b in rgb.tolist()]
+
+
+def ellipse(
+    mean: np.ndarray, cov: np.ndarray, n_std: float, n_points: int = 100
+) -> tuple[np.ndarray, np.ndarray]:
+    """The closed outline ``(x-mean)^T cov^{-1} (x-mean) = n_std^2`` of a 2-D Gaussian.
+
+    Drawn as a parametric line from the eigen-decomposition ``cov = V diag(l) V^T``:
+    ``x(t) = mean + n_std * V diag(sqrt(l)) (cos t, sin t)``.
+
+    Parameters
+    ----------
+    mean : array-like of shape (2,)
+    cov : array-like of shape (2, 2)
+        Symmetric positive (semi-)definite; tiny negative eigenvalues from
+        round-off are treated as 0.
+    n_std : float
+        Mahalanobis radius: 1 for the "1 sigma" ellipse, 2 for "2 sigma".
+    n_points : int, default 100
+        Points on the outline; the last equals the first, so the line closes.
+
+    Returns
+    -------
+    xs, ys : ndarray of shape (n_points,)
+    """
+    mean = np.asarray(mean, dtype=np.float64)
+    cov = np.asarray(cov, dtype=np.float64)
+    vals, vecs = np.linalg.eigh((cov + cov.T) / 2)
+    radii = n_std * np.sqrt(np.clip(vals, 0.0, None))
+    t = np.linspace(0.0, 2 * np.pi, n_points)
+    circle = np.stack([np.cos(t), np.sin(t)])  # (2, n_points)
+    pts = mean[:, None] + (vecs * radii) @ circle
+    return pts[0], pts[1]
+
+
+def pca_axes(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The first two principal axes of ``X``, for drawing d > 2 data in 2-D.
+
+    Computed from the d x d covariance matrix (cheap for many rows). Each axis
+    is signed so its largest-magnitude entry is positive, so the picture does
+    not flip between runs.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features), n_features >= 2
+
+    Returns
+    -------
+    mean : ndarray of shape (n_features,)
+    components : ndarray of shape (n_features, 2)
+        Orthonormal columns; project with ``(X - mean) @ components``.
+    explained : ndarray of shape (2,)
+        Fraction of the total variance along each axis.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] < 2:
+        raise ValueError(f"PCA to 2-D needs at least 2 features, but X has shape {X.shape}")
+    mean = X.mean(axis=0)
+    C = np.atleast_2d(np.cov(X, rowvar=False, bias=True))
+    vals, vecs = np.linalg.eigh(C)
+    order = np.argsort(vals)[::-1][:2]
+    comps = vecs[:, order]
+    signs = np.sign(comps[np.argmax(np.abs(comps), axis=0), [0, 1]])
+    comps = comps * np.where(signs == 0, 1.0, signs)
+    total = float(np.clip(vals, 0, None).sum())
+    explained = np.clip(vals[order], 0, None) / total if total > 0 else np.zeros(2)
+    return mean, comps, explained
+
+
+def project_points(X: np.ndarray, offset: np.ndarray, P: np.ndarray) -> np.ndarray:
+    """``(X - offset) @ P``: points (or means) in the 2-D drawing plane.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d)
+    offset : array-like of shape (d,)
+    P : array-like of shape (d, 2)
+
+    Returns
+    -------
+    ndarray of shape (n, 2)
+    """
+    return (np.asarray(X, dtype=np.float64) - offset) @ P
+
+
+def project_covariances(covariances: np.ndarray, P: np.ndarray) -> np.ndarray:
+    """``P^T Sigma_k P`` for every component: covariances in the drawing plane.
+
+    Parameters
+    ----------
+    covariances : array-like of shape (k, d, d)
+    P : array-like of shape (d, 2)
+
+    Returns
+    -------
+    ndarray of shape (k, 2, 2)
+    """
+    return np.einsum("ip,kij,jq->kpq", P, np.asarray(covariances, dtype=np.float64), P)
+
+
+def subsample(n: int, max_points: int, seed: int = 0) -> np.ndarray:
+    """Row indices to draw: all of them, or a seeded random ``max_points`` of them.
+
+    The same ``(n, max_points, seed)`` always gives the same rows, so a point
+    stays on screen from one step to the next.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+    max_points : int
+        Display cap (at least 1).
+    seed : int, default 0
+
+    Returns
+    -------
+    ndarray of int, sorted
+        ``arange(n)`` if ``n <= max_points``, else ``max_points`` distinct rows.
+    """
+    if max_points < 1:
+        raise ValueError(f"max_points should be at least 1, but got {max_points}")
+    if n <= max_points:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n, size=max_points, replace=False))
+
+
+def format_count(n: int) -> str:
+    """``50000 -> '50 000'``: thousands separated by a space."""
+    return f"{n:,}".replace(",", " ")
+
+
+def axis_range(*values: np.ndarray, margin: float = 0.05) -> list[float]:
+    """``[lo, hi]`` covering every finite value given, widened by ``margin`` of the span.
+
+    Used to fix axes across steps so the picture does not jump.
+    """
+    parts = [np.asarray(v, dtype=np.float64).ravel() for v in values]
+    allv = np.concatenate(parts) if parts else np.empty(0)
+    allv = allv[np.isfinite(allv)]
+    if allv.size == 0:
+        return [-1.0, 1.0]
+    lo, hi = float(allv.min()), float(allv.max())
+    span = hi - lo
+    pad = margin * span if span > 0 else max(abs(lo) * 0.1, 0.5)
+    return [lo - pad, hi + pad]
+
+
+def current_step_parts(
+    x: float, y: float, *, label: str = "current step", color: str = "black",
+    xref: str = "x", yref: str = "y",
+) -> tuple[dict, dict]:
+    """The "current step" mark on a curve: a ringed marker trace and a vertical line shape.
+
+    Parameters
+    ----------
+    x, y : float
+        The current step and its value.
+    label : str
+        Name of the marker (shown on hover).
+    color : str
+        Ring colour.
+    xref, yref : str
+        Axes of the subplot, e.g. ``"x2"``, ``"y2"``.
+
+    Returns
+    -------
+    trace : dict
+        A scatter trace with ``meta={"role": "current"}``.
+    shape : dict
+        A dotted vertical line at ``x`` across the subplot.
+    """
+    trace = {
+        "type": "scatter",
+        "x": [x],
+        "y": [y],
+        "xaxis": xref,
+        "yaxis": yref,
+        "mode": "markers",
+        "name": label,
+        "showlegend": False,
+        "marker": {"size": 16, "color": "rgba(0,0,0,0)", "line": {"color": color, "width": 2.5}},
+        "hovertemplate": f"{label}<br>step %{{x}}: %{{y:.6g}}<extra></extra>",
+        "meta": {"role": "current"},
+    }
+    shape = {
+        "type": "line", "xref": xref, "yref": f"{yref} domain",
+        "x0": x, "x1": x, "y0": 0, "y1": 1,
+        "line": {"color": "rgba(0,0,0,0.45)", "width": 1.5, "dash": "dot"},
+        "layer": "below",
+    }
+    return trace, shape
+
+
+def mark_current(fig: go.Figure, x: float, y: float, *, label: str = "current step",
+                 color: str = "black") -> go.Figure:
+    """Add :func:`current_step_parts` to an existing single-plot figure (in place)."""
+    trace, shape = current_step_parts(x, y, label=label, color=color)
+    fig.add_trace(trace)
+    fig.add_shape(shape)
+    return fig
+
+
+def curve_with_marker(
+    x: Sequence[float],
+    y: Sequence[float],
+    current: int,
+    *,
+    name: str = "",
+    hovertext: Sequence[str] | None = None,
+    color: str = PALETTE[0],
+    xaxis_title: str = "step",
+    yaxis_title: str = "",
+    title: str | None = None,
+) -> go.Figure:
+    """A line over steps with the current step marked (inertia, cost, log-likelihood...).
+
+    Parameters
+    ----------
+    x, y : sequences of the same length
+        Step numbers and values.
+    current : int
+        Position in ``x``/``y`` of the current step.
+    name : str
+        Name of the curve.
+    hovertext : sequence of str, optional
+        One text per point (e.g. each step's message).
+    color : str
+        Line colour.
+    xaxis_title, yaxis_title, title : str
+
+    Returns
+    -------
+    plotly Figure
+        The curve is ``fig.data[0]``; the current-step marker is ``fig.data[1]``
+        and the dotted vertical line ``fig.layout.shapes[0]``.
+    """
+    x = np.asarray(x)
+    y = np.asarray(y, dtype=np.float64)
+    curve = {
+        "type": "scatter",
+        "x": x,
+        "y": y,
+        "mode": "lines+markers",
+        "name": name,
+        "line": {"color": color},
+        "marker": {"size": 6, "color": color},
+        "hovertemplate": "step %{x}: %{y:.6g}<extra></extra>",
+        "meta": {"role": "curve"},
+    }
+    if hovertext is not None:
+        curve["hovertext"] = list(hovertext)
+        curve["hovertemplate"] = "step %{x}: %{y:.6g}<br>%{hovertext}<extra></extra>"
+    marker, vline = current_step_parts(x[current].item(), float(y[current]))
+    return figure(
+        [curve, marker],
+        {
+            "title": {"text": title} if title else None,
+            "xaxis": {"title": {"text": xaxis_title}},
+            "yaxis": {"title": {"text": yaxis_title}},
+            "shapes": [vline],
+            "margin": {"l": 60, "r": 20, "t": 40 if title else 20, "b": 50},
+            "uirevision": f"curve-{name}",
+            "showlegend": False,
+        },
+    )
