@@ -1,0 +1,237 @@
+"""EM for Gaussian mixtures: step through every E-step and M-step on real data."""
+
+import streamlit as st
+
+from tracelab import gmm, lessons
+from tracelab.trace import Trace
+from tracelab.ui import data_picker, player, runners, share, url
+from tracelab.views import em as views
+
+P = "em"
+
+
+def K(name: str) -> str:
+    return f"{P}.{name}"
+
+
+COVARIANCE_LABELS = {
+    "full": "full",
+    "tied": "tied (one shared)",
+    "diag": "diagonal",
+    "spherical": "spherical (σ²_k·I)",
+    "fixed": "fixed (σ²·I, not learned)",
+}
+INIT_LABELS = {
+    "kmeans": "k-means",
+    "k-means++": "k-means++ seeding",
+    "random_from_data": "random data points",
+    "random": "random responsibilities",
+}
+NO_PRESET = "none"
+CHART_CONFIG = {"displaylogo": False}
+
+EM_PARAMS = [
+    url.Param("preset", K("preset"), NO_PRESET, url.choice([NO_PRESET, *lessons.PRESETS]), "preset"),
+    url.Param("k", K("k"), 2, url.integer(1, 10), "number of components"),
+    url.Param("cov", K("cov"), "full", url.choice(gmm.COVARIANCE_TYPES), "covariance type"),
+    url.Param("var", K("var"), 1.0, url.number(0.001, 10.0), "σ²"),
+    url.Param("init", K("init"), "kmeans", url.choice(gmm.INITS), "init"),
+    url.Param("seed", K("seed"), 0, url.integer(0, 2**31 - 1), "seed"),
+    url.Param("reg", K("reg"), 1e-6, url.number(0.0, 1.0), "reg_covar"),
+    url.Param("tol", K("tol"), 1e-3, url.number(0.0, 10.0), "tol"),
+    url.Param("iter", K("iter"), 100, url.integer(1, 1000), "max_iter"),
+    url.Param("step", player.step_key(P), 1, url.integer(1, 10**6), "step"),
+]
+
+
+def apply_preset() -> None:
+    preset = lessons.PRESETS.get(st.session_state[K("preset")])
+    if preset is None:
+        return
+    data_picker.choose_builtin(P, preset.dataset, preset.standardize)
+    st.session_state[K("k")] = preset.params["n_components"]
+    st.session_state[K("cov")] = preset.params["covariance_type"]
+    st.session_state[player.step_key(P)] = 1
+
+
+# -- URL in: once per visit, before any widget exists ---------------------------------
+url_notes = url.load_into_state(
+    data_picker.url_params(P, st.query_params.get("data")) + EM_PARAMS, K("url_loaded")
+)
+for param in EM_PARAMS[:-1]:
+    st.session_state.setdefault(param.key, param.default)
+
+st.title("EM for Gaussian mixtures")
+for note in url_notes:
+    st.warning(note, icon="🔗")
+
+# -- Sidebar: data and parameters -------------------------------------------------------
+with st.sidebar:
+    st.selectbox(
+        "Lesson preset",
+        [NO_PRESET, *lessons.PRESETS],
+        key=K("preset"),
+        format_func=lambda key: "— none —" if key == NO_PRESET else lessons.PRESETS[key].title,
+        on_change=apply_preset,
+        help="Worked examples with the start used in the lesson or textbook.",
+    )
+choice = data_picker.pick_dataset(P)
+dataset = choice.dataset
+if choice.error:
+    st.error(choice.error, icon="📄")
+
+with st.sidebar:
+    st.subheader("EM")
+    k = st.number_input("Number of Gaussians k", 1, 10, step=1, key=K("k"))
+    cov = st.selectbox("Covariance type", gmm.COVARIANCE_TYPES, key=K("cov"), format_func=COVARIANCE_LABELS.get)
+    if cov == "fixed":
+        st.slider(
+            "σ² (every covariance is σ²·I)", 0.001, 10.0, key=K("var"), step=0.001, format="%.3f",
+            help="As σ² shrinks, responsibilities harden into k-means' labels.",
+        )
+    init = st.selectbox("Start", gmm.INITS, key=K("init"), format_func=INIT_LABELS.get)
+    st.number_input("Seed", 0, 2**31 - 1, step=1, key=K("seed"))
+    st.number_input("reg_covar (added to the covariance diagonals)", 0.0, 1.0, step=1e-6, format="%.1e", key=K("reg"))
+    st.number_input("tol (stop when the mean log-likelihood gains less)", 0.0, 10.0, step=1e-4, format="%.1e", key=K("tol"))
+    st.number_input("max_iter", 1, 1000, step=1, key=K("iter"))
+
+params = dict(
+    n_components=int(k),
+    covariance_type=cov,
+    init=init,
+    seed=int(st.session_state[K("seed")]),
+    reg_covar=float(st.session_state[K("reg")]),
+    tol=float(st.session_state[K("tol")]),
+    max_iter=int(st.session_state[K("iter")]),
+)
+if cov == "fixed":
+    params["fixed_variance"] = float(st.session_state[K("var")])
+
+preset = lessons.PRESETS.get(st.session_state[K("preset")])
+if preset is not None:
+    fits = (
+        choice.source == preset.dataset
+        and st.session_state.get(f"{P}.data.standardize") == preset.standardize
+        and params["n_components"] == preset.params["n_components"]
+    )
+    if fits:
+        start = {key: value for key, value in preset.params.items() if key.endswith("_init")}
+        if cov == "fixed":
+            start.pop("covariances_init", None)
+        params.update(start)
+        st.sidebar.caption(f"Started as in “{preset.title}”.")
+    else:
+        st.sidebar.caption(
+            f"The preset's start needs k = {preset.params['n_components']} on its own data; "
+            f"using the start chosen above instead."
+        )
+
+# -- The trace: computed (cached), or replayed from an uploaded file ---------------------
+replay: Trace | None = st.session_state.get(K("replay"))
+if replay is not None:
+    trace = replay
+    st.info("Replaying an uploaded trace file. The controls on the left do not change it.", icon="📼")
+    if st.button("Stop replaying", key=K("stop_replay")):
+        del st.session_state[K("replay")]
+        st.rerun()
+else:
+    try:
+        trace = runners.em_trace(dataset, params)
+    except ValueError as exc:
+        st.error(f"{exc}", icon="⚠️")
+        trace = runners.last_trace(P)
+        if trace is None:
+            st.stop()
+        st.caption("Showing the last trace that ran.")
+
+columns = list(dataset.columns) if replay is None else [f"x{j + 1}" for j in range(trace.X.shape[1])]
+n_features = trace.X.shape[1]
+if not st.session_state.get(K("url_step_checked")):
+    st.session_state[K("url_step_checked")] = True
+    requested = st.session_state.get(player.step_key(P), 1)
+    if requested > len(trace):
+        st.warning(
+            f"The link asks for step {requested}, but this trace has {len(trace)} steps; "
+            f"showing the last one.",
+            icon="🔗",
+        )
+st.caption(f"{dataset.name}: {dataset.n_samples} points, {dataset.n_features} features. {trace.message}")
+
+
+url_params = data_picker.url_params(P, data_picker.current_name(P)) + EM_PARAMS
+
+
+def lab() -> None:
+    step = player.player(P, len(trace), lambda i: trace[i].message)
+    snap = trace[step]
+    n = trace.X.shape[0]
+    point = min(int(st.session_state.get(K("point"), 0)), n - 1)
+
+    left, right = st.columns([3, 2])
+    with left:
+        if n_features == 1:
+            fig = views.density_1d(trace, step, selected=point, columns=columns)
+        else:
+            c1, c2, c3 = st.columns(3)
+            if n_features > 2:
+                projection = c1.selectbox("View", ["PCA", "Two columns"], key=K("projection"))
+            else:
+                projection = "Two columns"
+            if projection == "Two columns":
+                x = c2.selectbox("x", columns, index=0, key=K("xcol"))
+                y = c3.selectbox("y", columns, index=1, key=K("ycol"))
+                axes = (columns.index(x), columns.index(y))
+            else:
+                axes = "pca"
+            t1, t2 = st.columns(2)
+            hard = t1.toggle("Hard labels", key=K("hard"), help="Colour each point by its most likely Gaussian only.")
+            uncertain = t2.toggle("Highlight uncertain points", key=K("uncertain"), help="Points whose largest responsibility is below 0.8.")
+            fig = views.scatter_2d(
+                trace, step, axes=axes, color_by="labels" if hard else "responsibilities",
+                highlight_uncertain=uncertain, selected=point, columns=columns,
+            )
+        event = st.plotly_chart(fig, key=K("chart"), on_select="rerun", selection_mode="points", theme=None, config=CHART_CONFIG)
+        clicked = share.clicked_point(event)
+        if clicked is not None and clicked != st.session_state.get(K("last_click")):
+            st.session_state[K("last_click")] = clicked
+            st.session_state[K("point")] = clicked
+            point = clicked
+    with right:
+        st.plotly_chart(views.log_likelihood_curve(trace, step), key=K("loglik"), theme=None, config=CHART_CONFIG)
+        st.markdown("**Parameters at this step**")
+        st.dataframe(views.parameters_table(trace, step, columns), hide_index=True, key=K("params_table"))
+
+    # One section at a time: hidden tabs would still be rebuilt and redrawn on every step.
+    sections = ["Responsibilities", "Equations", "Share and export"]
+    if preset is not None and preset.small_multiples:
+        sections.append("Textbook figure")
+    st.session_state.setdefault(K("section"), sections[0])
+    if st.session_state[K("section")] not in sections:
+        st.session_state[K("section")] = sections[0]
+    section = st.segmented_control("Show", sections, key=K("section"), required=True, label_visibility="collapsed")
+    if section == "Responsibilities":
+        st.number_input("Point (click one on the chart, or pick its index)", 0, n - 1, step=1, key=K("point"))
+        st.latex(views.responsibility_latex(trace, step, point, columns=columns))
+        st.dataframe(views.responsibilities_table(trace, step, columns), hide_index=True, key=K("resp_table"), height=300)
+    elif section == "Equations":
+        for title, latex, highlighted in views.equations_latex(snap.phase, trace.params["covariance_type"]):
+            with st.container(border=highlighted):
+                st.markdown(f"**{title}**" + ("  ← this step" if highlighted else ""))
+                st.latex(latex)
+    elif section == "Share and export":
+        share.share_box(P, url_params, shareable=choice.shareable and replay is None)
+        share.downloads(P, trace, [
+            ("Responsibilities at this step (CSV)",
+             lambda: views.responsibilities_table(trace, step, columns).to_csv(index=False),
+             f"tracelab-em-step{step + 1}-responsibilities.csv", "text/csv"),
+            ("Animation (HTML, works offline)", lambda: views.animation_html(trace, columns=columns),
+             "tracelab-em-animation.html", "text/html"),
+        ])
+        share.trace_uploader(P, algorithm="em")
+    else:
+        st.plotly_chart(views.small_multiples(trace, preset.small_multiples, columns=columns), key=K("multiples"), theme=None, config=CHART_CONFIG)
+
+    url.write(url_params, share.url_values(url_params))
+
+
+player.run_in_fragment(P, lab)

@@ -1,0 +1,33 @@
+"""Home: what TraceLab is, the lesson's hook, and a link to each lab."""
+
+import streamlit as st
+
+from tracelab.ui.runners import lesson_trace
+from tracelab.views import home
+
+st.title("TraceLab")
+st.markdown(
+    "**k-means makes a hard decision.** A point on the boundary between two clusters, "
+    "with probabilities 0.52 / 0.48, counts exactly like one deep inside a cluster with "
+    "0.99 / 0.01. **EM for Gaussian mixtures keeps that uncertainty visible**: every point "
+    "belongs to every Gaussian with a responsibility, and every step of the algorithm "
+    "can be watched."
+)
+st.markdown(
+    "TraceLab runs clustering algorithms on real data and records every step, so you can "
+    "step through them as on the slides, but with your own numbers: the E-step's "
+    "responsibilities, the M-step's new means, covariances and weights, and the "
+    "log-likelihood climbing. Upload your own CSV, or share a link that opens on the "
+    "step you are talking about."
+)
+
+trace = lesson_trace()
+st.plotly_chart(home.hook_figure(trace), key="home.hook", config={"displayModeBar": False})
+st.caption(home.hook_caption(trace))
+
+st.subheader("Labs")
+st.page_link(
+    "pages/em.py",
+    label="EM for Gaussian mixtures: E-steps, M-steps, ellipses and the log-likelihood",
+    icon="🎯",
+)

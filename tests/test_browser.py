@@ -1,0 +1,167 @@
+"""The app in a real headless Chromium, driven as a student would drive it."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from urllib.parse import parse_qs, urlparse
+
+import numpy as np
+import pytest
+
+from tracelab.trace import Trace
+
+pytestmark = pytest.mark.browser
+
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+LABEL = ".st-key-em-label"
+PAGES = {"": "TraceLab", "em": "EM for Gaussian mixtures"}
+
+
+def wait_idle(page, timeout=60_000):
+    """Wait until the script has finished and the app is connected."""
+    page.wait_for_selector(IDLE, timeout=timeout)
+    page.wait_for_function(
+        """() => !document.querySelector('[data-testid="stStatusWidget"]')""", timeout=timeout
+    )
+
+
+def open_page(page, url):
+    page.goto(url)
+    page.wait_for_selector('[data-testid="stApp"]')
+    wait_idle(page)
+    # The first paint may happen before the first run starts; let it settle.
+    page.wait_for_timeout(300)
+    wait_idle(page)
+
+
+def label_text(page) -> str:
+    return page.locator(LABEL).inner_text().strip()
+
+
+def click_and_wait_label(page, button_name: str, before: str) -> float:
+    """Click a button, wait for the step label to change and the script to finish; seconds."""
+    start = time.perf_counter()
+    page.get_by_role("button", name=button_name).click()
+    page.wait_for_function(
+        """([sel, before]) => {
+            const el = document.querySelector(sel);
+            return el && el.innerText.trim() !== before;
+        }""",
+        arg=[LABEL, before],
+    )
+    wait_idle(page)
+    return time.perf_counter() - start
+
+
+def assert_no_exception(page):
+    assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
+        '[data-testid="stException"]'
+    ).first.inner_text()
+
+
+@pytest.mark.parametrize("path", list(PAGES))
+def test_every_page_renders_with_charts_and_no_exception(page, app_url, path):
+    open_page(page, f"{app_url}/{path}")
+    assert_no_exception(page)
+    page.get_by_role("heading", name=PAGES[path]).first.wait_for()
+    charts = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot')
+    charts.first.wait_for()
+    assert charts.count() >= 1
+    # A drawn Plotly chart has SVG or WebGL content, not just an empty box.
+    assert page.locator('[data-testid="stPlotlyChart"] .main-svg').count() >= 1
+
+
+def test_next_changes_the_label_and_the_link_reopens_the_same_step(page, app_url, browser):
+    open_page(page, f"{app_url}/em")
+    first = label_text(page)
+    assert first.startswith("Step 1/"), first
+    click_and_wait_label(page, "Next ▶", first)
+    second = label_text(page)
+    assert second.startswith("Step 2/") and "E-step" in second, second
+    click_and_wait_label(page, "Next ▶", second)
+    third = label_text(page)
+    assert third.startswith("Step 3/") and "M-step" in third, third
+    assert_no_exception(page)
+
+    # The address bar now carries the whole state; a fresh browser shows the same step.
+    shared = page.url
+    query = parse_qs(urlparse(shared).query)
+    assert query["step"] == ["3"] and query["k"] == ["2"] and query["data"] == ["old_faithful"]
+    other = browser.new_context().new_page()
+    try:
+        open_page(other, shared)
+        assert label_text(other) == third
+        assert_no_exception(other)
+    finally:
+        other.context.close()
+
+
+def test_out_of_range_link_values_fall_back_with_a_note(page, app_url):
+    open_page(page, f"{app_url}/em?k=99&cov=banana&step=5")
+    alerts = page.locator('[data-testid="stAlert"]').all_inner_texts()
+    text = " ".join(alerts)
+    assert "k='99'" in text and "cov='banana'" in text
+    assert label_text(page).startswith("Step 5/")
+    assert_no_exception(page)
+
+
+def test_csv_upload_through_the_file_input(page, app_url, tmp_path):
+    csv = tmp_path / "mine.csv"
+    rng = np.random.default_rng(1)
+    rows = np.vstack([rng.normal(0, 1, (40, 2)), rng.normal(5, 1, (40, 2))])
+    csv.write_text("a;b\n" + "\n".join(f"{x:.3f};{y:.3f}".replace(".", ",") for x, y in rows) + "\n")
+    open_page(page, f"{app_url}/em")
+    page.get_by_text("Upload a CSV").click()
+    wait_idle(page)
+    page.locator('[data-testid="stSidebar"] [data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv))
+    page.get_by_text("mine.csv: 80 points").wait_for()
+    wait_idle(page)
+    assert label_text(page).startswith("Step 1/")
+    assert_no_exception(page)
+
+    # A broken file: a clear message, and the uploaded data stays.
+    bad = tmp_path / "broken.csv"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00binary")
+    page.locator('[data-testid="stSidebar"] [data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bad))
+    page.locator('[data-testid="stAlert"]').filter(has_text="CSV").first.wait_for()
+    wait_idle(page)
+    page.get_by_text("mine.csv: 80 points").wait_for()
+    assert_no_exception(page)
+
+
+def test_downloads_are_valid(page, app_url):
+    open_page(page, f"{app_url}/em?step=4")
+    page.get_by_role("tab", name="Share and export").click()
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Trace (JSON)").click()
+    trace = Trace.from_json(open(info.value.path(), "rb").read())
+    assert trace.algorithm == "em" and len(trace) > 4
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Responsibilities at this step (CSV)").click()
+    lines = open(info.value.path()).read().splitlines()
+    assert len(lines) == 272 + 1
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Animation (HTML, works offline)").click()
+    html = open(info.value.path()).read()
+    assert "frames" in html and "plotly" in html.lower()
+    # One frame per step, embedded in the figure's JSON.
+    assert html.count('"name":"') >= len(trace) or html.count('"name": "') >= len(trace)
+    assert_no_exception(page)
+
+
+def test_click_to_label_time(page, app_url, capsys):
+    """Median time from a click on Next to the new label with the script done (printed)."""
+    open_page(page, f"{app_url}/em?tol=0&iter=20")
+    times = []
+    for _ in range(12):
+        before = label_text(page)
+        if "Next ▶" not in page.get_by_role("button", name="Next ▶").inner_text():
+            break
+        times.append(click_and_wait_label(page, "Next ▶", before))
+    median_ms = statistics.median(times) * 1000
+    with capsys.disabled():
+        print(f"\n[browser] Next click -> new label, median of {len(times)}: {median_ms:.0f} ms")
+    assert_no_exception(page)
+    assert len(times) >= 10

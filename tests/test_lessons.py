@@ -1,0 +1,37 @@
+"""The lessons' worked examples run as the lessons say."""
+
+import numpy as np
+
+from tracelab import datasets, lessons
+from tracelab.gmm import trace_em
+
+
+def run(preset, **kw):
+    data = datasets.load(preset.dataset)
+    if preset.standardize:
+        data = data.standardized()
+    return trace_em(data, **{**preset.params, **kw})
+
+
+def test_six_points_start_is_the_lesson_start():
+    trace = run(lessons.SIX_POINTS, max_iter=1, tol=0)
+    start = trace.steps[0]
+    assert start.means.ravel().tolist() == [1.6, 4.4]
+    assert start.weights.tolist() == [0.5, 0.5]
+    assert start.variances.ravel().tolist() == [1.0, 1.0]
+
+
+def test_six_points_converge_to_the_two_groups():
+    trace = run(lessons.SIX_POINTS, tol=1e-8, max_iter=200)
+    means = np.sort(trace.steps[-1].means.ravel())
+    np.testing.assert_allclose(means, [np.mean([0.8, 1.1, 1.4]), np.mean([4.7, 5.1, 5.5])], atol=1e-3)
+
+
+def test_bishop_figure_separates_the_two_eruption_types_by_iteration_20():
+    trace = run(lessons.BISHOP_FAITHFUL, tol=0, max_iter=20)
+    means = trace.steps[-1].means
+    # Short eruptions with short waits, long eruptions with long waits.
+    short, long_ = means[np.argsort(means[:, 0])]
+    assert short[0] < -1 and short[1] < -1
+    assert long_[0] > 0.5 and long_[1] > 0.5
+    assert set(lessons.BISHOP_FAITHFUL.small_multiples) == {1, 2, 5, 20}

@@ -1,0 +1,228 @@
+"""The pages under Streamlit's AppTest: every control, driven for real (no mocks of Streamlit)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tracelab import datasets
+from tracelab.trace import Trace
+
+TIMEOUT = 60
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+@pytest.fixture
+def em():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("pages/em.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def label(at) -> str:
+    texts = [m.value for m in at.markdown if m.value.startswith("**Step ")]
+    assert len(texts) == 1, texts
+    return texts[0]
+
+
+def step_of(at) -> tuple[int, int]:
+    m = re.match(r"\*\*Step (\d+)/(\d+)\*\*", label(at))
+    return int(m.group(1)), int(m.group(2))
+
+
+def alerts(at) -> str:
+    return " ".join(e.value for e in [*at.warning, *at.error, *at.info])
+
+
+def test_app_opens_on_home_with_the_hook_and_a_link_to_each_lab():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert at.title[0].value == "TraceLab"
+    text = " ".join(m.value for m in at.markdown)
+    assert "0.52 / 0.48" in text and "0.99 / 0.01" in text
+    assert [link.proto.page for link in at.get("page_link")] == ["em"]
+
+
+def test_em_page_opens_on_old_faithful_at_step_one(em):
+    assert step_of(em)[0] == 1
+    assert "Old Faithful" in " ".join(c.value for c in em.caption)
+    assert em.session_state["em.data.standardize"] is True
+
+
+def test_player_buttons_and_slider_move_the_step(em):
+    _, n = step_of(em)
+    em.button(key="em.next").click().run()
+    assert step_of(em) == (2, n) and "E-step" in label(em)
+    em.button(key="em.next").click().run()
+    assert step_of(em)[0] == 3 and "M-step" in label(em)
+    em.button(key="em.prev").click().run()
+    assert step_of(em)[0] == 2
+    em.button(key="em.last").click().run()
+    assert step_of(em)[0] == n
+    assert em.button(key="em.next").disabled
+    em.button(key="em.first").click().run()
+    assert step_of(em)[0] == 1
+    assert em.button(key="em.prev").disabled
+    em.slider(key="em.step").set_value(4).run()
+    assert step_of(em)[0] == 4
+    assert not em.exception
+
+
+def test_play_advances_and_pause_stops(em):
+    em.button(key="em.play").click().run()
+    assert em.session_state["em.playing"] is True
+    first = step_of(em)[0]
+    em.run()  # what the fragment's timer does
+    assert step_of(em)[0] == first + 1
+    em.button(key="em.play").click().run()
+    assert em.session_state["em.playing"] is False
+    held = step_of(em)[0]
+    em.run()
+    assert step_of(em)[0] == held
+
+
+def test_parameter_changes_recompute_and_keep_the_step(em):
+    em.slider(key="em.step").set_value(5).run()
+    em.number_input(key="em.k").set_value(3).run()
+    assert not em.exception
+    assert step_of(em)[0] == 5
+    assert len(em.session_state["_trace_memo.em"][1].steps[0].means) == 3
+    for cov in ("tied", "diag", "spherical", "fixed"):
+        em.selectbox(key="em.cov").set_value(cov).run()
+        assert not em.exception, cov
+    em.slider(key="em.var").set_value(0.05).run()
+    assert em.session_state["_trace_memo.em"][1].params["fixed_variance"] == 0.05
+    for init in ("k-means++", "random_from_data", "random"):
+        em.selectbox(key="em.init").set_value(init).run()
+        assert not em.exception, init
+    em.number_input(key="em.iter").set_value(1).run()
+    assert step_of(em) == (3, 3)  # step 5 no longer exists: the last one is shown
+
+
+def test_a_refused_parameter_shows_the_message_and_keeps_the_last_trace(em):
+    em.selectbox(key="em.data.name").set_value("six_points").run()
+    em.toggle(key="em.data.standardize").set_value(False).run()
+    trace = em.session_state["_trace_memo.em"][1]
+    em.slider(key="em.step").set_value(3).run()
+    em.number_input(key="em.k").set_value(7).run()  # more Gaussians than the six points
+    assert not em.exception
+    assert "at most the number of points (6)" in alerts(em)
+    assert em.session_state["_trace_memo.em"][1] is trace
+    assert step_of(em)[0] == 3  # the last trace and step stay on screen
+
+
+def test_lesson_preset_runs_the_six_points_from_the_lesson_start(em):
+    em.selectbox(key="em.preset").set_value("six").run()
+    assert not em.exception
+    trace = em.session_state["_trace_memo.em"][1]
+    assert trace.X.shape == (6, 1)
+    assert trace.steps[0].means.ravel().tolist() == [1.6, 4.4]
+    assert trace.steps[0].weights.tolist() == [0.5, 0.5]
+    assert em.session_state["em.data.standardize"] is False
+
+
+def test_bishop_preset_shows_the_textbook_small_multiples(em):
+    em.selectbox(key="em.preset").set_value("bishop").run()
+    assert not em.exception
+    trace = em.session_state["_trace_memo.em"][1]
+    assert trace.steps[0].means.tolist() == [[-1.5, 1.0], [1.0, -1.0]]
+    em.segmented_control(key="em.section").set_value("Textbook figure").run()
+    assert not em.exception
+    assert any(c.proto.spec and "L = 20" in c.proto.spec for c in em.get("plotly_chart"))
+
+
+def test_url_parameters_in_and_state_out():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("pages/em.py")
+    at.query_params.update({"data": "iris", "k": "3", "cov": "diag", "seed": "4", "step": "6"})
+    at.run()
+    assert not at.exception
+    assert step_of(at)[0] == 6
+    assert at.session_state["em.k"] == 3 and at.session_state["em.cov"] == "diag"
+    assert at.session_state["em.data.name"] == "iris"
+    assert at.session_state["_trace_memo.em"][1].X.shape == (150, 4)
+    at.button(key="em.next").click().run()
+    assert at.query_params["step"] == ["7"] or at.query_params["step"] == "7"
+
+
+def test_out_of_range_url_values_fall_back_with_a_visible_note():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("pages/em.py")
+    at.query_params.update({"k": "0", "cov": "banana", "tol": "-3", "data": "nope", "step": "99999"})
+    at.run()
+    assert not at.exception
+    notes = alerts(at)
+    for word in ("k='0'", "cov='banana'", "tol='-3'", "data='nope'", "step 99999"):
+        assert word in notes, word
+    assert at.session_state["em.k"] == 2
+    assert step_of(at)[0] == step_of(at)[1]
+
+
+def test_csv_upload_and_a_bad_csv_keeps_the_data_and_trace(em):
+    em.radio(key="em.data.source").set_value("Upload a CSV").run()
+    good = b"x;y\n" + b"\n".join(f"{i % 7},5;{(i * 3) % 11},25".encode() for i in range(40))
+    em.file_uploader(key="em.data.upload").set_value(("mine.csv", good, "text/csv")).run()
+    assert not em.exception
+    trace = em.session_state["_trace_memo.em"][1]
+    assert trace.X.shape == (40, 2)
+    assert any("mine" in c.value for c in em.caption)
+
+    em.file_uploader(key="em.data.upload").set_value(("broken.csv", b"a,b\n1,2\n3\n", "text/csv")).run()
+    assert not em.exception
+    assert "line" in alerts(em)
+    assert em.session_state["_trace_memo.em"][1] is trace or em.session_state["_trace_memo.em"][1] == trace
+    assert any("mine" in c.value for c in em.caption)
+    # An upload cannot travel in a link: the share section says so.
+    em.segmented_control(key="em.section").set_value("Share and export").run()
+    assert "cannot travel in a link" in alerts(em)
+    assert em.query_params["data"] in ("upload", ["upload"])
+
+
+def test_a_link_made_from_an_upload_says_the_file_cannot_travel():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("pages/em.py")
+    at.query_params["data"] = "upload"
+    at.run()
+    assert not at.exception
+    assert "cannot carry" in alerts(at)
+    assert at.radio(key="em.data.source").value == "Upload a CSV"
+    assert step_of(at)[0] == 1  # the built-in default runs meanwhile
+
+
+def test_choosing_a_point_shows_its_responsibility_formula(em):
+    em.slider(key="em.step").set_value(2).run()
+    em.number_input(key="em.point").set_value(17).run()
+    assert not em.exception
+    trace = em.session_state["_trace_memo.em"][1]
+    r = trace.steps[1].responsibilities[17]
+    latex = " ".join(x.value for x in em.latex)
+    assert f"{r[0]:.3f}" in latex or f"{r[0]:.4f}" in latex
+
+
+def test_trace_file_replay_and_a_broken_trace_file(em):
+    trace = em.session_state["_trace_memo.em"][1]
+    em.segmented_control(key="em.section").set_value("Share and export").run()
+    em.file_uploader(key="em.trace_upload").set_value(("t.json", trace.to_json().encode(), "application/json")).run()
+    assert not em.exception
+    assert "Replaying an uploaded trace" in alerts(em)
+    assert isinstance(em.session_state["em.replay"], Trace)
+    em.button(key="em.stop_replay").click().run()
+    assert "em.replay" not in em.session_state
+    em.file_uploader(key="em.trace_upload").set_value(("t.json", b"{not json", "application/json")).run()
+    assert not em.exception
+    assert "not a TraceLab trace" in alerts(em)
+
+
+def test_every_generator_runs_in_the_lab():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("pages/em.py")
+    at.run()
+    for name in datasets.names():
+        at.selectbox(key="em.data.name").set_value(name).run()
+        assert not at.exception, name
+        assert step_of(at)[0] >= 1

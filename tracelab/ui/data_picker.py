@@ -1,0 +1,214 @@
+"""The data picker every lab shares: a built-in data set, a generator, or an uploaded CSV.
+
+A broken upload never costs the student their work: the error is shown with
+its message and the last good data set stays in use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from tracelab import datasets
+from tracelab.data import Dataset, DataError, read_csv
+from tracelab.ui import url
+
+__all__ = ["DataChoice", "url_params", "pick_dataset", "UPLOAD"]
+
+UPLOAD = "upload"
+
+
+@dataclass(frozen=True)
+class DataChoice:
+    """What the picker settled on.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The data the lab runs on (after column choice and standardising).
+    source : str
+        The built-in name, or ``"upload"``.
+    error : str or None
+        A refused upload's message; ``dataset`` is then the last good data.
+    """
+
+    dataset: Dataset
+    source: str
+    error: str | None = None
+
+    @property
+    def shareable(self) -> bool:
+        """Whether a link can carry this data (an upload cannot)."""
+        return self.source != UPLOAD
+
+
+def _k(prefix: str, name: str) -> str:
+    return f"{prefix}.data.{name}"
+
+
+def url_params(prefix: str, name: str | None) -> list[url.Param]:
+    """The URL fields of the data choice; generator parameters depend on ``name``."""
+    params = [
+        url.Param("data", _k(prefix, "source_name"), "old_faithful", url.choice([*datasets.names(), UPLOAD]), "data set"),
+        url.Param("std", _k(prefix, "standardize"), True, url.flag, "standardise"),
+    ]
+    if name in datasets.names():
+        limits = datasets.parameter_limits(name)
+        for pname, default in datasets.parameters(name).items():
+            lo, hi = limits[pname]
+            parse = url.integer(lo, hi) if _is_int(default) else url.number(lo, hi)
+            params.append(url.Param(f"data_{pname}", _k(prefix, f"p.{pname}"), default, parse, pname))
+    return params
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _load_builtin(name: str, params: tuple[tuple[str, object], ...]) -> Dataset:
+    return datasets.load(name, **dict(params))
+
+
+def _read_upload(prefix: str, uploaded) -> Dataset:
+    """Read an upload once per file (keyed by its id), keeping the outcome for reruns."""
+    cache_key = _k(prefix, "upload_cache")
+    cached = st.session_state.get(cache_key)
+    if cached is None or cached[0] != uploaded.file_id:
+        try:
+            cached = (uploaded.file_id, read_csv(uploaded, name=uploaded.name), None)
+        except DataError as exc:
+            cached = (uploaded.file_id, None, str(exc))
+        st.session_state[cache_key] = cached
+    if cached[2] is not None:
+        raise DataError(cached[2])
+    return cached[1]
+
+
+def pick_dataset(prefix: str, *, default: str = "old_faithful", container=None) -> DataChoice:
+    """Draw the data controls and return the chosen data set.
+
+    Parameters
+    ----------
+    prefix : str
+        Session-state namespace of the lab (one picker per lab).
+    default : str
+        The built-in data set shown first.
+    container : streamlit container, optional
+        Where to draw (default: the sidebar).
+
+    Returns
+    -------
+    DataChoice
+    """
+    box = container if container is not None else st.sidebar
+    last_key = _k(prefix, "last_good")
+    names = datasets.names()
+    st.session_state.setdefault(_k(prefix, "name"), default)
+    _apply_link(prefix, names)
+    box.subheader("Data")
+    source = box.radio(
+        "Source", ["Built-in", "Upload a CSV"], key=_k(prefix, "source"), horizontal=True
+    )
+    error = None
+    if source == "Built-in":
+        name = box.selectbox(
+            "Data set", names, key=_k(prefix, "name"), format_func=datasets.title
+        )
+        box.caption(datasets.describe(name))
+        params = {}
+        limits = datasets.parameter_limits(name)
+        for pname, value in datasets.parameters(name).items():
+            key = _k(prefix, f"p.{pname}")
+            st.session_state.setdefault(key, value)
+            lo, hi = limits[pname]
+            label = pname.replace("_", " ")
+            if _is_int(value):
+                params[pname] = int(box.number_input(label, int(lo), int(hi), step=1, key=key))
+            else:
+                params[pname] = float(box.number_input(label, float(lo), float(hi), step=0.01, format="%.2f", key=key))
+        raw = _load_builtin(name, tuple(sorted(params.items())))
+        source_name = name
+    else:
+        source_name = UPLOAD
+        uploaded = box.file_uploader(
+            "CSV file (comma, semicolon or tab separated)",
+            type=["csv", "txt", "tsv"],
+            key=_k(prefix, "upload"),
+        )
+        raw = None
+        if uploaded is not None:
+            try:
+                raw = _read_upload(prefix, uploaded)
+            except DataError as exc:
+                error = str(exc)
+        if raw is None:
+            if error is None:
+                if st.session_state.get(_k(prefix, "link_had_upload")):
+                    box.info(
+                        "This link was made with an uploaded CSV, which a link cannot carry. "
+                        "Upload the file again, or replay its trace file."
+                    )
+                box.info("Choose a CSV file with a header row. Until then the last data set stays.")
+            st.session_state[_k(prefix, "source_name")] = UPLOAD
+            last = st.session_state.get(last_key)
+            if last is None:
+                data = _load_builtin(default, ())
+                if st.session_state.get(_k(prefix, "standardize"), True):
+                    data = data.standardized()
+                last = (data, default)
+            return DataChoice(last[0], last[1], error)
+    chosen = raw
+    if raw.n_features > 1:
+        cols_key = _k(prefix, f"columns.{raw.digest}")
+        st.session_state.setdefault(cols_key, list(raw.columns))
+        columns = box.multiselect("Feature columns", list(raw.columns), key=cols_key)
+        try:
+            chosen = raw.select(columns)
+        except DataError as exc:
+            box.warning(str(exc) + " Using all columns meanwhile.")
+    st.session_state.setdefault(_k(prefix, "standardize"), True)
+    if box.toggle(
+        "Standardise columns",
+        key=_k(prefix, "standardize"),
+        help="Shift each column to mean 0 and scale it to standard deviation 1, "
+        "so columns measured in different units count alike.",
+    ):
+        chosen = chosen.standardized()
+    for note in chosen.notes:
+        box.caption(note)
+    st.session_state[last_key] = (chosen, source_name)
+    st.session_state[_k(prefix, "source_name")] = source_name
+    return DataChoice(chosen, source_name, error)
+
+
+def _apply_link(prefix: str, names: list[str]) -> None:
+    # Once per visit, turn the link's data choice (read into "source_name" by
+    # the URL loader) into the widgets' state; afterwards "source_name" only
+    # mirrors the widgets.
+    if st.session_state.get(_k(prefix, "link_applied")):
+        return
+    st.session_state[_k(prefix, "link_applied")] = True
+    wanted = st.session_state.get(_k(prefix, "source_name"))
+    if wanted == UPLOAD:
+        st.session_state[_k(prefix, "source")] = "Upload a CSV"
+        st.session_state[_k(prefix, "link_had_upload")] = True
+    elif wanted in names:
+        st.session_state[_k(prefix, "source")] = "Built-in"
+        st.session_state[_k(prefix, "name")] = wanted
+
+
+def choose_builtin(prefix: str, name: str, standardize: bool) -> None:
+    """Switch the picker to a built-in data set (for presets); call from a callback."""
+    st.session_state[_k(prefix, "source")] = "Built-in"
+    st.session_state[_k(prefix, "source_name")] = name
+    st.session_state[_k(prefix, "name")] = name
+    st.session_state[_k(prefix, "standardize")] = standardize
+
+
+def current_name(prefix: str) -> str | None:
+    """The built-in data set the picker shows, or None for an upload."""
+    if st.session_state.get(_k(prefix, "source"), "Built-in") != "Built-in":
+        return None
+    return st.session_state.get(_k(prefix, "name"))

@@ -1,0 +1,66 @@
+"""Cached runs of the algorithms.
+
+A trace is computed once per data digest and parameters for the whole server
+(``st.cache_data``), so thirty students opening one shared link compute it
+once. Each session then keeps the trace it is looking at in session state, so
+stepping through it does not unpickle the cached copy on every click.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from tracelab import datasets, lessons
+from tracelab.data import Dataset
+from tracelab.gmm import trace_em
+from tracelab.trace import Trace
+
+__all__ = ["em_trace", "lesson_trace"]
+
+
+@st.cache_data(max_entries=64, show_spinner="Running EM…")
+def _em_trace(_dataset: Dataset, digest: str, params: tuple[tuple[str, Any], ...]) -> Trace:
+    # The digest stands in for the data in the cache key: hashing X itself on
+    # every rerun would cost more than the lookup saves.
+    return trace_em(_dataset.X, **dict(params))
+
+
+def em_trace(dataset: Dataset, params: dict[str, Any], *, slot: str = "em") -> Trace:
+    """The EM trace of ``dataset`` under ``params`` (keyword arguments of ``trace_em``).
+
+    Parameters
+    ----------
+    dataset : Dataset
+    params : dict
+        Keyword arguments of :func:`tracelab.gmm.trace_em`, with hashable values.
+    slot : str
+        Which of this session's views the trace is for; each keeps its own.
+
+    Raises
+    ------
+    ValueError
+        What ``trace_em`` refuses, with its message.
+    """
+    key = (dataset.digest, tuple(sorted(params.items())))
+    memo_key = f"_trace_memo.{slot}"
+    memo = st.session_state.get(memo_key)
+    if memo is not None and memo[0] == key:
+        return memo[1]
+    trace = _em_trace(dataset, dataset.digest, key[1])
+    st.session_state[memo_key] = (key, trace)
+    return trace
+
+
+def lesson_trace() -> Trace:
+    """EM on the lesson's six points from the lesson's start (means 1.60 / 4.40)."""
+    preset = lessons.SIX_POINTS
+    params = dict(preset.params, tol=1e-6, max_iter=100)
+    return em_trace(datasets.load(preset.dataset), params, slot="lesson")
+
+
+def last_trace(slot: str) -> Trace | None:
+    """The trace this session last looked at in ``slot``, if any."""
+    memo = st.session_state.get(f"_trace_memo.{slot}")
+    return None if memo is None else memo[1]

@@ -1,0 +1,109 @@
+"""Sharing and exporting a trace: the link, downloads, replaying a trace file, chart clicks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from tracelab.trace import Trace
+from tracelab.ui import url
+
+__all__ = ["url_values", "share_box", "downloads", "trace_uploader", "clicked_point"]
+
+
+def url_values(params: Sequence[url.Param]) -> dict[str, Any]:
+    """Current session-state values of the URL fields (None where unset)."""
+    return {p.key: st.session_state.get(p.key) for p in params}
+
+
+def share_box(prefix: str, params: Sequence[url.Param], *, shareable: bool) -> None:
+    """Show the link that reopens this lab on this step, or say why there is none."""
+    if not shareable:
+        st.info(
+            "An uploaded CSV cannot travel in a link. To share this run, download the trace "
+            "file below: anyone can replay it here with “Replay a trace file”.",
+            icon="🔗",
+        )
+        return
+    query = {p.name: p.format(v) for p in params if (v := st.session_state.get(p.key)) is not None}
+    base = (st.context.url or "").rstrip("/")
+    st.markdown("**Link to this step** (opens the same data, parameters and step)")
+    st.code(f"{base}/{prefix}?{urlencode(query)}", language=None, wrap_lines=True)
+
+
+def downloads(prefix: str, trace: Trace, files: Sequence[tuple[str, Callable[[], str], str, str]]) -> None:
+    """Download buttons: the trace as JSON, then the lab's own ``files``.
+
+    Parameters
+    ----------
+    prefix : str
+        The lab's session-state namespace.
+    trace : Trace
+    files : sequence of (label, make_data, file_name, mime)
+        ``make_data`` runs only when the button is clicked.
+    """
+    cols = st.columns(1 + len(files))
+    cols[0].download_button(
+        "Trace (JSON)",
+        data=trace.to_json,
+        file_name=f"tracelab-{trace.algorithm}.json",
+        mime="application/json",
+        key=f"{prefix}.dl.trace",
+        on_click="ignore",
+        help="The whole trace; replay it here, or load it with tracelab.trace.Trace.from_json.",
+    )
+    for i, (label, make_data, file_name, mime) in enumerate(files, start=1):
+        cols[i].download_button(
+            label, data=make_data, file_name=file_name, mime=mime, key=f"{prefix}.dl.{i}", on_click="ignore"
+        )
+
+
+def trace_uploader(prefix: str, *, algorithm: str) -> None:
+    """A file input that replays a downloaded trace in the lab, or says why it cannot."""
+    st.file_uploader(
+        "Replay a trace file (JSON downloaded from this lab)",
+        type=["json"],
+        key=f"{prefix}.trace_upload",
+        on_change=_load_trace,
+        args=(prefix, algorithm),
+    )
+    error = st.session_state.get(f"{prefix}.trace_upload_error")
+    if error:
+        st.error(error, icon="📼")
+
+
+def _load_trace(prefix: str, algorithm: str) -> None:
+    # A callback: it runs before the widgets, so it may move the player to step 1.
+    uploaded = st.session_state.get(f"{prefix}.trace_upload")
+    if uploaded is None:
+        return
+    try:
+        trace = Trace.from_json(uploaded.getvalue())
+        if trace.algorithm != algorithm:
+            raise ValueError(f"This is a {trace.algorithm} trace; this lab replays {algorithm} traces.")
+        if trace.X is None:
+            raise ValueError("This trace file holds no data points, so it cannot be drawn.")
+    except ValueError as exc:
+        st.session_state[f"{prefix}.trace_upload_error"] = str(exc)
+        return
+    st.session_state.pop(f"{prefix}.trace_upload_error", None)
+    st.session_state[f"{prefix}.replay"] = trace
+    st.session_state[f"{prefix}.step"] = 1
+
+
+def clicked_point(event: Any) -> int | None:
+    """The data row of a point clicked on a chart (its ``customdata``), if any."""
+    try:
+        points = event.selection.points
+    except AttributeError:
+        return None
+    for point in points or []:
+        data = point.get("customdata")
+        if isinstance(data, (list, tuple)) and data:
+            data = data[0]
+        if isinstance(data, (int, float)) and float(data).is_integer():
+            return int(data)
+    return None
