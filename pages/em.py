@@ -4,8 +4,10 @@ import streamlit as st
 
 from tracelab import gmm, lessons
 from tracelab.trace import Trace
-from tracelab.ui import data_picker, player, runners, share, url
+from tracelab.ui import data_picker, entry, player, runners, share, url
 from tracelab.views import em as views
+
+entry.through_app()
 
 P = "em"
 
@@ -199,16 +201,19 @@ def lab() -> None:
     with right:
         st.plotly_chart(views.log_likelihood_curve(trace, step), key=K("loglik"), theme=None, config=CHART_CONFIG)
         st.markdown("**Parameters at this step**")
-        st.dataframe(views.parameters_table(trace, step, columns), hide_index=True, key=K("params_table"))
+        # Rows are the parameters, columns the Gaussians: narrow enough for the side column,
+        # and a static table draws faster than an interactive grid on every step.
+        table = views.parameters_table(trace, step, columns).set_index("component").T
+        st.table(table.style.format("{:.4g}", na_rep="—"))
 
     # One section at a time: hidden tabs would still be rebuilt and redrawn on every step.
     sections = ["Responsibilities", "Equations", "Share and export"]
     if preset is not None and preset.small_multiples:
         sections.append("Textbook figure")
-    st.session_state.setdefault(K("section"), sections[0])
-    if st.session_state[K("section")] not in sections:
-        st.session_state[K("section")] = sections[0]
-    section = st.segmented_control("Show", sections, key=K("section"), required=True, label_visibility="collapsed")
+    st.session_state.setdefault("em-section", sections[0])
+    if st.session_state["em-section"] not in sections:
+        st.session_state["em-section"] = sections[0]
+    section = st.segmented_control("Show", sections, key="em-section", required=True, label_visibility="collapsed")
     if section == "Responsibilities":
         st.number_input("Point (click one on the chart, or pick its index)", 0, n - 1, step=1, key=K("point"))
         st.latex(views.responsibility_latex(trace, step, point, columns=columns))

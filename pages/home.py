@@ -2,8 +2,11 @@
 
 import streamlit as st
 
+from tracelab.ui import entry
 from tracelab.ui.runners import lesson_trace
 from tracelab.views import home
+
+entry.through_app()
 
 st.title("TraceLab")
 st.markdown(

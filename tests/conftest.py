@@ -7,6 +7,7 @@ CI (``CI=true``) a missing Chromium or Playwright is a failure, never a skip.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -44,9 +45,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url():
-    """Start ``streamlit run app.py`` headless on a free port; yield its base URL."""
+@contextlib.contextmanager
+def serve_app():
+    """Run ``streamlit run app.py`` headless on a free port; yield its base URL."""
     port = _free_port()
     proc = subprocess.Popen(
         [
@@ -63,25 +64,40 @@ def app_url():
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{proc.stdout.read()}")
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=1) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        raise RuntimeError("streamlit did not become healthy within 60 s")
-    yield base
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited early:\n{proc.stdout.read()}")
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            raise RuntimeError("streamlit did not become healthy within 60 s")
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """One app server for the browser tests."""
+    with serve_app() as base:
+        yield base
+
+
+@pytest.fixture
+def fresh_app_url():
+    """A server no session has visited yet."""
+    with serve_app() as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

@@ -40,10 +40,15 @@ def label_text(page) -> str:
     return page.locator(LABEL).inner_text().strip()
 
 
-def click_and_wait_label(page, button_name: str, before: str) -> float:
-    """Click a button, wait for the step label to change and the script to finish; seconds."""
+def button(page, name: str):
+    """A player button by its key: em-first, em-prev, em-next, em-last, em-play."""
+    return page.locator(f".st-key-em-{name} button")
+
+
+def click_and_wait_label(page, name: str, before: str) -> float:
+    """Click a player button, wait for the step label to change and the script to finish; seconds."""
     start = time.perf_counter()
-    page.get_by_role("button", name=button_name).click()
+    button(page, name).click()
     page.wait_for_function(
         """([sel, before]) => {
             const el = document.querySelector(sel);
@@ -73,14 +78,25 @@ def test_every_page_renders_with_charts_and_no_exception(page, app_url, path):
     assert page.locator('[data-testid="stPlotlyChart"] .main-svg').count() >= 1
 
 
+def test_a_shared_link_is_the_first_visit_to_a_fresh_server(page, fresh_app_url):
+    # Streamlit's legacy pages/ discovery is active until a session has run
+    # st.navigation; the first visitor must still get the app's navigation.
+    open_page(page, f"{fresh_app_url}/em?step=3")
+    assert label_text(page).startswith("Step 3/")
+    nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+    assert "EM for Gaussian mixtures" in nav and "Home" in nav
+    assert "app" not in nav.split()
+    assert_no_exception(page)
+
+
 def test_next_changes_the_label_and_the_link_reopens_the_same_step(page, app_url, browser):
     open_page(page, f"{app_url}/em")
     first = label_text(page)
     assert first.startswith("Step 1/"), first
-    click_and_wait_label(page, "Next ▶", first)
+    click_and_wait_label(page, "next", first)
     second = label_text(page)
     assert second.startswith("Step 2/") and "E-step" in second, second
-    click_and_wait_label(page, "Next ▶", second)
+    click_and_wait_label(page, "next", second)
     third = label_text(page)
     assert third.startswith("Step 3/") and "M-step" in third, third
     assert_no_exception(page)
@@ -133,7 +149,8 @@ def test_csv_upload_through_the_file_input(page, app_url, tmp_path):
 
 def test_downloads_are_valid(page, app_url):
     open_page(page, f"{app_url}/em?step=4")
-    page.get_by_role("tab", name="Share and export").click()
+    page.locator(".st-key-em-section").get_by_text("Share and export").click()
+    wait_idle(page)
     with page.expect_download() as info:
         page.get_by_role("button", name="Trace (JSON)").click()
     trace = Trace.from_json(open(info.value.path(), "rb").read())
@@ -157,9 +174,9 @@ def test_click_to_label_time(page, app_url, capsys):
     times = []
     for _ in range(12):
         before = label_text(page)
-        if "Next ▶" not in page.get_by_role("button", name="Next ▶").inner_text():
+        if button(page, "next").is_disabled():
             break
-        times.append(click_and_wait_label(page, "Next ▶", before))
+        times.append(click_and_wait_label(page, "next", before))
     median_ms = statistics.median(times) * 1000
     with capsys.disabled():
         print(f"\n[browser] Next click -> new label, median of {len(times)}: {median_ms:.0f} ms")

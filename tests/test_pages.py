@@ -56,30 +56,30 @@ def test_em_page_opens_on_old_faithful_at_step_one(em):
 
 def test_player_buttons_and_slider_move_the_step(em):
     _, n = step_of(em)
-    em.button(key="em.next").click().run()
+    em.button(key="em-next").click().run()
     assert step_of(em) == (2, n) and "E-step" in label(em)
-    em.button(key="em.next").click().run()
+    em.button(key="em-next").click().run()
     assert step_of(em)[0] == 3 and "M-step" in label(em)
-    em.button(key="em.prev").click().run()
+    em.button(key="em-prev").click().run()
     assert step_of(em)[0] == 2
-    em.button(key="em.last").click().run()
+    em.button(key="em-last").click().run()
     assert step_of(em)[0] == n
-    assert em.button(key="em.next").disabled
-    em.button(key="em.first").click().run()
+    assert em.button(key="em-next").disabled
+    em.button(key="em-first").click().run()
     assert step_of(em)[0] == 1
-    assert em.button(key="em.prev").disabled
+    assert em.button(key="em-prev").disabled
     em.slider(key="em.step").set_value(4).run()
     assert step_of(em)[0] == 4
     assert not em.exception
 
 
 def test_play_advances_and_pause_stops(em):
-    em.button(key="em.play").click().run()
+    em.button(key="em-play").click().run()
     assert em.session_state["em.playing"] is True
     first = step_of(em)[0]
     em.run()  # what the fragment's timer does
     assert step_of(em)[0] == first + 1
-    em.button(key="em.play").click().run()
+    em.button(key="em-play").click().run()
     assert em.session_state["em.playing"] is False
     held = step_of(em)[0]
     em.run()
@@ -131,7 +131,7 @@ def test_bishop_preset_shows_the_textbook_small_multiples(em):
     assert not em.exception
     trace = em.session_state["_trace_memo.em"][1]
     assert trace.steps[0].means.tolist() == [[-1.5, 1.0], [1.0, -1.0]]
-    em.segmented_control(key="em.section").set_value("Textbook figure").run()
+    em.segmented_control(key="em-section").set_value("Textbook figure").run()
     assert not em.exception
     assert any(c.proto.spec and "L = 20" in c.proto.spec for c in em.get("plotly_chart"))
 
@@ -146,7 +146,7 @@ def test_url_parameters_in_and_state_out():
     assert at.session_state["em.k"] == 3 and at.session_state["em.cov"] == "diag"
     assert at.session_state["em.data.name"] == "iris"
     assert at.session_state["_trace_memo.em"][1].X.shape == (150, 4)
-    at.button(key="em.next").click().run()
+    at.button(key="em-next").click().run()
     assert at.query_params["step"] == ["7"] or at.query_params["step"] == "7"
 
 
@@ -178,7 +178,7 @@ def test_csv_upload_and_a_bad_csv_keeps_the_data_and_trace(em):
     assert em.session_state["_trace_memo.em"][1] is trace or em.session_state["_trace_memo.em"][1] == trace
     assert any("mine" in c.value for c in em.caption)
     # An upload cannot travel in a link: the share section says so.
-    em.segmented_control(key="em.section").set_value("Share and export").run()
+    em.segmented_control(key="em-section").set_value("Share and export").run()
     assert "cannot travel in a link" in alerts(em)
     assert em.query_params["data"] in ("upload", ["upload"])
 
@@ -206,7 +206,7 @@ def test_choosing_a_point_shows_its_responsibility_formula(em):
 
 def test_trace_file_replay_and_a_broken_trace_file(em):
     trace = em.session_state["_trace_memo.em"][1]
-    em.segmented_control(key="em.section").set_value("Share and export").run()
+    em.segmented_control(key="em-section").set_value("Share and export").run()
     em.file_uploader(key="em.trace_upload").set_value(("t.json", trace.to_json().encode(), "application/json")).run()
     assert not em.exception
     assert "Replaying an uploaded trace" in alerts(em)

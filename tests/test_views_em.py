@@ -412,26 +412,27 @@ def test_log_likelihood_curve_plots_every_step_and_marks_the_current_one(bishop)
     ll = np.array([s.log_likelihood for s in bishop.steps])
     (line,) = role(fig, "ll-line")
     np.testing.assert_allclose(line.y, ll)
-    np.testing.assert_array_equal(line.x, np.arange(len(bishop)))
+    # Steps are numbered from 1 on screen, as in the player.
+    np.testing.assert_array_equal(line.x, np.arange(len(bishop)) + 1)
     by_phase = {t.meta["phase"]: t for t in role(fig, "ll")}
     assert set(by_phase) == {"init", "E", "M"}
     for phase, t in by_phase.items():
-        xs = np.asarray(t.x)
+        xs = np.asarray(t.x) - 1
         assert all(bishop.steps[i].phase == phase for i in xs)
         np.testing.assert_allclose(t.y, ll[xs])
         assert list(t.hovertext) == [bishop.steps[i].message for i in xs]
     assert len(by_phase["init"].x) + len(by_phase["E"].x) + len(by_phase["M"].x) == len(bishop)
     (cur,) = role(fig, "current")
-    assert list(cur.x) == [step] and list(cur.y) == pytest.approx([ll[step]])
+    assert list(cur.x) == [step + 1] and list(cur.y) == pytest.approx([ll[step]])
     (vline,) = fig.layout.shapes
-    assert vline.x0 == vline.x1 == step
+    assert vline.x0 == vline.x1 == step + 1
 
 
 def test_log_likelihood_curve_draws_the_lower_bound_of_m_steps(bishop):
     fig = em.log_likelihood_curve(bishop, 0)
     (lb,) = role(fig, "lower-bound")
     ms = [s for s in bishop.steps if s.phase == "M"]
-    assert list(lb.x) == [s.index - 0.5 for s in ms]  # between the E and M markers
+    assert list(lb.x) == [s.index + 0.5 for s in ms]  # between the E and M markers
     np.testing.assert_allclose(lb.y, [s.lower_bound for s in ms])
     assert lb.line.dash == "dash"
 

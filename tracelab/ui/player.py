@@ -85,13 +85,15 @@ def player(prefix: str, n_steps: int, message: Callable[[int], str]) -> int:
             st.session_state[_playing_key(prefix)] = False
     cols = st.columns([1, 1, 1, 1, 1.3, 1.6], vertical_alignment="bottom")
     at_start, at_end = step <= 1, step >= n_steps
-    cols[0].button("⏮ First", key=f"{prefix}.first", on_click=_set_step, args=(prefix, 1), disabled=at_start, width="stretch")
-    cols[1].button("◀ Prev", key=f"{prefix}.prev", on_click=_set_step, args=(prefix, step - 1), disabled=at_start, width="stretch")
-    cols[2].button("Next ▶", key=f"{prefix}.next", on_click=_set_step, args=(prefix, step + 1), disabled=at_end, width="stretch", type="primary")
-    cols[3].button("Last ⏭", key=f"{prefix}.last", on_click=_set_step, args=(prefix, n_steps), disabled=at_end, width="stretch")
+    # Keys use "-" so each button gets a plain CSS class (st-key-<prefix>-next).
+    cols[0].button("First", icon=":material/first_page:", key=f"{prefix}-first", on_click=_set_step, args=(prefix, 1), disabled=at_start, width="stretch")
+    cols[1].button("Prev", icon=":material/chevron_left:", key=f"{prefix}-prev", on_click=_set_step, args=(prefix, step - 1), disabled=at_start, width="stretch")
+    cols[2].button("Next", icon=":material/chevron_right:", icon_position="right", key=f"{prefix}-next", on_click=_set_step, args=(prefix, step + 1), disabled=at_end, width="stretch", type="primary")
+    cols[3].button("Last", icon=":material/last_page:", icon_position="right", key=f"{prefix}-last", on_click=_set_step, args=(prefix, n_steps), disabled=at_end, width="stretch")
     cols[4].button(
-        "⏸ Pause" if is_playing(prefix) else "⏵ Play",
-        key=f"{prefix}.play",
+        "Pause" if is_playing(prefix) else "Play",
+        icon=":material/pause:" if is_playing(prefix) else ":material/play_arrow:",
+        key=f"{prefix}-play",
         on_click=_toggle_play,
         args=(prefix, n_steps),
         width="stretch",

@@ -105,9 +105,9 @@ def step_title(trace: Trace, step: int) -> str:
     """A short heading for a step, e.g. ``"Step 3 · E-step of iteration 2"``."""
     snap = trace.steps[_step_index(trace, step)]
     if snap.phase == "init":
-        return f"Step {snap.index} · start"
+        return f"Step {snap.index + 1} · start"
     name = _PHASE_NAMES.get(snap.phase, snap.phase)
-    return f"Step {snap.index} · {name} of iteration {snap.iteration}"
+    return f"Step {snap.index + 1} · {name} of iteration {snap.iteration}"
 
 
 def _fmt(x: float, sig: int = 4) -> str:
@@ -751,7 +751,8 @@ def log_likelihood_curve(trace: Trace, step: int) -> go.Figure:
     """
     step = _step_index(trace, step)
     steps = trace.steps
-    xs = np.arange(len(steps))
+    # Steps are numbered from 1 on screen, as in the player ("Step 2/41").
+    xs = np.arange(len(steps)) + 1
     ll = np.array([float(s.log_likelihood) for s in steps])
     phases = np.array([s.phase for s in steps])
     messages = np.array([_esc(s.message) for s in steps], dtype=object)
@@ -774,7 +775,7 @@ def log_likelihood_curve(trace: Trace, step: int) -> go.Figure:
     # The bound of M-step t sits between the log-likelihoods of E-step t (where the
     # E-step made it tight) and M-step t (which it never exceeds): drawn half a step
     # before its M-step, so it shows between the two markers.
-    lb = [(s.index - 0.5, float(s.lower_bound), s.iteration) for s in steps
+    lb = [(s.index + 0.5, float(s.lower_bound), s.iteration) for s in steps
           if s.phase == "M" and getattr(s, "lower_bound", None) is not None]
     if lb:
         lx, ly, lt = (list(v) for v in zip(*lb))
@@ -788,7 +789,7 @@ def log_likelihood_curve(trace: Trace, step: int) -> go.Figure:
                              "%{y:.6g}<extra></extra>",
             "meta": {"role": "lower-bound"},
         })
-    marker, vline = current_step_parts(step, float(ll[step]), label=f"step {step}")
+    marker, vline = current_step_parts(step + 1, float(ll[step]), label=f"step {step + 1}")
     traces.append(marker)
     yaxis: dict[str, Any] = {"title": {"text": "log-likelihood"}}
     annotations = []
@@ -797,17 +798,20 @@ def log_likelihood_curve(trace: Trace, step: int) -> go.Figure:
         yaxis["range"] = zoom
         below = np.flatnonzero(ll < zoom[0])
         first, last = int(below[0]), int(below[-1])
-        which = f"step {first}" if first == last else f"steps {first}–{last}"
+        which = f"step {first + 1}" if first == last else f"steps {first + 1}–{last + 1}"
         annotations.append(_note(
-            f"↓ {which} below the axis (log-likelihood {_fmt(float(ll[below].min()), 6)}); "
-            "autoscale to see all", x=0.01, y=0.99, xanchor="left", yanchor="top"))
+            f"↓ {which} below the axis: {_fmt(float(ll[below].min()), 6)}",
+            x=0.01, y=0.01, xanchor="left", yanchor="bottom"))
     return figure(traces, {
-        "xaxis": {"title": {"text": "step"}, "range": [-0.5, len(steps) - 0.5], "zeroline": False},
+        "xaxis": {"title": {"text": "step"}, "range": [0.5, len(steps) + 0.5], "zeroline": False},
         "yaxis": yaxis,
         "annotations": annotations,
         "shapes": [vline],
-        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
-        "margin": {"l": 70, "r": 20, "t": 40, "b": 50},
+        # Inside the plot, where the rising curve leaves room: the side column is narrow.
+        "legend": {"yanchor": "bottom", "y": 0.06, "xanchor": "right", "x": 0.99,
+                   "bgcolor": "rgba(255,255,255,0.8)"},
+        "height": 380,
+        "margin": {"l": 70, "r": 10, "t": 10, "b": 45},
         "uirevision": "em-loglik",
         "hovermode": "closest",
     })
@@ -1173,7 +1177,7 @@ def responsibility_latex(
             rf" = {_tex_log(float(log_r[j]), digits)}{tail}"
         )
     if source is not None:
-        lines.append(rf"&\text{{(this M-step used the responsibilities of step {source}, "
+        lines.append(rf"&\text{{(this M-step used the responsibilities of step {source + 1}, "
                      rf"computed with that step's parameters)}}")
     return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
 
