@@ -3,7 +3,6 @@
 import streamlit as st
 
 from tracelab import gmm, lessons
-from tracelab.trace import Trace
 from tracelab.ui import data_picker, entry, player, runners, share, url
 from tracelab.views import em as views
 
@@ -129,13 +128,9 @@ if preset is not None:
         )
 
 # -- The trace: computed (cached), or replayed from an uploaded file ---------------------
-replay: Trace | None = st.session_state.get(K("replay"))
+replay = share.replayed_trace(P)
 if replay is not None:
     trace = replay
-    st.info("Replaying an uploaded trace file. The controls on the left do not change it.", icon="📼")
-    if st.button("Stop replaying", key=K("stop_replay")):
-        del st.session_state[K("replay")]
-        st.rerun()
 else:
     try:
         trace = runners.em_trace(dataset, params)

@@ -207,13 +207,13 @@ def test_choosing_a_point_shows_its_responsibility_formula(em):
 def test_trace_file_replay_and_a_broken_trace_file(em):
     trace = em.session_state["_trace_memo.em"][1]
     em.segmented_control(key="em-section").set_value("Share and export").run()
-    em.file_uploader(key="em.trace_upload").set_value(("t.json", trace.to_json().encode(), "application/json")).run()
+    em.file_uploader(key="em.trace_upload.0").set_value(("t.json", trace.to_json().encode(), "application/json")).run()
     assert not em.exception
     assert "Replaying an uploaded trace" in alerts(em)
     assert isinstance(em.session_state["em.replay"], Trace)
     em.button(key="em.stop_replay").click().run()
     assert "em.replay" not in em.session_state
-    em.file_uploader(key="em.trace_upload").set_value(("t.json", b"{not json", "application/json")).run()
+    em.file_uploader(key="em.trace_upload.1").set_value(("t.json", b"{not json", "application/json")).run()
     assert not em.exception
     assert "not a TraceLab trace" in alerts(em)
 

@@ -11,7 +11,7 @@ import streamlit as st
 from tracelab.trace import Trace
 from tracelab.ui import url
 
-__all__ = ["url_values", "share_box", "downloads", "trace_uploader", "clicked_point"]
+__all__ = ["url_values", "share_box", "downloads", "trace_uploader", "replayed_trace", "clicked_point"]
 
 
 def url_values(params: Sequence[url.Param]) -> dict[str, Any]:
@@ -61,23 +61,29 @@ def downloads(prefix: str, trace: Trace, files: Sequence[tuple[str, Callable[[],
         )
 
 
+def _upload_key(prefix: str) -> str:
+    # A new key gives a fresh, empty file input once a replay is stopped.
+    return f"{prefix}.trace_upload.{st.session_state.get(f'{prefix}.trace_upload_round', 0)}"
+
+
 def trace_uploader(prefix: str, *, algorithm: str) -> None:
     """A file input that replays a downloaded trace in the lab, or says why it cannot."""
+    key = _upload_key(prefix)
     st.file_uploader(
         "Replay a trace file (JSON downloaded from this lab)",
         type=["json"],
-        key=f"{prefix}.trace_upload",
+        key=key,
         on_change=_load_trace,
-        args=(prefix, algorithm),
+        args=(prefix, key, algorithm),
     )
     error = st.session_state.get(f"{prefix}.trace_upload_error")
     if error:
         st.error(error, icon="📼")
 
 
-def _load_trace(prefix: str, algorithm: str) -> None:
+def _load_trace(prefix: str, key: str, algorithm: str) -> None:
     # A callback: it runs before the widgets, so it may move the player to step 1.
-    uploaded = st.session_state.get(f"{prefix}.trace_upload")
+    uploaded = st.session_state.get(key)
     if uploaded is None:
         return
     try:
@@ -92,6 +98,21 @@ def _load_trace(prefix: str, algorithm: str) -> None:
     st.session_state.pop(f"{prefix}.trace_upload_error", None)
     st.session_state[f"{prefix}.replay"] = trace
     st.session_state[f"{prefix}.step"] = 1
+
+
+def replayed_trace(prefix: str) -> Trace | None:
+    """The trace being replayed from a file, with a banner and a way back; None if none."""
+    trace = st.session_state.get(f"{prefix}.replay")
+    if trace is None:
+        return None
+    st.info("Replaying an uploaded trace file. The controls on the left do not change it.", icon="📼")
+    st.button("Stop replaying", key=f"{prefix}.stop_replay", on_click=_stop_replay, args=(prefix,))
+    return trace
+
+
+def _stop_replay(prefix: str) -> None:
+    st.session_state.pop(f"{prefix}.replay", None)
+    st.session_state[f"{prefix}.trace_upload_round"] = st.session_state.get(f"{prefix}.trace_upload_round", 0) + 1
 
 
 def clicked_point(event: Any) -> int | None:
