@@ -164,6 +164,7 @@ def lab() -> None:
     n = trace.X.shape[0]
     point = min(int(st.session_state.get(K("point"), 0)), n - 1)
 
+    axes: tuple[int, int] | str = (0, 1)  # ignored by the 1-D views
     left, right = st.columns([3, 2])
     with left:
         if n_features == 1:
@@ -202,7 +203,7 @@ def lab() -> None:
         st.table(table.style.format("{:.4g}", na_rep="—"))
 
     # One section at a time: hidden tabs would still be rebuilt and redrawn on every step.
-    sections = ["Responsibilities", "Equations", "Share and export"]
+    sections = ["Responsibilities", "Equations", "Animation", "Share and export"]
     if preset is not None and preset.small_multiples:
         sections.append("Textbook figure")
     st.session_state.setdefault("em-section", sections[0])
@@ -218,6 +219,11 @@ def lab() -> None:
             with st.container(border=highlighted):
                 st.markdown(f"**{title}**" + ("  ← this step" if highlighted else ""))
                 st.latex(latex)
+    elif section == "Animation":
+        st.caption("The whole run as an animation that plays in your browser: press ▶ under the chart.")
+        st.plotly_chart(
+            views.animation_figure(trace, axes=axes, columns=columns), key=K("animation"), theme=None, config=CHART_CONFIG
+        )
     elif section == "Share and export":
         share.share_box(P, url_params, shareable=choice.shareable and replay is None)
         share.downloads(P, trace, [

@@ -102,6 +102,8 @@ def test_next_changes_the_label_and_the_link_reopens_the_same_step(page, app_url
     assert_no_exception(page)
 
     # The address bar now carries the whole state; a fresh browser shows the same step.
+    numbers = page.locator('[data-testid="stTable"]').inner_text()
+    assert "weight" in numbers
     shared = page.url
     query = parse_qs(urlparse(shared).query)
     assert query["step"] == ["3"] and query["k"] == ["2"] and query["data"] == ["old_faithful"]
@@ -109,6 +111,7 @@ def test_next_changes_the_label_and_the_link_reopens_the_same_step(page, app_url
     try:
         open_page(other, shared)
         assert label_text(other) == third
+        assert other.locator('[data-testid="stTable"]').inner_text() == numbers
         assert_no_exception(other)
     finally:
         other.context.close()

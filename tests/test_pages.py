@@ -218,6 +218,19 @@ def test_trace_file_replay_and_a_broken_trace_file(em):
     assert "not a TraceLab trace" in alerts(em)
 
 
+@pytest.mark.parametrize("section", ["Responsibilities", "Equations", "Animation", "Share and export"])
+def test_every_section_draws(em, section):
+    em.segmented_control(key="em-section").set_value(section).run()
+    assert not em.exception
+    if section == "Animation":
+        (chart,) = [c for c in em.get("plotly_chart") if c.proto.id.endswith("em.animation") or "frames" in c.proto.spec]
+        assert '"frames"' in chart.proto.spec
+    if section == "Equations":
+        assert not any("← this step" in m.value for m in em.markdown)  # step 1 is the start
+        em.button(key="em-next").click().run()
+        assert any("← this step" in m.value for m in em.markdown)
+
+
 def test_every_generator_runs_in_the_lab():
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.switch_page("pages/em.py")

@@ -1293,7 +1293,7 @@ def animation_figure(
         updates (``frame.traces``).
     """
     names = [str(s.index) for s in trace.steps]
-    labels = [f"{s.index} {_PHASE_NAMES.get(s.phase, s.phase)}" for s in trace.steps]
+    labels = [f"{s.index + 1} {_PHASE_NAMES.get(s.phase, s.phase)}" for s in trace.steps]
     if trace.X.shape[1] == 1:
         data, layout, frames = _animation_1d(trace, max_points=max_points, seed=seed, columns=columns)
     else:
