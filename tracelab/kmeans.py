@@ -1,19 +1,274 @@
-"""k-means: k-means++ seeding and Lloyd's algorithm.
+"""k-means (Lloyd's algorithm), recorded step by step.
 
-For now this module holds what EM's ``init="kmeans"`` needs: :func:`kmeans_plusplus`
-(seeding) and :func:`lloyd` (the plain Lloyd loop), both with scikit-learn's
-semantics. A later ``trace_kmeans`` will reuse them.
+:func:`trace_kmeans` runs Lloyd's algorithm and returns a :class:`~tracelab.trace.Trace`
+whose steps are :class:`KMeansSnapshot` instances: the start (phase ``"init"``), then an
+``"E"`` snapshot (assign every point to its nearest centre) and an ``"M"`` snapshot (move
+every centre to the mean of its points) per iteration. The loop is scikit-learn's
+``KMeans(algorithm="lloyd")``: from the same starting centres the final centres, labels,
+inertia and iteration count agree with scikit-learn's.
 
-Both work on the data shifted to its column means: k-means is translation invariant,
-and the shift keeps squared distances accurate for data far from the origin (an offset
-of 1e7 would otherwise eat most of the digits of ``|x|^2 - 2 x.c + |c|^2``).
+What each snapshot holds
+------------------------
+Every snapshot has ``centers``, ``labels`` and the ``inertia`` of those labels under those
+centres (the sum of squared distances from each point to the centre of its cluster), so
+every step draws the same way and the inertia curve starts at step 0:
+
+* ``init``: the starting centres, each point labelled with its nearest starting centre.
+  The first E-step makes that same assignment again (its message gives the cluster sizes
+  rather than a count of changes), just as the first E-step of EM recomputes the start's
+  responsibilities.
+* ``E``: the centres of the step before; each point labelled with its nearest centre
+  (ties go to the lower cluster index).
+* ``M``: each centre moved to the mean of its points; the labels of the E-step before,
+  except that a point given to an empty cluster (below) carries its new label, so every
+  centre is the mean of the points labelled with it.
+* When the run stops without a repeat of the labels (the tolerance was met, or
+  ``max_iter`` ran out), scikit-learn assigns the points once more so that the labels
+  match the final centres; the trace records that as a last ``E`` snapshot, with
+  iteration ``n_iter + 1``.
+
+Inertia never rises: an E-step picks the nearest centre for fixed centres, an M-step the
+mean for fixed labels, and the relocation of an empty cluster only takes a point out of
+its cluster and puts a centre on it. (Up to rounding, which tests allow for.)
+
+Empty clusters
+--------------
+As in scikit-learn, when a cluster gets no points in an E-step, the M-step gives it the
+point farthest from its centre (the farthest points, farthest first, when several
+clusters are empty); that point leaves its old cluster, whose mean is taken without it.
+When no point lies away from its centre (fewer distinct points than clusters), or a
+cluster's only point was the one given away, the cluster stays empty and keeps its
+centre; scikit-learn then puts it on the biggest cluster's centre, so only in those
+degenerate cases do the two differ.
+
+Numerics
+--------
+All arithmetic runs on the data shifted to its column means (as scikit-learn does): k-means
+is translation invariant, and the shift keeps ``|x|^2 - 2 x.c + |c|^2`` accurate for
+data far from the origin (an offset of 1e7 would otherwise eat most of the digits).
+Nearest centres are ranked by that expanded form, in blocks; inertias are computed from
+the differences themselves.
+
+Labels are stored in the smallest signed integer type that holds them (int8 up to 127
+clusters), and snapshots share label and centre arrays wherever they are equal, so a trace
+of many iterations on many points stays small.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from typing import Any, Iterator, NamedTuple
+
 import numpy as np
 
-__all__ = ["kmeans_plusplus", "lloyd"]
+from tracelab.data import Dataset, digest
+from tracelab.trace import Snapshot, Trace, freeze
+
+__all__ = [
+    "INITS",
+    "KMeansSnapshot",
+    "trace_kmeans",
+    "iter_kmeans",
+    "inertia",
+    "kmeans_plusplus",
+    "lloyd",
+]
+
+#: Ways to choose the starting centres, for the lab's picker.
+INITS = ("k-means++", "random", "farthest")
+
+# Squares of larger numbers, summed over many points, overflow float64.
+_MAX_ABS = 1e150
+# Entries of the (points x centres) score block ranked at once: big enough that the
+# per-block overhead does not count, small enough to stay in cache.
+_BLOCK = 1 << 16
+
+
+# ---------------------------------------------------------------------------
+# Validation shared with tracelab.kmedoids
+# ---------------------------------------------------------------------------
+
+
+def _one_of(name: str, value: Any, options: tuple[str, ...]) -> str:
+    opts = ", ".join(repr(o) for o in options)
+    return f"{name} should be one of {opts}, but got {value!r}"
+
+
+def _number(name, value, *, minimum=None, integer=False, allow_inf=False, hint=""):
+    """``value`` as an int or float, or a ValueError naming ``name``."""
+    bad = isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
+    if integer and not bad and not isinstance(value, (int, np.integer)):
+        if math.isfinite(value) and float(value).is_integer():
+            value = int(value)
+        else:
+            bad = True
+    if bad:
+        kind = "a whole number" if integer else "a number"
+        raise ValueError(f"{name} should be {kind}, but got {value!r}")
+    value = int(value) if integer else float(value)
+    if math.isnan(value) or (math.isinf(value) and not allow_inf):
+        raise ValueError(f"{name} should be a finite number, but got {value}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} should be at least {minimum}{hint}, but got {value:g}")
+    return value
+
+
+def _check_data(X, algorithm: str) -> np.ndarray:
+    """The data as a read-only, finite float64 array of shape (n_samples, n_features)."""
+    if isinstance(X, Dataset):
+        X = X.X
+    else:
+        try:
+            X = np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError("X should be a table of numbers") from None
+        if X.ndim == 1:
+            X = X[:, None]
+        if X.ndim != 2:
+            raise ValueError(
+                f"X should be 2-D (n_samples, n_features), but got {X.ndim} dimensions"
+            )
+        if X.size and not np.all(np.isfinite(X)):
+            rows = int(np.count_nonzero(~np.all(np.isfinite(X), axis=1)))
+            raise ValueError(
+                f"X holds NaN or infinite values in {rows} row{'s' if rows != 1 else ''}; "
+                "drop or fill those rows first"
+            )
+        X = freeze(X, dtype=np.float64)
+    n, d = X.shape
+    if n == 0:
+        raise ValueError(f"X has no points; {algorithm} needs at least one row of data")
+    if d == 0:
+        raise ValueError("X has no feature columns; choose at least one numeric column")
+    biggest = float(np.abs(X).max())
+    if biggest > _MAX_ABS:
+        raise ValueError(
+            f"X holds values as large as {biggest:.3g}; {algorithm} squares them, which "
+            "overflows, so scale the data first (e.g. standardise the columns)"
+        )
+    return X
+
+
+def _check_k(n_clusters, n: int, unit: str) -> int:
+    k = _number("n_clusters", n_clusters, integer=True)
+    if k < 1:
+        raise ValueError(f"n_clusters should be at least 1, but got {k}")
+    if k > n:
+        raise ValueError(
+            f"n_clusters should be at most the number of points ({n}), but got {k}; "
+            f"choose fewer {unit} or use more data"
+        )
+    return k
+
+
+def _check_seed(seed):
+    return None if seed is None else _number("seed", seed, integer=True, minimum=0)
+
+
+def _label_dtype(k: int) -> np.dtype:
+    """The smallest signed integer type holding 0..k-1 (and -1)."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if k - 1 <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.int64)
+
+
+# ---------------------------------------------------------------------------
+# Messages shared with tracelab.kmedoids
+# ---------------------------------------------------------------------------
+
+
+def _num(x: float, sig: int = 2) -> str:
+    """A short number: ``sig`` significant digits, no exponent below 10**sig."""
+    x = float(x)
+    if x == 0:
+        return "0"
+    if abs(x) >= 10**sig:
+        return f"{x:.0f}" if abs(x) < 1e9 else f"{x:.{sig}g}"
+    return f"{x:.{sig}g}"
+
+
+def _pair(a: float, b: float) -> tuple[str, str]:
+    """Two values of one quantity, with enough digits to show that they differ."""
+    m = max(abs(a), abs(b))
+    if m == 0 or not math.isfinite(m):
+        return f"{a:g}", f"{b:g}"
+    if 1e-3 <= m < 1e9:
+        lead = math.floor(math.log10(m)) + 1
+        base = max(0 if m >= 1e4 else 1, 2 - lead)
+        for dec in range(base, base + 10):
+            sa, sb = f"{a:.{dec}f}", f"{b:.{dec}f}"
+            if sa != sb:
+                return sa, sb
+        return f"{a:.{base}f}", f"{b:.{base}f}"
+    for sig in range(3, 13):
+        sa, sb = f"{a:.{sig}g}", f"{b:.{sig}g}"
+        if sa != sb:
+            return sa, sb
+    return f"{a:.3g}", f"{b:.3g}"
+
+
+def _value(x: float) -> str:
+    return _pair(x, x)[0]
+
+
+def _change(name: str, a: float, b: float) -> str:
+    """'inertia 81.2 → 79.9' or 'inertia unchanged at 81.2'."""
+    sa, sb = _pair(a, b)
+    return f"{name} unchanged at {sb}" if sa == sb else f"{name} {sa} → {sb}"
+
+
+def _points(n: int) -> str:
+    return f"{n} point" if n == 1 else f"{n} points"
+
+
+def _and(items: list[str]) -> str:
+    if len(items) == 1:
+        return items[0]
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _rows(indices, limit: int = 6) -> str:
+    """'#4, #17 and #88' (row indices, as the views show them), cut short."""
+    items = [f"#{int(i)}" for i in indices]
+    if len(items) > limit:
+        return ", ".join(items[:limit - 1]) + f", … ({len(items)} in all)"
+    return _and(items)
+
+
+def _clusters(js) -> str:
+    """'cluster 3' / 'clusters 2 and 3', numbered from 1 as the views number them."""
+    js = [int(j) + 1 for j in js]
+    if len(js) == 1:
+        return f"cluster {js[0]}"
+    if len(js) > 6:
+        return f"{len(js)} clusters ({', '.join(map(str, js[:5]))}, …)"
+    return "clusters " + _and([str(j) for j in js])
+
+
+def _sizes(labels: np.ndarray, k: int) -> str:
+    """'clusters of 40/41/39 points', saying which clusters are empty."""
+    counts = np.bincount(labels, minlength=k)
+    if k == 1:
+        return f"one cluster of all {_points(int(counts[0]))}"
+    if k <= 6:
+        text = "clusters of " + "/".join(map(str, counts)) + " points"
+    else:
+        text = f"clusters of {counts.min()} to {counts.max()} points"
+    empty = np.flatnonzero(counts == 0)
+    if empty.size:
+        text += f" ({_clusters(empty)} {'is' if empty.size == 1 else 'are'} empty)"
+    return text
+
+
+def _changed(n_changed: int) -> str:
+    return f"{_points(n_changed)} changed cluster"
+
+
+# ---------------------------------------------------------------------------
+# Distances, seeding and the Lloyd steps (on centred data)
+# ---------------------------------------------------------------------------
 
 
 def _as_data(X: np.ndarray) -> np.ndarray:
@@ -34,10 +289,40 @@ def _check_n_clusters(n_clusters: int, n_samples: int) -> int:
     return int(n_clusters)
 
 
+def _row_sq_norms(A: np.ndarray) -> np.ndarray:
+    return np.einsum("ij,ij->i", A, A)
+
+
 def _sq_dist_to(Xc: np.ndarray, point: np.ndarray) -> np.ndarray:
     """Squared distances from every row of ``Xc`` to one point, computed directly."""
-    diff = Xc - point
-    return np.einsum("ij,ij->i", diff, diff)
+    return _row_sq_norms(Xc - point)
+
+
+def _tolerance(X: np.ndarray, tol: float) -> float:
+    """scikit-learn's absolute tolerance: ``tol`` times the mean variance of the features."""
+    return float(np.mean(np.var(X, axis=0)) * tol) if tol else 0.0
+
+
+def _kmeans_plusplus_indices(Xc: np.ndarray, n_clusters: int, rng) -> np.ndarray:
+    n_samples = Xc.shape[0]
+    n_local_trials = 2 + int(np.log(n_clusters))
+    indices = np.empty(n_clusters, dtype=np.intp)
+    indices[0] = rng.integers(n_samples)
+    closest_dist_sq = _sq_dist_to(Xc, Xc[indices[0]])
+    current_pot = closest_dist_sq.sum()
+    for c in range(1, n_clusters):
+        rand_vals = rng.uniform(size=n_local_trials) * current_pot
+        candidate_ids = np.searchsorted(np.cumsum(closest_dist_sq), rand_vals)
+        # Rounding in the cumulative sum can push a draw one past the end.
+        np.clip(candidate_ids, None, n_samples - 1, out=candidate_ids)
+        dist = np.stack([_sq_dist_to(Xc, Xc[i]) for i in candidate_ids])
+        np.minimum(closest_dist_sq, dist, out=dist)
+        pots = dist.sum(axis=1)
+        best = int(np.argmin(pots))
+        current_pot = pots[best]
+        closest_dist_sq = dist[best]
+        indices[c] = candidate_ids[best]
+    return indices
 
 
 def kmeans_plusplus(X, n_clusters: int, rng=None) -> np.ndarray:
@@ -62,49 +347,64 @@ def kmeans_plusplus(X, n_clusters: int, rng=None) -> np.ndarray:
         ``n_clusters``, some centres repeat.
     """
     X = _as_data(X)
-    n_samples = X.shape[0]
-    n_clusters = _check_n_clusters(n_clusters, n_samples)
+    n_clusters = _check_n_clusters(n_clusters, X.shape[0])
     rng = np.random.default_rng(rng)
-    Xc = X - X.mean(axis=0)
-    n_local_trials = 2 + int(np.log(n_clusters))
+    return X[_kmeans_plusplus_indices(X - X.mean(axis=0), n_clusters, rng)].copy()
 
+
+def _farthest_indices(Xc: np.ndarray, n_clusters: int, rng) -> np.ndarray:
+    """Farthest-point traversal: a random first point, then each time the point farthest
+    from the centres chosen so far (ties to the lowest index; never a point twice)."""
     indices = np.empty(n_clusters, dtype=np.intp)
-    indices[0] = rng.integers(n_samples)
-    closest_dist_sq = _sq_dist_to(Xc, Xc[indices[0]])
-    current_pot = closest_dist_sq.sum()
+    indices[0] = rng.integers(Xc.shape[0])
+    closest = _sq_dist_to(Xc, Xc[indices[0]])
+    closest[indices[0]] = -1.0
     for c in range(1, n_clusters):
-        rand_vals = rng.uniform(size=n_local_trials) * current_pot
-        candidate_ids = np.searchsorted(np.cumsum(closest_dist_sq), rand_vals)
-        # Rounding in the cumulative sum can push a draw one past the end.
-        np.clip(candidate_ids, None, n_samples - 1, out=candidate_ids)
-        dist = np.stack([_sq_dist_to(Xc, Xc[i]) for i in candidate_ids])
-        np.minimum(closest_dist_sq, dist, out=dist)
-        pots = dist.sum(axis=1)
-        best = int(np.argmin(pots))
-        current_pot = pots[best]
-        closest_dist_sq = dist[best]
-        indices[c] = candidate_ids[best]
-    return X[indices].copy()
+        i = int(np.argmax(closest))
+        indices[c] = i
+        np.minimum(closest, _sq_dist_to(Xc, Xc[i]), out=closest)
+        closest[indices[: c + 1]] = -1.0
+    return indices
 
 
-def _assign(Xc: np.ndarray, centers_c: np.ndarray) -> np.ndarray:
+def _assign(Xc: np.ndarray, centers_c: np.ndarray, dtype=np.intp) -> np.ndarray:
     """Index of the nearest centre for every point (ties go to the lowest index).
 
     ``|x - c|^2 = |x|^2 - 2 x.c + |c|^2`` and ``|x|^2`` does not depend on the
-    centre, so one matrix product ranks all centres.
+    centre, so one matrix product ranks all centres (scikit-learn's scores).
     """
-    scores = Xc @ (-2.0 * centers_c.T)
-    scores += np.einsum("ij,ij->i", centers_c, centers_c)
-    return np.argmin(scores, axis=1)
+    n, k = Xc.shape[0], centers_c.shape[0]
+    labels = np.empty(n, dtype=dtype)
+    c_sq = _row_sq_norms(centers_c)
+    minus_2ct = -2.0 * centers_c.T
+    step = max(256, _BLOCK // k)
+    for lo in range(0, n, step):
+        scores = Xc[lo:lo + step] @ minus_2ct
+        scores += c_sq
+        labels[lo:lo + step] = np.argmin(scores, axis=1)
+    return labels
 
 
-def _update(Xc, labels, centers_c):
+def _inertia(Xc: np.ndarray, centers_c: np.ndarray, labels: np.ndarray) -> float:
+    return float(_row_sq_norms(Xc - centers_c[labels]).sum())
+
+
+class _Update(NamedTuple):
+    centers: np.ndarray  # (k, d) new centres, centred coordinates
+    labels: np.ndarray  # (n,) labels with relocated points moved (the input if none)
+    moves: tuple  # (empty cluster, point, its old cluster) per relocation
+    stuck: tuple  # empty clusters no point could be given to: they keep their centres
+    emptied: tuple  # clusters that gave away their only point: they keep their centres
+
+
+def _update(Xc, labels, centers_c) -> _Update:
     """New centres as cluster means; empty clusters move to the farthest points.
 
     As in scikit-learn, each empty cluster takes one of the points farthest from
     their current centre (farthest first), and that point leaves its old cluster.
     If every point sits on its centre (more clusters than distinct points), an
-    empty cluster keeps its old centre.
+    empty cluster keeps its old centre, as does a cluster that gave away its only
+    point (scikit-learn moves both onto the biggest cluster's centre).
     """
     k, d = centers_c.shape
     counts = np.bincount(labels, minlength=k).astype(np.float64)
@@ -112,6 +412,7 @@ def _update(Xc, labels, centers_c):
     for j in range(d):
         sums[:, j] = np.bincount(labels, weights=Xc[:, j], minlength=k)
     empty = np.flatnonzero(counts == 0)
+    moves = []
     if empty.size:
         dist = _row_sq_norms(Xc - centers_c[labels])
         if dist.max() > 0:
@@ -122,14 +423,85 @@ def _update(Xc, labels, centers_c):
                 counts[old] -= 1
                 sums[new] = Xc[idx]
                 counts[new] = 1
+                moves.append((int(new), int(idx), int(old)))
     new_centers = centers_c.copy()
     filled = counts > 0
     new_centers[filled] = sums[filled] / counts[filled, None]
-    return new_centers
+    new_labels = labels
+    if moves:
+        new_labels = labels.copy()
+        for new, idx, _ in moves:
+            new_labels[idx] = new
+    left = set(np.flatnonzero(~filled).tolist())
+    stuck = tuple(sorted(left & set(empty.tolist())))
+    emptied = tuple(sorted(left - set(empty.tolist())))
+    return _Update(new_centers, new_labels, tuple(moves), stuck, emptied)
 
 
-def _row_sq_norms(A: np.ndarray) -> np.ndarray:
-    return np.einsum("ij,ij->i", A, A)
+class _Step(NamedTuple):
+    phase: str  # "init", "E" or "M"
+    iteration: int
+    centers: np.ndarray  # (k, d), centred coordinates
+    labels: np.ndarray  # (n,)
+    inertia: float
+    n_changed: int  # labels that differ from the previous step's
+    shift: float | None  # M steps: total squared centre shift (scikit-learn's)
+    update: _Update | None  # M steps: what the update did
+    final: bool  # the last assignment after the loop
+
+
+class _Outcome(NamedTuple):
+    converged: bool
+    strict: bool  # the labels repeated
+    n_iter: int
+    shift: float  # the last M-step's total squared shift
+
+
+def _lloyd_steps(Xc, centers_c, max_iter: int, tol_abs: float, dtype) -> Iterator[_Step]:
+    """Lloyd's loop as scikit-learn runs it, one step at a time; returns an _Outcome.
+
+    Strict convergence is "the E-step gave the labels of the E-step before"; otherwise
+    the run stops when the total squared centre shift is at most ``tol_abs``. Unless the
+    labels repeated, a last assignment makes them match the final centres.
+    """
+    labels = _assign(Xc, centers_c, dtype)
+    loss = _inertia(Xc, centers_c, labels)
+    yield _Step("init", 0, centers_c, labels, loss, 0, None, None, False)
+    prev_labels = labels  # the labels of the previous snapshot
+    labels_old = None  # the labels of the previous E-step (scikit-learn's labels_old)
+    strict = converged = False
+    shift = math.inf
+    update = None
+    t = 0
+    for t in range(1, max_iter + 1):
+        if t > 1:
+            labels = _assign(Xc, centers_c, dtype)
+            loss = _inertia(Xc, centers_c, labels)
+        n_changed = int(np.count_nonzero(labels != prev_labels))
+        yield _Step("E", t, centers_c, labels, loss, n_changed, None, None, False)
+
+        update = _update(Xc, labels, centers_c)
+        shift = float(((update.centers - centers_c) ** 2).sum())
+        centers_c = update.centers
+        loss = _inertia(Xc, centers_c, update.labels)
+        n_changed = len(update.moves)
+        yield _Step("M", t, centers_c, update.labels, loss, n_changed, shift, update, False)
+        prev_labels = update.labels
+
+        if labels_old is not None and np.array_equal(labels, labels_old):
+            strict = converged = True
+            break
+        if shift <= tol_abs:
+            converged = True
+            break
+        labels_old = labels
+    if not strict or update.moves:
+        # A relocation in the last M-step also leaves labels that are not the nearest.
+        labels = _assign(Xc, centers_c, dtype)
+        loss = _inertia(Xc, centers_c, labels)
+        n_changed = int(np.count_nonzero(labels != prev_labels))
+        yield _Step("E", t + 1, centers_c, labels, loss, n_changed, None, None, True)
+    return _Outcome(converged, strict, t, shift)
 
 
 def lloyd(X, centers, max_iter: int = 300, tol: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
@@ -141,7 +513,7 @@ def lloyd(X, centers, max_iter: int = 300, tol: float = 1e-4) -> tuple[np.ndarra
     ("strict convergence"), when the total squared centre shift is at most
     ``tol`` times the mean variance of the features, or after ``max_iter``
     iterations. Unless the labels stopped changing, a last labelling makes the
-    labels match the returned centres.
+    labels match the returned centres. :func:`trace_kmeans` records the same run.
 
     Parameters
     ----------
@@ -170,23 +542,377 @@ def lloyd(X, centers, max_iter: int = 300, tol: float = 1e-4) -> tuple[np.ndarra
     if not tol >= 0:
         raise ValueError(f"tol should be 0 or more, but got {tol}")
     mean = X.mean(axis=0)
-    Xc = X - mean
-    centers_c = centers - mean
-    tol_abs = float(np.mean(np.var(X, axis=0)) * tol) if tol else 0.0
+    last = None
+    for last in _lloyd_steps(X - mean, centers - mean, max_iter, _tolerance(X, tol), np.intp):
+        pass
+    return last.centers + mean, last.labels
 
-    labels_old = np.full(X.shape[0], -1, dtype=np.intp)
-    strict = False
-    for _ in range(max_iter):
-        labels = _assign(Xc, centers_c)
-        new_centers = _update(Xc, labels, centers_c)
-        shift = float(((new_centers - centers_c) ** 2).sum())
-        centers_c = new_centers
-        if np.array_equal(labels, labels_old):
-            strict = True
+
+def inertia(X, centers, labels) -> float:
+    """Sum of squared distances from each point to the centre of its cluster.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    centers : array-like of shape (n_clusters, n_features)
+    labels : array-like of shape (n_samples,), int
+        Cluster of each point, 0 to n_clusters - 1.
+
+    Returns
+    -------
+    float
+    """
+    X = _as_data(X)
+    centers = np.asarray(centers, dtype=np.float64)
+    labels = np.asarray(labels)
+    if centers.ndim != 2 or centers.shape[1] != X.shape[1]:
+        raise ValueError(
+            f"centers should have shape (n_clusters, {X.shape[1]}), but got {centers.shape}"
+        )
+    if labels.shape != (X.shape[0],) or labels.dtype.kind not in "iu":
+        raise ValueError(f"labels should be {X.shape[0]} whole numbers, one per point")
+    if labels.size and not 0 <= labels.min() <= labels.max() < centers.shape[0]:
+        raise ValueError(f"labels should be between 0 and {centers.shape[0] - 1}")
+    mean = X.mean(axis=0)
+    return _inertia(X - mean, centers - mean, labels)
+
+
+# ---------------------------------------------------------------------------
+# Snapshots
+# ---------------------------------------------------------------------------
+
+
+def _freeze_in_place(state: dict[str, Any]) -> None:
+    # Unpickled arrays are fresh, so they can be made read-only in place; freezing by
+    # copy would give every step its own copy of the label arrays the steps share.
+    for value in state.values():
+        if isinstance(value, np.ndarray) and value.flags.writeable:
+            value.flags.writeable = False
+
+
+def _check_labels(labels: Any, k: int, name: str = "labels") -> None:
+    if not isinstance(labels, np.ndarray) or labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise ValueError(f"{name} should be a 1-D array of whole numbers")
+    if labels.size and not 0 <= labels.min() <= labels.max() < k:
+        raise ValueError(f"{name} should be between 0 and {k - 1}")
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class KMeansSnapshot(Snapshot):
+    """One step of k-means: the centres, the clusters and their inertia.
+
+    Parameters
+    ----------
+    centers : ndarray of shape (n_clusters, n_features)
+    labels : ndarray of shape (n_samples,), int
+        Cluster of each point (0 to n_clusters - 1; see the module docstring for
+        which assignment each phase holds).
+    inertia : float
+        Sum of squared distances from each point to the centre of its cluster,
+        under this snapshot's centres and labels.
+    n_changed : int
+        Points whose label differs from the previous snapshot's (on M steps, the
+        points given to empty clusters; 0 on the start).
+    center_shift : float or None
+        M steps only: the sum over centres of the squared distance each moved,
+        which scikit-learn compares with the tolerance.
+    """
+
+    centers: np.ndarray
+    labels: np.ndarray
+    inertia: float
+    n_changed: int = 0
+    center_shift: float | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not (isinstance(self.centers, np.ndarray) and self.centers.ndim == 2):
+            raise ValueError("centers should be a 2-D array (n_clusters, n_features)")
+        _check_labels(self.labels, self.centers.shape[0])
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        _freeze_in_place(state)
+        super().__setstate__(state)
+
+    @property
+    def n_clusters(self) -> int:
+        return self.centers.shape[0]
+
+    @property
+    def counts(self) -> np.ndarray:
+        """Points per cluster, shape (n_clusters,)."""
+        return np.bincount(self.labels, minlength=self.n_clusters)
+
+
+# ---------------------------------------------------------------------------
+# The run
+# ---------------------------------------------------------------------------
+
+
+class _Config(NamedTuple):
+    X: np.ndarray
+    k: int
+    init: str
+    centers_init: np.ndarray | None
+    max_iter: int
+    tol: float
+    seed: int | None
+
+
+def _validate(X, n_clusters, init, centers_init, max_iter, tol, seed) -> _Config:
+    X = _check_data(X, "k-means")
+    n, d = X.shape
+    if not isinstance(init, str) or init not in INITS:
+        raise ValueError(_one_of("init", init, INITS))
+    k = _check_k(n_clusters, n, "clusters")
+    max_iter = _number("max_iter", max_iter, integer=True, minimum=1)
+    tol = _number("tol", tol, minimum=0, hint=" (0 waits until no point changes cluster)")
+    seed = _check_seed(seed)
+    if centers_init is not None:
+        try:
+            centers_init = np.array(centers_init, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"centers_init should be an array of numbers with shape {(k, d)}"
+            ) from None
+        if centers_init.shape != (k, d):
+            raise ValueError(
+                f"centers_init should have shape {(k, d)} (n_clusters, n_features), "
+                f"but got {centers_init.shape}"
+            )
+        if not np.all(np.isfinite(centers_init)):
+            raise ValueError("centers_init holds NaN or infinite values")
+        if np.abs(centers_init).max() > _MAX_ABS:
+            raise ValueError("centers_init holds values too large to square; scale them with the data")
+        centers_init = freeze(centers_init)
+    return _Config(X, k, init, centers_init, max_iter, tol, seed)
+
+
+_INIT_NAME = {"k-means++": "k-means++", "random": "random", "farthest": "farthest point"}
+
+
+def _start(cfg: _Config, Xc: np.ndarray, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+    """The starting centres, centred and as given or chosen, and how they were chosen.
+
+    The second array holds the exact values the run started from (rows of ``X`` or
+    ``centers_init``), so passing it to scikit-learn reproduces the run.
+    """
+    k = cfg.k
+    if cfg.centers_init is not None:
+        start = cfg.centers_init
+        return start - mean, start, f"Start (given centres): {k} centre{'s' if k != 1 else ''}"
+    rng = np.random.default_rng(cfg.seed)
+    if cfg.init == "k-means++":
+        idx = _kmeans_plusplus_indices(Xc, k, rng)
+        how = f"at points {_rows(idx)}, each later one drawn in proportion to its squared distance from those before" if k > 1 else f"at point {_rows(idx)}"
+    elif cfg.init == "random":
+        idx = rng.choice(Xc.shape[0], size=k, replace=False)
+        how = f"at random points {_rows(idx)}" if k > 1 else f"at random point {_rows(idx)}"
+    else:
+        idx = _farthest_indices(Xc, k, rng)
+        how = f"at random point {_rows(idx[:1])}"
+        if k > 1:
+            how += f", then each at the point farthest from those before: {_rows(idx[1:])}"
+    name = _INIT_NAME[cfg.init]
+    return Xc[idx], freeze(cfg.X[idx]), f"Start ({name}): {k} centre{'s' if k != 1 else ''} {how}"
+
+
+def _kmeans_steps(cfg: _Config) -> Iterator[KMeansSnapshot]:
+    """Yield the snapshots of one k-means run; return (converged, n_iter, message)."""
+    X, k = cfg.X, cfg.k
+    mean = X.mean(axis=0)
+    Xc = X - mean
+    centers_c, centers_start, start = _start(cfg, Xc, mean)
+    tol_abs = _tolerance(X, cfg.tol)
+    run = _lloyd_steps(Xc, centers_c, cfg.max_iter, tol_abs, _label_dtype(k))
+
+    index = 0
+    prev = None  # the previous _Step
+    # (centred centres, their frozen data-space copy), shared by the steps that hold them
+    shown = (centers_c, centers_start)
+    seen = (None, None)  # the previous step's raw labels and their frozen copy
+    while True:
+        try:
+            step = next(run)
+        except StopIteration as stop:
+            outcome = stop.value
             break
-        if shift <= tol_abs:
+        if shown[0] is not step.centers:
+            shown = (step.centers, freeze(step.centers + mean))
+        labels = seen[1] if seen[0] is step.labels else freeze(step.labels)
+        if step.phase == "init":
+            message = (
+                f"{start}; each point goes to its nearest centre, giving "
+                f"{_sizes(step.labels, k)}; inertia {_value(step.inertia)}."
+            )
+        elif step.phase == "E":
+            head = "E-step: assign each point to its nearest centre"
+            if step.final:
+                head += " once more, so the labels match the final centres"
+            if step.iteration == 1:
+                head += ", as at the start"
+                tail = f"{_sizes(step.labels, k)}; inertia {_value(step.inertia)}"
+            else:
+                tail = f"{_changed(step.n_changed)}; {_change('inertia', prev.inertia, step.inertia)}"
+                empty = np.flatnonzero(np.bincount(step.labels, minlength=k) == 0)
+                if empty.size:
+                    tail += f"; {_clusters(empty)} got no points"
+            message = f"{head}{':' if step.iteration == 1 else ';'} {tail}."
+        else:
+            moved = float(np.sqrt(_row_sq_norms(step.centers - prev.centers)).max())
+            parts = ["M-step: move each centre to the mean of its points"]
+            parts += _update_notes(step.update)
+            parts.append(f"centres moved by up to {_num(moved)}")
+            parts.append(_change("inertia", prev.inertia, step.inertia))
+            message = "; ".join(parts) + "."
+        yield KMeansSnapshot(
+            index=index, phase=step.phase, iteration=step.iteration, message=message,
+            centers=shown[1], labels=labels, inertia=step.inertia,
+            n_changed=step.n_changed, center_shift=step.shift,
+        )
+        index += 1
+        seen = (step.labels, labels)
+        prev = step
+
+    n_iter = outcome.n_iter
+    iters = f"{n_iter} iteration{'s' if n_iter != 1 else ''}"
+    final = f"final inertia {_value(prev.inertia)}"
+    if outcome.strict:
+        message = f"k-means converged after {iters}: no point changed cluster in the last E-step; {final}."
+    elif outcome.converged:
+        message = (
+            f"k-means converged after {iters}: the centres' total squared shift {_num(outcome.shift)} "
+            f"is within tol × mean feature variance = {_num(tol_abs)}; {final}."
+        )
+    else:
+        message = (
+            f"k-means stopped after max_iter = {iters} without converging "
+            f"(the centres' total squared shift was still {_num(outcome.shift)}); {final}."
+        )
+    return outcome.converged, n_iter, message
+
+
+def _update_notes(update: _Update) -> list[str]:
+    notes = []
+    if update.moves:
+        new = [m[0] for m in update.moves]
+        pts = [m[1] for m in update.moves]
+        if len(new) == 1:
+            notes.append(
+                f"{_clusters(new)} was empty: its centre moved to the farthest point ({_rows(pts)})"
+            )
+        else:
+            notes.append(
+                f"{_clusters(new)} were empty: their centres moved to the farthest points ({_rows(pts)})"
+            )
+    if update.stuck:
+        one = len(update.stuck) == 1
+        notes.append(
+            f"{_clusters(update.stuck)} {'is' if one else 'are'} empty, but every point sits on "
+            f"its centre, so {'its centre stays' if one else 'their centres stay'}"
+        )
+    if update.emptied:
+        one = len(update.emptied) == 1
+        notes.append(
+            f"{_clusters(update.emptied)} gave away {'its' if one else 'their'} only point, "
+            f"so {'its centre stays' if one else 'their centres stay'}"
+        )
+    return notes
+
+
+def _params_dict(cfg: _Config) -> dict[str, Any]:
+    return {
+        "n_clusters": cfg.k,
+        "init": cfg.init,
+        "centers_init": cfg.centers_init,
+        "max_iter": cfg.max_iter,
+        "tol": cfg.tol,
+        "seed": cfg.seed,
+    }
+
+
+def iter_kmeans(
+    X,
+    n_clusters: int,
+    *,
+    init: str = "k-means++",
+    centers_init=None,
+    max_iter: int = 300,
+    tol: float = 1e-4,
+    seed: int | None = None,
+) -> Iterator[KMeansSnapshot]:
+    """k-means one snapshot at a time; the arguments are those of :func:`trace_kmeans`.
+
+    The arguments are checked before this returns. The generator's return value
+    (``StopIteration.value``) is ``(converged, n_iter, message)``.
+    """
+    return _kmeans_steps(_validate(X, n_clusters, init, centers_init, max_iter, tol, seed))
+
+
+def trace_kmeans(
+    X,
+    n_clusters: int,
+    *,
+    init: str = "k-means++",
+    centers_init=None,
+    max_iter: int = 300,
+    tol: float = 1e-4,
+    seed: int | None = None,
+) -> Trace:
+    """Run k-means (Lloyd's algorithm) and record every step.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features) or Dataset
+    n_clusters : int
+        Number of clusters k, 1 to n_samples.
+    init : {"k-means++", "random", "farthest"}, default="k-means++"
+        ``"k-means++"``: scikit-learn's greedy k-means++ seeding
+        (:func:`kmeans_plusplus`). ``"random"``: k distinct random points.
+        ``"farthest"``: a random point, then each time the point farthest from the
+        centres so far. Ignored when ``centers_init`` is given.
+    centers_init : array-like of shape (n_clusters, n_features), optional
+        The starting centres (any points, not only data points).
+    max_iter : int, default=300
+    tol : float, default=1e-4
+        Stop when the total squared centre shift of an M-step is at most ``tol``
+        times the mean variance of the features (scikit-learn's rule); the run
+        stops anyway as soon as the labels repeat. With 0 it stops only then (or
+        when no centre moves at all, after which the labels would repeat).
+    seed : int or None
+        Randomness of the start; the same seed gives the same trace.
+
+    Returns
+    -------
+    Trace
+        ``algorithm="kmeans"``; ``steps[0]`` is the start, then an E and an M
+        snapshot per iteration, and a last E snapshot unless the labels repeated
+        (:class:`KMeansSnapshot`; see the module docstring). The last snapshot's
+        centres, labels and inertia are scikit-learn's ``cluster_centers_``,
+        ``labels_`` and ``inertia_`` for the same start, and ``n_iter`` its
+        ``n_iter_``.
+
+    Raises
+    ------
+    ValueError
+        For impossible requests, with a message saying what to change.
+    """
+    cfg = _validate(X, n_clusters, init, centers_init, max_iter, tol, seed)
+    steps: list[KMeansSnapshot] = []
+    gen = _kmeans_steps(cfg)
+    while True:
+        try:
+            steps.append(next(gen))
+        except StopIteration as stop:
+            converged, n_iter, message = stop.value
             break
-        labels_old = labels
-    if not strict:
-        labels = _assign(Xc, centers_c)
-    return centers_c + mean, labels
+    return Trace(
+        algorithm="kmeans",
+        steps=tuple(steps),
+        params=_params_dict(cfg),
+        data_digest=digest(cfg.X),
+        converged=converged,
+        n_iter=n_iter,
+        message=message,
+        X=cfg.X,
+    )
