@@ -536,3 +536,125 @@ def test_arrays_in_params_are_read_only_also_after_pickling():
     again = pickle.loads(pickle.dumps(trace))
     assert not again.params["means_init"].flags.writeable
     assert not again.params["nested"]["a"][0].flags.writeable
+
+
+# ---------------------------------------------------------------------------
+# Whatever a snapshot raises while a file is loaded becomes a ValueError
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class _TraceTestFussyStep(Snapshot):
+    """Raises the exception named by ``fails`` on construction (e.g. a check tripping over a bad type)."""
+
+    fails: str = ""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.fails == "RecursionError":
+            def deeper(n):
+                return deeper(n + 1) + 1
+            deeper(0)
+        if self.fails:
+            kind = {e.__name__: e for e in (TypeError, AttributeError, IndexError, KeyError,
+                                             OverflowError, ValueError, ZeroDivisionError)}
+            raise kind[self.fails]("'list' object has no attribute 'shape'")
+
+
+@pytest.mark.parametrize(
+    "fails",
+    ["TypeError", "AttributeError", "IndexError", "KeyError", "OverflowError", "RecursionError",
+     "ValueError", "ZeroDivisionError"],
+)
+def test_any_error_while_building_a_step_is_a_value_error(fails):
+    step = _TraceTestFussyStep(index=0, phase="E", iteration=0, message="ok")
+    doc = json.loads(_trace(steps=(step,)).to_json())
+    doc["steps"][0]["fields"]["fails"] = fails
+    with pytest.raises(ValueError, match=r"This TraceLab trace is malformed: step 0: ") as info:
+        _load(doc)
+    assert info.type is ValueError
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("index", "0", "a step's index should be a whole number, but got '0'"),
+        ("iteration", None, "a step's iteration should be a whole number, but got None"),
+        ("iteration", 1.5, "a step's iteration should be a whole number"),
+        ("phase", 3, "a step's phase should be a string, but got 3"),
+        ("message", ["m"], "a step's message should be a string"),
+    ],
+)
+def test_step_bookkeeping_fields_have_their_types(name, value, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        _load(_with(["steps", 0, "fields", name], value))
+
+
+# ---------------------------------------------------------------------------
+# collect: a snapshot generator run to the end
+
+
+def test_collect_records_every_step_and_the_outcome():
+    from tracelab.data import digest
+    from tracelab.trace import collect
+
+    X = np.array([[0.0, 1.0], [2.0, 3.0]])
+
+    def steps():
+        yield _step(0)
+        yield _step(1, note="second")
+        return True, 1, "done in one"
+
+    t = collect(steps(), algorithm="test", params={"k": 2}, X=X)
+    assert t.steps == (_step(0), _step(1, note="second"))
+    assert (t.algorithm, t.converged, t.n_iter, t.message) == ("test", True, 1, "done in one")
+    assert t.params == {"k": 2} and t.data_digest == digest(X)
+    assert np.array_equal(t.X, X) and not t.X.flags.writeable
+
+
+# ---------------------------------------------------------------------------
+# A snapshot module that fails to import only matters for its own traces
+
+
+_BROKEN_IMPORT = r"""
+import json, sys
+sys.modules[{blocked!r}] = None  # importing it now raises ImportError
+from tracelab.trace import Trace
+text = open({path!r}).read()
+try:
+    trace = Trace.from_json(text)
+except ImportError as exc:
+    print("ImportError", exc)
+else:
+    print("loaded", type(trace.steps[0]).__name__)
+"""
+
+
+@pytest.mark.parametrize(
+    ("make", "blocked", "expected"),
+    [
+        ("kmeans", "tracelab.kmedoids", "loaded KMeansSnapshot"),
+        ("kmeans", "tracelab.gmm", "loaded KMeansSnapshot"),
+        ("kmedoids", "tracelab.gmm", "loaded KMedoidsSnapshot"),
+        ("em", "tracelab.kmedoids", "loaded EMSnapshot"),
+        ("kmedoids", "tracelab.kmedoids", "ImportError"),
+    ],
+)
+def test_a_broken_snapshot_module_does_not_stop_other_traces_loading(tmp_path, make, blocked, expected):
+    import sys
+
+    from tracelab.gmm import trace_em
+    from tracelab.kmeans import trace_kmeans
+    from tracelab.kmedoids import trace_kmedoids
+
+    X = np.array([[0.0, 0.0], [0.1, 0.2], [5.0, 5.0], [5.2, 4.9]])
+    run = {"em": trace_em, "kmeans": trace_kmeans, "kmedoids": trace_kmedoids}[make]
+    path = tmp_path / "trace.json"
+    path.write_text(run(X, 2, seed=0).to_json())
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run(
+        [sys.executable, "-c", _BROKEN_IMPORT.format(blocked=blocked, path=str(path))],
+        capture_output=True, text=True, cwd=root, timeout=120,
+        env={**os.environ, "PYTHONPATH": root},
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(expected), out.stdout

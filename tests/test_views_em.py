@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import math
 import re
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
@@ -504,6 +502,24 @@ def test_responsibilities_table_is_the_lessons_form(bishop, faithful_X):
     assert list(part["point"]) == [5, 3]
 
 
+@pytest.mark.parametrize(
+    ("columns", "expected"),
+    [
+        (["point", "waiting"], ["point", "point (x)", "waiting"]),
+        (["r(k=1)", "r(k=2)"], ["point", "r(k=1) (x)", "r(k=2) (x)"]),
+        (["a", "a"], ["point", "a", "a (x)"]),
+        (["point (x)", "point"], ["point", "point (x)", "point (x2)"]),
+    ],
+)
+def test_responsibilities_table_keeps_columns_named_like_its_own(bishop, faithful_X, columns, expected):
+    step = m_step(bishop, 1)
+    df = em.responsibilities_table(bishop, step, columns)
+    assert list(df.columns) == expected + ["r(k=1)", "r(k=2)"]
+    np.testing.assert_array_equal(df["point"], np.arange(272))
+    np.testing.assert_allclose(df[expected[1:]].to_numpy(), faithful_X)
+    np.testing.assert_allclose(df[["r(k=1)", "r(k=2)"]], bishop.steps[step].responsibilities)
+
+
 # ----------------------------------------------------------------------------- LaTeX
 
 _NUM = r"(-?[0-9.]+(?: \\times 10\^\{-?\d+\})?)"
@@ -618,22 +634,17 @@ def test_views_work_on_a_trace_loaded_from_json(bishop):
     assert role(a, "points")[0].marker.color == role(b, "points")[0].marker.color
 
 
-def test_a_step_redraw_is_cheap(bishop):
-    """What the page rebuilds per Next click, on Old Faithful; validation alone would be ~90 ms."""
-    def redraw(step):
+def test_every_step_redraws(bishop):
+    """What the page rebuilds per Next click works on every step of a trace.
+
+    How fast it is is measured by benchmarks/bench_em.py, not asserted here.
+    """
+    for step in range(len(bishop)):
         em.scatter_2d(bishop, step, highlight_uncertain=True, selected=3).to_json()
         em.log_likelihood_curve(bishop, step).to_json()
         em.parameters_table(bishop, step)
         em.responsibilities_table(bishop, step, ["e", "w"])
         em.responsibility_latex(bishop, step, 3)
-
-    redraw(1)
-    times = []
-    for step in range(2, 12):
-        t0 = time.perf_counter()
-        redraw(step)
-        times.append(time.perf_counter() - t0)
-    assert statistics.median(times) < 0.06
 
 
 def test_log_likelihood_curve_zooms_past_a_far_start(bishop):

@@ -20,12 +20,14 @@ than stored, so a trace holds only small arrays:
   ``E`` step before it, the posterior under that step's parameters. The M snapshot
   stores those parameters in ``resp_means``, ``resp_covariances`` and
   ``resp_weights`` (``None`` on the other steps, meaning "my own").
+  :attr:`EMSnapshot.responsibility_parameters` gives whichever set applies.
 
 The recomputation runs the same code on the same numbers as the run itself, so the
 responsibilities are bit for bit those the M-step used, and they survive JSON and
 pickle round trips exactly.
 
 All covariances are stored as full ``(k, d, d)`` matrices whatever the covariance type.
+A trace from a file is checked with :func:`check_trace` before it is drawn.
 
 Does the log-likelihood always rise?
 ------------------------------------
@@ -53,9 +55,14 @@ from typing import Any, Iterator, NamedTuple
 import numpy as np
 from scipy.linalg.lapack import dtrtri
 
-from tracelab.data import Dataset, digest
+from tracelab._validate import as_points as _as_points
+from tracelab._validate import check_data as _check_data
+from tracelab._validate import check_k as _check_k
+from tracelab._validate import check_seed as _check_seed
+from tracelab._validate import number as _number
+from tracelab._validate import one_of as _one_of
 from tracelab.kmeans import kmeans_plusplus, lloyd
-from tracelab.trace import Snapshot, Trace, freeze
+from tracelab.trace import Snapshot, Trace, collect, freeze
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -63,6 +70,7 @@ __all__ = [
     "EMSnapshot",
     "trace_em",
     "iter_em",
+    "check_trace",
     "weighted_log_prob",
     "responsibilities",
     "log_likelihood",
@@ -77,8 +85,6 @@ COVARIANCE_TYPES = ("full", "tied", "diag", "spherical", "fixed")
 INITS = ("kmeans", "k-means++", "random_from_data", "random")
 
 _LOG_2PI = math.log(2.0 * math.pi)
-# Squares of larger numbers, summed over many points, overflow float64.
-_MAX_ABS = 1e150
 _EPS = np.finfo(np.float64).eps
 # Working blocks, in matrix entries: small enough to stay in (L2) cache while a block is
 # squared, summed and exponentiated (E-step) or centred and weighted (M-step), large
@@ -343,20 +349,6 @@ def _mstep(prep, R, covariance_type, reg_covar, fixed_covariances=None):
 # ---------------------------------------------------------------------------
 # Public math on (n, d) arrays
 # ---------------------------------------------------------------------------
-
-
-def _as_points(X, name="X") -> np.ndarray:
-    if isinstance(X, Dataset):
-        return X.X
-    try:
-        X = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} should be a table of numbers") from None
-    if X.ndim == 1:
-        X = X[:, None]
-    if X.ndim != 2:
-        raise ValueError(f"{name} should be 2-D (n_samples, n_features), but got {X.ndim} dimensions")
-    return X
 
 
 def _as_params(means, covariances, weights, n_features=None):
@@ -706,6 +698,11 @@ class EMSnapshot(Snapshot):
         given = [self.resp_means is None, self.resp_covariances is None, self.resp_weights is None]
         if any(given) and not all(given):
             raise ValueError("resp_means, resp_covariances and resp_weights go together")
+        if self.resp_means is not None and not all(
+            isinstance(a, np.ndarray)
+            for a in (self.resp_means, self.resp_covariances, self.resp_weights)
+        ):
+            raise ValueError("resp_means, resp_covariances and resp_weights should be arrays")
         if self.resp_means is not None and (
             self.resp_means.shape != (k, d)
             or self.resp_covariances.shape != (k, d, d)
@@ -730,7 +727,7 @@ class EMSnapshot(Snapshot):
         Pass a read-only ``X`` (as :meth:`Trace.from_json` does) so that every step
         shares it; a writeable one is copied.
         """
-        snap = super().from_dict(data)
+        snap = super().from_dict(data)  # wrong-typed fields raise ValueError there
         if X is not None:
             X = freeze(X, dtype=np.float64)
             if X.ndim != 2 or X.shape[1] != snap.means.shape[1]:
@@ -749,6 +746,30 @@ class EMSnapshot(Snapshot):
         """Diagonals of the covariances, shape (n_components, n_features), read-only."""
         return np.diagonal(self.covariances, axis1=1, axis2=2)
 
+    @property
+    def responsibility_parameters(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The parameters whose posterior :attr:`responsibilities` are.
+
+        The snapshot's own ``(means, covariances, weights)``, except on an M-step:
+        there the responsibilities are those the M-step was computed from, i.e. the
+        posterior under the preceding E-step's parameters (``resp_means``,
+        ``resp_covariances``, ``resp_weights``). Needs no data.
+
+        Returns
+        -------
+        means : ndarray of shape (n_components, n_features)
+        covariances : ndarray of shape (n_components, n_features, n_features)
+        weights : ndarray of shape (n_components,)
+        """
+        if self.resp_means is None:
+            return self.means, self.covariances, self.weights
+        return self.resp_means, self.resp_covariances, self.resp_weights
+
+    @property
+    def responsibilities_from_own_parameters(self) -> bool:
+        """Whether :attr:`responsibility_parameters` are this step's own (not an earlier step's)."""
+        return self.resp_means is None
+
     def _resp_source(self):
         if self._X is None:
             raise ValueError(
@@ -756,9 +777,7 @@ class EMSnapshot(Snapshot):
                 "recomputed; load it as part of its trace (Trace.from_json) or pass X "
                 "to EMSnapshot.from_dict."
             )
-        if self.resp_means is None:
-            return self.means, self.covariances, self.weights
-        return self.resp_means, self.resp_covariances, self.resp_weights
+        return self.responsibility_parameters
 
     @property
     def responsibilities(self) -> np.ndarray:
@@ -844,11 +863,6 @@ def _weights_text(weights) -> str:
     return f"weights from {_num(weights.min(), 2)} to {_num(weights.max(), 2)}"
 
 
-def _one_of(name, value, options) -> str:
-    opts = ", ".join(repr(o) for o in options)
-    return f"{name} should be one of {opts}, but got {value!r}"
-
-
 # ---------------------------------------------------------------------------
 # Validation
 # ---------------------------------------------------------------------------
@@ -869,70 +883,22 @@ class _Config(NamedTuple):
     seed: int | None
 
 
-def _number(name, value, *, minimum=None, positive=False, integer=False, hint=""):
-    bad = isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
-    if integer and not bad and not isinstance(value, (int, np.integer)):
-        if float(value).is_integer():
-            value = int(value)
-        else:
-            bad = True
-    if bad:
-        kind = "a whole number" if integer else "a number"
-        raise ValueError(f"{name} should be {kind}, but got {value!r}")
-    value = int(value) if integer else float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} should be a finite number, but got {value}")
-    if positive and not value > 0:
-        raise ValueError(f"{name} should be positive{hint}, but got {value:g}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} should be at least {minimum}{hint}, but got {value:g}")
-    return value
-
-
 def _validate(
     X, n_components, covariance_type, init, means_init, weights_init, covariances_init,
     fixed_variance, reg_covar, tol, max_iter, seed,
 ) -> _Config:
-    if isinstance(X, Dataset):
-        X = X.X
-    else:
-        X = _as_points(X)
-        if X.size and not np.all(np.isfinite(X)):
-            rows = int(np.count_nonzero(~np.all(np.isfinite(X), axis=1)))
-            raise ValueError(
-                f"X holds NaN or infinite values in {rows} row{'s' if rows != 1 else ''}; "
-                "drop or fill those rows first"
-            )
-        X = freeze(X, dtype=np.float64)
+    X = _check_data(X, "EM")
     n, d = X.shape
-    if n == 0:
-        raise ValueError("X has no points; EM needs at least one row of data")
-    if d == 0:
-        raise ValueError("X has no feature columns; choose at least one numeric column")
-    biggest = float(np.abs(X).max())
-    if biggest > _MAX_ABS:
-        raise ValueError(
-            f"X holds values as large as {biggest:.3g}; EM squares them, which overflows, "
-            "so scale the data first (e.g. standardise the columns)"
-        )
     if not isinstance(covariance_type, str) or covariance_type not in COVARIANCE_TYPES:
         raise ValueError(_one_of("covariance_type", covariance_type, COVARIANCE_TYPES))
     if not isinstance(init, str) or init not in INITS:
         raise ValueError(_one_of("init", init, INITS))
-    k = _number("n_components", n_components, integer=True)
-    if k < 1:
-        raise ValueError(f"n_components should be at least 1, but got {k}")
-    if k > n:
-        raise ValueError(
-            f"n_components should be at most the number of points ({n}), but got {k}; "
-            "choose fewer Gaussians or use more data"
-        )
+    k = _check_k(n_components, n, "Gaussians", name="n_components")
     fixed_variance = _number("fixed_variance", fixed_variance, positive=True)
     reg_covar = _number("reg_covar", reg_covar, minimum=0, hint=" (it is added to every variance)")
     tol = _number("tol", tol, minimum=0, hint=" (0 runs exactly max_iter iterations)")
     max_iter = _number("max_iter", max_iter, integer=True, minimum=1)
-    if seed is not None:
-        seed = _number("seed", seed, integer=True, minimum=0)
+    seed = _check_seed(seed)
 
     if means_init is not None:
         means_init = _init_array("means_init", means_init, (k, d), "(n_components, n_features)")
@@ -1333,21 +1299,118 @@ def trace_em(
         X, n_components, covariance_type, init, means_init, weights_init, covariances_init,
         fixed_variance, reg_covar, tol, max_iter, seed,
     )
-    steps: list[EMSnapshot] = []
-    gen = _em_steps(cfg)
-    while True:
-        try:
-            steps.append(next(gen))
-        except StopIteration as stop:
-            converged, n_iter, message = stop.value
-            break
-    return Trace(
-        algorithm="em",
-        steps=tuple(steps),
-        params=_params_dict(cfg),
-        data_digest=digest(cfg.X),
-        converged=converged,
-        n_iter=n_iter,
-        message=message,
-        X=cfg.X,
-    )
+    return collect(_em_steps(cfg), algorithm="em", params=_params_dict(cfg), X=cfg.X)
+
+
+# ---------------------------------------------------------------------------
+# Checking a trace from a file
+# ---------------------------------------------------------------------------
+
+
+def _is_real(x: Any) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
+
+
+def _trace_problem(text: str) -> ValueError:
+    return ValueError(f"This trace cannot be shown in the EM lab: {text}.")
+
+
+def _check_mixture(where: str, names: tuple[str, str, str], means, covariances, weights,
+                   k: int, d: int) -> None:
+    """Shapes, finiteness, weights on the simplex and positive definite covariances."""
+    for name, a, shape in zip(names, (means, covariances, weights), ((k, d), (k, d, d), (k,))):
+        if not isinstance(a, np.ndarray) or a.dtype.kind != "f":
+            raise _trace_problem(f"{where}: {name} should be an array of decimal numbers")
+        if a.shape != shape:
+            raise _trace_problem(
+                f"{where}: {name} should have shape {shape} for {k} Gaussian"
+                f"{'s' if k != 1 else ''} in {d} feature{'s' if d != 1 else ''}, but it has {a.shape}"
+            )
+        if not np.all(np.isfinite(a)):
+            raise _trace_problem(f"{where}: {name} holds NaN or infinite values")
+    w_name, c_name = names[2], names[1]
+    if np.any(weights <= 0):
+        j = int(np.flatnonzero(weights <= 0)[0])
+        raise _trace_problem(
+            f"{where}: every weight should be positive, but {w_name}[{j}] (Gaussian {j + 1}) is {weights[j]:g}"
+        )
+    total = float(weights.sum())
+    if abs(total - 1.0) > 1e-6:
+        raise _trace_problem(f"{where}: {w_name} should sum to 1, but they sum to {total:.8g}")
+    scale = np.abs(covariances).max(axis=(1, 2))
+    asym = np.abs(covariances - covariances.transpose(0, 2, 1)).max(axis=(1, 2))
+    if np.any(asym > 1e-8 * scale):
+        j = int(np.flatnonzero(asym > 1e-8 * scale)[0])
+        raise _trace_problem(f"{where}: {c_name}[{j}] (Gaussian {j + 1}) is not symmetric")
+    try:
+        precision_cholesky(covariances)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        raise _trace_problem(f"{where}: {c_name} — {exc}") from None
+
+
+def check_trace(trace: Trace) -> None:
+    """Check that a trace (e.g. loaded from a file) is an EM trace the views can draw.
+
+    :meth:`Trace.from_json` checks that a file is a well-formed trace; this checks
+    that it is a consistent EM run: data, parameters and every step.
+
+    Parameters
+    ----------
+    trace : Trace
+
+    Raises
+    ------
+    ValueError
+        Saying what is wrong (and on which step, numbered from 1 as the lab shows
+        them), for anything the EM lab could not draw.
+    """
+    if not isinstance(trace, Trace):
+        raise _trace_problem(f"it is a {type(trace).__name__}, not a Trace")
+    if trace.algorithm != "em":
+        raise _trace_problem(
+            f"it is a trace of {trace.algorithm!r}, not of EM; open it in the lab it came from"
+        )
+    if not trace.steps:
+        raise _trace_problem("it has no steps")
+    params = trace.params
+    if not isinstance(params, dict) or "covariance_type" not in params:
+        raise _trace_problem("its parameters do not say which covariance_type was used")
+    ctype = params["covariance_type"]
+    if not isinstance(ctype, str) or ctype not in COVARIANCE_TYPES:
+        raise _trace_problem(_one_of("its covariance_type", ctype, COVARIANCE_TYPES))
+    X = trace.X
+    if X is None:
+        raise _trace_problem("it does not hold its data (X), which the responsibilities are computed from")
+    if not isinstance(X, np.ndarray) or X.ndim != 2:
+        raise _trace_problem(f"its data X should be a table (2-D), but it has shape {np.shape(X)}")
+    n, d = X.shape
+    if n == 0 or d == 0:
+        raise _trace_problem(f"its data X is empty (shape {X.shape})")
+    if not np.all(np.isfinite(X)):
+        raise _trace_problem("its data X holds NaN or infinite values")
+    k = None
+    for i, snap in enumerate(trace.steps):
+        where = f"step {i + 1}"
+        if not isinstance(snap, EMSnapshot):
+            raise _trace_problem(f"{where} is a {type(snap).__name__}, not an EM step")
+        if snap.phase not in ("init", "E", "M"):
+            raise _trace_problem(f"{where} has phase {snap.phase!r}; EM steps are 'init', 'E' or 'M'")
+        if k is None:
+            k = snap.means.shape[0] if isinstance(snap.means, np.ndarray) and snap.means.ndim == 2 else 0
+            if k < 1:
+                raise _trace_problem(f"{where}: means should have shape (n_components, {d})")
+        _check_mixture(where, ("means", "covariances", "weights"),
+                       snap.means, snap.covariances, snap.weights, k, d)
+        if snap.resp_means is not None:
+            if snap.phase != "M":
+                raise _trace_problem(f"{where} is not an M-step but carries resp_means")
+            _check_mixture(where, ("resp_means", "resp_covariances", "resp_weights"),
+                           snap.resp_means, snap.resp_covariances, snap.resp_weights, k, d)
+        ll = snap.log_likelihood
+        if not _is_real(ll) or not math.isfinite(ll):
+            raise _trace_problem(f"{where}: log_likelihood should be a finite number, but it is {ll!r}")
+        lb = snap.lower_bound
+        if lb is not None and (not _is_real(lb) or not math.isfinite(lb)):
+            raise _trace_problem(f"{where}: lower_bound should be empty or a finite number, but it is {lb!r}")
+        if snap._X is None or snap._X.shape != X.shape:
+            raise _trace_problem(f"{where} is not attached to the trace's data")

@@ -62,8 +62,13 @@ from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 
-from tracelab.data import Dataset, digest
-from tracelab.trace import Snapshot, Trace, freeze
+from tracelab._validate import MAX_ABS as _MAX_ABS
+from tracelab._validate import check_data as _check_data
+from tracelab._validate import check_k as _check_k
+from tracelab._validate import check_seed as _check_seed
+from tracelab._validate import number as _number
+from tracelab._validate import one_of as _one_of
+from tracelab.trace import Snapshot, Trace, collect, freeze
 
 __all__ = [
     "INITS",
@@ -78,92 +83,9 @@ __all__ = [
 #: Ways to choose the starting centres, for the lab's picker.
 INITS = ("k-means++", "random", "farthest")
 
-# Squares of larger numbers, summed over many points, overflow float64.
-_MAX_ABS = 1e150
 # Entries of the (points x centres) score block ranked at once: big enough that the
 # per-block overhead does not count, small enough to stay in cache.
 _BLOCK = 1 << 16
-
-
-# ---------------------------------------------------------------------------
-# Validation shared with tracelab.kmedoids
-# ---------------------------------------------------------------------------
-
-
-def _one_of(name: str, value: Any, options: tuple[str, ...]) -> str:
-    opts = ", ".join(repr(o) for o in options)
-    return f"{name} should be one of {opts}, but got {value!r}"
-
-
-def _number(name, value, *, minimum=None, integer=False, allow_inf=False, hint=""):
-    """``value`` as an int or float, or a ValueError naming ``name``."""
-    bad = isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
-    if integer and not bad and not isinstance(value, (int, np.integer)):
-        if math.isfinite(value) and float(value).is_integer():
-            value = int(value)
-        else:
-            bad = True
-    if bad:
-        kind = "a whole number" if integer else "a number"
-        raise ValueError(f"{name} should be {kind}, but got {value!r}")
-    value = int(value) if integer else float(value)
-    if math.isnan(value) or (math.isinf(value) and not allow_inf):
-        raise ValueError(f"{name} should be a finite number, but got {value}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} should be at least {minimum}{hint}, but got {value:g}")
-    return value
-
-
-def _check_data(X, algorithm: str) -> np.ndarray:
-    """The data as a read-only, finite float64 array of shape (n_samples, n_features)."""
-    if isinstance(X, Dataset):
-        X = X.X
-    else:
-        try:
-            X = np.asarray(X, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError("X should be a table of numbers") from None
-        if X.ndim == 1:
-            X = X[:, None]
-        if X.ndim != 2:
-            raise ValueError(
-                f"X should be 2-D (n_samples, n_features), but got {X.ndim} dimensions"
-            )
-        if X.size and not np.all(np.isfinite(X)):
-            rows = int(np.count_nonzero(~np.all(np.isfinite(X), axis=1)))
-            raise ValueError(
-                f"X holds NaN or infinite values in {rows} row{'s' if rows != 1 else ''}; "
-                "drop or fill those rows first"
-            )
-        X = freeze(X, dtype=np.float64)
-    n, d = X.shape
-    if n == 0:
-        raise ValueError(f"X has no points; {algorithm} needs at least one row of data")
-    if d == 0:
-        raise ValueError("X has no feature columns; choose at least one numeric column")
-    biggest = float(np.abs(X).max())
-    if biggest > _MAX_ABS:
-        raise ValueError(
-            f"X holds values as large as {biggest:.3g}; {algorithm} squares them, which "
-            "overflows, so scale the data first (e.g. standardise the columns)"
-        )
-    return X
-
-
-def _check_k(n_clusters, n: int, unit: str) -> int:
-    k = _number("n_clusters", n_clusters, integer=True)
-    if k < 1:
-        raise ValueError(f"n_clusters should be at least 1, but got {k}")
-    if k > n:
-        raise ValueError(
-            f"n_clusters should be at most the number of points ({n}), but got {k}; "
-            f"choose fewer {unit} or use more data"
-        )
-    return k
-
-
-def _check_seed(seed):
-    return None if seed is None else _number("seed", seed, integer=True, minimum=0)
 
 
 def _label_dtype(k: int) -> np.dtype:
@@ -898,21 +820,4 @@ def trace_kmeans(
         For impossible requests, with a message saying what to change.
     """
     cfg = _validate(X, n_clusters, init, centers_init, max_iter, tol, seed)
-    steps: list[KMeansSnapshot] = []
-    gen = _kmeans_steps(cfg)
-    while True:
-        try:
-            steps.append(next(gen))
-        except StopIteration as stop:
-            converged, n_iter, message = stop.value
-            break
-    return Trace(
-        algorithm="kmeans",
-        steps=tuple(steps),
-        params=_params_dict(cfg),
-        data_digest=digest(cfg.X),
-        converged=converged,
-        n_iter=n_iter,
-        message=message,
-        X=cfg.X,
-    )
+    return collect(_kmeans_steps(cfg), algorithm="kmeans", params=_params_dict(cfg), X=cfg.X)

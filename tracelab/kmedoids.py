@@ -57,25 +57,24 @@ from typing import Any, Iterator, NamedTuple
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from tracelab.data import digest
+from tracelab._validate import check_data as _check_data
+from tracelab._validate import check_k as _check_k
+from tracelab._validate import check_seed as _check_seed
+from tracelab._validate import number as _number
+from tracelab._validate import one_of as _one_of
 from tracelab.kmeans import (
     _and,
     _change,
     _changed,
-    _check_data,
-    _check_k,
     _check_labels,
-    _check_seed,
     _clusters,
     _freeze_in_place,
     _label_dtype,
-    _number,
-    _one_of,
     _rows,
     _sizes,
     _value,
 )
-from tracelab.trace import Snapshot, Trace, freeze
+from tracelab.trace import Snapshot, Trace, collect, freeze
 
 __all__ = [
     "METRICS",
@@ -792,21 +791,4 @@ def trace_kmedoids(
         For impossible requests, with a message saying what to change.
     """
     cfg = _validate(X, n_clusters, metric, p, method, init, medoids_init, max_iter, seed)
-    steps: list[KMedoidsSnapshot] = []
-    gen = _kmedoids_steps(cfg)
-    while True:
-        try:
-            steps.append(next(gen))
-        except StopIteration as stop:
-            converged, n_iter, message = stop.value
-            break
-    return Trace(
-        algorithm="kmedoids",
-        steps=tuple(steps),
-        params=_params_dict(cfg),
-        data_digest=digest(cfg.X),
-        converged=converged,
-        n_iter=n_iter,
-        message=message,
-        X=cfg.X,
-    )
+    return collect(_kmedoids_steps(cfg), algorithm="kmedoids", params=_params_dict(cfg), X=cfg.X)

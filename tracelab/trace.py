@@ -18,11 +18,11 @@ import importlib
 import json
 import math
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generator
 
 import numpy as np
 
-__all__ = ["Snapshot", "Trace", "freeze", "snapshot_types", "FORMAT", "VERSION"]
+__all__ = ["Snapshot", "Trace", "collect", "freeze", "snapshot_types", "FORMAT", "VERSION"]
 
 FORMAT = "tracelab.trace"
 VERSION = 1
@@ -75,6 +75,76 @@ def snapshot_types() -> dict[str, type[Snapshot]]:
     return dict(_SNAPSHOT_TYPES)
 
 
+def _snapshot_type(name: Any) -> type[Snapshot] | None:
+    """The snapshot class called ``name``, importing the snapshot modules one by one.
+
+    Only as many modules are imported as it takes to find the class, and one that
+    fails to import is skipped: a broken k-medoids module does not stop an EM trace
+    from loading. If the class is not found and a module failed, that failure is
+    the likely reason, so it is raised rather than reported as an unknown type.
+    """
+    if not isinstance(name, str):
+        return None
+    failure: ImportError | None = None
+    for module in _SNAPSHOT_MODULES:
+        if name in _SNAPSHOT_TYPES:
+            break
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            failure = failure or exc
+    kind = _SNAPSHOT_TYPES.get(name)
+    if kind is None and failure is not None:
+        raise failure
+    return kind
+
+
+def collect(
+    steps: Generator[Snapshot, Any, tuple[bool, int, str]],
+    *,
+    algorithm: str,
+    params: dict[str, Any],
+    X: np.ndarray,
+) -> Trace:
+    """Run a snapshot generator to the end and record it as a :class:`Trace`.
+
+    Parameters
+    ----------
+    steps : generator of Snapshot
+        E.g. ``iter_em(...)``; its return value (``StopIteration.value``) is
+        ``(converged, n_iter, message)``.
+    algorithm : str
+    params : dict
+        The run's (validated) parameters.
+    X : ndarray of shape (n_samples, n_features)
+        The (validated) data the generator runs on; the trace keeps it and its digest.
+
+    Returns
+    -------
+    Trace
+    """
+    # tracelab.data imports this module, so its digest is imported on use.
+    from tracelab.data import digest
+
+    recorded: list[Snapshot] = []
+    while True:
+        try:
+            recorded.append(next(steps))
+        except StopIteration as stop:
+            converged, n_iter, message = stop.value
+            break
+    return Trace(
+        algorithm=algorithm,
+        steps=tuple(recorded),
+        params=params,
+        data_digest=digest(X),
+        converged=converged,
+        n_iter=n_iter,
+        message=message,
+        X=X,
+    )
+
+
 def _values_equal(a: Any, b: Any) -> bool:
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
@@ -123,6 +193,13 @@ class Snapshot:
         _SNAPSHOT_TYPES[cls.__name__] = cls
 
     def __post_init__(self) -> None:
+        for name, kind in (("index", "a whole number"), ("phase", "a string"),
+                           ("iteration", "a whole number"), ("message", "a string")):
+            value = getattr(self, name)
+            ok = (isinstance(value, str) if kind == "a string"
+                  else isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)))
+            if not ok:
+                raise ValueError(f"a step's {name} should be {kind}, but got {value!r}")
         self._freeze_arrays()
 
     def _freeze_arrays(self) -> None:
@@ -186,7 +263,13 @@ class Snapshot:
             if unknown:
                 parts.append(f"unknown {sorted(unknown)}")
             raise ValueError(f"a {cls.__name__} step has the wrong fields: {'; '.join(parts)}")
-        return cls(**{k: _decode(v) for k, v in data.items()})
+        values = {k: _decode(v) for k, v in data.items()}
+        try:
+            return cls(**values)
+        except (TypeError, AttributeError, IndexError) as exc:
+            # A field of the wrong type (a list where an array belongs, ...) trips up
+            # the subclass's own checks: report it as a malformed step.
+            raise ValueError(f"a {cls.__name__} step has a field of the wrong type ({exc})") from None
 
 
 @dataclass(frozen=True, eq=False)
@@ -315,14 +398,16 @@ class Trace:
             if not isinstance(raw_steps, list):
                 raise ValueError("steps should be a list")
             steps = []
-            types = snapshot_types()
             for i, raw in enumerate(raw_steps):
                 if not isinstance(raw, dict) or not isinstance(raw.get("fields"), dict):
                     raise ValueError(f"step {i} is not an object with fields")
-                kind = types.get(raw.get("type"))
+                kind = _snapshot_type(raw.get("type"))
                 if kind is None:
                     raise ValueError(f"step {i} has an unknown type {raw.get('type')!r}")
-                steps.append(kind.from_dict(raw["fields"], X=X))
+                try:
+                    steps.append(kind.from_dict(raw["fields"], X=X))
+                except _MALFORMED as exc:
+                    raise ValueError(f"step {i}: {_reason(exc)}") from None
             params = _decode(doc["params"])
             if not isinstance(params, dict):
                 raise ValueError("params should be an object")
@@ -338,10 +423,24 @@ class Trace:
             )
         except KeyError as exc:
             raise ValueError(f"This TraceLab trace is incomplete: {exc.args[0]!r} is missing.") from None
-        except (TypeError, ValueError, RecursionError) as exc:
-            # RecursionError: values nested too deeply to rebuild.
-            raise ValueError(f"This TraceLab trace is malformed: {exc}.") from None
+        except _MALFORMED as exc:
+            raise ValueError(f"This TraceLab trace is malformed: {_reason(exc)}.") from None
         return trace
+
+
+# What building a trace from a malformed file can raise: wrong types in the wrong
+# places (TypeError, AttributeError), bad indices and keys, numbers out of range,
+# values nested too deeply to rebuild (RecursionError), and bad values.
+_MALFORMED = (
+    TypeError, AttributeError, LookupError, ArithmeticError, RecursionError, ValueError,
+)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "values are nested too deeply"
+    text = str(exc).rstrip(".")
+    return text or type(exc).__name__
 
 
 def _freeze_nested(value: Any, in_place: bool = False) -> Any:

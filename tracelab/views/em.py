@@ -116,20 +116,19 @@ def _fmt(x: float, sig: int = 4) -> str:
 
 
 def _resp_params(trace: Trace, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int | None]:
-    """The parameters whose posterior are step ``step``'s responsibilities.
+    """The parameters whose posterior are step ``step``'s responsibilities, and their step.
 
-    A snapshot's own, except on an M-step, whose responsibilities are those it
-    was computed from (the E-step's before it: ``resp_means`` and so on). The
-    last item is the step those parameters belong to, or None for "its own".
+    The parameters are the snapshot's
+    :attr:`~tracelab.gmm.EMSnapshot.responsibility_parameters`. The last item is
+    the step they belong to when they are not the snapshot's own (an M-step's:
+    the E-step before it), or None.
     """
     snap = trace.steps[step]
-    if getattr(snap, "resp_means", None) is not None:
+    means, covariances, weights = (np.asarray(a, dtype=np.float64) for a in snap.responsibility_parameters)
+    source = None
+    if not snap.responsibilities_from_own_parameters:
         source = next((s.index for s in reversed(trace.steps[:step]) if s.phase == "E"), step - 1)
-        return (np.asarray(snap.resp_means, dtype=np.float64),
-                np.asarray(snap.resp_covariances, dtype=np.float64),
-                np.asarray(snap.resp_weights, dtype=np.float64), source)
-    return (np.asarray(snap.means, dtype=np.float64), np.asarray(snap.covariances, dtype=np.float64),
-            np.asarray(snap.weights, dtype=np.float64), None)
+    return means, covariances, weights, source
 
 
 def _resp(snap: Any) -> np.ndarray:
@@ -368,13 +367,12 @@ def _path_traces(ctx: _ScatterContext, step: int) -> list[dict]:
     ]
 
 
-def _selected_trace(ctx: _ScatterContext, selected: int) -> dict:
-    selected = _check_selected(selected, ctx.n)
-    xy = project_points(ctx.trace.X[[selected]], ctx.plane.offset, ctx.plane.P)[0]
+def _ring(x: float, y: float, selected: int) -> dict:
+    """The black ring marking the selected point (role "selected")."""
     return {
         "type": "scatter",
-        "x": [xy[0]],
-        "y": [xy[1]],
+        "x": [x],
+        "y": [y],
         "mode": "markers",
         "name": f"point #{selected}",
         "showlegend": False,
@@ -383,6 +381,12 @@ def _selected_trace(ctx: _ScatterContext, selected: int) -> dict:
         "hovertemplate": "selected point #%{customdata}<extra></extra>",
         "meta": {"role": "selected"},
     }
+
+
+def _selected_trace(ctx: _ScatterContext, selected: int) -> dict:
+    selected = _check_selected(selected, ctx.n)
+    xy = project_points(ctx.trace.X[[selected]], ctx.plane.offset, ctx.plane.P)[0]
+    return _ring(xy[0], xy[1], selected)
 
 
 def _scatter_traces(ctx, step, *, color_by="responsibilities", highlight_uncertain=False,
@@ -702,13 +706,7 @@ def density_1d(
         selected = _check_selected(selected, n)
     traces = _density_traces(trace, snap, grid, idx) + _bar_traces(trace, snap, order, selected)
     if selected is not None:
-        traces.append({
-            "type": "scatter", "x": [x[selected]], "y": [0], "mode": "markers",
-            "name": f"point #{selected}", "showlegend": False, "customdata": [selected],
-            "marker": {"symbol": "circle-open", "size": 20, "color": "black", "line": {"width": 3}},
-            "hovertemplate": "selected point #%{customdata}<extra></extra>",
-            "meta": {"role": "selected"},
-        })
+        traces.append(_ring(x[selected], 0, selected))
     notes = []
     if len(idx) < n:
         notes.append(_cap_note(len(idx), n))
@@ -1046,18 +1044,41 @@ def responsibilities_table(
     -------
     DataFrame
         Columns ``point`` (0-based row index), one per feature, then
-        ``r(k=1)``, ..., ``r(k=K)``.
+        ``r(k=1)``, ..., ``r(k=K)``. A feature whose name is already taken
+        (``"point"``, ``"r(k=1)"``, an earlier feature) is shown as ``"name (x)"``.
     """
     step = _step_index(trace, step)
     cols = _columns(trace, columns)
     resp = _resp(trace.steps[step])
     rows_arr = np.arange(trace.X.shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
+    resp_names = [f"r(k={j + 1})" for j in range(resp.shape[1])]
     data: dict[str, Any] = {"point": rows_arr}
-    for a, c in enumerate(cols):
-        data[c] = trace.X[rows_arr, a]
-    for j in range(resp.shape[1]):
-        data[f"r(k={j + 1})"] = resp[rows_arr, j]
+    for a, name in enumerate(_feature_names(cols, {"point", *resp_names})):
+        data[name] = trace.X[rows_arr, a]
+    for j, name in enumerate(resp_names):
+        data[name] = resp[rows_arr, j]
     return pd.DataFrame(data)
+
+
+def _feature_names(cols: Sequence[str], reserved: set[str]) -> list[str]:
+    """Distinct column names for the features, none of them in ``reserved``.
+
+    A feature named like a column the table adds ("point", "r(k=1)") or like an
+    earlier feature gets " (x)" appended, then a number, until it is free.
+    """
+    taken = set(reserved)
+    names = []
+    for c in cols:
+        name = c
+        if name in taken:
+            name = f"{c} (x)"
+            extra = 2
+            while name in taken:
+                name = f"{c} (x{extra})"
+                extra += 1
+        taken.add(name)
+        names.append(name)
+    return names
 
 
 # ------------------------------------------------------------------------------- LaTeX
@@ -1253,6 +1274,12 @@ def _lean(tr: dict, keys: Sequence[str]) -> dict:
     return {"type": tr["type"], **{k: tr[k] for k in keys if k in tr}}
 
 
+def _lean_points(tr: dict) -> dict:
+    """A frame's copy of the points (or rug) trace: only the colours and hover texts change."""
+    return {"type": tr["type"], "marker": {"color": tr["marker"]["color"]},
+            **({"hovertext": tr["hovertext"]} if "hovertext" in tr else {})}
+
+
 def _frame_title(trace: Trace, s: int) -> str:
     return f"{step_title(trace, s)}<br><sup>{_esc(trace.steps[s].message)}</sup>"
 
@@ -1307,8 +1334,7 @@ def animation_figure(
             for tr in _scatter_traces(ctx, s):
                 role = tr["meta"]["role"]
                 if role == "points":
-                    lean.append({"type": tr["type"], "marker": {"color": tr["marker"]["color"]},
-                                 **({"hovertext": tr["hovertext"]} if "hovertext" in tr else {})})
+                    lean.append(_lean_points(tr))
                 elif role == "ellipse":
                     lean.append(_lean(tr, ("x", "y", "opacity")))
                 else:  # paths and means
@@ -1346,8 +1372,7 @@ def _animation_1d(trace: Trace, *, max_points: int, seed: int, columns) -> tuple
         lean = []
         for tr in parts(s):
             if tr["meta"]["role"] == "rug":
-                lean.append({"type": tr["type"], "marker": {"color": tr["marker"]["color"]},
-                             **({"hovertext": tr["hovertext"]} if "hovertext" in tr else {})})
+                lean.append(_lean_points(tr))
             else:
                 lean.append(_lean(tr, ("y",)))
         frames.append({"data": lean, "traces": list(range(len(lean))), "name": str(s),
