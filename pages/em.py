@@ -67,6 +67,7 @@ for note in url_notes:
     st.warning(note, icon="🔗")
 
 # -- Sidebar: data and parameters -------------------------------------------------------
+PERSIST = data_picker.PERSIST
 with st.sidebar:
     st.selectbox(
         "Lesson preset",
@@ -75,26 +76,45 @@ with st.sidebar:
         format_func=lambda key: "— none —" if key == NO_PRESET else lessons.PRESETS[key].title,
         on_change=apply_preset,
         help="Worked examples with the start used in the lesson or textbook.",
+        persist_state=PERSIST,
     )
 choice = data_picker.pick_dataset(P)
 dataset = choice.dataset
 if choice.error:
     st.error(choice.error, icon="📄")
 
+# k can be at most the number of points: a link or an earlier data set may ask for more.
+max_k = min(10, dataset.n_samples)
+if st.session_state[K("k")] > max_k:
+    st.warning(
+        f"k = {st.session_state[K('k')]} is more Gaussians than this data has points "
+        f"({dataset.n_samples}); using k = {max_k}.",
+        icon="⚠️",
+    )
+    st.session_state[K("k")] = max_k
+
 with st.sidebar:
     st.subheader("EM")
-    k = st.number_input("Number of Gaussians k", 1, 10, step=1, key=K("k"))
-    cov = st.selectbox("Covariance type", gmm.COVARIANCE_TYPES, key=K("cov"), format_func=COVARIANCE_LABELS.get)
+    k = st.number_input("Number of Gaussians k", 1, max_k, step=1, key=K("k"), persist_state=PERSIST)
+    cov = st.selectbox(
+        "Covariance type", gmm.COVARIANCE_TYPES, key=K("cov"), format_func=COVARIANCE_LABELS.get, persist_state=PERSIST
+    )
     if cov == "fixed":
         st.slider(
             "σ² (every covariance is σ²·I)", 0.001, 10.0, key=K("var"), step=0.001, format="%.3f",
-            help="As σ² shrinks, responsibilities harden into k-means' labels.",
+            help="As σ² shrinks, responsibilities harden into k-means' labels.", persist_state=PERSIST,
         )
-    init = st.selectbox("Start", gmm.INITS, key=K("init"), format_func=INIT_LABELS.get)
-    st.number_input("Seed", 0, 2**31 - 1, step=1, key=K("seed"))
-    st.number_input("reg_covar (added to the covariance diagonals)", 0.0, 1.0, step=1e-6, format="%.1e", key=K("reg"))
-    st.number_input("tol (stop when the mean log-likelihood gains less)", 0.0, 10.0, step=1e-4, format="%.1e", key=K("tol"))
-    st.number_input("max_iter", 1, 1000, step=1, key=K("iter"))
+    init = st.selectbox("Start", gmm.INITS, key=K("init"), format_func=INIT_LABELS.get, persist_state=PERSIST)
+    st.number_input("Seed", 0, 2**31 - 1, step=1, key=K("seed"), persist_state=PERSIST)
+    st.number_input(
+        "reg_covar (added to the covariance diagonals)", 0.0, 1.0, step=1e-6, format="%.1e", key=K("reg"),
+        persist_state=PERSIST,
+    )
+    st.number_input(
+        "tol (stop when the mean log-likelihood gains less)", 0.0, 10.0, step=1e-4, format="%.1e", key=K("tol"),
+        persist_state=PERSIST,
+    )
+    st.number_input("max_iter", 1, 1000, step=1, key=K("iter"), persist_state=PERSIST)
 
 params = dict(
     n_components=int(k),
@@ -128,20 +148,26 @@ if preset is not None:
         )
 
 # -- The trace: computed (cached), or replayed from an uploaded file ---------------------
+# What is on screen: the trace with the names of its columns and a line about its data.
+# A refused run keeps the last one, drawn with that run's own columns.
 replay = share.replayed_trace(P)
 if replay is not None:
-    trace = replay
+    shown = (replay, [f"x{j + 1}" for j in range(replay.X.shape[1])], "Replayed trace file")
 else:
     try:
-        trace = runners.em_trace(dataset, params)
+        shown = (
+            runners.em_trace(dataset, params),
+            list(dataset.columns),
+            f"{dataset.name}: {dataset.n_samples} points, {dataset.n_features} features",
+        )
+        st.session_state[K("shown")] = shown
     except ValueError as exc:
         st.error(f"{exc}", icon="⚠️")
-        trace = runners.last_trace(P)
-        if trace is None:
+        shown = st.session_state.get(K("shown"))
+        if shown is None:
             st.stop()
         st.caption("Showing the last trace that ran.")
-
-columns = list(dataset.columns) if replay is None else [f"x{j + 1}" for j in range(trace.X.shape[1])]
+trace, columns, about = shown
 n_features = trace.X.shape[1]
 if not st.session_state.get(K("url_step_checked")):
     st.session_state[K("url_step_checked")] = True
@@ -152,17 +178,51 @@ if not st.session_state.get(K("url_step_checked")):
             f"showing the last one.",
             icon="🔗",
         )
-st.caption(f"{dataset.name}: {dataset.n_samples} points, {dataset.n_features} features. {trace.message}")
-
+st.caption(f"{about}. {trace.message}")
 
 url_params = data_picker.url_params(P, data_picker.current_name(P)) + EM_PARAMS
+
+
+def clicked_point() -> int | None:
+    """A point newly clicked on the chart (read before the chart is drawn, so its ring shows now)."""
+    event = st.session_state.get(K("chart"))
+    clicked = share.clicked_point(event)
+    seen = st.session_state.get(K("seen_click"))
+    st.session_state[K("seen_click")] = clicked
+    return clicked if clicked is not None and clicked != seen else None
+
+
+def scatter_controls() -> tuple[tuple[int, int] | str, bool, bool]:
+    """Projection, hard labels, highlight uncertain."""
+    c1, c2, c3 = st.columns(3)
+    projection = "Two columns"
+    if n_features > 2:
+        projection = c1.selectbox("View", ["PCA", "Two columns"], key=K("projection"), persist_state=PERSIST)
+    axes: tuple[int, int] | str = "pca"
+    if projection == "Two columns":
+        x = c2.selectbox("x", columns, key=K("xcol"), persist_state=PERSIST)
+        others = [c for c in columns if c != x]
+        if st.session_state.get(K("ycol")) not in others:
+            st.session_state[K("ycol")] = others[0]
+        y = c3.selectbox("y", others, key=K("ycol"), persist_state=PERSIST)
+        axes = (columns.index(x), columns.index(y))
+    t1, t2 = st.columns(2)
+    hard = t1.toggle("Hard labels", key=K("hard"), help="Colour each point by its most likely Gaussian only.")
+    uncertain = t2.toggle(
+        "Highlight uncertain points", key=K("uncertain"), help="Points whose largest responsibility is below 0.8."
+    )
+    return axes, hard, uncertain
 
 
 def lab() -> None:
     step = player.player(P, len(trace), lambda i: trace[i].message)
     snap = trace[step]
     n = trace.X.shape[0]
-    point = min(int(st.session_state.get(K("point"), 0)), n - 1)
+    clicked = clicked_point()
+    if clicked is not None and clicked < n:
+        st.session_state[K("point")] = clicked
+    st.session_state[K("point")] = min(int(st.session_state.get(K("point"), 0)), n - 1)
+    point = st.session_state[K("point")]
 
     axes: tuple[int, int] | str = (0, 1)  # ignored by the 1-D views
     left, right = st.columns([3, 2])
@@ -170,30 +230,12 @@ def lab() -> None:
         if n_features == 1:
             fig = views.density_1d(trace, step, selected=point, columns=columns)
         else:
-            c1, c2, c3 = st.columns(3)
-            if n_features > 2:
-                projection = c1.selectbox("View", ["PCA", "Two columns"], key=K("projection"))
-            else:
-                projection = "Two columns"
-            if projection == "Two columns":
-                x = c2.selectbox("x", columns, index=0, key=K("xcol"))
-                y = c3.selectbox("y", columns, index=1, key=K("ycol"))
-                axes = (columns.index(x), columns.index(y))
-            else:
-                axes = "pca"
-            t1, t2 = st.columns(2)
-            hard = t1.toggle("Hard labels", key=K("hard"), help="Colour each point by its most likely Gaussian only.")
-            uncertain = t2.toggle("Highlight uncertain points", key=K("uncertain"), help="Points whose largest responsibility is below 0.8.")
+            axes, hard, uncertain = scatter_controls()
             fig = views.scatter_2d(
                 trace, step, axes=axes, color_by="labels" if hard else "responsibilities",
                 highlight_uncertain=uncertain, selected=point, columns=columns,
             )
-        event = st.plotly_chart(fig, key=K("chart"), on_select="rerun", selection_mode="points", theme=None, config=CHART_CONFIG)
-        clicked = share.clicked_point(event)
-        if clicked is not None and clicked != st.session_state.get(K("last_click")):
-            st.session_state[K("last_click")] = clicked
-            st.session_state[K("point")] = clicked
-            point = clicked
+        st.plotly_chart(fig, key=K("chart"), on_select="rerun", selection_mode="points", theme=None, config=CHART_CONFIG)
     with right:
         st.plotly_chart(views.log_likelihood_curve(trace, step), key=K("loglik"), theme=None, config=CHART_CONFIG)
         st.markdown("**Parameters at this step**")
@@ -209,9 +251,13 @@ def lab() -> None:
     st.session_state.setdefault("em-section", sections[0])
     if st.session_state["em-section"] not in sections:
         st.session_state["em-section"] = sections[0]
-    section = st.segmented_control("Show", sections, key="em-section", required=True, label_visibility="collapsed")
+    section = st.segmented_control(
+        "Show", sections, key="em-section", required=True, label_visibility="collapsed", persist_state=PERSIST
+    )
     if section == "Responsibilities":
-        st.number_input("Point (click one on the chart, or pick its index)", 0, n - 1, step=1, key=K("point"))
+        st.number_input(
+            "Point (click one on the chart, or pick its index)", 0, n - 1, step=1, key=K("point"), persist_state=PERSIST
+        )
         st.latex(views.responsibility_latex(trace, step, point, columns=columns))
         st.dataframe(views.responsibilities_table(trace, step, columns), hide_index=True, key=K("resp_table"), height=300)
     elif section == "Equations":
@@ -225,7 +271,16 @@ def lab() -> None:
             views.animation_figure(trace, axes=axes, columns=columns), key=K("animation"), theme=None, config=CHART_CONFIG
         )
     elif section == "Share and export":
-        share.share_box(P, url_params, shareable=choice.shareable and replay is None)
+        if replay is not None:
+            unshareable = "A replayed trace file cannot travel in a link: share the file itself."
+        elif not choice.shareable:
+            unshareable = (
+                "An uploaded CSV cannot travel in a link. To share this run, download the trace "
+                "file below: anyone can replay it here with “Replay a trace file”."
+            )
+        else:
+            unshareable = None
+        share.share_box(url_params, unshareable=unshareable)
         share.downloads(P, trace, [
             ("Responsibilities at this step (CSV)",
              lambda: views.responsibilities_table(trace, step, columns).to_csv(index=False),
@@ -233,7 +288,7 @@ def lab() -> None:
             ("Animation (HTML, works offline)", lambda: views.animation_html(trace, columns=columns),
              "tracelab-em-animation.html", "text/html"),
         ])
-        share.trace_uploader(P, algorithm="em")
+        share.trace_uploader(P, check=gmm.check_trace)
     else:
         st.plotly_chart(views.small_multiples(trace, preset.small_multiples, columns=columns), key=K("multiples"), theme=None, config=CHART_CONFIG)
 

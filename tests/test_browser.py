@@ -60,6 +60,14 @@ def click_and_wait_label(page, name: str, before: str) -> float:
     return time.perf_counter() - start
 
 
+def animation_frames(html: str) -> list[dict]:
+    """The frames a standalone Plotly HTML file adds to its figure."""
+    start = html.index("Plotly.addFrames(")
+    start = html.index("[", start)
+    frames, _ = json.JSONDecoder().raw_decode(html[start:])
+    return frames
+
+
 def assert_no_exception(page):
     assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
         '[data-testid="stException"]'
@@ -103,6 +111,11 @@ def test_next_changes_the_label_and_the_link_reopens_the_same_step(page, app_url
 
     # The address bar now carries the whole state; a fresh browser shows the same step.
     numbers = page.locator('[data-testid="stTable"]').inner_text()
+    # The share section shows the same link.
+    page.locator(".st-key-em-section").get_by_text("Share and export").click()
+    wait_idle(page)
+    link = page.locator('[data-testid="stCode"]').inner_text().strip()
+    assert link.startswith(f"{app_url}/em?") and "step=3" in link
     assert "weight" in numbers
     shared = page.url
     query = parse_qs(urlparse(shared).query)
@@ -165,9 +178,28 @@ def test_downloads_are_valid(page, app_url):
     with page.expect_download() as info:
         page.get_by_role("button", name="Animation (HTML, works offline)").click()
     html = open(info.value.path()).read()
-    assert "frames" in html and "plotly" in html.lower()
-    # One frame per step, embedded in the figure's JSON.
-    assert html.count('"name":"') >= len(trace) or html.count('"name": "') >= len(trace)
+    frames = animation_frames(html)
+    assert [f["name"] for f in frames] == [str(i) for i in range(len(trace))]
+    assert_no_exception(page)
+
+
+def test_replaying_a_trace_file_in_the_browser(page, app_url, tmp_path):
+    open_page(page, f"{app_url}/em?k=3&tol=0&iter=4")
+    page.locator(".st-key-em-section").get_by_text("Share and export").click()
+    wait_idle(page)
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Trace (JSON)").click()
+    saved = tmp_path / "run.json"
+    info.value.save_as(saved)
+    open_page(page, f"{app_url}/em?data=iris")
+    page.locator(".st-key-em-section").get_by_text("Share and export").click()
+    wait_idle(page)
+    page.locator('[data-testid="stMainBlockContainer"] [data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(saved))
+    page.get_by_text("Replaying an uploaded trace file").wait_for()
+    wait_idle(page)
+    assert label_text(page).startswith("Step 1/9")
+    click_and_wait_label(page, "next", label_text(page))
+    assert label_text(page).startswith("Step 2/9")
     assert_no_exception(page)
 
 

@@ -104,16 +104,56 @@ def test_parameter_changes_recompute_and_keep_the_step(em):
     assert step_of(em) == (3, 3)  # step 5 no longer exists: the last one is shown
 
 
-def test_a_refused_parameter_shows_the_message_and_keeps_the_last_trace(em):
+def test_switching_to_smaller_data_clamps_k_with_a_note(em):
+    em.number_input(key="em.k").set_value(7).run()
     em.selectbox(key="em.data.name").set_value("six_points").run()
-    em.toggle(key="em.data.standardize").set_value(False).run()
-    trace = em.session_state["_trace_memo.em"][1]
-    em.slider(key="em.step").set_value(3).run()
-    em.number_input(key="em.k").set_value(7).run()  # more Gaussians than the six points
     assert not em.exception
-    assert "at most the number of points (6)" in alerts(em)
-    assert em.session_state["_trace_memo.em"][1] is trace
-    assert step_of(em)[0] == 3  # the last trace and step stay on screen
+    assert "more Gaussians than this data has points (6); using k = 6" in alerts(em)
+    assert em.session_state["em.k"] == 6
+    assert em.session_state["_trace_memo.em"][1].X.shape == (6, 1)
+
+
+def test_a_link_asking_for_more_gaussians_than_points_falls_back(em):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("pages/em.py")
+    at.query_params.update({"data": "six_points", "std": "0", "k": "7"})
+    at.run()
+    assert not at.exception
+    assert "using k = 6" in alerts(at)
+    assert step_of(at)[0] == 1
+
+
+def test_x_and_y_cannot_be_the_same_column():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("pages/em.py")
+    at.query_params.update({"data": "iris", "k": "3"})
+    at.run()
+    at.selectbox(key="em.projection").set_value("Two columns").run()
+    at.selectbox(key="em.xcol").set_value("sepal_width").run()
+    assert not at.exception
+    assert at.selectbox(key="em.ycol").value != "sepal_width"
+    at.selectbox(key="em.ycol").set_value("petal_width").run()
+    at.selectbox(key="em.xcol").set_value("petal_width").run()
+    assert not at.exception
+    assert at.selectbox(key="em.ycol").value != "petal_width"
+
+
+def test_feature_columns_travel_in_the_link():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("pages/em.py")
+    at.query_params.update({"data": "iris", "k": "3"})
+    at.run()
+    (columns,) = at.sidebar.multiselect
+    columns.set_value(["petal_length", "petal_width"]).run()
+    assert not at.exception
+    cols = at.query_params["cols"]
+    assert cols in ("petal_length,petal_width", ["petal_length,petal_width"])
+    again = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    again.switch_page("pages/em.py")
+    again.query_params.update({"data": "iris", "k": "3", "cols": "petal_length,petal_width"})
+    again.run()
+    assert not again.exception
+    assert again.session_state["_trace_memo.em"][1].X.shape == (150, 2)
 
 
 def test_lesson_preset_runs_the_six_points_from_the_lesson_start(em):
@@ -239,3 +279,15 @@ def test_every_generator_runs_in_the_lab():
         at.selectbox(key="em.data.name").set_value(name).run()
         assert not at.exception, name
         assert step_of(at)[0] >= 1
+
+
+def test_leaving_for_home_and_coming_back_keeps_the_lab_as_it_was(em):
+    em.number_input(key="em.k").set_value(3).run()
+    em.selectbox(key="em.cov").set_value("diag").run()
+    em.slider(key="em.step").set_value(4).run()
+    em.switch_page("pages/home.py").run()
+    assert not em.exception
+    em.switch_page("pages/em.py").run()
+    assert not em.exception
+    assert em.session_state["em.k"] == 3 and em.session_state["em.cov"] == "diag"
+    assert step_of(em)[0] == 4

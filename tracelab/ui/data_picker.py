@@ -14,9 +14,15 @@ from tracelab import datasets
 from tracelab.data import Dataset, DataError, read_csv
 from tracelab.ui import url
 
-__all__ = ["DataChoice", "url_params", "pick_dataset", "UPLOAD"]
+__all__ = ["DataChoice", "UPLOAD", "url_params", "pick_dataset", "choose_builtin", "current_name"]
 
 UPLOAD = "upload"
+BUILT_IN, UPLOAD_CSV = "Built-in", "Upload a CSV"
+# Feature-column lists travel in links joined by this separator.
+_SEP = ","
+# Widgets keep their values while hidden and across pages: a student who looks at
+# the home page and comes back finds the lab as it was.
+PERSIST = "session"
 
 
 @dataclass(frozen=True)
@@ -47,10 +53,16 @@ def _k(prefix: str, name: str) -> str:
     return f"{prefix}.data.{name}"
 
 
+def _param_key(prefix: str, name: str, pname: str) -> str:
+    # Per data set: two generators' "noise" defaults differ.
+    return _k(prefix, f"p.{name}.{pname}")
+
+
 def url_params(prefix: str, name: str | None) -> list[url.Param]:
     """The URL fields of the data choice; generator parameters depend on ``name``."""
     params = [
         url.Param("data", _k(prefix, "source_name"), "old_faithful", url.choice([*datasets.names(), UPLOAD]), "data set"),
+        url.Param("cols", _k(prefix, "cols"), None, str, "feature columns"),
         url.Param("std", _k(prefix, "standardize"), True, url.flag, "standardise"),
     ]
     if name in datasets.names():
@@ -58,7 +70,7 @@ def url_params(prefix: str, name: str | None) -> list[url.Param]:
         for pname, default in datasets.parameters(name).items():
             lo, hi = limits[pname]
             parse = url.integer(lo, hi) if _is_int(default) else url.number(lo, hi)
-            params.append(url.Param(f"data_{pname}", _k(prefix, f"p.{pname}"), default, parse, pname))
+            params.append(url.Param(f"data_{pname}", _param_key(prefix, name, pname), default, parse, pname))
     return params
 
 
@@ -86,6 +98,13 @@ def _read_upload(prefix: str, uploaded) -> Dataset:
     return cached[1]
 
 
+def _default_dataset(prefix: str, default: str) -> Dataset:
+    data = _load_builtin(default, ())
+    if st.session_state.get(_k(prefix, "standardize"), True):
+        data = data.standardized()
+    return data
+
+
 def pick_dataset(prefix: str, *, default: str = "old_faithful", container=None) -> DataChoice:
     """Draw the data controls and return the chosen data set.
 
@@ -106,28 +125,27 @@ def pick_dataset(prefix: str, *, default: str = "old_faithful", container=None) 
     last_key = _k(prefix, "last_good")
     names = datasets.names()
     st.session_state.setdefault(_k(prefix, "name"), default)
+    st.session_state.setdefault(_k(prefix, "standardize"), True)
     _apply_link(prefix, names)
     box.subheader("Data")
-    source = box.radio(
-        "Source", ["Built-in", "Upload a CSV"], key=_k(prefix, "source"), horizontal=True
-    )
+    source = box.radio("Source", [BUILT_IN, UPLOAD_CSV], key=_k(prefix, "source"), horizontal=True, persist_state=PERSIST)
     error = None
-    if source == "Built-in":
-        name = box.selectbox(
-            "Data set", names, key=_k(prefix, "name"), format_func=datasets.title
-        )
+    if source == BUILT_IN:
+        name = box.selectbox("Data set", names, key=_k(prefix, "name"), format_func=datasets.title, persist_state=PERSIST)
         box.caption(datasets.describe(name))
         params = {}
         limits = datasets.parameter_limits(name)
         for pname, value in datasets.parameters(name).items():
-            key = _k(prefix, f"p.{pname}")
+            key = _param_key(prefix, name, pname)
             st.session_state.setdefault(key, value)
             lo, hi = limits[pname]
             label = pname.replace("_", " ")
             if _is_int(value):
-                params[pname] = int(box.number_input(label, int(lo), int(hi), step=1, key=key))
+                params[pname] = int(box.number_input(label, int(lo), int(hi), step=1, key=key, persist_state=PERSIST))
             else:
-                params[pname] = float(box.number_input(label, float(lo), float(hi), step=0.01, format="%.2f", key=key))
+                params[pname] = float(
+                    box.number_input(label, float(lo), float(hi), step=0.01, format="%.2f", key=key, persist_state=PERSIST)
+                )
         raw = _load_builtin(name, tuple(sorted(params.items())))
         source_name = name
     else:
@@ -152,30 +170,14 @@ def pick_dataset(prefix: str, *, default: str = "old_faithful", container=None) 
                     )
                 box.info("Choose a CSV file with a header row. Until then the last data set stays.")
             st.session_state[_k(prefix, "source_name")] = UPLOAD
-            last = st.session_state.get(last_key)
-            if last is None:
-                data = _load_builtin(default, ())
-                if st.session_state.get(_k(prefix, "standardize"), True):
-                    data = data.standardized()
-                last = (data, default)
+            last = st.session_state.get(last_key) or (_default_dataset(prefix, default), default)
             return DataChoice(last[0], last[1], error)
-    chosen = raw
-    if raw.n_features > 1:
-        cols_key = _k(prefix, f"columns.{raw.digest}")
-        st.session_state.setdefault(cols_key, list(raw.columns))
-        columns = box.multiselect("Feature columns", list(raw.columns), key=cols_key)
-        try:
-            chosen = raw.select(columns)
-        except DataError as exc:
-            box.warning(str(exc) + " Using all columns meanwhile.")
-    st.session_state.setdefault(_k(prefix, "standardize"), True)
-    if box.toggle(
-        "Standardise columns",
-        key=_k(prefix, "standardize"),
-        help="Shift each column to mean 0 and scale it to standard deviation 1, "
-        "so columns measured in different units count alike.",
-    ):
-        chosen = chosen.standardized()
+    try:
+        chosen = _columns_and_scale(prefix, box, raw)
+    except DataError as exc:
+        # E.g. values so large that standardising overflows: keep the last good data.
+        last = st.session_state.get(last_key) or (_default_dataset(prefix, default), default)
+        return DataChoice(last[0], last[1], str(exc))
     for note in chosen.notes:
         box.caption(note)
     st.session_state[last_key] = (chosen, source_name)
@@ -183,25 +185,58 @@ def pick_dataset(prefix: str, *, default: str = "old_faithful", container=None) 
     return DataChoice(chosen, source_name, error)
 
 
+def _columns_and_scale(prefix: str, box, raw: Dataset) -> Dataset:
+    chosen = raw
+    cols_url_key = _k(prefix, "cols")
+    if raw.n_features > 1:
+        cols_key = _k(prefix, f"columns.{raw.digest}")
+        pending = st.session_state.pop(_k(prefix, "pending_cols"), None)
+        if pending is not None:
+            wanted = [c for c in pending.split(_SEP) if c]
+            if wanted and all(c in raw.columns for c in wanted):
+                st.session_state[cols_key] = wanted
+            else:
+                box.warning(f"The link's feature columns ({pending}) are not all columns of this data; using all.")
+        st.session_state.setdefault(cols_key, list(raw.columns))
+        columns = box.multiselect("Feature columns", list(raw.columns), key=cols_key, persist_state=PERSIST)
+        try:
+            chosen = raw.select(columns)
+        except DataError as exc:
+            box.warning(str(exc) + " Using all columns meanwhile.")
+    subset = chosen.columns != raw.columns
+    st.session_state[cols_url_key] = _SEP.join(chosen.columns) if subset else None
+    if box.toggle(
+        "Standardise columns",
+        key=_k(prefix, "standardize"),
+        help="Shift each column to mean 0 and scale it to standard deviation 1, "
+        "so columns measured in different units count alike.",
+        persist_state=PERSIST,
+    ):
+        chosen = chosen.standardized()
+    return chosen
+
+
 def _apply_link(prefix: str, names: list[str]) -> None:
-    # Once per visit, turn the link's data choice (read into "source_name" by
-    # the URL loader) into the widgets' state; afterwards "source_name" only
-    # mirrors the widgets.
+    # Once per visit, turn the link's data choice (read into "source_name" and
+    # "cols" by the URL loader) into the widgets' state; afterwards those keys
+    # only mirror the widgets.
     if st.session_state.get(_k(prefix, "link_applied")):
         return
     st.session_state[_k(prefix, "link_applied")] = True
     wanted = st.session_state.get(_k(prefix, "source_name"))
     if wanted == UPLOAD:
-        st.session_state[_k(prefix, "source")] = "Upload a CSV"
+        st.session_state[_k(prefix, "source")] = UPLOAD_CSV
         st.session_state[_k(prefix, "link_had_upload")] = True
     elif wanted in names:
-        st.session_state[_k(prefix, "source")] = "Built-in"
+        st.session_state[_k(prefix, "source")] = BUILT_IN
         st.session_state[_k(prefix, "name")] = wanted
+    if st.session_state.get(_k(prefix, "cols")):
+        st.session_state[_k(prefix, "pending_cols")] = st.session_state[_k(prefix, "cols")]
 
 
 def choose_builtin(prefix: str, name: str, standardize: bool) -> None:
     """Switch the picker to a built-in data set (for presets); call from a callback."""
-    st.session_state[_k(prefix, "source")] = "Built-in"
+    st.session_state[_k(prefix, "source")] = BUILT_IN
     st.session_state[_k(prefix, "source_name")] = name
     st.session_state[_k(prefix, "name")] = name
     st.session_state[_k(prefix, "standardize")] = standardize
@@ -209,6 +244,6 @@ def choose_builtin(prefix: str, name: str, standardize: bool) -> None:
 
 def current_name(prefix: str) -> str | None:
     """The built-in data set the picker shows, or None for an upload."""
-    if st.session_state.get(_k(prefix, "source"), "Built-in") != "Built-in":
+    if st.session_state.get(_k(prefix, "source"), BUILT_IN) != BUILT_IN:
         return None
     return st.session_state.get(_k(prefix, "name"))

@@ -99,9 +99,12 @@ def player(prefix: str, n_steps: int, message: Callable[[int], str]) -> int:
         width="stretch",
     )
     st.session_state.setdefault(f"{prefix}.speed", "normal")
-    cols[5].segmented_control("Speed", list(SPEEDS), key=f"{prefix}.speed", required=True, label_visibility="collapsed")
+    cols[5].segmented_control(
+        "Speed", list(SPEEDS), key=f"{prefix}.speed", required=True, label_visibility="collapsed", persist_state="session"
+    )
     if n_steps > 1:
-        st.slider("Step", 1, n_steps, key=key, label_visibility="collapsed")
+        # Kept for the session, so a student who leaves the page comes back to the same step.
+        st.slider("Step", 1, n_steps, key=key, label_visibility="collapsed", persist_state="session")
     # A keyed container gives the label a stable CSS class ("st-key-<prefix>-label")
     # for the browser tests.
     with st.container(key=f"{prefix}-label"):

@@ -20,7 +20,7 @@ from tracelab.trace import Trace
 __all__ = ["em_trace", "lesson_trace"]
 
 
-@st.cache_data(max_entries=64, show_spinner="Running EM…")
+@st.cache_data(max_entries=64, show_spinner=False)
 def _em_trace(_dataset: Dataset, digest: str, params: tuple[tuple[str, Any], ...]) -> Trace:
     # The digest stands in for the data in the cache key: hashing X itself on
     # every rerun would cost more than the lookup saves.
@@ -48,7 +48,12 @@ def em_trace(dataset: Dataset, params: dict[str, Any], *, slot: str = "em") -> T
     memo = st.session_state.get(memo_key)
     if memo is not None and memo[0] == key:
         return memo[1]
-    trace = _em_trace(dataset, dataset.digest, key[1])
+    # A long run shows a spinner with the time spent so far; a server-cache hit returns at once.
+    with st.spinner(
+        f"Running EM on {dataset.n_samples} points (up to {params.get('max_iter', 100)} iterations)…",
+        show_time=True,
+    ):
+        trace = _em_trace(dataset, dataset.digest, key[1])
     st.session_state[memo_key] = (key, trace)
     return trace
 
@@ -59,8 +64,3 @@ def lesson_trace() -> Trace:
     params = dict(preset.params, tol=1e-6, max_iter=100)
     return em_trace(datasets.load(preset.dataset), params, slot="lesson")
 
-
-def last_trace(slot: str) -> Trace | None:
-    """The trace this session last looked at in ``slot``, if any."""
-    memo = st.session_state.get(f"_trace_memo.{slot}")
-    return None if memo is None else memo[1]

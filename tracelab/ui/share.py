@@ -19,19 +19,23 @@ def url_values(params: Sequence[url.Param]) -> dict[str, Any]:
     return {p.key: st.session_state.get(p.key) for p in params}
 
 
-def share_box(prefix: str, params: Sequence[url.Param], *, shareable: bool) -> None:
-    """Show the link that reopens this lab on this step, or say why there is none."""
-    if not shareable:
-        st.info(
-            "An uploaded CSV cannot travel in a link. To share this run, download the trace "
-            "file below: anyone can replay it here with “Replay a trace file”.",
-            icon="🔗",
-        )
+def share_box(params: Sequence[url.Param], *, unshareable: str | None = None) -> None:
+    """Show the link that reopens this lab on this step, or say why there is none.
+
+    Parameters
+    ----------
+    params : sequence of url.Param
+        The lab's URL fields.
+    unshareable : str, optional
+        Why the current view cannot travel in a link (then no link is shown).
+    """
+    if unshareable:
+        st.info(unshareable, icon="🔗")
         return
     query = {p.name: p.format(v) for p in params if (v := st.session_state.get(p.key)) is not None}
-    base = (st.context.url or "").rstrip("/")
+    # st.context.url is this page's address without its query string.
     st.markdown("**Link to this step** (opens the same data, parameters and step)")
-    st.code(f"{base}/{prefix}?{urlencode(query)}", language=None, wrap_lines=True)
+    st.code(f"{st.context.url or ''}?{urlencode(query)}", language=None, wrap_lines=True)
 
 
 def downloads(prefix: str, trace: Trace, files: Sequence[tuple[str, Callable[[], str], str, str]]) -> None:
@@ -66,38 +70,48 @@ def _upload_key(prefix: str) -> str:
     return f"{prefix}.trace_upload.{st.session_state.get(f'{prefix}.trace_upload_round', 0)}"
 
 
-def trace_uploader(prefix: str, *, algorithm: str) -> None:
-    """A file input that replays a downloaded trace in the lab, or says why it cannot."""
+def trace_uploader(prefix: str, *, check: Callable[[Trace], None]) -> None:
+    """A file input that replays a downloaded trace in the lab, or says why it cannot.
+
+    Parameters
+    ----------
+    prefix : str
+        The lab's session-state namespace.
+    check : callable Trace -> None
+        Raises ValueError, with a message for the student, for a trace this lab cannot draw.
+    """
     key = _upload_key(prefix)
     st.file_uploader(
         "Replay a trace file (JSON downloaded from this lab)",
         type=["json"],
         key=key,
         on_change=_load_trace,
-        args=(prefix, key, algorithm),
+        args=(prefix, key, check),
     )
     error = st.session_state.get(f"{prefix}.trace_upload_error")
     if error:
         st.error(error, icon="📼")
+    if st.session_state.pop(f"{prefix}.replay_started", False):
+        # The file input lives in the lab's fragment, but the replay replaces the
+        # whole page's trace: run the page again.
+        st.rerun(scope="app")
 
 
-def _load_trace(prefix: str, key: str, algorithm: str) -> None:
+def _load_trace(prefix: str, key: str, check: Callable[[Trace], None]) -> None:
     # A callback: it runs before the widgets, so it may move the player to step 1.
     uploaded = st.session_state.get(key)
     if uploaded is None:
         return
     try:
         trace = Trace.from_json(uploaded.getvalue())
-        if trace.algorithm != algorithm:
-            raise ValueError(f"This is a {trace.algorithm} trace; this lab replays {algorithm} traces.")
-        if trace.X is None:
-            raise ValueError("This trace file holds no data points, so it cannot be drawn.")
+        check(trace)
     except ValueError as exc:
         st.session_state[f"{prefix}.trace_upload_error"] = str(exc)
         return
     st.session_state.pop(f"{prefix}.trace_upload_error", None)
     st.session_state[f"{prefix}.replay"] = trace
     st.session_state[f"{prefix}.step"] = 1
+    st.session_state[f"{prefix}.replay_started"] = True
 
 
 def replayed_trace(prefix: str) -> Trace | None:
