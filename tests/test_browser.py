@@ -203,6 +203,26 @@ def test_replaying_a_trace_file_in_the_browser(page, app_url, tmp_path):
     assert_no_exception(page)
 
 
+def test_clicking_a_point_shows_its_responsibility_formula(page, app_url):
+    open_page(page, f"{app_url}/em?step=2")
+    point_input = page.get_by_label("Point (click one on the chart, or pick its index)")
+    assert point_input.input_value() == "0"
+    scatter = page.locator('[data-testid="stPlotlyChart"]').first
+    # Plotly draws the data points in row order; row 40 is the 41st marker of the points trace.
+    markers = scatter.locator(".scatterlayer .trace").filter(has=page.locator("path.point")).first
+    box = markers.locator("path.point").nth(40).bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_function(
+        """() => { const i = [...document.querySelectorAll('input')].find(e => e.getAttribute('aria-label')
+                     && e.getAttribute('aria-label').startsWith('Point')); return i && i.value === '40'; }"""
+    )
+    wait_idle(page)
+    # KaTeX keeps the LaTeX source beside what it draws.
+    tex = " ".join(page.locator('annotation[encoding="application/x-tex"]').all_text_contents())
+    assert "r_{40,k}" in tex
+    assert_no_exception(page)
+
+
 def test_click_to_label_time(page, app_url, capsys):
     """Median time from a click on Next to the new label with the script done (printed)."""
     open_page(page, f"{app_url}/em?tol=0&iter=20")

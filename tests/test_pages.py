@@ -291,3 +291,24 @@ def test_leaving_for_home_and_coming_back_keeps_the_lab_as_it_was(em):
     assert not em.exception
     assert em.session_state["em.k"] == 3 and em.session_state["em.cov"] == "diag"
     assert step_of(em)[0] == 4
+
+
+def test_the_remaining_controls_change_what_is_run_or_shown(em):
+    em.toggle(key="em.hard").set_value(True).run()
+    em.toggle(key="em.uncertain").set_value(True).run()
+    assert not em.exception
+    em.segmented_control(key="em.speed").set_value("fast").run()
+    assert not em.exception
+    em.number_input(key="em.seed").set_value(7).run()
+    em.number_input(key="em.reg").set_value(1e-3).run()
+    em.number_input(key="em.tol").set_value(1e-5).run()
+    params = em.session_state["_trace_memo.em"][1].params
+    assert params["seed"] == 7 and params["reg_covar"] == 1e-3 and params["tol"] == 1e-5
+    assert em.query_params["seed"] in ("7", ["7"])
+    em.selectbox(key="em.data.name").set_value("two_moons").run()
+    em.number_input(key="em.data.p.two_moons.n_samples").set_value(120).run()
+    em.number_input(key="em.data.p.two_moons.noise").set_value(0.2).run()
+    assert not em.exception
+    trace = em.session_state["_trace_memo.em"][1]
+    assert trace.X.shape == (120, 2)
+    assert em.query_params["data_noise"] in ("0.2", ["0.2"])
