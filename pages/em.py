@@ -3,7 +3,7 @@
 import streamlit as st
 
 from tracelab import gmm, lessons
-from tracelab.ui import data_picker, entry, player, runners, share, url
+from tracelab.ui import data_picker, entry, lab, player, runners, share, url
 from tracelab.views import em as views
 
 entry.through_app()
@@ -29,7 +29,7 @@ INIT_LABELS = {
     "random": "random responsibilities",
 }
 NO_PRESET = "none"
-CHART_CONFIG = {"displaylogo": False}
+CHART_CONFIG = lab.CHART_CONFIG
 
 EM_PARAMS = [
     url.Param("preset", K("preset"), NO_PRESET, url.choice([NO_PRESET, *lessons.PRESETS]), "preset"),
@@ -55,16 +55,7 @@ def apply_preset() -> None:
     st.session_state[player.step_key(P)] = 1
 
 
-# -- URL in: once per visit, before any widget exists ---------------------------------
-url_notes = url.load_into_state(
-    data_picker.url_params(P, st.query_params.get("data")) + EM_PARAMS, K("url_loaded")
-)
-for param in EM_PARAMS[:-1]:
-    st.session_state.setdefault(param.key, param.default)
-
-st.title("EM for Gaussian mixtures")
-for note in url_notes:
-    st.warning(note, icon="🔗")
+lab.open_lab(P, "EM for Gaussian mixtures", EM_PARAMS)
 
 # -- Sidebar: data and parameters -------------------------------------------------------
 PERSIST = data_picker.PERSIST
@@ -83,15 +74,7 @@ dataset = choice.dataset
 if choice.error:
     st.error(choice.error, icon="📄")
 
-# k can be at most the number of points: a link or an earlier data set may ask for more.
-max_k = min(10, dataset.n_samples)
-if st.session_state[K("k")] > max_k:
-    st.warning(
-        f"k = {st.session_state[K('k')]} is more Gaussians than this data has points "
-        f"({dataset.n_samples}); using k = {max_k}.",
-        icon="⚠️",
-    )
-    st.session_state[K("k")] = max_k
+max_k = lab.clamp_k(K("k"), dataset.n_samples, what="Gaussians")
 
 with st.sidebar:
     st.subheader("EM")
@@ -147,65 +130,18 @@ if preset is not None:
             f"using the start chosen above instead."
         )
 
-# -- The trace: computed (cached), or replayed from an uploaded file ---------------------
-# What is on screen: the trace with the names of its columns and a line about its data.
-# A refused run keeps the last one, drawn with that run's own columns.
-replay = share.replayed_trace(P)
-if replay is not None:
-    shown = (replay, [f"x{j + 1}" for j in range(replay.X.shape[1])], "Replayed trace file")
-else:
-    try:
-        shown = (
-            runners.em_trace(dataset, params),
-            list(dataset.columns),
-            f"{dataset.name}: {dataset.n_samples} points, {dataset.n_features} features",
-        )
-        st.session_state[K("shown")] = shown
-    except ValueError as exc:
-        st.error(f"{exc}", icon="⚠️")
-        shown = st.session_state.get(K("shown"))
-        if shown is None:
-            st.stop()
-        st.caption("Showing the last trace that ran.")
-trace, columns, about = shown
+# -- The trace: computed (cached), or replayed from a trace file -------------------------
+trace, columns, about, replay = lab.shown_trace(P, lambda: runners.em_trace(dataset, params), choice)
 n_features = trace.X.shape[1]
-if not st.session_state.get(K("url_step_checked")):
-    st.session_state[K("url_step_checked")] = True
-    requested = st.session_state.get(player.step_key(P), 1)
-    if requested > len(trace):
-        st.warning(
-            f"The link asks for step {requested}, but this trace has {len(trace)} steps; "
-            f"showing the last one.",
-            icon="🔗",
-        )
+lab.step_link_note(P, len(trace))
 st.caption(f"{about}. {trace.message}")
 
 url_params = data_picker.url_params(P, data_picker.current_name(P)) + EM_PARAMS
 
 
-def clicked_point() -> int | None:
-    """A point newly clicked on the chart (read before the chart is drawn, so its ring shows now)."""
-    event = st.session_state.get(K("chart"))
-    clicked = share.clicked_point(event)
-    seen = st.session_state.get(K("seen_click"))
-    st.session_state[K("seen_click")] = clicked
-    return clicked if clicked is not None and clicked != seen else None
-
-
 def scatter_controls() -> tuple[tuple[int, int] | str, bool, bool]:
     """Projection, hard labels, highlight uncertain."""
-    c1, c2, c3 = st.columns(3)
-    projection = "Two columns"
-    if n_features > 2:
-        projection = c1.selectbox("View", ["PCA", "Two columns"], key=K("projection"), persist_state=PERSIST)
-    axes: tuple[int, int] | str = "pca"
-    if projection == "Two columns":
-        x = c2.selectbox("x", columns, key=K("xcol"), persist_state=PERSIST)
-        others = [c for c in columns if c != x]
-        if st.session_state.get(K("ycol")) not in others:
-            st.session_state[K("ycol")] = others[0]
-        y = c3.selectbox("y", others, key=K("ycol"), persist_state=PERSIST)
-        axes = (columns.index(x), columns.index(y))
+    axes = lab.axes_picker(P, columns)
     t1, t2 = st.columns(2)
     hard = t1.toggle("Hard labels", key=K("hard"), help="Colour each point by its most likely Gaussian only.")
     uncertain = t2.toggle(
@@ -214,12 +150,12 @@ def scatter_controls() -> tuple[tuple[int, int] | str, bool, bool]:
     return axes, hard, uncertain
 
 
-def lab() -> None:
+def draw_step() -> None:
     step = player.player(P, len(trace), lambda i: trace[i].message)
     snap = trace[step]
     n = trace.X.shape[0]
-    clicked = clicked_point()
-    if clicked is not None and clicked < n:
+    clicked = lab.new_click(K("chart"))
+    if isinstance(clicked, int) and clicked < n:
         st.session_state[K("point")] = clicked
     st.session_state[K("point")] = min(int(st.session_state.get(K("point"), 0)), n - 1)
     point = st.session_state[K("point")]
@@ -244,16 +180,10 @@ def lab() -> None:
         table = views.parameters_table(trace, step, columns).set_index("component").T
         st.table(table.style.format("{:.4g}", na_rep="—"))
 
-    # One section at a time: hidden tabs would still be rebuilt and redrawn on every step.
     sections = ["Responsibilities", "Equations", "Animation", "Share and export"]
     if preset is not None and preset.small_multiples:
         sections.append("Textbook figure")
-    st.session_state.setdefault("em-section", sections[0])
-    if st.session_state["em-section"] not in sections:
-        st.session_state["em-section"] = sections[0]
-    section = st.segmented_control(
-        "Show", sections, key="em-section", required=True, label_visibility="collapsed", persist_state=PERSIST
-    )
+    section = lab.section_picker(P, sections)
     if section == "Responsibilities":
         st.number_input(
             "Point (click one on the chart, or pick its index)", 0, n - 1, step=1, key=K("point"), persist_state=PERSIST
@@ -271,28 +201,20 @@ def lab() -> None:
             views.animation_figure(trace, axes=axes, columns=columns), key=K("animation"), theme=None, config=CHART_CONFIG
         )
     elif section == "Share and export":
-        if replay is not None:
-            unshareable = "A replayed trace file cannot travel in a link: share the file itself."
-        elif not choice.shareable:
-            unshareable = (
-                "An uploaded CSV cannot travel in a link. To share this run, download the trace "
-                "file below: anyone can replay it here with “Replay a trace file”."
-            )
-        else:
-            unshareable = None
-        share.share_box(url_params, unshareable=unshareable)
-        share.downloads(P, trace, [
-            ("Responsibilities at this step (CSV)",
-             lambda: views.responsibilities_table(trace, step, columns).to_csv(index=False),
-             f"tracelab-em-step{step + 1}-responsibilities.csv", "text/csv"),
-            ("Animation (HTML, works offline)", lambda: views.animation_html(trace, columns=columns),
-             "tracelab-em-animation.html", "text/html"),
-        ])
-        share.trace_uploader(P, check=gmm.check_trace)
+        lab.share_section(
+            P, trace, url_params, choice=choice, replay=replay, check=gmm.check_trace,
+            files=[
+                ("Responsibilities at this step (CSV)",
+                 lambda: views.responsibilities_table(trace, step, columns).to_csv(index=False),
+                 f"tracelab-em-step{step + 1}-responsibilities.csv", "text/csv"),
+                ("Animation (HTML, works offline)", lambda: views.animation_html(trace, columns=columns),
+                 "tracelab-em-animation.html", "text/html"),
+            ],
+        )
     else:
         st.plotly_chart(views.small_multiples(trace, preset.small_multiples, columns=columns), key=K("multiples"), theme=None, config=CHART_CONFIG)
 
     url.write(url_params, share.url_values(url_params))
 
 
-player.run_in_fragment(P, lab)
+player.run_in_fragment(P, draw_step)

@@ -11,7 +11,7 @@ import streamlit as st
 from tracelab.trace import Trace
 from tracelab.ui import url
 
-__all__ = ["url_values", "share_box", "downloads", "trace_uploader", "replayed_trace", "clicked_point"]
+__all__ = ["url_values", "share_box", "downloads", "trace_uploader", "replayed_trace", "clicked_customdata"]
 
 
 def url_values(params: Sequence[url.Param]) -> dict[str, Any]:
@@ -129,16 +129,25 @@ def _stop_replay(prefix: str) -> None:
     st.session_state[f"{prefix}.trace_upload_round"] = st.session_state.get(f"{prefix}.trace_upload_round", 0) + 1
 
 
-def clicked_point(event: Any) -> int | None:
-    """The data row of a point clicked on a chart (its ``customdata``), if any."""
+def clicked_customdata(event: Any) -> Any:
+    """The ``customdata`` of the first clicked point in a chart's selection event, if any.
+
+    A row index comes back as an int; anything else (e.g. ``["grid", x, y]``) as it is.
+    """
     try:
         points = event.selection.points
     except AttributeError:
-        return None
+        try:
+            points = event["selection"]["points"]
+        except (KeyError, TypeError):
+            return None
     for point in points or []:
         data = point.get("customdata")
-        if isinstance(data, (list, tuple)) and data:
+        if data is None:
+            continue
+        if isinstance(data, (list, tuple)) and len(data) == 1:
             data = data[0]
         if isinstance(data, (int, float)) and float(data).is_integer():
             return int(data)
+        return list(data) if isinstance(data, (list, tuple)) else data
     return None
