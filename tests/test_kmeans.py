@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -436,3 +439,109 @@ def test_lloyd_and_kmeans_plusplus_keep_their_contracts():
     np.testing.assert_allclose(centers, km.cluster_centers_, rtol=1e-10, atol=1e-12)
     with pytest.raises(ValueError, match="between 1 and the number of points"):
         kmeans_plusplus(X, 301, 0)
+
+
+# ---------------------------------------------------------------------------
+# check_trace: traces from files
+# ---------------------------------------------------------------------------
+
+
+def _km_doc():
+    return json.loads(trace_kmeans(blobs(30, 2, 2, seed=2), 2, seed=0, tol=0).to_json())
+
+
+def _arr(data, dtype="<f8"):
+    a = np.asarray(data)
+    return {"__ndarray__": {"dtype": dtype, "shape": list(a.shape), "data": a.ravel().tolist()}}
+
+
+def _set(doc, path, value):
+    target = doc
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return doc
+
+
+def _load_checked(doc):
+    trace = Trace.from_json(json.dumps(doc))
+    kmeans.check_trace(trace)
+    return trace
+
+
+def test_check_trace_accepts_real_traces():
+    trace = _load_checked(_km_doc())
+    assert len(trace) >= 3
+    for init in INITS:
+        kmeans.check_trace(trace_kmeans(blobs(40, 3, 4, seed=1), 4, init=init, seed=3, max_iter=2))
+    kmeans.check_trace(trace_kmeans(np.zeros((3, 1)), 3, seed=0))  # empty clusters
+    kmeans.check_trace(trace_kmeans(blobs(5, 1, 1), 1, seed=0))
+
+
+_S2 = ["steps", 2, "fields"]  # an M-step
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (["steps"], [], "This trace cannot be shown in the k-means lab: it has no steps."),
+        (["algorithm"], "em", "it is a trace of 'em', not of k-means; open it in the lab it came from"),
+        (["steps", 1, "fields", "phase"], "swap", "step 2 has phase 'swap'; k-means steps are 'init', 'E' or 'M'"),
+        (["X"], None, "it does not hold its data (X)"),
+        (["X", "__ndarray__", "data", 3], "nan", "its data X holds NaN or infinite values"),
+        (["X", "__ndarray__", "data", 0], "-inf", "its data X holds NaN or infinite values"),
+        (["X"], _arr(np.zeros((0, 2))), "its data X is empty (shape (0, 2))"),
+        (["X"], _arr(np.ones((30, 3))), "step 1: centers should have shape (2, 3) for 2 clusters in 3 features, but it has (2, 2)"),
+        (["X"], _arr(np.ones((31, 2))), "step 1: labels should have one entry per point, shape (31,), but it has (30,)"),
+        (["X"], _arr(np.ones((1, 2))), "step 1 has 2 centres for only 1 point"),
+        (_S2 + ["centers"], _arr(np.zeros((3, 2))), "step 3: centers should have shape (2, 2) for 2 clusters in 2 features, but it has (3, 2)"),
+        (_S2 + ["centers"], _arr(np.zeros((2, 1))), "step 3: centers should have shape (2, 2)"),
+        (_S2 + ["centers"], _arr([[0, 1], [2, 3]], "<i8"), "step 3: centers should be an array of decimal numbers"),
+        (_S2 + ["centers", "__ndarray__", "data", 1], "nan", "step 3: centers holds NaN or infinite values"),
+        (_S2 + ["centers", "__ndarray__", "data", 1], "inf", "step 3: centers holds NaN or infinite values"),
+        (_S2 + ["labels"], _arr(np.zeros(29, dtype=int), "<i8"), "step 3: labels should have one entry per point, shape (30,), but it has (29,)"),
+        (_S2 + ["labels", "__ndarray__", "data", 4], 2, "labels should be between 0 and 1"),  # refused on loading
+        (_S2 + ["labels", "__ndarray__", "data", 4], -1, "labels should be between 0 and 1"),
+        (_S2 + ["labels"], _arr(np.zeros(30)), "labels should be a 1-D array of whole numbers"),
+        (_S2 + ["labels"], [0] * 30, "labels should be a 1-D array of whole numbers"),
+        (_S2 + ["inertia"], -1.0, "step 3: inertia should be a finite number at least 0, but it is -1.0"),
+        (_S2 + ["inertia"], {"__float__": "nan"}, "step 3: inertia should be a finite number at least 0, but it is nan"),
+        (_S2 + ["inertia"], {"__float__": "inf"}, "inertia should be a finite number at least 0, but it is inf"),
+        (_S2 + ["inertia"], "abc", "step 3: inertia should be a finite number at least 0, but it is 'abc'"),
+        (_S2 + ["inertia"], True, "inertia should be a finite number at least 0, but it is True"),
+        (_S2 + ["inertia"], None, "inertia should be a finite number at least 0, but it is None"),
+        (_S2 + ["n_changed"], -2, "step 3: n_changed should be a whole number from 0 to 30, but it is -2"),
+        (_S2 + ["n_changed"], 1.5, "n_changed should be a whole number from 0 to 30, but it is 1.5"),
+        (_S2 + ["center_shift"], -0.5, "step 3: center_shift should be empty or a finite number at least 0, but it is -0.5"),
+        (_S2 + ["center_shift"], [1.0], "center_shift should be empty or a finite number at least 0"),
+    ],
+)
+def test_check_trace_refuses_broken_kmeans_traces(path, value, message):
+    doc = _set(_km_doc(), path, value)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        _load_checked(doc)
+
+
+def test_check_trace_refuses_what_is_not_a_kmeans_trace():
+    from tracelab.gmm import trace_em
+    from tracelab.kmedoids import trace_kmedoids
+
+    X = blobs(20, 2, 2, seed=0)
+    kmd = trace_kmedoids(X, 2, seed=0)
+    fake = Trace(algorithm="kmeans", steps=kmd.steps, X=X)
+    with pytest.raises(ValueError, match="step 1 is a KMedoidsSnapshot, not a k-means step"):
+        kmeans.check_trace(fake)
+    with pytest.raises(ValueError, match="it is a trace of 'em', not of k-means"):
+        kmeans.check_trace(trace_em(X, 2, seed=0, max_iter=2))
+    with pytest.raises(ValueError, match="^This trace cannot be shown in the k-means lab: it is a dict, not a Trace.$"):
+        kmeans.check_trace({})
+    # k must stay the same from step to step.
+    a, b = trace_kmeans(X, 2, seed=0), trace_kmeans(X, 3, seed=0)
+    mixed = Trace(algorithm="kmeans", steps=(a.steps[0], dataclasses.replace(b.steps[1], index=1)), X=X)
+    with pytest.raises(ValueError, match=re.escape("step 2: centers should have shape (2, 2) for 2 clusters")):
+        kmeans.check_trace(mixed)
+    # No centres at all (and so no labels).
+    doc = _km_doc()
+    doc["steps"][0]["fields"].update(centers=_arr(np.zeros((0, 2))), labels=_arr(np.zeros(0, int), "|i1"))
+    with pytest.raises(ValueError, match=re.escape("step 1: centers should have shape (n_clusters, 2)")):
+        _load_checked(doc)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import dataclasses
+import json
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -451,3 +454,121 @@ def test_size_limits_per_method(monkeypatch):
         trace_kmedoids(X, 2, method="pam")
     with pytest.raises(ValueError, match="at most 10 points, but X has 12; use a random sample"):
         trace_kmedoids(blobs(12, 2, 2), 2)
+
+
+# ---------------------------------------------------------------------------
+# check_trace: traces from files
+# ---------------------------------------------------------------------------
+
+
+def _kmd_doc(**kwargs):
+    return json.loads(trace_kmedoids(blobs(30, 2, 2, seed=2), 2, seed=0, **kwargs).to_json())
+
+
+def _arr(data, dtype="<f8"):
+    a = np.asarray(data)
+    return {"__ndarray__": {"dtype": dtype, "shape": list(a.shape), "data": a.ravel().tolist()}}
+
+
+def _set(doc, path, value):
+    target = doc
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return doc
+
+
+def _load_checked(doc):
+    trace = Trace.from_json(json.dumps(doc))
+    kmedoids.check_trace(trace)
+    return trace
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_check_trace_accepts_real_traces(method):
+    trace = _load_checked(_kmd_doc(method=method, init="random"))
+    assert len(trace) >= 2
+    assert any(s.phase in ("M", "swap") for s in trace)
+    for metric in METRICS:
+        kmedoids.check_trace(trace_kmedoids(blobs(40, 3, 4, seed=1) + 1, 4, metric=metric, method=method, seed=3))
+    kmedoids.check_trace(trace_kmedoids(np.zeros((3, 1)), 3, method=method, seed=0))  # duplicate points
+    kmedoids.check_trace(trace_kmedoids(blobs(5, 1, 1), 1, method=method, seed=0))
+
+
+_S2 = ["steps", 2, "fields"]  # an M-step
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (["steps"], [], "This trace cannot be shown in the k-medoids lab: it has no steps."),
+        (["algorithm"], "kmeans", "it is a trace of 'kmeans', not of k-medoids; open it in the lab it came from"),
+        (["steps", 1, "fields", "phase"], "merge",
+         "step 2 has phase 'merge'; k-medoids steps are 'init', 'E', 'M' or 'swap'"),
+        (["X"], None, "it does not hold its data (X)"),
+        (["X", "__ndarray__", "data", 3], "nan", "its data X holds NaN or infinite values"),
+        (["X"], _arr(np.zeros((0, 2))), "its data X is empty (shape (0, 2))"),
+        (["X"], _arr(np.ones((30, 3))), "step 1: medoids should have shape (2, 3) for 2 medoids in 3 features, but it has (2, 2)"),
+        (["X"], _arr(np.ones((31, 2))), "step 1: medoids[0] (cluster 1) should be row #"),
+        (_S2 + ["medoid_indices"], _arr([5, 5], "<i8"),
+         "step 3: the medoids should be distinct rows, but row #5 is the medoid of more than one cluster"),
+        (_S2 + ["medoid_indices"], _arr([5, 17], "<i8"),
+         "step 3: medoids[1] (cluster 2) should be row #17 of X, its medoid_indices entry, but it is not"),
+        (_S2 + ["medoid_indices"], _arr([5, 30], "<i8"), "medoid_indices should be rows 0 to 29"),  # refused on loading
+        (_S2 + ["medoid_indices"], _arr([5, -1], "<i8"), "medoid_indices should be rows 0 to 29"),
+        (_S2 + ["medoid_indices"], _arr([5.0, 16.0]), "medoid_indices should be a 1-D array of row indices"),
+        (_S2 + ["medoid_indices"], _arr([5, 16, 0], "<i8"), "medoids should have shape (3, n_features)"),
+        (_S2 + ["medoids", "__ndarray__", "data", 0], 123.0, "step 3: medoids[0] (cluster 1) should be row #5 of X"),
+        (_S2 + ["medoids"], _arr([[0, 1], [2, 3]], "<i8"), "step 3: medoids should be an array of decimal numbers"),
+        (_S2 + ["medoids", "__ndarray__", "data", 1], "nan", "step 3: medoids holds NaN or infinite values"),
+        (_S2 + ["medoids"], _arr(np.zeros((2, 3))), "step 3: medoids should have shape (2, 2) for 2 medoids in 2 features, but it has (2, 3)"),
+        (_S2 + ["labels"], _arr(np.zeros(31, dtype=int), "<i8"),
+         "step 3: labels should have one entry per point, shape (30,), but it has (31,)"),
+        (_S2 + ["labels", "__ndarray__", "data", 4], 2, "labels should be between 0 and 1"),  # refused on loading
+        (_S2 + ["labels", "__ndarray__", "data", 4], -1, "labels should be between 0 and 1"),
+        (_S2 + ["labels"], _arr(np.zeros(30)), "labels should be a 1-D array of whole numbers"),
+        (_S2 + ["cost"], -1.0, "step 3: cost should be a finite number at least 0, but it is -1.0"),
+        (_S2 + ["cost"], {"__float__": "nan"}, "step 3: cost should be a finite number at least 0, but it is nan"),
+        (_S2 + ["cost"], {"__float__": "inf"}, "cost should be a finite number at least 0, but it is inf"),
+        (_S2 + ["cost"], "abc", "step 3: cost should be a finite number at least 0, but it is 'abc'"),
+        (_S2 + ["cost"], False, "cost should be a finite number at least 0, but it is False"),
+        (_S2 + ["n_changed"], 31, "step 3: n_changed should be a whole number from 0 to 30, but it is 31"),
+    ],
+)
+def test_check_trace_refuses_broken_kmedoids_traces(path, value, message):
+    doc = _set(_kmd_doc(), path, value)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        _load_checked(doc)
+
+
+def test_check_trace_refuses_broken_pam_steps():
+    doc = _kmd_doc(method="pam", init="random")
+    assert doc["steps"][1]["fields"]["phase"] == "swap"
+    doc["steps"][1]["fields"]["cost"] = -3.5
+    with pytest.raises(ValueError, match=re.escape("step 2: cost should be a finite number at least 0, but it is -3.5")):
+        _load_checked(doc)
+
+
+def test_check_trace_refuses_what_is_not_a_kmedoids_trace():
+    from tracelab.kmeans import trace_kmeans
+
+    X = blobs(20, 2, 2, seed=0)
+    km = trace_kmeans(X, 2, seed=0)
+    fake = Trace(algorithm="kmedoids", steps=km.steps, X=X)
+    with pytest.raises(ValueError, match="step 1 is a KMeansSnapshot, not a k-medoids step"):
+        kmedoids.check_trace(fake)
+    with pytest.raises(ValueError, match="it is a trace of 'kmeans', not of k-medoids"):
+        kmedoids.check_trace(km)
+    with pytest.raises(ValueError, match="^This trace cannot be shown in the k-medoids lab: it is a list, not a Trace.$"):
+        kmedoids.check_trace([])
+    # k must stay the same from step to step.
+    a, b = trace_kmedoids(X, 2, seed=0), trace_kmedoids(X, 3, seed=0)
+    mixed = Trace(algorithm="kmedoids", steps=(a.steps[0], dataclasses.replace(b.steps[1], index=1)), X=X)
+    with pytest.raises(ValueError, match=re.escape("step 2: medoid_indices should have shape (2,) for 2 medoids, as on step 1, but it has (3,)")):
+        kmedoids.check_trace(mixed)
+    # No medoids at all (and so no labels).
+    doc = _kmd_doc()
+    doc["steps"][0]["fields"].update(medoid_indices=_arr(np.zeros(0, int), "<i8"), medoids=_arr(np.zeros((0, 2))),
+                                     labels=_arr(np.zeros(0, int), "|i1"))
+    with pytest.raises(ValueError, match=re.escape("step 1: medoid_indices should hold at least one row number")):
+        _load_checked(doc)

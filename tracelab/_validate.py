@@ -3,6 +3,10 @@
 Private: each algorithm validates its arguments once, at its public entry point,
 with these helpers, so the same mistake gets the same message in every lab.
 Every message has the form "name should be ..., but got ...".
+
+The second half holds the pieces of each lab's ``check_trace`` (a trace loaded
+from a file, checked before it is drawn); their messages read "This trace cannot
+be shown in the <lab> lab: ...".
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from tracelab.data import Dataset
-from tracelab.trace import freeze
+from tracelab.trace import Trace, freeze
 
 # Squares of larger numbers, summed over many points, overflow float64.
 MAX_ABS = 1e150
@@ -107,3 +111,115 @@ def check_k(value, n: int, unit: str, name: str = "n_clusters") -> int:
 def check_seed(seed):
     """None, or a whole number at least 0."""
     return None if seed is None else number("seed", seed, integer=True, minimum=0)
+
+
+# ---------------------------------------------------------------------------
+# Checking a trace from a file (each lab's ``check_trace``)
+# ---------------------------------------------------------------------------
+#
+# Messages read "This trace cannot be shown in the <lab> lab: ...", with steps
+# numbered from 1 as the labs number them.
+
+
+def is_real(x: Any) -> bool:
+    """Whether ``x`` is a real number (Python's or numpy's int or float), not a bool."""
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
+
+
+def trace_problem(lab: str, text: str) -> ValueError:
+    """The error for a trace the ``lab`` lab ("EM", "k-means", ...) cannot draw."""
+    return ValueError(f"This trace cannot be shown in the {lab} lab: {text}.")
+
+
+def _or(options: tuple[str, ...]) -> str:
+    items = [repr(o) for o in options]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].upper() in "AEIOU" else "a"
+
+
+def check_trace_header(trace: Any, lab: str, algorithm: str) -> None:
+    """A :class:`Trace` of ``algorithm`` with at least one step."""
+    if not isinstance(trace, Trace):
+        raise trace_problem(lab, f"it is a {type(trace).__name__}, not a Trace")
+    if trace.algorithm != algorithm:
+        raise trace_problem(
+            lab, f"it is a trace of {trace.algorithm!r}, not of {lab}; open it in the lab it came from"
+        )
+    if not trace.steps:
+        raise trace_problem(lab, "it has no steps")
+
+
+def check_trace_data(trace: Trace, lab: str, why: str) -> np.ndarray:
+    """The trace's data: a non-empty, finite 2-D array. ``why`` ends the message for a
+    trace without data ("which the responsibilities are computed from")."""
+    X = trace.X
+    if X is None:
+        raise trace_problem(lab, f"it does not hold its data (X), {why}")
+    if not isinstance(X, np.ndarray) or X.ndim != 2:
+        raise trace_problem(lab, f"its data X should be a table (2-D), but it has shape {np.shape(X)}")
+    n, d = X.shape
+    if n == 0 or d == 0:
+        raise trace_problem(lab, f"its data X is empty (shape {X.shape})")
+    if not np.all(np.isfinite(X)):
+        raise trace_problem(lab, "its data X holds NaN or infinite values")
+    return X
+
+
+def check_step_kind(lab: str, where: str, snap: Any, cls: type, phases: tuple[str, ...]) -> None:
+    """A step of the lab's snapshot class with one of its phases."""
+    if not isinstance(snap, cls):
+        raise trace_problem(lab, f"{where} is a {type(snap).__name__}, not {_article(lab)} {lab} step")
+    if snap.phase not in phases:
+        raise trace_problem(lab, f"{where} has phase {snap.phase!r}; {lab} steps are {_or(phases)}")
+
+
+def check_trace_points(lab: str, where: str, name: str, a: Any, shape: tuple[int, int], unit: str) -> None:
+    """``a`` is a finite float array of ``shape`` (k points in d features; ``unit`` names
+    what the k rows are: "cluster", "medoid")."""
+    if not isinstance(a, np.ndarray) or a.dtype.kind != "f":
+        raise trace_problem(lab, f"{where}: {name} should be an array of decimal numbers")
+    if a.shape != shape:
+        k, d = shape
+        raise trace_problem(
+            lab,
+            f"{where}: {name} should have shape {shape} for {k} {unit}{'s' if k != 1 else ''} "
+            f"in {d} feature{'s' if d != 1 else ''}, but it has {a.shape}",
+        )
+    if not np.all(np.isfinite(a)):
+        raise trace_problem(lab, f"{where}: {name} holds NaN or infinite values")
+
+
+def check_trace_labels(lab: str, where: str, labels: Any, n: int, k: int) -> None:
+    """``labels`` is an integer array of shape (n,) with values 0 to k - 1."""
+    if not isinstance(labels, np.ndarray) or labels.dtype.kind not in "iu":
+        raise trace_problem(lab, f"{where}: labels should be an array of whole numbers")
+    if labels.shape != (n,):
+        raise trace_problem(
+            lab, f"{where}: labels should have one entry per point, shape ({n},), but it has {labels.shape}"
+        )
+    bad = np.flatnonzero((labels < 0) | (labels >= k))
+    if bad.size:
+        i = int(bad[0])
+        raise trace_problem(
+            lab, f"{where}: labels should be cluster numbers 0 to {k - 1}, but labels[{i}] is {int(labels[i])}"
+        )
+
+
+def check_trace_number(lab: str, where: str, name: str, value: Any, *, optional: bool = False,
+                       integer: bool = False, maximum: int | None = None) -> None:
+    """``value`` is a finite real number at least 0 (None too if ``optional``; a whole
+    number up to ``maximum`` if ``integer``)."""
+    if optional and value is None:
+        return
+    if integer:
+        ok = is_real(value) and isinstance(value, (int, np.integer)) and 0 <= value <= maximum
+        kind = f"a whole number from 0 to {maximum}"
+    else:
+        ok = is_real(value) and math.isfinite(value) and value >= 0
+        kind = "a finite number at least 0"
+    if not ok:
+        kind = f"empty or {kind}" if optional else kind
+        raise trace_problem(lab, f"{where}: {name} should be {kind}, but it is {value!r}")

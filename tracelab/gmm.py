@@ -57,6 +57,11 @@ from scipy.linalg.lapack import dtrtri
 
 from tracelab._validate import as_points as _as_points
 from tracelab._validate import check_data as _check_data
+from tracelab._validate import check_step_kind as _check_step_kind
+from tracelab._validate import check_trace_data as _check_trace_data
+from tracelab._validate import check_trace_header as _check_trace_header
+from tracelab._validate import is_real as _is_real
+from tracelab._validate import trace_problem as _trace_problem_in
 from tracelab._validate import check_k as _check_k
 from tracelab._validate import check_seed as _check_seed
 from tracelab._validate import number as _number
@@ -1307,12 +1312,8 @@ def trace_em(
 # ---------------------------------------------------------------------------
 
 
-def _is_real(x: Any) -> bool:
-    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
-
-
 def _trace_problem(text: str) -> ValueError:
-    return ValueError(f"This trace cannot be shown in the EM lab: {text}.")
+    return _trace_problem_in("EM", text)
 
 
 def _check_mixture(where: str, names: tuple[str, str, str], means, covariances, weights,
@@ -1364,37 +1365,19 @@ def check_trace(trace: Trace) -> None:
         Saying what is wrong (and on which step, numbered from 1 as the lab shows
         them), for anything the EM lab could not draw.
     """
-    if not isinstance(trace, Trace):
-        raise _trace_problem(f"it is a {type(trace).__name__}, not a Trace")
-    if trace.algorithm != "em":
-        raise _trace_problem(
-            f"it is a trace of {trace.algorithm!r}, not of EM; open it in the lab it came from"
-        )
-    if not trace.steps:
-        raise _trace_problem("it has no steps")
+    _check_trace_header(trace, "EM", "em")
     params = trace.params
     if not isinstance(params, dict) or "covariance_type" not in params:
         raise _trace_problem("its parameters do not say which covariance_type was used")
     ctype = params["covariance_type"]
     if not isinstance(ctype, str) or ctype not in COVARIANCE_TYPES:
         raise _trace_problem(_one_of("its covariance_type", ctype, COVARIANCE_TYPES))
-    X = trace.X
-    if X is None:
-        raise _trace_problem("it does not hold its data (X), which the responsibilities are computed from")
-    if not isinstance(X, np.ndarray) or X.ndim != 2:
-        raise _trace_problem(f"its data X should be a table (2-D), but it has shape {np.shape(X)}")
+    X = _check_trace_data(trace, "EM", "which the responsibilities are computed from")
     n, d = X.shape
-    if n == 0 or d == 0:
-        raise _trace_problem(f"its data X is empty (shape {X.shape})")
-    if not np.all(np.isfinite(X)):
-        raise _trace_problem("its data X holds NaN or infinite values")
     k = None
     for i, snap in enumerate(trace.steps):
         where = f"step {i + 1}"
-        if not isinstance(snap, EMSnapshot):
-            raise _trace_problem(f"{where} is a {type(snap).__name__}, not an EM step")
-        if snap.phase not in ("init", "E", "M"):
-            raise _trace_problem(f"{where} has phase {snap.phase!r}; EM steps are 'init', 'E' or 'M'")
+        _check_step_kind("EM", where, snap, EMSnapshot, ("init", "E", "M"))
         if k is None:
             k = snap.means.shape[0] if isinstance(snap.means, np.ndarray) and snap.means.ndim == 2 else 0
             if k < 1:

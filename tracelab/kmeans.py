@@ -65,6 +65,13 @@ import numpy as np
 from tracelab._validate import MAX_ABS as _MAX_ABS
 from tracelab._validate import check_data as _check_data
 from tracelab._validate import check_k as _check_k
+from tracelab._validate import check_step_kind as _check_step_kind
+from tracelab._validate import check_trace_data as _check_trace_data
+from tracelab._validate import check_trace_header as _check_trace_header
+from tracelab._validate import check_trace_labels as _check_trace_labels
+from tracelab._validate import check_trace_number as _check_trace_number
+from tracelab._validate import check_trace_points as _check_trace_points
+from tracelab._validate import trace_problem as _trace_problem
 from tracelab._validate import check_seed as _check_seed
 from tracelab._validate import number as _number
 from tracelab._validate import one_of as _one_of
@@ -78,6 +85,7 @@ __all__ = [
     "inertia",
     "kmeans_plusplus",
     "lloyd",
+    "check_trace",
 ]
 
 #: Ways to choose the starting centres, for the lab's picker.
@@ -821,3 +829,51 @@ def trace_kmeans(
     """
     cfg = _validate(X, n_clusters, init, centers_init, max_iter, tol, seed)
     return collect(_kmeans_steps(cfg), algorithm="kmeans", params=_params_dict(cfg), X=cfg.X)
+
+
+# ---------------------------------------------------------------------------
+# Checking a trace from a file
+# ---------------------------------------------------------------------------
+
+
+# The phases of a k-means trace.
+_PHASES = ("init", "E", "M")
+_LAB = "k-means"
+
+
+def check_trace(trace: Trace) -> None:
+    """Check that a trace (e.g. loaded from a file) is a k-means trace the views can draw.
+
+    :meth:`Trace.from_json` checks that a file is a well-formed trace; this checks
+    that it is a consistent k-means run: its data and every step's centres, labels
+    and inertia.
+
+    Parameters
+    ----------
+    trace : Trace
+
+    Raises
+    ------
+    ValueError
+        Saying what is wrong (and on which step, numbered from 1 as the lab shows
+        them), for anything the k-means lab could not draw.
+    """
+    _check_trace_header(trace, _LAB, "kmeans")
+    X = _check_trace_data(trace, _LAB, "which its clusters are made of")
+    n, d = X.shape
+    k = None
+    for i, snap in enumerate(trace.steps):
+        where = f"step {i + 1}"
+        _check_step_kind(_LAB, where, snap, KMeansSnapshot, _PHASES)
+        if k is None:
+            c = snap.centers
+            k = c.shape[0] if isinstance(c, np.ndarray) and c.ndim == 2 else 0
+            if k < 1:
+                raise _trace_problem(_LAB, f"{where}: centers should have shape (n_clusters, {d})")
+            if k > n:
+                raise _trace_problem(_LAB, f"{where} has {k} centres for only {_points(n)}")
+        _check_trace_points(_LAB, where, "centers", snap.centers, (k, d), "cluster")
+        _check_trace_labels(_LAB, where, snap.labels, n, k)
+        _check_trace_number(_LAB, where, "inertia", snap.inertia)
+        _check_trace_number(_LAB, where, "n_changed", snap.n_changed, integer=True, maximum=n)
+        _check_trace_number(_LAB, where, "center_shift", snap.center_shift, optional=True)

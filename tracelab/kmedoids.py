@@ -59,6 +59,13 @@ from scipy.spatial.distance import cdist
 
 from tracelab._validate import check_data as _check_data
 from tracelab._validate import check_k as _check_k
+from tracelab._validate import check_step_kind as _check_step_kind
+from tracelab._validate import check_trace_data as _check_trace_data
+from tracelab._validate import check_trace_header as _check_trace_header
+from tracelab._validate import check_trace_labels as _check_trace_labels
+from tracelab._validate import check_trace_number as _check_trace_number
+from tracelab._validate import check_trace_points as _check_trace_points
+from tracelab._validate import trace_problem as _trace_problem
 from tracelab._validate import check_seed as _check_seed
 from tracelab._validate import number as _number
 from tracelab._validate import one_of as _one_of
@@ -86,6 +93,7 @@ __all__ = [
     "iter_kmedoids",
     "distances",
     "total_cost",
+    "check_trace",
 ]
 
 #: Distances k-medoids can use, for the lab's picker.
@@ -792,3 +800,81 @@ def trace_kmedoids(
     """
     cfg = _validate(X, n_clusters, metric, p, method, init, medoids_init, max_iter, seed)
     return collect(_kmedoids_steps(cfg), algorithm="kmedoids", params=_params_dict(cfg), X=cfg.X)
+
+
+# ---------------------------------------------------------------------------
+# Checking a trace from a file
+# ---------------------------------------------------------------------------
+
+
+# The phases of a k-medoids trace: the alternating method's, then PAM's swaps.
+_PHASES = ("init", "E", "M", "swap")
+_LAB = "k-medoids"
+
+
+def _check_medoid_indices(where: str, idx, n: int, k: int | None) -> int:
+    """Distinct row indices of the data, k of them (or any number from 1 if k is None)."""
+    if not isinstance(idx, np.ndarray) or idx.dtype.kind not in "iu" or idx.ndim != 1:
+        raise _trace_problem(_LAB, f"{where}: medoid_indices should be a 1-D array of row numbers of X")
+    if k is None:
+        k = idx.shape[0]
+        if k < 1:
+            raise _trace_problem(_LAB, f"{where}: medoid_indices should hold at least one row number")
+    if idx.shape != (k,):
+        raise _trace_problem(
+            _LAB, f"{where}: medoid_indices should have shape ({k},) for {k} medoid{'s' if k != 1 else ''}, "
+            f"as on step 1, but it has {idx.shape}"
+        )
+    bad = np.flatnonzero((idx < 0) | (idx >= n))
+    if bad.size:
+        j = int(bad[0])
+        raise _trace_problem(
+            _LAB, f"{where}: medoid_indices should be rows of X, 0 to {n - 1}, "
+            f"but medoid_indices[{j}] is {int(idx[j])}"
+        )
+    values, counts = np.unique(idx, return_counts=True)
+    if np.any(counts > 1):
+        raise _trace_problem(
+            _LAB, f"{where}: the medoids should be distinct rows, but row #{int(values[counts > 1][0])} "
+            "is the medoid of more than one cluster"
+        )
+    return k
+
+
+def check_trace(trace: Trace) -> None:
+    """Check that a trace (e.g. loaded from a file) is a k-medoids trace the views can draw.
+
+    :meth:`Trace.from_json` checks that a file is a well-formed trace; this checks
+    that it is a consistent k-medoids run: its data and every step's medoids (distinct
+    rows of the data), labels and cost.
+
+    Parameters
+    ----------
+    trace : Trace
+
+    Raises
+    ------
+    ValueError
+        Saying what is wrong (and on which step, numbered from 1 as the lab shows
+        them), for anything the k-medoids lab could not draw.
+    """
+    _check_trace_header(trace, _LAB, "kmedoids")
+    X = _check_trace_data(trace, _LAB, "whose rows the medoids are")
+    n, d = X.shape
+    k = None
+    for i, snap in enumerate(trace.steps):
+        where = f"step {i + 1}"
+        _check_step_kind(_LAB, where, snap, KMedoidsSnapshot, _PHASES)
+        idx = snap.medoid_indices
+        k = _check_medoid_indices(where, idx, n, k)
+        _check_trace_points(_LAB, where, "medoids", snap.medoids, (k, d), "medoid")
+        rows = ~np.all(snap.medoids == X[idx], axis=1)
+        if np.any(rows):
+            j = int(np.flatnonzero(rows)[0])
+            raise _trace_problem(
+                _LAB, f"{where}: medoids[{j}] (cluster {j + 1}) should be row #{int(idx[j])} of X, "
+                "its medoid_indices entry, but it is not"
+            )
+        _check_trace_labels(_LAB, where, snap.labels, n, k)
+        _check_trace_number(_LAB, where, "cost", snap.cost)
+        _check_trace_number(_LAB, where, "n_changed", snap.n_changed, integer=True, maximum=n)
