@@ -390,6 +390,10 @@ def test_without_regularisation_the_log_likelihood_never_falls_property(data):
     except ValueError as exc:
         assert "increase reg_covar" in str(exc)
         assume(False)
+    # A component that collapses onto one point has an unbounded likelihood; without
+    # regularisation its variance sinks towards 1e-29 and rounding rules. Only runs
+    # where no component collapsed make EM's guarantee a property of the arithmetic.
+    assume(min(float(s.variances.min()) for s in trace.steps) > 1e-10 * float(X.var()))
     m_steps, real = check_trace(trace, X, reg_covar=0.0, deep=False)
     assert real == m_steps  # reg_cost is 0: every check is strict
     lls = [s.log_likelihood for s in trace.steps if s.phase != "E"]

@@ -1,0 +1,497 @@
+"""Tests for tracelab.views.kmeans on real k-means, k-medoids and EM traces.
+
+Every figure is re-validated through plotly (the views skip validation for speed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+from scipy.spatial.distance import cdist
+
+from tracelab import datasets
+from tracelab.gmm import trace_em
+from tracelab.kmeans import trace_kmeans
+from tracelab.kmedoids import trace_kmedoids
+from tracelab.trace import Trace
+from tracelab.views import common
+from tracelab.views import kmeans as kv
+
+DATA = Path(__file__).resolve().parent.parent / "tracelab" / "datasets"
+
+
+def _valid(fig: go.Figure) -> go.Figure:
+    """``fig`` itself, after checking that plotly accepts every property of it.
+
+    (The re-built figure holds arrays as base64 dicts, so tests read the original.)
+    """
+    go.Figure(fig.to_dict())  # raises on any misspelt property
+    return fig
+
+
+def _role(fig: go.Figure, role: str) -> list:
+    return [tr for tr in fig.data if (tr.meta or {}).get("role") == role]
+
+
+def _one(fig: go.Figure, role: str):
+    found = _role(fig, role)
+    assert len(found) == 1, f"expected one {role!r} trace, found {len(found)}"
+    return found[0]
+
+
+# ----------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def blobs() -> np.ndarray:
+    return np.asarray(datasets.load("blobs").X, dtype=float)
+
+
+@pytest.fixture(scope="module")
+def km(blobs) -> Trace:
+    """Random start, several iterations (a path worth drawing)."""
+    t = trace_kmeans(blobs, 3, init="random", seed=5)
+    assert len(t) >= 7
+    return t
+
+
+@pytest.fixture(scope="module")
+def kmed_l1(blobs) -> Trace:
+    return trace_kmedoids(blobs, 3, metric="manhattan", seed=0)
+
+
+@pytest.fixture(scope="module")
+def pam(blobs) -> Trace:
+    return trace_kmedoids(blobs, 3, method="pam", seed=0)
+
+
+@pytest.fixture(scope="module")
+def faithful() -> np.ndarray:
+    X = pd.read_csv(DATA / "old_faithful.csv").to_numpy(dtype=float)
+    return (X - X.mean(axis=0)) / X.std(axis=0)
+
+
+START = [[-1.0, 1.0], [1.0, -1.0]]
+
+
+@pytest.fixture(scope="module")
+def km_faithful(faithful) -> Trace:
+    return trace_kmeans(faithful, 2, centers_init=START, tol=0)
+
+
+@pytest.fixture(scope="module")
+def em_faithful(faithful) -> Trace:
+    return trace_em(faithful, 2, means_init=START, weights_init=[0.5, 0.5],
+                    covariances_init=[np.eye(2) * 0.25] * 2, tol=1e-10, max_iter=30)
+
+
+VARIANCES = (2.0, 0.5, 0.1, 0.02, 0.002)
+
+
+@pytest.fixture(scope="module")
+def fixed_runs(faithful) -> dict[float, Trace]:
+    return {v: trace_em(faithful, 2, covariance_type="fixed", fixed_variance=v, means_init=START,
+                        weights_init=[0.5, 0.5], tol=1e-10, max_iter=200)
+            for v in VARIANCES}
+
+
+@pytest.fixture(scope="module")
+def iris_km() -> Trace:
+    X = pd.read_csv(DATA / "iris.csv").iloc[:, :4].to_numpy(dtype=float)
+    return trace_kmeans(X, 3, seed=0)
+
+
+# ------------------------------------------------------------------------------ scatter
+
+
+def _nearest(G: np.ndarray, C: np.ndarray, metric: str = "euclidean", **kw) -> np.ndarray:
+    return np.argmin(cdist(G, C, metric, **kw), axis=1)
+
+
+def _cells(reg) -> np.ndarray:
+    gx, gy = np.meshgrid(np.asarray(reg.x), np.asarray(reg.y))
+    return np.column_stack([gx.ravel(), gy.ravel()])
+
+
+@pytest.mark.parametrize("step", [0, 1, 2, -1])
+def test_voronoi_cells_are_the_nearest_centre(km, step):
+    fig = _valid(kv.scatter(km, step))
+    reg = _one(fig, "regions")
+    z = np.asarray(reg.z)
+    assert z.shape == (kv.REGION_GRID, kv.REGION_GRID)
+    C = np.asarray(km.steps[step].centers)
+    assert np.array_equal(z.ravel(), _nearest(_cells(reg), C))
+    assert len(np.unique(z)) > 1
+    # a colour per cluster: z = j maps to palette colour j
+    k = C.shape[0]
+    assert reg.zmin == -0.5 and reg.zmax == k - 0.5
+    scale = [tuple(s) for s in reg.colorscale]
+    for j in range(k):
+        mid = (j + 0.5) / k
+        left = [s for s in scale if s[0] <= mid][-1]  # the scale is in order
+        assert left[1] == common.component_color(j)
+
+
+def test_manhattan_regions_use_the_metric_even_on_swapped_axes(kmed_l1):
+    step = len(kmed_l1) - 1
+    M = np.asarray(kmed_l1.steps[step].medoids)
+    for axes in [(0, 1), (1, 0)]:
+        reg = _one(_valid(kv.scatter(kmed_l1, step, axes=axes)), "regions")
+        G = _cells(reg)
+        Gd = G if axes == (0, 1) else G[:, ::-1]
+        z = np.asarray(reg.z).ravel()
+        assert np.array_equal(z, _nearest(Gd, M, "cityblock"))
+        assert reg.meta["metric"] == "manhattan"
+    # the lesson: somewhere Manhattan and Euclidean disagree about the nearest medoid
+    assert np.any(z != _nearest(Gd, M))
+
+
+def test_pca_regions_on_four_features_are_the_projection(iris_km):
+    fig = _valid(kv.scatter(iris_km, 2, axes="pca"))
+    reg = _one(fig, "regions")
+    mean, P, _ = common.pca_axes(iris_km.X)
+    C2 = (np.asarray(iris_km.steps[2].centers) - mean) @ P
+    assert np.array_equal(np.asarray(reg.z).ravel(), _nearest(_cells(reg), C2))
+    assert any("projection" in a.text for a in fig.layout.annotations)
+
+
+def test_non_euclidean_regions_need_two_features():
+    X = pd.read_csv(DATA / "iris.csv").iloc[:, :4].to_numpy(dtype=float)
+    t = trace_kmedoids(X, 3, metric="manhattan", seed=0)
+    fig = _valid(kv.scatter(t, 1))
+    assert not _role(fig, "regions")
+    assert any("2 features only" in a.text for a in fig.layout.annotations)
+
+
+def test_points_coloured_by_label_with_row_index(km):
+    step = 3
+    pts = _one(_valid(kv.scatter(km, step)), "points")
+    labels = np.asarray(km.steps[step].labels)
+    assert np.array_equal(np.asarray(pts.customdata), np.arange(km.X.shape[0]))
+    assert list(pts.marker.color) == [common.component_color(j) for j in labels]
+    assert np.allclose(pts.x, km.X[:, 0]) and np.allclose(pts.y, km.X[:, 1])
+
+
+def test_assignment_lines_connect_points_to_their_centre_on_e_steps_only(km):
+    for s, snap in enumerate(km.steps):
+        fig = _valid(kv.scatter(km, s))
+        lines = _role(fig, "assignments")
+        if snap.phase != "E":
+            assert not lines
+            continue
+        (tr,) = lines
+        xy = np.column_stack([tr.x, tr.y]).reshape(-1, 3, 2)
+        rows = np.asarray(tr.meta["rows"])
+        assert np.array_equal(rows, np.arange(km.X.shape[0]))
+        assert np.allclose(xy[:, 0], km.X[rows])
+        assert np.allclose(xy[:, 1], np.asarray(snap.centers)[np.asarray(snap.labels)[rows]])
+        assert np.isnan(xy[:, 2]).all()
+    assert not _role(kv.scatter(km, 1, show_assignments=False), "assignments")
+
+
+def test_assignment_lines_hidden_above_the_cap():
+    X = np.asarray(datasets.load("blobs", n_samples=2500).X)
+    t = trace_kmeans(X, 3, seed=0)
+    fig = _valid(kv.scatter(t, 1))
+    assert not _role(fig, "assignments")
+    assert any("assignment lines hidden" in a.text for a in fig.layout.annotations)
+    assert _one(fig, "points").type == "scattergl"
+    # with the display cap below the limit they come back, for the drawn rows only
+    fig = _valid(kv.scatter(t, 1, max_points=500))
+    tr = _one(fig, "assignments")
+    assert len(tr.meta["rows"]) == 500
+    assert any("showing 500 of 2 500" in a.text for a in fig.layout.annotations)
+
+
+@pytest.mark.parametrize("step", [0, 3, -1])
+def test_paths_have_step_plus_one_points(km, step):
+    s = step % len(km)
+    paths = sorted(_role(_valid(kv.scatter(km, s)), "path"), key=lambda tr: tr.meta["k"])
+    assert len(paths) == 3
+    C = np.stack([np.asarray(km.steps[i].centers) for i in range(s + 1)])
+    for j, tr in enumerate(paths):
+        assert len(tr.x) == s + 1
+        assert np.allclose(np.column_stack([tr.x, tr.y]), C[:, j])
+    assert not _role(kv.scatter(km, s, show_paths=False), "path")
+
+
+@pytest.mark.parametrize("fixture", ["kmed_l1", "pam"])
+def test_medoids_are_data_rows(fixture, request):
+    t = request.getfixturevalue(fixture)
+    for s in range(len(t)):
+        cen = _one(_valid(kv.scatter(t, s)), "centers")
+        rows = np.asarray(cen.customdata)
+        assert np.array_equal(rows, np.asarray(t.steps[s].medoid_indices))
+        assert np.allclose(np.column_stack([cen.x, cen.y]), t.X[rows])
+
+
+def test_kmeans_centres_are_the_snapshot(km):
+    cen = _one(kv.scatter(km, 4), "centers")
+    assert np.allclose(np.column_stack([cen.x, cen.y]), km.steps[4].centers)
+
+
+def test_axes_and_uirevision_are_stable_over_steps(km):
+    figs = [kv.scatter(km, s) for s in range(len(km))]
+    assert len({f.layout.uirevision for f in figs}) == 1
+    assert len({tuple(f.layout.xaxis.range) for f in figs}) == 1
+    assert len({tuple(f.layout.yaxis.range) for f in figs}) == 1
+    assert figs[0].layout.yaxis.scaleanchor == "x"  # blobs: spans alike, kept to scale
+    assert kv.scatter(km, 0, axes=(1, 0)).layout.uirevision != figs[0].layout.uirevision
+
+
+def test_unequal_spans_are_not_forced_to_scale():
+    X = pd.read_csv(DATA / "old_faithful.csv").to_numpy(dtype=float)  # raw: minutes vs minutes
+    t = trace_kmeans(X, 2, seed=0)
+    fig = _valid(kv.scatter(t, 0))
+    assert fig.layout.yaxis.scaleanchor is None
+    assert any("not to scale" in a.text for a in fig.layout.annotations)
+    assert _valid(kv.scatter(t, 0, equal_aspect=True)).layout.yaxis.scaleanchor == "x"
+
+
+@pytest.mark.parametrize("spec,order", [
+    ("manhattan", 1), ("euclidean", 2), ("chebyshev", np.inf), (("minkowski", 3), 3),
+    (("minkowski", 1.5), 1.5),
+])
+def test_unit_ball_points_lie_on_the_sphere(kmed_l1, spec, order):
+    step = len(kmed_l1) - 1
+    fig = _valid(kv.scatter(kmed_l1, step, unit_ball=spec))
+    ball = _one(fig, "unit-ball")
+    snap = kmed_l1.steps[step]
+    m = np.asarray(snap.medoids)[0]
+    V = np.column_stack([ball.x, ball.y]) - m
+    r = ball.meta["radius"]
+    if order in (1, 2, np.inf):
+        norms = np.linalg.norm(V, ord=order, axis=1)
+    else:
+        norms = (np.abs(V) ** order).sum(axis=1) ** (1 / order)
+    assert np.allclose(norms, r, rtol=1e-9)
+    # the radius: the median distance from the medoid to its cluster's other points
+    metric = {1: "cityblock", 2: "euclidean", np.inf: "chebyshev"}.get(order, "minkowski")
+    kw = {"p": order} if metric == "minkowski" else {}
+    pts = kmed_l1.X[np.asarray(snap.labels) == 0]
+    D = cdist(pts, m[None], metric, **kw)[:, 0]
+    assert r == pytest.approx(np.median(D[D > 0]))
+    assert any("ball, r = " in a.text for a in fig.layout.annotations)
+
+
+def test_unit_ball_shapes(kmed_l1):
+    """L1 is a diamond (corners on the axes), L∞ a square (corners on the diagonals)."""
+    f1 = kv.scatter(kmed_l1, 0, unit_ball="manhattan")
+    b = _one(f1, "unit-ball")
+    m, r = np.asarray(b.meta["center"]), b.meta["radius"]
+    V = np.column_stack([b.x, b.y]) - m
+    assert np.isclose(np.abs(V).max(axis=0), r).all()  # reaches r on each axis
+    finf = kv.scatter(kmed_l1, 0, unit_ball="chebyshev")
+    b = _one(finf, "unit-ball")
+    V = np.column_stack([b.x, b.y]) - np.asarray(b.meta["center"])
+    assert np.isclose(np.abs(V).sum(axis=1).max(), 2 * b.meta["radius"])  # a corner (r, r)
+
+
+def test_cosine_ball_is_a_wedge(blobs):
+    t = trace_kmedoids(blobs, 3, metric="cosine", seed=0)
+    fig = _valid(kv.scatter(t, 0, unit_ball="cosine"))
+    b = _one(fig, "unit-ball")
+    xy = np.column_stack([b.x, b.y])
+    assert np.allclose(xy[0], 0) and np.allclose(xy[3], 0) and np.isnan(xy[2]).all()
+    m = np.asarray(t.steps[0].medoids)[0]
+    cos = [np.dot(v, m) / np.linalg.norm(v) / np.linalg.norm(m) for v in (xy[1], xy[4])]
+    assert np.allclose(1 - np.array(cos), b.meta["radius"])
+    assert _role(fig, "regions")[0].meta["metric"] == "cosine"
+
+
+def test_bad_inputs(em_faithful, km):
+    with pytest.raises(ValueError, match="trace_kmeans or trace_kmedoids"):
+        kv.scatter(em_faithful, 0)
+    with pytest.raises(ValueError, match="unit_ball"):
+        kv.scatter(km, 0, unit_ball="hamming")
+    one = trace_kmeans(np.arange(10.0)[:, None], 2, seed=0)
+    with pytest.raises(ValueError, match="two features"):
+        kv.scatter(one, 0)
+    with pytest.raises(IndexError):
+        kv.scatter(km, len(km))
+
+
+# --------------------------------------------------------------------------- cost curve
+
+
+@pytest.mark.parametrize("fixture", ["km", "kmed_l1", "pam"])
+def test_cost_curve_marks_the_step(fixture, request):
+    t = request.getfixturevalue(fixture)
+    step = len(t) // 2
+    fig = _valid(kv.cost_curve(t, step))
+    cur = _one(fig, "current")
+    values = [s.inertia if t.algorithm == "kmeans" else s.cost for s in t.steps]
+    assert list(cur.x) == [step + 1] and cur.y[0] == pytest.approx(values[step])
+    assert fig.layout.shapes[0].x0 == step + 1
+    marks = _role(fig, "cost")
+    xs = np.concatenate([tr.x for tr in marks])
+    ys = np.concatenate([tr.y for tr in marks])
+    assert sorted(xs) == list(range(1, len(t) + 1))
+    assert np.allclose(ys[np.argsort(xs)], values)
+    for tr in marks:
+        assert all(t.steps[x - 1].phase == tr.meta["phase"] for x in tr.x)
+        assert list(tr.hovertext) == [t.steps[x - 1].message for x in tr.x]
+    assert fig.data[-1].meta["role"] == "current"
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+def test_comparison_picks_the_m_steps(km_faithful, em_faithful):
+    for t in (1, 2):
+        fig = _valid(kv.comparison(km_faithful, em_faithful, t))
+        meta = fig.layout.meta
+        ks, es = meta["kmeans_step"], meta["em_step"]
+        assert km_faithful.steps[ks].phase == "M" and km_faithful.steps[ks].iteration == t
+        assert em_faithful.steps[es].phase == "M" and em_faithful.steps[es].iteration == t
+        titles = [a.text for a in fig.layout.annotations[:2]]
+        assert titles == [f"k-means: hard labels (iteration {t})", f"EM: responsibilities (iteration {t})"]
+        left = [tr for tr in _role(fig, "points") if tr.xaxis in (None, "x")]
+        right = [tr for tr in _role(fig, "points") if tr.xaxis == "x2"]
+        assert len(left) == len(right) == 1
+        labels = np.asarray(km_faithful.steps[ks].labels)
+        assert list(left[0].marker.color) == [common.component_color(j) for j in labels]
+        assert list(right[0].marker.color) == common.blend(em_faithful.steps[es].responsibilities)
+        ell = _role(fig, "ellipse")
+        assert len(ell) == 2 and all(tr.xaxis == "x2" for tr in ell)
+        cen = _one(fig, "centers")
+        assert np.allclose(np.column_stack([cen.x, cen.y]), km_faithful.steps[ks].centers)
+    assert fig.layout.xaxis.range == fig.layout.xaxis2.range
+
+
+def test_comparison_clips_and_starts(km_faithful, em_faithful):
+    fig = kv.comparison(km_faithful, em_faithful, 1000)
+    meta = fig.layout.meta
+    assert meta["kmeans_step"] == len(km_faithful) - 1
+    last_m = max(s.index for s in em_faithful.steps if s.phase == "M")
+    assert meta["em_step"] == last_m
+    assert meta["kmeans_iteration"] == km_faithful.n_iter
+    assert "its last" in fig.layout.annotations[0].text
+    assert "its last" in fig.layout.annotations[1].text
+    start = kv.comparison(km_faithful, em_faithful, 0).layout.meta
+    assert start["kmeans_step"] == 0 and start["em_step"] == 0
+    with pytest.raises(ValueError, match="same data"):
+        kv.comparison(trace_kmeans(km_faithful.X[:-1], 2, seed=0), em_faithful, 1)
+
+
+# ------------------------------------------------------------------------ the σ² limit
+
+
+def test_hardness_rises_as_the_variance_shrinks(fixed_runs):
+    h = [kv.hardness(fixed_runs[v]) for v in VARIANCES]
+    assert all(0.5 <= x <= 1.0 for x in h)
+    assert all(a < b for a, b in zip(h, h[1:])), h
+    assert h[0] < 0.9 and h[-1] > 0.999
+
+
+def test_agreement_with_kmeans_tends_to_one(fixed_runs, km_faithful):
+    a = {v: kv.agreement_with_kmeans(fixed_runs[v], km_faithful) for v in VARIANCES}
+    assert a[VARIANCES[-1]] == 1.0
+    assert a[VARIANCES[0]] < 1.0
+    # the same number, computed by hand
+    last = fixed_runs[VARIANCES[0]].steps[-1]
+    from tracelab.gmm import responsibilities
+    r = responsibilities(km_faithful.X, last.means, last.covariances, last.weights)
+    assert a[VARIANCES[0]] == pytest.approx(np.mean(r.argmax(1) == km_faithful.steps[-1].labels))
+
+
+def test_hardening_small_multiples(fixed_runs, km_faithful):
+    runs = {v: fixed_runs[v] for v in (0.02, 2.0, 0.5)}  # unordered on purpose
+    fig = _valid(kv.hardening(runs, kmeans_trace=km_faithful))
+    meta = fig.layout.meta
+    assert meta["variances"] == [2.0, 0.5, 0.02]
+    assert meta["hardness"] == pytest.approx([kv.hardness(fixed_runs[v]) for v in (2.0, 0.5, 0.02)])
+    titles = [a.text for a in fig.layout.annotations[:3]]
+    assert titles[0].startswith("σ² = 2<br>mean max responsibility ")
+    assert f"{meta['hardness'][2]:.2f}" in titles[2] and "agrees with k-means" in titles[2]
+    assert len(_role(fig, "points")) == 3 and len(_role(fig, "ellipse")) == 6
+    pts = [tr for tr in _role(fig, "points") if tr.xaxis == "x3"][0]
+    last = fixed_runs[0.02].steps[-1]
+    from tracelab.gmm import responsibilities
+    assert list(pts.marker.color) == common.blend(
+        responsibilities(km_faithful.X, last.means, last.covariances, last.weights))
+
+
+# ------------------------------------------------------------------------------- table
+
+
+@pytest.mark.parametrize("step", [0, 2, -1])
+def test_centers_table_is_the_snapshot(km, step):
+    df = kv.centers_table(km, step)
+    snap = km.steps[step]
+    assert list(df["cluster"]) == ["cluster 1", "cluster 2", "cluster 3"]
+    assert np.array_equal(df["size"], np.bincount(snap.labels, minlength=3))
+    assert np.allclose(df[["centre x1", "centre x2"]], snap.centers)
+    s = step % len(km)
+    if s == 0:
+        assert df["Δ centre x1"].isna().all() and df["Δ size"].isna().all()
+    else:
+        prev = km.steps[s - 1]
+        assert np.allclose(df[["Δ centre x1", "Δ centre x2"]], np.asarray(snap.centers) - prev.centers)
+        assert np.allclose(df["moved"], np.linalg.norm(np.asarray(snap.centers) - prev.centers, axis=1))
+
+
+def test_centers_table_medoid_rows(pam):
+    df = kv.centers_table(pam, 2, columns=["a", "b"])
+    snap = pam.steps[2]
+    assert np.array_equal(df["medoid row"], snap.medoid_indices)
+    assert np.allclose(df[["medoid a", "medoid b"]], pam.X[snap.medoid_indices])
+    assert (df["moved"] > 0).sum() == 1  # a swap moves one medoid
+
+
+# -------------------------------------------------------------------- placing centres
+
+
+def test_click_grid_decodes_to_coordinates_in_range(km, blobs):
+    fig = kv.scatter(km, 0)
+    grid = go.Scatter(kv.click_grid(km, n=12))
+    assert grid.meta["role"] == "grid" and len(grid.x) == 144
+    xr, yr = fig.layout.xaxis.range, fig.layout.yaxis.range
+    for cd, x, y in zip(grid.customdata, grid.x, grid.y):
+        assert cd[0] == "grid" and cd[1] == x and cd[2] == y
+        assert xr[0] <= x <= xr[1] and yr[0] <= y <= yr[1]
+    assert {round(v, 9) for v in grid.x} >= {round(xr[0], 9), round(xr[1], 9)}
+    # a click on the grid gives that spot; on a data point, the point itself
+    c = kv.click_to_center({"customdata": list(grid.customdata[5])}, blobs)
+    assert np.allclose(c, grid.customdata[5][1:])
+    assert np.allclose(kv.click_to_center({"customdata": 17}, blobs), blobs[17])
+    assert kv.click_to_center({"customdata": ["placed", 0]}, blobs) is None
+    assert kv.click_to_center({"x": 1.0}, blobs) is None
+
+
+def test_click_to_center_on_more_features(iris_km):
+    X = iris_km.X
+    c = kv.click_to_center({"customdata": ["grid", 5.0, 1.5]}, X, axes=(0, 3))
+    assert c[0] == 5.0 and c[3] == 1.5 and np.allclose(c[1:3], X.mean(axis=0)[1:3])
+    mean, P, _ = common.pca_axes(X)
+    c = kv.click_to_center({"customdata": ["grid", 0.3, -0.2]}, X, axes="pca")
+    assert np.allclose((c - mean) @ P, [0.3, -0.2])
+
+
+def test_with_click_grid_puts_the_grid_first(km):
+    fig = _valid(kv.with_click_grid(kv.scatter(km, 0), km, n=5))
+    assert fig.data[0].meta["role"] == "grid"
+    assert fig.data[-1].meta["role"] == "centers"
+
+
+def test_placement_figure_with_data_only(blobs):
+    ds = datasets.load("blobs")
+    fig = _valid(kv.placement_figure(ds, [], n=10))
+    assert [tr.meta["role"] for tr in fig.data] == ["grid", "points", "placed"]
+    assert np.asarray(fig.data[2].x).size == 0 and "centre 1" in fig.layout.title.text
+    placed = np.array([[0.0, 1.0], [2.0, -3.0]])
+    fig = _valid(kv.placement_figure(blobs, placed, columns=["u", "v"], n=10))
+    pl = _one(fig, "placed")
+    assert list(pl.text) == ["1", "2"] and np.allclose(np.column_stack([pl.x, pl.y]), placed)
+    assert fig.layout.xaxis.title.text == "u" and "centre 3" in fig.layout.title.text
+    pts = _one(fig, "points")
+    assert np.array_equal(pts.customdata, np.arange(len(blobs)))
+    # the placed centres start a run whose first centres are exactly them
+    t = trace_kmeans(blobs, 2, centers_init=placed)
+    assert np.allclose(t.steps[0].centers, placed)
+    with pytest.raises(ValueError, match="placed"):
+        kv.placement_figure(blobs, [[1.0, 2.0, 3.0]])

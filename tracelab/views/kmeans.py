@@ -1,0 +1,1271 @@
+"""Views of k-means and k-medoids traces (hard clustering), and of k-means beside EM.
+
+Every step view takes a :class:`~tracelab.trace.Trace` from
+:func:`tracelab.kmeans.trace_kmeans` or :func:`tracelab.kmedoids.trace_kmedoids`
+(told apart by ``trace.algorithm``) and a step index, and returns a plotly
+``go.Figure`` or a pandas ``DataFrame``. As in :mod:`tracelab.views.em`, nothing
+here imports streamlit or caches anything: figures are assembled from plain
+dicts (:func:`tracelab.views.common.figure`; the tests re-validate them), with
+one trace for all points, one for all assignment lines, one heatmap for the
+regions, and per-cluster traces only for the centre paths.
+
+Conventions
+-----------
+- Points are identified by their 0-based row index in ``trace.X``: it is each
+  data marker's ``customdata`` (a medoid marker's too, since a medoid is a row).
+- Clusters are numbered from 1 on screen ("cluster 1") and coloured by
+  :data:`tracelab.views.common.PALETTE` in order; a label of -1 is grey.
+- Steps are numbered from 1 on screen ("Step 3 · E-step of iteration 1").
+- Every trace carries ``meta={"role": ...}``: "regions", "assignments",
+  "points", "path", "centers", "unit-ball", "grid", "placed", "cost", ...
+- Points of the click grid (:func:`click_grid`) carry
+  ``customdata = ["grid", x, y]`` (plane coordinates); decode a click with
+  :func:`click_to_center`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from tracelab.gmm import responsibilities as _posterior
+from tracelab.kmedoids import METRICS, distances
+from tracelab.trace import Trace
+from tracelab.views import em as _em
+from tracelab.views.common import (
+    PALETTE,
+    axis_range,
+    component_color,
+    current_step_parts,
+    figure,
+    format_count,
+    project_points,
+    subsample,
+)
+
+__all__ = [
+    "ASSIGNMENT_LINES_UP_TO",
+    "REGION_GRID",
+    "agreement_with_kmeans",
+    "centers_table",
+    "click_grid",
+    "click_to_center",
+    "comparison",
+    "cost_curve",
+    "hardening",
+    "hardness",
+    "placement_figure",
+    "scatter",
+    "unit_ball_outline",
+    "with_click_grid",
+]
+
+GL_ABOVE = _em.GL_ABOVE
+HOVER_TEXT_UP_TO = _em.HOVER_TEXT_UP_TO
+#: Cells per side of the grid on which the regions are coloured.
+REGION_GRID = 150
+#: Assignment lines are drawn only up to this many drawn points.
+ASSIGNMENT_LINES_UP_TO = 2_000
+#: ``equal_aspect=None`` keeps x and y to scale when their spans differ at most this much.
+EQUAL_ASPECT_UP_TO = 3.0
+#: Opacity of the region colours.
+REGION_OPACITY = 0.16
+
+_NOISE = "#BBBBBB"
+_ALGORITHMS = ("kmeans", "kmedoids")
+_PHASE_NAMES = {"init": "start", "E": "E-step", "M": "M-step", "swap": "swap"}
+_METRIC_NAMES = {
+    "euclidean": "Euclidean (L2)",
+    "manhattan": "Manhattan (L1)",
+    "chebyshev": "Chebyshev (L∞)",
+    "cosine": "cosine",
+}
+
+_esc = _em._esc
+_note = _em._note
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check_trace(trace: Trace) -> str:
+    algo = getattr(trace, "algorithm", None)
+    if algo not in _ALGORITHMS:
+        raise ValueError(f'trace should come from trace_kmeans or trace_kmedoids, but its algorithm is {algo!r}')
+    if trace.X is None:
+        raise ValueError("the trace holds no data (X); run it again to draw it")
+    return algo
+
+
+def _centers(snap: Any) -> np.ndarray:
+    """The centres (k-means) or medoids (k-medoids) of a snapshot, shape (k, d)."""
+    c = getattr(snap, "centers", None)
+    if c is None:
+        c = snap.medoids
+    return np.asarray(c, dtype=np.float64)
+
+
+def _all_centers(trace: Trace) -> np.ndarray:
+    """Centres of every step, shape (n_steps, k, d)."""
+    return np.stack([_centers(s) for s in trace.steps])
+
+
+def _labels(snap: Any) -> np.ndarray:
+    return np.asarray(snap.labels, dtype=np.int64)
+
+
+def _value(snap: Any) -> float:
+    v = getattr(snap, "inertia", None)
+    return float(snap.cost if v is None else v)
+
+
+def _metric(trace: Trace) -> tuple[str, float]:
+    params = trace.params if isinstance(trace.params, Mapping) else {}
+    if trace.algorithm == "kmedoids":
+        return str(params.get("metric", "euclidean")), float(params.get("p", 2.0))
+    return "euclidean", 2.0
+
+
+def step_title(trace: Trace, step: int) -> str:
+    """A short heading, e.g. ``"Step 3 · E-step of iteration 1"`` or ``"Step 2 · swap 1"``."""
+    snap = trace.steps[_em._step_index(trace, step)]
+    if snap.phase == "init":
+        return f"Step {snap.index + 1} · start"
+    if snap.phase == "swap":
+        return f"Step {snap.index + 1} · swap {snap.iteration}"
+    return f"Step {snap.index + 1} · {_PHASE_NAMES.get(snap.phase, snap.phase)} of iteration {snap.iteration}"
+
+
+def _label_colors(labels: np.ndarray) -> list[str]:
+    """The palette colour of each label (cycling), grey for -1."""
+    labels = np.asarray(labels, dtype=np.int64)
+    pal = np.array(PALETTE + (_NOISE,), dtype=object)
+    pos = np.where(labels < 0, len(PALETTE), labels % len(PALETTE))
+    return pal[pos].tolist()
+
+
+def _label_texts(labels: np.ndarray) -> list[str]:
+    labels = np.asarray(labels, dtype=np.int64)
+    out = np.char.add("cluster ", (labels + 1).astype(str)).astype(object)
+    out[labels < 0] = "noise"
+    return out.tolist()
+
+
+def _source_X(source: Any) -> tuple[np.ndarray, tuple[str, ...] | None]:
+    """Data and column names from a Trace, a Dataset or an array."""
+    if isinstance(source, Trace):
+        return np.asarray(source.X, dtype=np.float64), None
+    cols = getattr(source, "columns", None)
+    X = np.asarray(getattr(source, "X", source), dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"X should have shape (n_samples, n_features), but got {X.shape}")
+    return X, (tuple(cols) if isinstance(cols, (list, tuple)) else None)
+
+
+def _plane_for(X: np.ndarray, axes: Any, columns: Sequence[str] | None) -> tuple[_em._Plane, tuple[str, ...]]:
+    if X.shape[1] < 2:
+        raise ValueError(f"this view draws two features, but the data has {X.shape[1]}")
+    holder = SimpleNamespace(X=X, params={})
+    cols = _em._columns(holder, columns)
+    return _em._plane(holder, axes, cols), cols
+
+
+def _aspect(xr: list[float], yr: list[float], equal_aspect: bool | None) -> tuple[dict, dict, str | None]:
+    """Axis settings keeping one unit as long on x as on y, and a note when not kept.
+
+    ``constrain="domain"`` shrinks the plot area rather than widening a range, so the
+    fixed ranges (and the region grid drawn over them) fill the plot.
+    """
+    sx, sy = xr[1] - xr[0], yr[1] - yr[0]
+    ratio = max(sx, sy) / max(min(sx, sy), 1e-300)
+    if equal_aspect is None:
+        equal_aspect = ratio <= EQUAL_ASPECT_UP_TO
+        note = None if equal_aspect else "axes not to scale: circles look stretched"
+    else:
+        note = None
+    if not equal_aspect:
+        return {}, {}, note
+    return ({"constrain": "domain"},
+            {"scaleanchor": "x", "scaleratio": 1, "constrain": "domain"}, None)
+
+
+@dataclass
+class _Context:
+    """What stays the same at every step of one trace in one plane."""
+
+    trace: Trace
+    algorithm: str
+    plane: _em._Plane
+    columns: tuple[str, ...]
+    idx: np.ndarray  # rows drawn
+    XY: np.ndarray  # (len(idx), 2) projected drawn rows
+    C: np.ndarray  # (n_steps, k, d) centres of every step
+    C2: np.ndarray  # (n_steps, k, 2) projected
+    xrange: list[float]
+    yrange: list[float]
+    gl: bool
+    n: int
+
+    @classmethod
+    def build(cls, trace, axes, columns, max_points, seed) -> _Context:
+        algo = _check_trace(trace)
+        X = trace.X
+        if columns is None:
+            columns = trace.params.get("columns") if isinstance(trace.params, Mapping) else None
+            if not isinstance(columns, (list, tuple)) or len(columns) != X.shape[1]:
+                columns = None
+        plane, cols = _plane_for(X, axes, columns)
+        n = X.shape[0]
+        idx = subsample(n, max_points, seed)
+        XY_all = project_points(X, plane.offset, plane.P)
+        C = _all_centers(trace)
+        S, k, d = C.shape
+        C2 = project_points(C.reshape(-1, d), plane.offset, plane.P).reshape(S, k, 2)
+        return cls(
+            trace=trace, algorithm=algo, plane=plane, columns=cols, idx=idx, XY=XY_all[idx],
+            C=C, C2=C2,
+            xrange=axis_range(XY_all[:, 0], C2[..., 0]),
+            yrange=axis_range(XY_all[:, 1], C2[..., 1]),
+            gl=len(idx) > GL_ABOVE, n=n,
+        )
+
+
+# ------------------------------------------------------------------------ trace parts
+
+
+def _points_trace(ctx: _Context, labels: np.ndarray, *, size: float = 7, xaxis: str = "x",
+                  yaxis: str = "y") -> dict:
+    lab = labels[ctx.idx]
+    xl, yl = _esc(ctx.plane.xlabel), _esc(ctx.plane.ylabel)
+    tr = {
+        "type": "scattergl" if ctx.gl else "scatter",
+        "x": ctx.XY[:, 0], "y": ctx.XY[:, 1], "xaxis": xaxis, "yaxis": yaxis,
+        "mode": "markers", "name": "points", "showlegend": False,
+        "customdata": ctx.idx,
+        "marker": {"color": _label_colors(lab), "size": size, "line": {"width": 0}},
+        "meta": {"role": "points"},
+    }
+    head = f"point #%{{customdata}}<br>{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}"
+    if len(ctx.idx) <= HOVER_TEXT_UP_TO:
+        tr["hovertext"] = _label_texts(lab)
+        tr["hovertemplate"] = head + "<br>%{hovertext}<extra></extra>"
+    else:
+        tr["hovertemplate"] = head + "<extra></extra>"
+    return tr
+
+
+def _discrete_colorscale(k: int) -> list[list]:
+    """Colour j on ``[j/k, (j+1)/k]``: with zmin=-0.5, zmax=k-0.5, z = j gets colour j."""
+    if k == 1:
+        c = component_color(0)
+        return [[0.0, c], [1.0, c]]
+    scale = []
+    for j in range(k):
+        c = component_color(j)
+        scale += [[j / k, c], [(j + 1) / k, c]]
+    return scale
+
+
+def _grid(xr: list[float], yr: list[float], g: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    xs = np.linspace(xr[0], xr[1], g)
+    ys = np.linspace(yr[0], yr[1], g)
+    gx, gy = np.meshgrid(xs, ys)  # row = y index, column = x index: the heatmap's z layout
+    return xs, ys, np.column_stack([gx.ravel(), gy.ravel()])
+
+
+def _nearest_sq(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Index of the nearest row of B for each row of A (Euclidean; ties to the lower index)."""
+    d2 = ((A[:, None, :] - B[None, :, :]) ** 2).sum(axis=2)
+    return np.argmin(d2, axis=1)
+
+
+def _regions(ctx: _Context, step: int, *, grid: int = REGION_GRID, xaxis: str = "x",
+             yaxis: str = "y") -> tuple[dict | None, str | None]:
+    """The nearest-centre regions of ``step``'s centres, as a heatmap, and a note.
+
+    With 2 features the drawing plane is the data plane turned (or not), so each
+    grid cell is taken back to data space and the trace's own metric decides.
+    With more, cells are coloured by the nearest projected centre (Euclidean
+    only: another metric has no meaningful 2-D cut), and the note says so.
+    """
+    metric, p = _metric(ctx.trace)
+    k = ctx.C.shape[1]
+    xs, ys, G = _grid(ctx.xrange, ctx.yrange, grid)
+    d = ctx.C.shape[2]
+    note = None
+    if d == 2:
+        if metric == "euclidean":
+            z = _nearest_sq(G, ctx.C2[step])
+        else:
+            Gd = G @ ctx.plane.P.T + ctx.plane.offset
+            if metric == "cosine":
+                # the cosine distance is undefined at the origin: nudge a cell that sits on it
+                zero = ~np.any(Gd != 0, axis=1)
+                Gd[zero] = np.finfo(np.float64).tiny ** 0.5
+            D = distances(Gd, ctx.C[step], metric=metric, p=p)
+            z = np.argmin(D, axis=1)
+    elif metric == "euclidean":
+        z = _nearest_sq(G, ctx.C2[step])
+        note = "regions: nearest centre within this 2-D projection"
+    else:
+        return None, f"regions drawn for 2 features only ({metric} distance)"
+    label = _METRIC_NAMES.get(metric, f"Minkowski (L{p:g})" if metric == "minkowski" else metric)
+    return {
+        "type": "heatmap", "x": xs, "y": ys, "z": z.reshape(grid, grid),
+        "xaxis": xaxis, "yaxis": yaxis,
+        "zmin": -0.5, "zmax": k - 0.5, "colorscale": _discrete_colorscale(k),
+        "showscale": False, "opacity": REGION_OPACITY, "zsmooth": False,
+        "hoverinfo": "skip", "name": "regions",
+        "meta": {"role": "regions", "metric": metric, "p": p, "label": label},
+    }, note
+
+
+def _assignment_trace(ctx: _Context, labels: np.ndarray, step: int) -> dict:
+    """One line from every drawn point to its cluster's centre, NaN-separated."""
+    lab = labels[ctx.idx]
+    keep = lab >= 0
+    P = ctx.XY[keep]
+    C = ctx.C2[step][lab[keep]]
+    m = P.shape[0]
+    xy = np.full((m, 3, 2), np.nan)
+    xy[:, 0] = P
+    xy[:, 1] = C
+    xy = xy.reshape(-1, 2)
+    return {
+        "type": "scattergl" if ctx.gl else "scatter",
+        "x": xy[:, 0], "y": xy[:, 1], "mode": "lines", "name": "assignments",
+        "showlegend": False, "connectgaps": False,
+        "line": {"color": "rgba(60,60,60,0.28)", "width": 1},
+        "hoverinfo": "skip",
+        "meta": {"role": "assignments", "rows": ctx.idx[keep]},
+    }
+
+
+def _path_traces(ctx: _Context, step: int) -> list[dict]:
+    k = ctx.C.shape[1]
+    noun = "medoid" if ctx.algorithm == "kmedoids" else "centre"
+    return [
+        {
+            "type": "scatter", "x": ctx.C2[: step + 1, j, 0], "y": ctx.C2[: step + 1, j, 1],
+            "mode": "lines+markers", "name": f"path of {noun} {j + 1}", "showlegend": False,
+            "line": {"color": component_color(j), "width": 1.2},
+            "marker": {"size": 4, "color": component_color(j)},
+            "opacity": 0.8, "hoverinfo": "skip",
+            "meta": {"role": "path", "k": j},
+        }
+        for j in range(k)
+    ]
+
+
+def _center_trace(ctx: _Context, step: int, labels: np.ndarray, *, xaxis: str = "x",
+                  yaxis: str = "y") -> dict:
+    snap = ctx.trace.steps[step]
+    C = ctx.C[step]
+    k = C.shape[0]
+    sizes = np.bincount(labels[labels >= 0], minlength=k)
+    texts = []
+    medoid = ctx.algorithm == "kmedoids"
+    rows = np.asarray(snap.medoid_indices) if medoid else None
+    for j in range(k):
+        coords = ", ".join(f"{_esc(c)} = {_em._fmt(v)}" for c, v in zip(ctx.columns, C[j]))
+        head = f"medoid of cluster {j + 1}: point #{int(rows[j])}" if medoid else f"centre {j + 1}"
+        texts.append(f"{head}<br>{format_count(int(sizes[j]))} points<br>{coords}")
+    colors = [component_color(j) for j in range(k)]
+    tr = {
+        "type": "scatter", "x": ctx.C2[step, :, 0], "y": ctx.C2[step, :, 1],
+        "xaxis": xaxis, "yaxis": yaxis,
+        "mode": "markers", "name": "medoids" if medoid else "centres", "showlegend": False,
+        "hovertext": texts, "hovertemplate": "%{hovertext}<extra></extra>",
+        "meta": {"role": "centers"},
+    }
+    if medoid:
+        tr["marker"] = {"symbol": "circle", "size": 17, "color": colors,
+                        "line": {"color": "black", "width": 2.5}}
+        tr["customdata"] = rows
+    else:
+        tr["marker"] = {"symbol": "x", "size": 16, "color": colors,
+                        "line": {"color": "black", "width": 1.5}}
+    return tr
+
+
+# -------------------------------------------------------------------------- unit ball
+
+
+def _parse_ball(spec: Any, trace: Trace) -> tuple[str, float]:
+    if isinstance(spec, str):
+        metric = spec
+        p = _metric(trace)[1] if metric == "minkowski" and _metric(trace)[0] == "minkowski" else 2.0
+    else:
+        try:
+            metric, p = spec
+            p = float(p)
+        except (TypeError, ValueError):
+            raise ValueError(f'unit_ball should be a metric name or (metric, p), but got {spec!r}') from None
+    if metric not in METRICS:
+        raise ValueError(f"unit_ball should be one of {', '.join(METRICS)}, but got {metric!r}")
+    if not p >= 1:
+        raise ValueError(f"the Minkowski exponent p should be at least 1, but got {p}")
+    return metric, p
+
+
+def _norms(V: np.ndarray, metric: str, p: float) -> np.ndarray:
+    """Length of each row of V under ``metric`` (not cosine), shape (m,)."""
+    A = np.abs(V)
+    if metric == "manhattan" or (metric == "minkowski" and p == 1):
+        return A.sum(axis=1)
+    if metric == "chebyshev" or (metric == "minkowski" and math.isinf(p)):
+        return A.max(axis=1)
+    if metric == "euclidean" or (metric == "minkowski" and p == 2):
+        return np.sqrt((A**2).sum(axis=1))
+    top = A.max(axis=1, keepdims=True)  # scale first: |v|^p must not overflow
+    top[top == 0] = 1.0
+    return top[:, 0] * ((A / top) ** p).sum(axis=1) ** (1.0 / p)
+
+
+def unit_ball_outline(
+    center: np.ndarray, radius: float, P: np.ndarray, metric: str, p: float = 2.0,
+    n_points: int = 361,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ball ``{x : dist(x, center) = radius}`` cut by the drawing plane, in plane units.
+
+    For a direction ``u(t) = P (cos t, sin t)`` in data space, the boundary lies at
+    ``radius / ||u(t)||`` along it: an L1 diamond, L2 circle, L∞ square or Lp
+    superellipse when the plane holds two feature axes (and their exact cut
+    through the ball otherwise).
+
+    Parameters
+    ----------
+    center : array-like of shape (2,)
+        The centre in plane coordinates.
+    radius : float
+    P : array-like of shape (n_features, 2)
+        Orthonormal columns spanning the plane.
+    metric : {"euclidean", "manhattan", "minkowski", "chebyshev"}
+    p : float, default 2.0
+        Minkowski exponent.
+    n_points : int, default 361
+        Directions, one per degree (the corners at multiples of 45° are hit exactly);
+        the last point closes the outline.
+
+    Returns
+    -------
+    xs, ys : ndarray of shape (n_points,)
+    """
+    t = np.linspace(0.0, 2 * np.pi, n_points)
+    U = np.column_stack([np.cos(t), np.sin(t)])
+    scale = radius / _norms(U @ np.asarray(P, dtype=np.float64).T, metric, p)
+    pts = np.asarray(center, dtype=np.float64) + U * scale[:, None]
+    return pts[:, 0], pts[:, 1]
+
+
+def _ball_radius(trace: Trace, m: np.ndarray, labels: np.ndarray, metric: str, p: float) -> float:
+    """Median distance from the first centre to its cluster's other points (a sensible size)."""
+    X = trace.X
+    pts = X[labels == 0]
+    for cand in (pts, X):
+        if cand.shape[0]:
+            D = distances(cand, m[None, :], metric=metric, p=p)[:, 0]
+            D = D[D > 0]
+            if D.size:
+                return float(np.median(D))
+    return 1.0
+
+
+def _unit_ball_parts(ctx: _Context, step: int, labels: np.ndarray, spec: Any) -> tuple[list[dict], list[dict], str | None]:
+    """(traces, annotations, note) for the unit ball around the first centre."""
+    metric, p = _parse_ball(spec, ctx.trace)
+    m = ctx.C[step, 0]
+    m2 = ctx.C2[step, 0]
+    name = _METRIC_NAMES.get(metric, f"Minkowski (L{p:g})")
+    noun = "medoid 1" if ctx.algorithm == "kmedoids" else "centre 1"
+    try:
+        r = _ball_radius(ctx.trace, m, labels, metric, p)
+    except ValueError as exc:  # cosine and a row of zeros
+        return [], [], f"no {name} ball: {exc}"
+    meta = {"role": "unit-ball", "metric": metric, "p": p, "radius": r, "center": m2.tolist()}
+    if metric == "cosine":
+        if ctx.C.shape[2] != 2:
+            return [], [], "the cosine ball is drawn for 2 features only"
+        # 1 - cos(angle) <= r: the wedge within arccos(1 - r) of the medoid's direction.
+        alpha = float(np.arccos(np.clip(1.0 - r, -1.0, 1.0)))
+        phi = float(np.arctan2(m[1], m[0]))
+        L = 3.0 * float(np.abs(ctx.trace.X).max() + np.abs(m).max())
+        ends = L * np.array([[np.cos(phi - alpha), np.sin(phi - alpha)],
+                             [np.cos(phi + alpha), np.sin(phi + alpha)]])
+        O = np.zeros((1, 2))
+        pts = np.vstack([O, ends[:1], [[np.nan, np.nan]], O, ends[1:]])
+        pts2 = project_points(np.nan_to_num(pts, nan=0.0), ctx.plane.offset, ctx.plane.P)
+        pts2[2] = np.nan
+        meta.update(angle=alpha)
+        label = f"{name} ball around {noun}: points within {np.degrees(alpha):.0f}° of its direction (r = {r:.3g})"
+        tr = {"type": "scatter", "x": pts2[:, 0], "y": pts2[:, 1], "mode": "lines",
+              "name": label, "showlegend": False, "connectgaps": False,
+              "line": {"color": "black", "width": 2, "dash": "dash"},
+              "hovertemplate": f"{_esc(label)}<extra></extra>", "meta": meta}
+        ann = _note(f"cosine: the ball around {noun} is the wedge between the dashed rays "
+                    f"(r = {r:.3g}, ±{np.degrees(alpha):.0f}°)", x=0.0, y=0.0, xanchor="left",
+                    yanchor="bottom")
+        return [tr], [ann], None
+    xs, ys = unit_ball_outline(m2, r, ctx.plane.P, metric, p)
+    label = f"{name} ball, r = {r:.3g}"
+    tr = {"type": "scatter", "x": xs, "y": ys, "mode": "lines", "name": label,
+          "showlegend": False, "line": {"color": "black", "width": 2, "dash": "dash"},
+          "hovertemplate": f"{_esc(label)} around {noun}<extra></extra>", "meta": meta}
+    top = int(np.argmax(ys))
+    ann = {"text": _esc(label), "x": float(xs[top]), "y": float(ys[top]), "xref": "x", "yref": "y",
+           "showarrow": False, "yanchor": "bottom", "font": {"size": 12, "color": "black"},
+           "bgcolor": "rgba(255,255,255,0.7)"}
+    return [tr], [ann], None
+
+
+# ----------------------------------------------------------------------------- scatter
+
+
+def scatter(
+    trace: Trace,
+    step: int,
+    *,
+    axes: tuple[int, int] | str = (0, 1),
+    columns: Sequence[str] | None = None,
+    show_regions: bool = True,
+    show_assignments: bool = True,
+    show_paths: bool = True,
+    max_points: int = 50_000,
+    seed: int = 0,
+    unit_ball: str | tuple[str, float] | None = None,
+    equal_aspect: bool | None = None,
+) -> go.Figure:
+    """The points coloured by cluster, the centres (or medoids), their paths and regions.
+
+    Parameters
+    ----------
+    trace : Trace
+        From :func:`tracelab.kmeans.trace_kmeans` or
+        :func:`tracelab.kmedoids.trace_kmedoids`, with at least 2 features.
+    step : int
+        Index into ``trace.steps``.
+    axes : (int, int) or "pca", default (0, 1)
+        Two feature columns, or the first two principal axes of ``trace.X``.
+    columns : sequence of str, optional
+        Feature names; default ``x1, x2, ...``.
+    show_regions : bool, default True
+        Shade each cell of a ``REGION_GRID`` x ``REGION_GRID`` grid over the plot
+        with the colour of its nearest centre. With 2 features the distance is
+        the trace's metric (a k-medoids run with the Manhattan distance shows
+        Manhattan regions); with more, the nearest *projected* centre in the
+        plane (Euclidean runs only), which a note says.
+    show_assignments : bool, default True
+        On E-steps, a line from every drawn point to its centre (one trace),
+        when at most ``ASSIGNMENT_LINES_UP_TO`` points are drawn (else a note).
+    show_paths : bool, default True
+        Each centre's positions at steps ``0..step`` (``step + 1`` points).
+    max_points : int, default 50_000
+        Display cap: a seeded subsample above it, and a note.
+    seed : int, default 0
+    unit_ball : str or (str, float), optional
+        A metric name (``"manhattan"``, ``"euclidean"``, ``"chebyshev"``,
+        ``"minkowski"``, ``"cosine"``) or ``(metric, p)``: draw that metric's
+        ball around the first centre/medoid, of radius the median distance
+        from it to the other points of its cluster, labelled. A plain
+        ``"minkowski"`` takes ``p`` from the trace's parameters (else 2).
+        Cosine draws the two rays bounding the wedge (2 features only).
+    equal_aspect : bool, optional
+        Keep one unit equally long on both axes (circles round). Default: only
+        when the two axis spans differ at most 3-fold (else a note says the
+        axes are not to scale).
+
+    Returns
+    -------
+    plotly Figure
+        Traces, in order (each with ``meta["role"]``): "regions" (heatmap,
+        ``z`` = 0-based cluster of each cell, ``z[i, j]`` at ``(x[j], y[i])``),
+        "assignments", "points" (``customdata`` = row index), one "path" per
+        cluster, "centers" (k-medoids: ``customdata`` = medoid rows) and
+        "unit-ball". Axis ranges cover the data and every step's centres, and
+        ``layout.uirevision`` depends only on ``axes``.
+    """
+    step = _em._step_index(trace, step)
+    ctx = _Context.build(trace, axes, columns, max_points, seed)
+    labels = _labels(trace.steps[step])
+    traces: list[dict] = []
+    notes: list[str] = []
+    annotations: list[dict] = []
+    if show_regions:
+        reg, note = _regions(ctx, step)
+        if reg is not None:
+            traces.append(reg)
+        if note:
+            notes.append(note)
+    if show_assignments and trace.steps[step].phase == "E":
+        if len(ctx.idx) <= ASSIGNMENT_LINES_UP_TO:
+            traces.append(_assignment_trace(ctx, labels, step))
+        else:
+            notes.append(f"assignment lines hidden above {format_count(ASSIGNMENT_LINES_UP_TO)} points")
+    traces.append(_points_trace(ctx, labels))
+    if show_paths:
+        traces += _path_traces(ctx, step)
+    traces.append(_center_trace(ctx, step, labels))
+    if unit_ball is not None:
+        trs, anns, note = _unit_ball_parts(ctx, step, labels, unit_ball)
+        traces += trs
+        annotations += anns
+        if note:
+            notes.append(note)
+    if len(ctx.idx) < ctx.n:
+        notes.append(_em._cap_note(len(ctx.idx), ctx.n))
+    xa, ya, aspect_note = _aspect(ctx.xrange, ctx.yrange, equal_aspect)
+    if aspect_note:
+        notes.append(aspect_note)
+    if notes:
+        annotations.append(_note(" · ".join(notes)))
+    layout = {
+        "title": {"text": step_title(trace, step)},
+        "xaxis": {"title": {"text": _esc(ctx.plane.xlabel)}, "range": ctx.xrange,
+                  "zeroline": False, "showgrid": False, **xa},
+        "yaxis": {"title": {"text": _esc(ctx.plane.ylabel)}, "range": ctx.yrange,
+                  "zeroline": False, "showgrid": False, **ya},
+        "margin": {"l": 60, "r": 20, "t": 80, "b": 55},
+        "annotations": annotations,
+        "uirevision": f"{ctx.algorithm}-scatter-{ctx.plane.key}",
+        "hovermode": "closest",
+        "showlegend": False,
+    }
+    return figure(traces, layout)
+
+
+# -------------------------------------------------------------------------- cost curve
+
+_PHASE_STYLE = {
+    "init": {"symbol": "square", "color": "#777777", "name": "start"},
+    "E": {"symbol": "circle", "color": PALETTE[0], "name": "after E-step"},
+    "M": {"symbol": "diamond", "color": PALETTE[1], "name": "after M-step"},
+    "swap": {"symbol": "triangle-down", "color": PALETTE[2], "name": "after a swap"},
+}
+
+
+def cost_curve(trace: Trace, step: int) -> go.Figure:
+    """The inertia (k-means) or cost (k-medoids) at every step, and the current step.
+
+    Parameters
+    ----------
+    trace : Trace
+    step : int
+
+    Returns
+    -------
+    plotly Figure
+        A thin line through every step (x = step number from 1); markers per
+        phase (``meta["role"]`` "cost", ``meta["phase"]``) whose hover is the
+        step's message; a ringed marker at ``step + 1`` ("current", the last
+        trace) and a dotted vertical line there (the only shape).
+    """
+    algo = _check_trace(trace)
+    step = _em._step_index(trace, step)
+    steps = trace.steps
+    xs = np.arange(len(steps)) + 1
+    ys = np.array([_value(s) for s in steps])
+    phases = np.array([s.phase for s in steps])
+    messages = np.array([_esc(s.message) for s in steps], dtype=object)
+    if algo == "kmeans":
+        what, ytitle = "inertia", "inertia (sum of squared distances)"
+    else:
+        metric, p = _metric(trace)
+        what = "cost"
+        ytitle = f"cost (sum of {_METRIC_NAMES.get(metric, f'Minkowski (L{p:g})')} distances)"
+    traces: list[dict] = [{
+        "type": "scatter", "x": xs, "y": ys, "mode": "lines", "name": what,
+        "line": {"color": "#bbbbbb", "width": 1.5}, "hoverinfo": "skip", "showlegend": False,
+        "meta": {"role": "cost-line"},
+    }]
+    for phase, style in _PHASE_STYLE.items():
+        m = phases == phase
+        if not m.any():
+            continue
+        traces.append({
+            "type": "scatter", "x": xs[m], "y": ys[m], "mode": "markers", "name": style["name"],
+            "marker": {"symbol": style["symbol"], "color": style["color"], "size": 8},
+            "hovertext": messages[m].tolist(),
+            "hovertemplate": f"step %{{x}}: {what} %{{y:.6g}}<br>%{{hovertext}}<extra></extra>",
+            "meta": {"role": "cost", "phase": phase},
+        })
+    marker, vline = current_step_parts(int(step + 1), float(ys[step]), label=f"step {step + 1}")
+    traces.append(marker)
+    return figure(traces, {
+        "xaxis": {"title": {"text": "step"}, "range": [0.5, len(steps) + 0.5], "zeroline": False},
+        "yaxis": {"title": {"text": ytitle}},
+        "shapes": [vline],
+        "legend": {"yanchor": "top", "y": 0.98, "xanchor": "right", "x": 0.99,
+                   "bgcolor": "rgba(255,255,255,0.8)"},
+        "height": 380,
+        "margin": {"l": 70, "r": 10, "t": 10, "b": 45},
+        "uirevision": f"{algo}-cost",
+        "hovermode": "closest",
+    })
+
+
+# ------------------------------------------------------------------ k-means beside EM
+
+
+def _after_iteration(trace: Trace, t: int, *, last_step_if_short: bool) -> tuple[int, int, bool]:
+    """(step index, iteration shown, clipped) for "after ``t`` iterations".
+
+    The M-step of iteration ``t``; ``t = 0`` is the start. Past the run's last
+    iteration: the trace's last step (k-means: its final assignment) or the
+    last M-step.
+    """
+    m_steps = {s.iteration: s.index for s in trace.steps if s.phase == "M"}
+    if t <= 0:
+        return 0, 0, False
+    if t in m_steps:
+        return m_steps[t], t, False
+    last = max(m_steps) if m_steps else 0
+    if t > last:
+        if last_step_if_short or not m_steps:
+            return len(trace.steps) - 1, last, True
+        return m_steps[last], last, True
+    # a gap cannot happen in E/M traces; fall back to the nearest earlier M-step
+    earlier = max((i for i in m_steps if i < t), default=0)
+    return (m_steps[earlier] if earlier else 0), earlier, True
+
+
+def _check_same_data(a: Trace, b: Trace, what: str) -> None:
+    if a.X is None or b.X is None or a.X.shape != b.X.shape or not np.array_equal(a.X, b.X):
+        raise ValueError(f"{what} should run on the same data")
+
+
+def comparison(
+    kmeans_trace: Trace,
+    em_trace: Trace,
+    iteration: int,
+    *,
+    axes: tuple[int, int] | str = (0, 1),
+    columns: Sequence[str] | None = None,
+    max_points: int = 5_000,
+    seed: int = 0,
+    show_regions: bool = True,
+    equal_aspect: bool | None = None,
+) -> go.Figure:
+    """k-means' hard labels beside EM's responsibilities after the same iteration.
+
+    Parameters
+    ----------
+    kmeans_trace : Trace
+        From :func:`tracelab.kmeans.trace_kmeans` (a k-medoids trace also works).
+    em_trace : Trace
+        From :func:`tracelab.gmm.trace_em` on the same data.
+    iteration : int
+        Iterations done (0 = the start). Left: the k-means M-step of that
+        iteration, or the trace's last step when it stopped earlier. Right: the
+        EM M-step of that iteration, or its last M-step.
+    axes, columns, max_points, seed
+        As in :func:`scatter` (the same rows are drawn in both panels).
+    show_regions : bool, default True
+        Shade k-means' nearest-centre regions in the left panel.
+    equal_aspect : bool, optional
+        As in :func:`scatter`.
+
+    Returns
+    -------
+    plotly Figure
+        Left panel on ``x``/``y``: "regions", "points" (cluster colours),
+        "centers". Right panel on ``x2``/``y2``: "points" (blended
+        responsibilities), one 1σ "ellipse" per Gaussian, "means". Both panels
+        share fixed ranges. Titles (the first two annotations) "k-means: hard
+        labels (iteration t)" and "EM: responsibilities (iteration t)", with
+        ", its last" when clipped. ``layout.meta`` holds ``kmeans_step``,
+        ``em_step``, ``kmeans_iteration`` and ``em_iteration``.
+    """
+    if not isinstance(iteration, (int, np.integer)) or isinstance(iteration, bool) or iteration < 0:
+        raise ValueError(f"iteration should be a whole number, at least 0, but got {iteration!r}")
+    if em_trace.algorithm != "em":
+        raise ValueError(f"em_trace should come from trace_em, but its algorithm is {em_trace.algorithm!r}")
+    _check_same_data(kmeans_trace, em_trace, "the k-means and EM traces")
+    t = int(iteration)
+    ks, kt, kclip = _after_iteration(kmeans_trace, t, last_step_if_short=True)
+    es, et, eclip = _after_iteration(em_trace, t, last_step_if_short=False)
+    kctx = _Context.build(kmeans_trace, axes, columns, max_points, seed)
+    ectx = _em._ScatterContext.build(em_trace, axes, kctx.columns, max_points, seed)
+    M = np.stack([np.asarray(s.means, dtype=np.float64) for s in em_trace.steps])
+    M2 = project_points(M.reshape(-1, M.shape[2]), kctx.plane.offset, kctx.plane.P)
+    xr = axis_range(np.asarray(kctx.xrange), M2[:, 0], margin=0.0)
+    yr = axis_range(np.asarray(kctx.yrange), M2[:, 1], margin=0.0)
+    kctx.xrange, kctx.yrange = xr, yr
+    ectx.xrange, ectx.yrange = xr, yr
+
+    labels = _labels(kmeans_trace.steps[ks])
+    traces: list[dict] = []
+    notes: list[str] = []
+    if show_regions:
+        reg, note = _regions(kctx, ks)
+        if reg is not None:
+            traces.append(reg)
+        if note:
+            notes.append(note)
+    traces.append(_points_trace(kctx, labels, size=6))
+    traces.append(_center_trace(kctx, ks, labels))
+    esnap = em_trace.steps[es]
+    right = [_em._points_trace(ectx, _em._resp(esnap), "responsibilities", False, size=6)]
+    right += _em._ellipse_traces(ectx, esnap, (1.0,), showlegend=False)
+    right.append(_em._means_trace(ectx, esnap))
+    traces += [_em._on_axes(tr, 1) for tr in right]
+
+    gap = 0.06
+    w = (1.0 - gap) / 2
+    doms = [[0.0, w], [w + gap, 1.0]]
+    xa, ya, aspect_note = _aspect(xr, yr, equal_aspect)
+    if aspect_note:
+        notes.append(aspect_note)
+    if len(kctx.idx) < kctx.n:
+        notes.append(_em._cap_note(len(kctx.idx), kctx.n) + " in each panel")
+    ktitle = f"k-means: hard labels (iteration {kt}{', its last' if kclip else ''})"
+    etitle = f"EM: responsibilities (iteration {et}{', its last' if eclip else ''})"
+    if kmeans_trace.algorithm == "kmedoids":
+        ktitle = "k-medoids" + ktitle[len("k-means"):]
+    annotations = [_em._subplot_title(ktitle, sum(doms[0]) / 2, 1.0),
+                   _em._subplot_title(etitle, sum(doms[1]) / 2, 1.0)]
+    if notes:
+        annotations.append(_note(" · ".join(notes), x=0.0, y=-0.18, xanchor="left", yanchor="top"))
+    layout = {
+        "xaxis": {"domain": doms[0], "anchor": "y", "range": xr, "zeroline": False, "showgrid": False,
+                  "title": {"text": _esc(kctx.plane.xlabel)}, **xa},
+        "yaxis": {"domain": [0, 1], "anchor": "x", "range": yr, "zeroline": False, "showgrid": False,
+                  "title": {"text": _esc(kctx.plane.ylabel)}, **ya},
+        "xaxis2": {"domain": doms[1], "anchor": "y2", "range": xr, "zeroline": False, "showgrid": False,
+                   "title": {"text": _esc(kctx.plane.xlabel)}, **xa},
+        "yaxis2": {"domain": [0, 1], "anchor": "x2", "range": yr, "zeroline": False, "showgrid": False,
+                   **({**ya, "scaleanchor": "x2"} if ya else {})},
+        "annotations": annotations,
+        "height": 440,
+        "margin": {"l": 60, "r": 20, "t": 50, "b": 90 if notes else 55},
+        "showlegend": False,
+        "uirevision": f"kmeans-vs-em-{kctx.plane.key}",
+        "hovermode": "closest",
+        "meta": {"kmeans_step": ks, "em_step": es, "kmeans_iteration": kt, "em_iteration": et},
+    }
+    return figure(traces, layout)
+
+
+# ---------------------------------------------------------------- the σ² → 0 limit
+
+
+def _final_resp(em_trace: Trace) -> np.ndarray:
+    """Responsibilities under the last step's own parameters, shape (n, k)."""
+    if getattr(em_trace, "algorithm", None) != "em":
+        raise ValueError(f"expected an EM trace (trace_em), but its algorithm is {getattr(em_trace, 'algorithm', None)!r}")
+    last = em_trace.steps[-1]
+    return np.asarray(_posterior(em_trace.X, last.means, last.covariances, last.weights))
+
+
+def hardness(trace: Trace) -> float:
+    """Mean over points of the largest responsibility at the end of an EM run.
+
+    The responsibilities are the posterior under the last step's parameters
+    (what one more E-step would give). 1 means every point belongs wholly to
+    one Gaussian (hard, k-means-like labels); ``1/k`` means every point is
+    shared equally.
+
+    Parameters
+    ----------
+    trace : Trace
+        From :func:`tracelab.gmm.trace_em`.
+
+    Returns
+    -------
+    float in [1/k, 1]
+    """
+    return float(_final_resp(trace).max(axis=1).mean())
+
+
+def agreement_with_kmeans(em_trace: Trace, kmeans_trace: Trace) -> float:
+    """Share of points whose most responsible Gaussian is their final k-means cluster.
+
+    Component j is matched with cluster j: run both from the same starting
+    means (``means_init`` / ``centers_init``) so the numbering corresponds.
+
+    Parameters
+    ----------
+    em_trace : Trace
+        From :func:`tracelab.gmm.trace_em`.
+    kmeans_trace : Trace
+        From :func:`tracelab.kmeans.trace_kmeans` on the same data, same k.
+
+    Returns
+    -------
+    float in [0, 1]
+    """
+    _check_trace(kmeans_trace)
+    _check_same_data(em_trace, kmeans_trace, "the EM and k-means traces")
+    resp = _final_resp(em_trace)
+    labels = _labels(kmeans_trace.steps[-1])
+    if resp.shape[1] != _centers(kmeans_trace.steps[-1]).shape[0]:
+        raise ValueError(f"the EM run has {resp.shape[1]} components but k-means "
+                         f"{_centers(kmeans_trace.steps[-1]).shape[0]} clusters")
+    return float(np.mean(np.argmax(resp, axis=1) == labels))
+
+
+def hardening(
+    em_traces_by_variance: Mapping[float, Trace],
+    *,
+    kmeans_trace: Trace | None = None,
+    axes: tuple[int, int] | str = (0, 1),
+    columns: Sequence[str] | None = None,
+    max_points: int = 2_000,
+    seed: int = 0,
+    equal_aspect: bool | None = None,
+) -> go.Figure:
+    """Small multiples of EM's final responsibilities as the fixed variance σ² shrinks.
+
+    Parameters
+    ----------
+    em_traces_by_variance : mapping of float to Trace
+        EM traces run with ``covariance_type="fixed"`` at each ``fixed_variance``
+        σ² (the key), on the same data. Drawn from the largest σ² (softest) to
+        the smallest.
+    kmeans_trace : Trace, optional
+        A k-means trace on the same data from the same starting means: each
+        title then also gives :func:`agreement_with_kmeans`.
+    axes, columns, max_points, seed, equal_aspect
+        As in :func:`scatter`.
+
+    Returns
+    -------
+    plotly Figure
+        One panel per σ² (panel c on ``x{c}``/``y{c}``, the first on ``x``/``y``),
+        each with "points" (blended responsibilities under the final
+        parameters), one 1σ "ellipse" per Gaussian and the "means"; titled
+        ``"σ² = 0.5<br>mean max responsibility 0.87"``. ``layout.meta`` holds
+        ``variances``, ``hardness`` (and ``agreement``) in panel order.
+    """
+    if not em_traces_by_variance:
+        raise ValueError("give at least one EM trace")
+    items = sorted(((float(v), t) for v, t in em_traces_by_variance.items()), key=lambda vt: -vt[0])
+    first = items[0][1]
+    for _, t in items[1:]:
+        _check_same_data(first, t, "the EM traces")
+    if kmeans_trace is not None:
+        _check_same_data(first, kmeans_trace, "the EM and k-means traces")
+    ctxs = [_em._ScatterContext.build(t, axes, columns, max_points, seed) for _, t in items]
+    xr = axis_range(*[np.asarray(c.xrange) for c in ctxs], margin=0.0)
+    yr = axis_range(*[np.asarray(c.yrange) for c in ctxs], margin=0.0)
+    ncols = len(items)
+    gap = 0.03
+    width = (1.0 - gap * (ncols - 1)) / ncols
+    doms = [[c * (width + gap), c * (width + gap) + width] for c in range(ncols)]
+    traces: list[dict] = []
+    titles, hards, agrees = [], [], []
+    for c, ((var, t), ctx) in enumerate(zip(items, ctxs)):
+        ctx.xrange, ctx.yrange = xr, yr
+        resp = _final_resp(t)
+        h = float(resp.max(axis=1).mean())
+        hards.append(h)
+        title = f"σ² = {var:g}<br>mean max responsibility {h:.2f}"
+        if kmeans_trace is not None:
+            a = agreement_with_kmeans(t, kmeans_trace)
+            agrees.append(a)
+            title += f"<br>agrees with k-means on {a:.0%}"
+        titles.append(title)
+        last = t.steps[-1]
+        panel = [_em._points_trace(ctx, resp, "responsibilities", False, size=5)]
+        panel += _em._ellipse_traces(ctx, last, (1.0,), showlegend=False)
+        panel.append(_em._means_trace(ctx, last))
+        traces += [_em._on_axes(tr, c) for tr in panel]
+    xa, ya, aspect_note = _aspect(xr, yr, equal_aspect)
+    layout: dict[str, Any] = {}
+    for c in range(ncols):
+        sfx = "" if c == 0 else str(c + 1)
+        layout[f"xaxis{sfx}"] = {"domain": doms[c], "anchor": f"y{sfx}", "range": xr, "zeroline": False,
+                                 "showgrid": False, "title": {"text": _esc(ctxs[0].plane.xlabel)}, **xa}
+        layout[f"yaxis{sfx}"] = {"domain": [0, 1], "anchor": f"x{sfx}", "range": yr, "zeroline": False,
+                                 "showgrid": False, "showticklabels": c == 0,
+                                 **({**ya, "scaleanchor": f"x{sfx}"} if ya else {})}
+    layout["yaxis"]["title"] = {"text": _esc(ctxs[0].plane.ylabel)}
+    annotations = [_em._subplot_title(tt, sum(doms[c]) / 2, 1.0) for c, tt in enumerate(titles)]
+    notes = [aspect_note] if aspect_note else []
+    if len(ctxs[0].idx) < ctxs[0].n:
+        notes.append(_em._cap_note(len(ctxs[0].idx), ctxs[0].n) + " in each panel")
+    if notes:
+        annotations.append(_note(" · ".join(notes), x=0.0, y=-0.2, xanchor="left", yanchor="top"))
+    n_lines = 3 if kmeans_trace is not None else 2
+    meta: dict[str, Any] = {"variances": [v for v, _ in items], "hardness": hards}
+    if kmeans_trace is not None:
+        meta["agreement"] = agrees
+    layout.update({
+        "height": 380,
+        "margin": {"l": 60, "r": 20, "t": 22 * n_lines + 20, "b": 90 if notes else 55},
+        "annotations": annotations,
+        "showlegend": False,
+        "uirevision": "em-hardening",
+        "hovermode": "closest",
+        "meta": meta,
+    })
+    return figure(traces, layout)
+
+
+# ------------------------------------------------------------------------------ table
+
+
+def centers_table(trace: Trace, step: int, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Each cluster at ``step``: its size, its centre (or medoid) and what changed.
+
+    Parameters
+    ----------
+    trace : Trace
+        A k-means or k-medoids trace.
+    step : int
+    columns : sequence of str, optional
+        Feature names (default ``x1, x2, ...``).
+
+    Returns
+    -------
+    DataFrame
+        One row per cluster; columns ``cluster`` ("cluster 1", ...), ``size``,
+        ``Δ size``, for k-medoids ``medoid row`` (0-based row of ``X``), then
+        ``centre <col>`` (k-medoids: ``medoid <col>``) and its ``Δ`` for every
+        feature, and ``moved`` (Euclidean length of the centre's move). Each Δ
+        is this step's value minus the previous step's (NaN at the start).
+    """
+    algo = _check_trace(trace)
+    step = _em._step_index(trace, step)
+    cols = _em._columns(trace, columns)
+    snap = trace.steps[step]
+    C = _centers(snap)
+    k = C.shape[0]
+    sizes = np.bincount(_labels(snap)[_labels(snap) >= 0], minlength=k)
+    if step > 0:
+        prev = trace.steps[step - 1]
+        pl = _labels(prev)
+        dsize = sizes - np.bincount(pl[pl >= 0], minlength=k)
+        dC = C - _centers(prev)
+    else:
+        dsize = np.full(k, np.nan)
+        dC = np.full(C.shape, np.nan)
+    data: dict[str, Any] = {"cluster": [f"cluster {j + 1}" for j in range(k)], "size": sizes,
+                            "Δ size": dsize}
+    noun = "centre"
+    if algo == "kmedoids":
+        data["medoid row"] = np.asarray(snap.medoid_indices, dtype=np.int64)
+        noun = "medoid"
+    for a, c in enumerate(cols):
+        data[f"{noun} {c}"] = C[:, a]
+        data[f"Δ {noun} {c}"] = dC[:, a]
+    data["moved"] = np.sqrt((dC**2).sum(axis=1))
+    return pd.DataFrame(data)
+
+
+# ------------------------------------------------------------------ placing centres
+
+
+def _plane_and_ranges(source: Any, axes: Any, columns: Sequence[str] | None, max_points: int = 50_000,
+                      seed: int = 0) -> tuple[_em._Plane, tuple[str, ...], list[float], list[float]]:
+    """The plane and the fixed ranges :func:`scatter` would use (data only for plain X)."""
+    if isinstance(source, Trace) and source.algorithm in _ALGORITHMS:
+        ctx = _Context.build(source, axes, columns, max_points, seed)
+        return ctx.plane, ctx.columns, ctx.xrange, ctx.yrange
+    X, cols = _source_X(source)
+    plane, cols = _plane_for(X, axes, columns if columns is not None else cols)
+    XY = project_points(X, plane.offset, plane.P)
+    return plane, cols, axis_range(XY[:, 0]), axis_range(XY[:, 1])
+
+
+def _grid_trace(xr: list[float], yr: list[float], n: int, xlabel: str, ylabel: str) -> dict:
+    if not isinstance(n, (int, np.integer)) or n < 2:
+        raise ValueError(f"n should be a whole number, at least 2, but got {n!r}")
+    _, _, G = _grid(xr, yr, int(n))
+    return {
+        "type": "scattergl" if G.shape[0] > GL_ABOVE else "scatter",
+        "x": G[:, 0], "y": G[:, 1], "mode": "markers", "name": "click to place a centre",
+        "showlegend": False,
+        "customdata": [["grid", float(x), float(y)] for x, y in G.tolist()],
+        # Nearly transparent, not invisible: a hidden trace takes no clicks.
+        "marker": {"size": 12, "color": "rgba(0,0,0,0.02)", "line": {"width": 0}},
+        "selected": {"marker": {"color": "rgba(0,0,0,0.25)"}},
+        "unselected": {"marker": {"opacity": 1}},
+        "hovertemplate": f"place a centre here<br>{_esc(xlabel)} = %{{x:.3g}}<br>"
+                         f"{_esc(ylabel)} = %{{y:.3g}}<extra></extra>",
+        "meta": {"role": "grid"},
+    }
+
+
+def click_grid(
+    source: Any,
+    *,
+    axes: tuple[int, int] | str = (0, 1),
+    columns: Sequence[str] | None = None,
+    n: int = 40,
+) -> dict:
+    """An n x n grid of nearly transparent, clickable markers over the plot's range.
+
+    Streamlit's ``on_select`` reports only existing points, so a click on empty
+    space needs something there: each grid marker carries
+    ``customdata = ["grid", x, y]`` (plane coordinates), which
+    :func:`click_to_center` turns into a centre.
+
+    Parameters
+    ----------
+    source : Trace, Dataset or array-like of shape (n_samples, n_features)
+        With a k-means/k-medoids trace the grid spans :func:`scatter`'s ranges;
+        otherwise the data's.
+    axes : (int, int) or "pca", default (0, 1)
+    columns : sequence of str, optional
+    n : int, default 40
+        Markers per side (``n * n`` in all, corners on the range's corners).
+
+    Returns
+    -------
+    dict
+        A scatter trace with ``meta={"role": "grid"}``; add it *before* the data
+        (:func:`with_click_grid` does) so data points stay on top.
+    """
+    plane, _, xr, yr = _plane_and_ranges(source, axes, columns)
+    return _grid_trace(xr, yr, n, plane.xlabel, plane.ylabel)
+
+
+def with_click_grid(
+    fig: go.Figure,
+    source: Any,
+    *,
+    axes: tuple[int, int] | str = (0, 1),
+    columns: Sequence[str] | None = None,
+    n: int = 40,
+) -> go.Figure:
+    """``fig`` (changed in place) with :func:`click_grid` added as its first trace."""
+    fig.add_trace(click_grid(source, axes=axes, columns=columns, n=n))
+    fig.data = (fig.data[-1],) + tuple(fig.data[:-1])
+    return fig
+
+
+def click_to_center(point: Mapping[str, Any], X: Any, *, axes: tuple[int, int] | str = (0, 1)) -> np.ndarray | None:
+    """The centre a click asks for, in data space, or None.
+
+    Parameters
+    ----------
+    point : mapping
+        One of ``event.selection.points`` from ``st.plotly_chart(...,
+        on_select="rerun")``; its ``"customdata"`` decides: ``["grid", x, y]``
+        (a grid marker) gives that spot, an int (a data point's row) gives that
+        row; anything else (a placed centre, no customdata) gives None.
+    X : Dataset or array-like of shape (n_samples, n_features)
+        The data (a trace's ``X`` works).
+    axes : (int, int) or "pca", default (0, 1)
+        As drawn. A grid spot fixes two coordinates; the others are set to the
+        data's column means (``"pca"``: the mean plus the spot along the two
+        principal axes).
+
+    Returns
+    -------
+    ndarray of shape (n_features,) or None
+    """
+    Xa, _ = _source_X(X)
+    cd = point.get("customdata") if isinstance(point, Mapping) else None
+    if isinstance(cd, (list, tuple)) and len(cd) == 3 and cd[0] == "grid":
+        plane, _ = _plane_for(Xa, axes, None)
+        xy = np.array([float(cd[1]), float(cd[2])])
+        base = Xa.mean(axis=0) if plane.key != "pca" else plane.offset
+        P = plane.P
+        # for feature axes P selects two columns: replace them; for PCA add along the axes
+        if plane.key == "pca":
+            return base + P @ xy
+        out = base.copy()
+        i, j = (int(np.argmax(P[:, 0])), int(np.argmax(P[:, 1])))
+        out[i], out[j] = xy
+        return out
+    if isinstance(cd, (list, tuple)) and len(cd) == 1:
+        cd = cd[0]
+    if isinstance(cd, (int, np.integer)) and not isinstance(cd, bool) and 0 <= cd < Xa.shape[0]:
+        return Xa[int(cd)].copy()
+    if isinstance(cd, float) and cd.is_integer() and 0 <= cd < Xa.shape[0]:
+        return Xa[int(cd)].copy()
+    return None
+
+
+def placement_figure(
+    X: Any,
+    placed: Any,
+    *,
+    columns: Sequence[str] | None = None,
+    axes: tuple[int, int] | str = (0, 1),
+    n: int = 40,
+    max_points: int = 5_000,
+    seed: int = 0,
+    title: str | None = None,
+    equal_aspect: bool | None = None,
+) -> go.Figure:
+    """The data, the centres placed so far (numbered) and a click grid, before any run.
+
+    Parameters
+    ----------
+    X : Dataset or array-like of shape (n_samples, n_features)
+    placed : array-like of shape (m, n_features)
+        Centres placed so far, in data space (``m`` may be 0).
+    columns : sequence of str, optional
+        Default the Dataset's columns, else ``x1, x2, ...``.
+    axes : (int, int) or "pca", default (0, 1)
+    n : int, default 40
+        Grid markers per side.
+    max_points : int, default 5_000
+        Display cap for the data.
+    seed : int, default 0
+    title : str, optional
+        Default ``"Click to place centre m+1"``.
+    equal_aspect : bool, optional
+        As in :func:`scatter`.
+
+    Returns
+    -------
+    plotly Figure
+        Traces "grid" (first), "points" (grey, ``customdata`` = row index) and
+        "placed" (``customdata = ["placed", j]``, text "1", "2", ...).
+    """
+    Xa, cols0 = _source_X(X)
+    plane, cols = _plane_for(Xa, axes, columns if columns is not None else cols0)
+    XY = project_points(Xa, plane.offset, plane.P)
+    xr, yr = axis_range(XY[:, 0]), axis_range(XY[:, 1])
+    Pc = np.asarray(placed, dtype=np.float64) if placed is not None else np.empty((0, Xa.shape[1]))
+    if Pc.size == 0:
+        Pc = np.empty((0, Xa.shape[1]))
+    if Pc.ndim != 2 or Pc.shape[1] != Xa.shape[1]:
+        raise ValueError(f"placed should have shape (m, {Xa.shape[1]}), but got {Pc.shape}")
+    nX = Xa.shape[0]
+    idx = subsample(nX, max_points, seed)
+    traces = [_grid_trace(xr, yr, n, plane.xlabel, plane.ylabel)]
+    xl, yl = _esc(plane.xlabel), _esc(plane.ylabel)
+    traces.append({
+        "type": "scattergl" if len(idx) > GL_ABOVE else "scatter",
+        "x": XY[idx, 0], "y": XY[idx, 1], "mode": "markers", "name": "points", "showlegend": False,
+        "customdata": idx, "marker": {"color": "#9aa0a6", "size": 6, "line": {"width": 0}},
+        "hovertemplate": f"point #%{{customdata}}<br>{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}<br>"
+                         "click to place a centre on it<extra></extra>",
+        "meta": {"role": "points"},
+    })
+    m = Pc.shape[0]
+    P2 = project_points(Pc, plane.offset, plane.P) if m else np.empty((0, 2))
+    traces.append({
+        "type": "scatter", "x": P2[:, 0], "y": P2[:, 1], "mode": "markers+text", "name": "placed",
+        "showlegend": False, "text": [str(j + 1) for j in range(m)], "textposition": "top right",
+        "textfont": {"size": 14, "color": "black"},
+        "customdata": [["placed", j] for j in range(m)],
+        "marker": {"symbol": "x", "size": 16, "color": [component_color(j) for j in range(m)],
+                   "line": {"color": "black", "width": 1.5}},
+        "hovertemplate": "centre %{text}<extra></extra>",
+        "meta": {"role": "placed"},
+    })
+    xa, ya, aspect_note = _aspect(xr, yr, equal_aspect)
+    notes = [n_ for n_ in (aspect_note, _em._cap_note(len(idx), nX) if len(idx) < nX else None) if n_]
+    return figure(traces, {
+        "title": {"text": _esc(title) if title is not None else f"Click to place centre {m + 1}"},
+        "xaxis": {"title": {"text": xl}, "range": xr, "zeroline": False, **xa},
+        "yaxis": {"title": {"text": yl}, "range": yr, "zeroline": False, **ya},
+        "annotations": [_note(" · ".join(notes))] if notes else [],
+        "margin": {"l": 60, "r": 20, "t": 60, "b": 55},
+        "showlegend": False,
+        "uirevision": f"kmeans-placement-{plane.key}",
+        "hovermode": "closest",
+        "clickmode": "event+select",
+    })
