@@ -9,8 +9,9 @@ import streamlit as st
 st.set_page_config(page_title="TraceLab", page_icon="🔬", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/em.py", title="EM for Gaussian mixtures", icon="🎯", url_path="em"),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/em.py", title="EM for Gaussian mixtures", icon=":material/blur_on:", url_path="em"),
+    st.Page("pages/kmeans.py", title="k-means and k-medoids", icon=":material/hub:", url_path="kmeans"),
 ]
 
 st.navigation(PAGES).run()

@@ -32,5 +32,10 @@ st.subheader("Labs")
 st.page_link(
     "pages/em.py",
     label="EM for Gaussian mixtures: E-steps, M-steps, ellipses and the log-likelihood",
-    icon="🎯",
+    icon=":material/blur_on:",
+)
+st.page_link(
+    "pages/kmeans.py",
+    label="k-means and k-medoids as hard EM: assignments, updates, and EM side by side",
+    icon=":material/hub:",
 )

@@ -15,8 +15,7 @@ from tracelab.trace import Trace
 pytestmark = pytest.mark.browser
 
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-LABEL = ".st-key-em-label"
-PAGES = {"": "TraceLab", "em": "EM for Gaussian mixtures"}
+PAGES = {"": "TraceLab", "em": "EM for Gaussian mixtures", "kmeans": "k-means and k-medoids: hard EM"}
 
 
 def wait_idle(page, timeout=60_000):
@@ -36,25 +35,25 @@ def open_page(page, url):
     wait_idle(page)
 
 
-def label_text(page) -> str:
-    return page.locator(LABEL).inner_text().strip()
+def label_text(page, lab: str = "em") -> str:
+    return page.locator(f".st-key-{lab}-label").inner_text().strip()
 
 
-def button(page, name: str):
-    """A player button by its key: em-first, em-prev, em-next, em-last, em-play."""
-    return page.locator(f".st-key-em-{name} button")
+def button(page, name: str, lab: str = "em"):
+    """A player button by its key: em-first, em-prev, em-next, em-last, em-play (km-... in the k-means lab)."""
+    return page.locator(f".st-key-{lab}-{name} button")
 
 
-def click_and_wait_label(page, name: str, before: str) -> float:
+def click_and_wait_label(page, name: str, before: str, lab: str = "em") -> float:
     """Click a player button, wait for the step label to change and the script to finish; seconds."""
     start = time.perf_counter()
-    button(page, name).click()
+    button(page, name, lab).click()
     page.wait_for_function(
         """([sel, before]) => {
             const el = document.querySelector(sel);
             return el && el.innerText.trim() !== before;
         }""",
-        arg=[LABEL, before],
+        arg=[f".st-key-{lab}-label", before],
     )
     wait_idle(page)
     return time.perf_counter() - start
@@ -220,6 +219,41 @@ def test_clicking_a_point_shows_its_responsibility_formula(page, app_url):
     # KaTeX keeps the LaTeX source beside what it draws.
     tex = " ".join(page.locator('annotation[encoding="application/x-tex"]').all_text_contents())
     assert "r_{40,k}" in tex
+    assert_no_exception(page)
+
+
+def test_kmeans_lab_steps_and_opens_the_comparison_with_em(page, app_url):
+    open_page(page, f"{app_url}/kmeans")
+    first = label_text(page, "km")
+    assert first.startswith("Step 1/")
+    click_and_wait_label(page, "next", first, "km")
+    second = label_text(page, "km")
+    assert second.startswith("Step 2/") and "E-step" in second
+    click_and_wait_label(page, "next", second, "km")
+    assert "M-step" in label_text(page, "km")
+    page.locator(".st-key-km-section").get_by_text("Compare with EM").click()
+    page.get_by_text("EM: responsibilities").first.wait_for()
+    wait_idle(page)
+    assert page.locator('[data-testid="stPlotlyChart"] .main-svg').count() >= 3
+    assert_no_exception(page)
+
+
+def test_placing_kmeans_centres_by_clicking_empty_space(page, app_url):
+    open_page(page, f"{app_url}/kmeans?init=placed&k=2")
+    page.get_by_text("place centre 1 of 2").wait_for()
+    chart = page.locator('[data-testid="stPlotlyChart"]').first
+    box = chart.locator(".nsewdrag").first.bounding_box()
+    # Two clicks in the plot area, away from each other: each lands on the click grid.
+    page.mouse.click(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.8)
+    page.get_by_text("place centre 2 of 2").wait_for()
+    wait_idle(page)
+    chart = page.locator('[data-testid="stPlotlyChart"]').first
+    box = chart.locator(".nsewdrag").first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.2)
+    page.locator(".st-key-km-label").wait_for()
+    wait_idle(page)
+    assert label_text(page, "km").startswith("Step 1/")
+    assert "centers=" in page.url
     assert_no_exception(page)
 
 

@@ -1,13 +1,14 @@
 """Cached runs of the algorithms.
 
-A trace is computed once per data digest and parameters for the whole server
-(``st.cache_data``), so thirty students opening one shared link compute it
-once. Each session then keeps the trace it is looking at in session state, so
-stepping through it does not unpickle the cached copy on every click.
+A trace is computed once per algorithm, data digest and parameters for the
+whole server (``st.cache_data``), so thirty students opening one shared link
+compute it once. Each session then keeps the trace it is looking at in session
+state, so stepping through it does not unpickle the cached copy on every click.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -15,47 +16,61 @@ import streamlit as st
 from tracelab import datasets, lessons
 from tracelab.data import Dataset
 from tracelab.gmm import trace_em
+from tracelab.kmeans import trace_kmeans
+from tracelab.kmedoids import trace_kmedoids
 from tracelab.trace import Trace
 
-__all__ = ["em_trace", "lesson_trace"]
+__all__ = ["run", "em_trace", "lesson_trace", "ALGORITHMS"]
+
+ALGORITHMS: dict[str, tuple[str, Callable[..., Trace]]] = {
+    "em": ("EM", trace_em),
+    "kmeans": ("k-means", trace_kmeans),
+    "kmedoids": ("k-medoids", trace_kmedoids),
+}
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _em_trace(_dataset: Dataset, digest: str, params: tuple[tuple[str, Any], ...]) -> Trace:
+@st.cache_data(max_entries=128, show_spinner=False)
+def _run(algorithm: str, _dataset: Dataset, digest: str, params: tuple[tuple[str, Any], ...]) -> Trace:
     # The digest stands in for the data in the cache key: hashing X itself on
     # every rerun would cost more than the lookup saves.
-    return trace_em(_dataset.X, **dict(params))
+    return ALGORITHMS[algorithm][1](_dataset.X, **dict(params))
 
 
-def em_trace(dataset: Dataset, params: dict[str, Any], *, slot: str = "em") -> Trace:
-    """The EM trace of ``dataset`` under ``params`` (keyword arguments of ``trace_em``).
+def run(algorithm: str, dataset: Dataset, params: dict[str, Any], *, slot: str) -> Trace:
+    """The trace of ``algorithm`` on ``dataset`` under ``params``.
 
     Parameters
     ----------
+    algorithm : {"em", "kmeans", "kmedoids"}
     dataset : Dataset
     params : dict
-        Keyword arguments of :func:`tracelab.gmm.trace_em`, with hashable values.
+        Keyword arguments of the algorithm's ``trace_*`` function, with hashable values.
     slot : str
         Which of this session's views the trace is for; each keeps its own.
 
     Raises
     ------
     ValueError
-        What ``trace_em`` refuses, with its message.
+        What the algorithm refuses, with its message.
     """
-    key = (dataset.digest, tuple(sorted(params.items())))
+    key = (algorithm, dataset.digest, tuple(sorted(params.items())))
     memo_key = f"_trace_memo.{slot}"
     memo = st.session_state.get(memo_key)
     if memo is not None and memo[0] == key:
         return memo[1]
     # A long run shows a spinner with the time spent so far; a server-cache hit returns at once.
     with st.spinner(
-        f"Running EM on {dataset.n_samples} points (up to {params.get('max_iter', 100)} iterations)…",
+        f"Running {ALGORITHMS[algorithm][0]} on {dataset.n_samples} points…",
         show_time=True,
     ):
-        trace = _em_trace(dataset, dataset.digest, key[1])
+        trace = _run(algorithm, dataset, dataset.digest, key[2])
     st.session_state[memo_key] = (key, trace)
     return trace
+
+
+def em_trace(dataset: Dataset, params: dict[str, Any], *, slot: str = "em") -> Trace:
+    """The EM trace of ``dataset`` under ``params`` (keyword arguments of ``trace_em``)."""
+    return run("em", dataset, params, slot=slot)
 
 
 def lesson_trace() -> Trace:
@@ -63,4 +78,3 @@ def lesson_trace() -> Trace:
     preset = lessons.SIX_POINTS
     params = dict(preset.params, tol=1e-6, max_iter=100)
     return em_trace(datasets.load(preset.dataset), params, slot="lesson")
-

@@ -34,6 +34,9 @@ class Param:
         Raises ValueError (with a short reason) on a value it cannot use.
     label : str
         How the note names this setting ("number of components").
+    fmt : callable object -> str, optional
+        How a value is written into the URL, for values ``str`` does not write
+        in a form ``parse`` reads back.
     """
 
     name: str
@@ -41,8 +44,11 @@ class Param:
     default: Any
     parse: Callable[[str], Any]
     label: str = ""
+    fmt: Callable[[Any], str] | None = None
 
     def format(self, value: Any) -> str:
+        if self.fmt is not None:
+            return self.fmt(value)
         if isinstance(value, bool):
             return "1" if value else "0"
         if isinstance(value, float):
@@ -127,9 +133,10 @@ def parse_query(params: Sequence[Param], query: Mapping[str, str]) -> tuple[dict
             values[p.key] = p.parse(text)
         except ValueError as exc:
             shown = text if len(text) <= 40 else text[:37] + "..."
+            instead = "the default" if p.default is None else p.format(p.default)
             notes.append(
                 f"The link's {p.name}={shown!r} was ignored ({p.label or p.name} {exc}); "
-                f"using {p.format(p.default)} instead."
+                f"using {instead} instead."
             )
     return values, notes
 

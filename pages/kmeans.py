@@ -1,0 +1,216 @@
+"""k-means and k-medoids as hard EM: step through assignments and updates, and compare with EM."""
+
+import numpy as np
+import streamlit as st
+
+from tracelab import kmeans, kmedoids
+from tracelab.trace import Trace
+from tracelab.ui import data_picker, entry, lab, player, runners, share, url
+from tracelab.views import em as em_views
+from tracelab.views import kmeans as views
+
+entry.through_app()
+
+P = "km"
+
+
+def K(name: str) -> str:
+    return f"{P}.{name}"
+
+
+ALGORITHMS = {"kmeans": "k-means (centres are means)", "kmedoids": "k-medoids (centres are data points)"}
+PLACED = "placed"  # k-means start: centres clicked on the chart
+KMEANS_INITS = (*kmeans.INITS, PLACED)
+INIT_LABELS = {
+    "k-means++": "k-means++ seeding",
+    "random": "random data points",
+    "farthest": "farthest points",
+    PLACED: "click on the chart",
+    "k-medoids++": "k-medoids++ seeding",
+    "build": "PAM's BUILD",
+}
+SIGMA2 = (4.0, 2.0, 1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01)
+LADDER = (2.0, 0.5, 0.1, 0.02)
+
+
+def parse_centers(text: str) -> tuple[tuple[float, float], ...]:
+    """Placed centres from a link: "x,y;x,y"."""
+    try:
+        centers = tuple(tuple(float(v) for v in pair.split(",")) for pair in text.split(";") if pair)
+    except ValueError:
+        raise ValueError("should be pairs of numbers like 0.5,-1;1,2") from None
+    if not centers or any(len(c) != 2 or not all(np.isfinite(c)) for c in centers) or len(centers) > 10:
+        raise ValueError("should be 1 to 10 pairs of finite numbers like 0.5,-1;1,2")
+    return centers
+
+
+def format_centers(centers) -> str:
+    return ";".join(f"{x:.6g},{y:.6g}" for x, y in centers)
+
+
+def parse_sigma2(text: str) -> float:
+    value = url.number(min(SIGMA2), max(SIGMA2))(text)
+    if value not in SIGMA2:
+        raise ValueError(f"should be one of {', '.join(map(str, SIGMA2))}")
+    return value
+
+
+PARAMS = [
+    url.Param("algo", K("algo"), "kmeans", url.choice(list(ALGORITHMS)), "algorithm"),
+    url.Param("k", K("k"), 3, url.integer(1, 10), "number of clusters"),
+    url.Param("init", K("init"), "k-means++", url.choice(KMEANS_INITS), "k-means start"),
+    url.Param("centers", K("centers"), None, parse_centers, "placed centres", fmt=format_centers),
+    url.Param("minit", K("minit"), "k-medoids++", url.choice(kmedoids.INITS), "k-medoids start"),
+    url.Param("metric", K("metric"), "euclidean", url.choice(kmedoids.METRICS), "metric"),
+    url.Param("p", K("p"), 3.0, url.number(1.0, 20.0), "Minkowski p"),
+    url.Param("method", K("method"), "alternate", url.choice(kmedoids.METHODS), "method"),
+    url.Param("seed", K("seed"), 0, url.integer(0, 2**31 - 1), "seed"),
+    url.Param("iter", K("iter"), 100, url.integer(1, 1000), "max_iter"),
+    url.Param("tol", K("tol"), 1e-4, url.number(0.0, 10.0), "tol"),
+    url.Param("sigma2", K("sigma2"), 0.5, parse_sigma2, "σ²"),
+    url.Param("step", player.step_key(P), 1, url.integer(1, 10**6), "step"),
+]
+
+def write_url() -> None:
+    params_ = data_picker.url_params(P, data_picker.current_name(P)) + PARAMS
+    url.write(params_, share.url_values(params_))
+
+
+lab.open_lab(P, "k-means and k-medoids: hard EM", PARAMS)
+PERSIST = data_picker.PERSIST
+
+choice = data_picker.pick_dataset(P, default="blobs")
+dataset = choice.dataset
+if choice.error:
+    st.error(choice.error, icon="📄")
+max_k = lab.clamp_k(K("k"), dataset.n_samples)
+
+with st.sidebar:
+    st.subheader("Algorithm")
+    algo = st.radio("Algorithm", list(ALGORITHMS), key=K("algo"), format_func=ALGORITHMS.get, persist_state=PERSIST)
+    k = st.number_input("Number of clusters k", 1, max_k, step=1, key=K("k"), persist_state=PERSIST)
+    if algo == "kmeans":
+        init = st.selectbox("Start", KMEANS_INITS, key=K("init"), format_func=INIT_LABELS.get, persist_state=PERSIST)
+        st.number_input("tol (centre shift, scaled by the data's variance)", 0.0, 10.0, step=1e-4, format="%.1e",
+                        key=K("tol"), persist_state=PERSIST)
+    else:
+        init = st.selectbox("Start", kmedoids.INITS, key=K("minit"), format_func=INIT_LABELS.get, persist_state=PERSIST)
+        metric = st.selectbox("Distance", kmedoids.METRICS, key=K("metric"), persist_state=PERSIST)
+        if metric == "minkowski":
+            st.slider("p", 1.0, 20.0, step=0.5, key=K("p"), persist_state=PERSIST)
+        st.radio("Method", kmedoids.METHODS, key=K("method"), horizontal=True, persist_state=PERSIST,
+                 format_func={"alternate": "alternate (Voronoi iteration)", "pam": "PAM swaps"}.get)
+    st.number_input("Seed", 0, 2**31 - 1, step=1, key=K("seed"), persist_state=PERSIST)
+    st.number_input("max_iter", 1, 1000, step=1, key=K("iter"), persist_state=PERSIST)
+
+columns = list(dataset.columns)
+if algo == "kmeans":
+    params = dict(n_clusters=int(k), seed=int(st.session_state[K("seed")]), max_iter=int(st.session_state[K("iter")]),
+                  tol=float(st.session_state[K("tol")]))
+    if init == PLACED:
+        if dataset.n_features != 2:
+            st.info("Placing centres by clicking needs data with exactly two feature columns; "
+                    "choose two columns in the sidebar, or another start.", icon="🖱️")
+            st.stop()
+        placed = list(st.session_state.get(K("centers")) or ())
+        clicked = lab.new_click(K("place_chart"))
+        if clicked is not None and len(placed) < k:
+            where = dataset.X[clicked] if isinstance(clicked, int) else clicked[1:3]
+            placed.append((float(where[0]), float(where[1])))
+            st.session_state[K("centers")] = tuple(placed)
+        if len(placed) < k:
+            st.markdown(f"**Click on the chart to place centre {len(placed) + 1} of {k}.**")
+            st.plotly_chart(views.placement_figure(dataset.X, placed, columns=columns), key=K("place_chart"),
+                            on_select="rerun", selection_mode="points", theme=None, config=lab.CHART_CONFIG)
+            if placed:
+                st.button("Start again", key=K("clear_placed"), on_click=st.session_state.__setitem__,
+                          args=(K("centers"), None))
+            write_url()
+            st.stop()
+        params.update(init="random", centers_init=tuple(placed[:k]))
+    else:
+        params["init"] = init
+else:
+    params = dict(n_clusters=int(k), init=init, metric=st.session_state[K("metric")],
+                  method=st.session_state[K("method")], seed=int(st.session_state[K("seed")]),
+                  max_iter=int(st.session_state[K("iter")]))
+    if params["metric"] == "minkowski":
+        params["p"] = float(st.session_state[K("p")])
+
+check = kmeans.check_trace if algo == "kmeans" else kmedoids.check_trace
+trace, columns, about, replay = lab.shown_trace(P, lambda: runners.run(algo, dataset, params, slot=P), choice)
+lab.step_link_note(P, len(trace))
+st.caption(f"{about}. {trace.message}")
+url_params = data_picker.url_params(P, data_picker.current_name(P)) + PARAMS
+
+
+def start_centers() -> tuple[tuple[float, ...], ...]:
+    """The centres (or medoids) the run started from: EM starts from the same means."""
+    first = trace.steps[0]
+    centers = first.centers if trace.algorithm == "kmeans" else first.medoids
+    return tuple(tuple(float(v) for v in row) for row in centers)
+
+
+def em_run(slot: str, **extra) -> Trace:
+    means = start_centers()
+    k_ = len(means)
+    params_em = dict(n_components=k_, init="random_from_data", means_init=means,
+                     weights_init=tuple([1.0 / k_] * k_), max_iter=100, tol=1e-6, seed=0, **extra)
+    return runners.run("em", dataset, params_em, slot=slot)
+
+
+def draw_step() -> None:
+    step = player.player(P, len(trace), lambda i: trace[i].message)
+    n_features = trace.X.shape[1]
+    left, right = st.columns([3, 2])
+    with left:
+        axes = lab.axes_picker(P, columns) if n_features > 1 else (0, 0)
+        t1, t2 = st.columns(2)
+        regions = t1.toggle("Shade each centre's region", value=True, key=K("regions"))
+        lines = t2.toggle("Assignment lines on E-steps", value=True, key=K("lines"))
+        unit_ball = None
+        if trace.algorithm == "kmedoids":
+            unit_ball = st.toggle("Unit ball of the distance around medoid 1", key=K("ball"))
+        fig = views.scatter(
+            trace, step, axes=axes, columns=columns, show_regions=regions, show_assignments=lines,
+            unit_ball=(trace.params.get("metric"), trace.params.get("p", 2.0)) if unit_ball else None,
+        )
+        st.plotly_chart(fig, key=K("chart"), theme=None, config=lab.CHART_CONFIG)
+    with right:
+        st.plotly_chart(views.cost_curve(trace, step), key=K("cost"), theme=None, config=lab.CHART_CONFIG)
+        st.markdown("**Clusters at this step**")
+        st.table(views.centers_table(trace, step, columns).style.format(precision=4, na_rep="—"))
+
+    section = lab.section_picker(P, ["Compare with EM", "σ² → 0: EM hardens into k-means", "Share and export"])
+    if section == "Compare with EM":
+        st.caption("EM started from the same means, synchronised on the iteration: hard labels on the left, "
+                   "responsibilities on the right.")
+        em_trace = em_run(f"{P}.compare")
+        iteration = trace[step].iteration
+        st.plotly_chart(views.comparison(trace, em_trace, iteration, axes=axes, columns=columns),
+                        key=K("compare"), theme=None, config=lab.CHART_CONFIG)
+    elif section.startswith("σ²"):
+        st.caption("EM with every covariance fixed at σ²·I, from the same means. As σ² shrinks, each point's "
+                   "responsibilities go to 0 or 1 and EM's E-step becomes k-means' assignment.")
+        sigma2 = st.select_slider("σ²", SIGMA2, key=K("sigma2"), persist_state=PERSIST)
+        em_trace = em_run(f"{P}.sigma", covariance_type="fixed", fixed_variance=float(sigma2))
+        last = len(em_trace) - 1
+        c1, c2 = st.columns(2)
+        c1.metric("Mean largest responsibility", f"{views.hardness(em_trace):.3f}")
+        if trace.algorithm == "kmeans":
+            c2.metric("Points where EM agrees with k-means", f"{views.agreement_with_kmeans(em_trace, trace):.1%}")
+        st.plotly_chart(em_views.scatter_2d(em_trace, last, axes=axes if n_features > 1 else (0, 1), columns=columns)
+                        if n_features > 1 else em_views.density_1d(em_trace, last, columns=columns),
+                        key=K("sigma_chart"), theme=None, config=lab.CHART_CONFIG)
+        ladder = {v: em_run(f"{P}.ladder.{v}", covariance_type="fixed", fixed_variance=v) for v in LADDER}
+        st.plotly_chart(views.hardening(ladder, columns=columns), key=K("ladder"), theme=None, config=lab.CHART_CONFIG)
+    else:
+        lab.share_section(
+            P, trace, url_params, choice=choice, replay=replay, check=check,
+            files=[("Clusters at this step (CSV)", lambda: views.centers_table(trace, step, columns).to_csv(index=False),
+                    f"tracelab-{trace.algorithm}-step{step + 1}-clusters.csv", "text/csv")],
+        )
+    write_url()
+
+
+player.run_in_fragment(P, draw_step)

@@ -1,0 +1,106 @@
+"""The k-means / k-medoids lab under Streamlit's AppTest."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tracelab import kmedoids
+
+TIMEOUT = 60
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def open_lab(**query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("pages/kmeans.py")
+    at.query_params.update({k: str(v) for k, v in query.items()})
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def step_of(at) -> tuple[int, int]:
+    (label,) = [m.value for m in at.markdown if m.value.startswith("**Step ")]
+    m = re.match(r"\*\*Step (\d+)/(\d+)\*\* · (.*)", label)
+    return int(m.group(1)), int(m.group(2))
+
+
+def trace_of(at):
+    return at.session_state["_trace_memo.km"][1]
+
+
+def test_opens_on_blobs_and_steps_through_assign_and_update():
+    at = open_lab()
+    trace = trace_of(at)
+    assert trace.algorithm == "kmeans" and len(trace.steps[0].centers) == 3
+    assert step_of(at)[0] == 1
+    at.button(key="km-next").click().run()
+    assert "E-step" in " ".join(m.value for m in at.markdown)
+    at.button(key="km-next").click().run()
+    assert "M-step" in " ".join(m.value for m in at.markdown)
+    at.button(key="km-last").click().run()
+    assert step_of(at)[0] == step_of(at)[1]
+    assert not at.exception
+
+
+def test_kmedoids_with_every_metric_and_both_methods():
+    at = open_lab()
+    at.radio(key="km.algo").set_value("kmedoids").run()
+    assert trace_of(at).algorithm == "kmedoids"
+    for metric in kmedoids.METRICS:
+        at.selectbox(key="km.metric").set_value(metric).run()
+        assert not at.exception, metric
+        assert trace_of(at).params["metric"] == metric
+    at.selectbox(key="km.metric").set_value("minkowski").run()
+    at.slider(key="km.p").set_value(1.5).run()
+    assert trace_of(at).params["p"] == 1.5
+    at.radio(key="km.method").set_value("pam").run()
+    assert not at.exception
+    assert {s.phase for s in trace_of(at).steps[1:]} <= {"swap"}
+    at.toggle(key="km.ball").set_value(True).run()
+    assert not at.exception
+
+
+@pytest.mark.parametrize("section", ["Compare with EM", "σ² → 0: EM hardens into k-means", "Share and export"])
+def test_every_section_draws(section):
+    at = open_lab(step=3)
+    at.segmented_control(key="km-section").set_value(section).run()
+    assert not at.exception
+    if section == "Compare with EM":
+        em = at.session_state["_trace_memo.km.compare"][1]
+        np.testing.assert_array_equal(em.steps[0].means, trace_of(at).steps[0].centers)
+    if section.startswith("σ²"):
+        at.select_slider(key="km.sigma2").set_value(0.01).run()
+        assert not at.exception
+        em = at.session_state["_trace_memo.km.sigma"][1]
+        assert em.params["covariance_type"] == "fixed" and em.params["fixed_variance"] == 0.01
+        assert any("agrees with k-means" in m.label for m in at.metric)
+
+
+def test_centres_placed_by_clicking_travel_in_the_link():
+    at = open_lab(init="placed", k=2, centers="-1,0;1,0.5")
+    assert not at.exception
+    np.testing.assert_allclose(trace_of(at).steps[0].centers, [[-1, 0], [1, 0.5]])
+    assert at.query_params["centers"] in ("-1,0;1,0.5", ["-1,0;1,0.5"])
+
+
+def test_placing_centres_shows_the_placement_chart_until_k_are_placed():
+    at = open_lab(init="placed", k=3, centers="0,0")
+    assert not at.exception
+    assert any("place centre 2 of 3" in m.value for m in at.markdown)
+    assert "_trace_memo.km" not in at.session_state
+    at.button(key="km.clear_placed").click().run()
+    assert any("place centre 1 of 3" in m.value for m in at.markdown)
+
+
+def test_bad_link_values_fall_back_with_notes():
+    at = open_lab(algo="kmeanz", centers="x;y", metric="hamming", sigma2="3")
+    notes = " ".join(w.value for w in at.warning)
+    for word in ("algo='kmeanz'", "metric='hamming'", "sigma2='3'"):
+        assert word in notes
+    assert step_of(at)[0] == 1
