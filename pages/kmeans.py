@@ -179,7 +179,9 @@ def draw_step() -> None:
     with right:
         st.plotly_chart(views.cost_curve(trace, step), key=K("cost"), theme=None, config=lab.CHART_CONFIG)
         st.markdown("**Clusters at this step**")
-        st.table(views.centers_table(trace, step, columns).style.format(precision=4, na_rep="—"))
+        # Rows are the quantities, columns the clusters: narrow enough for the side column.
+        table = views.centers_table(trace, step, columns).set_index("cluster").T
+        st.table(table.style.format("{:.4g}", na_rep="—"))
 
     section = lab.section_picker(P, ["Compare with EM", "σ² → 0: EM hardens into k-means", "Share and export"])
     if section == "Compare with EM":
