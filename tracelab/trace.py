@@ -33,7 +33,7 @@ _SNAPSHOT_TYPES: dict[str, type[Snapshot]] = {}
 
 # Modules that define snapshot classes, imported on demand when a trace file
 # names a type not registered yet. A fixed list: a file never chooses what runs.
-_SNAPSHOT_MODULES = ("tracelab.gmm", "tracelab.kmeans", "tracelab.kmedoids")
+_SNAPSHOT_MODULES = ("tracelab.gmm", "tracelab.kmeans", "tracelab.kmedoids", "tracelab.hierarchy")
 
 # Array kinds a trace may hold: booleans, integers and floats. Object arrays
 # are refused both ways, so JSON can never smuggle in arbitrary objects.
@@ -272,6 +272,10 @@ class Snapshot:
             raise ValueError(f"a {cls.__name__} step has a field of the wrong type ({exc})") from None
 
 
+class NotAgnesError(ValueError, AttributeError):
+    """Asked for :attr:`Trace.linkage_matrix` of a trace that is not AGNES's."""
+
+
 @dataclass(frozen=True, eq=False)
 class Trace:
     """The whole run of an algorithm: its snapshots and how it ended.
@@ -324,6 +328,19 @@ class Trace:
         if self.X is not None:
             self.X.flags.writeable = False
         _freeze_nested(self.params, in_place=True)
+
+    @property
+    def linkage_matrix(self) -> np.ndarray:
+        """The merges of an AGNES trace as scipy's linkage matrix ``Z``, shape (n - 1, 4).
+
+        Row ``i`` is merge ``i + 1``: the two cluster ids merged, the height and the
+        size of the new cluster (read-only, float). Other traces raise
+        :class:`NotAgnesError`, a ValueError that ``hasattr`` also understands.
+        """
+        if self.algorithm != "agnes":
+            raise NotAgnesError("only agnes traces have a linkage matrix")
+        rows = [(s.a, s.b, s.height, s.size) for s in self.steps if s.phase == "merge"]
+        return freeze(np.array(rows, dtype=np.float64).reshape(len(rows), 4))
 
     def __len__(self) -> int:
         return len(self.steps)
