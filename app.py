@@ -12,6 +12,7 @@ PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/em.py", title="EM for Gaussian mixtures", icon=":material/blur_on:", url_path="em"),
     st.Page("pages/kmeans.py", title="k-means and k-medoids", icon=":material/hub:", url_path="kmeans"),
+    st.Page("pages/hierarchy.py", title="Hierarchical clustering", icon=":material/account_tree:", url_path="hierarchy"),
 ]
 
 st.navigation(PAGES).run()

@@ -39,3 +39,8 @@ st.page_link(
     label="k-means and k-medoids as hard EM: assignments, updates, and EM side by side",
     icon=":material/hub:",
 )
+st.page_link(
+    "pages/hierarchy.py",
+    label="Hierarchical clustering: the dendrogram grows merge by merge; cut it anywhere",
+    icon=":material/account_tree:",
+)

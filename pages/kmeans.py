@@ -76,7 +76,7 @@ def write_url() -> None:
     url.write(params_, share.url_values(params_))
 
 
-lab.open_lab(P, "k-means and k-medoids: hard EM", PARAMS)
+lab.open_lab(P, "k-means and k-medoids: hard EM", PARAMS, default_data="blobs")
 PERSIST = data_picker.PERSIST
 
 choice = data_picker.pick_dataset(P, default="blobs")

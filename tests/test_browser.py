@@ -15,7 +15,12 @@ from tracelab.trace import Trace
 pytestmark = pytest.mark.browser
 
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-PAGES = {"": "TraceLab", "em": "EM for Gaussian mixtures", "kmeans": "k-means and k-medoids: hard EM"}
+PAGES = {
+    "": "TraceLab",
+    "em": "EM for Gaussian mixtures",
+    "kmeans": "k-means and k-medoids: hard EM",
+    "hierarchy": "Hierarchical clustering: merge by merge",
+}
 
 
 def wait_idle(page, timeout=60_000):
@@ -254,6 +259,27 @@ def test_placing_kmeans_centres_by_clicking_empty_space(page, app_url):
     wait_idle(page)
     assert label_text(page, "km").startswith("Step 1/")
     assert "centers=" in page.url
+    assert_no_exception(page)
+
+
+def test_hierarchy_lab_steps_merges_and_moves_the_cut(page, app_url):
+    open_page(page, f"{app_url}/hierarchy?data_n_samples=40")
+    first = label_text(page, "hc")
+    assert first.startswith("Step 1/40")
+    click_and_wait_label(page, "next", first, "hc")
+    second = label_text(page, "hc")
+    assert second.startswith("Step 2/40") and "Merge" in second
+    dendrogram = page.locator('[data-testid="stPlotlyChart"]').nth(1)
+    assert "k = 3" in dendrogram.inner_text()
+    cut = page.get_by_label("Clusters at the cut (k)")
+    cut.fill("5")
+    cut.press("Enter")
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+                 .some(c => c.innerText.includes('k = 5'))"""
+    )
+    wait_idle(page)
+    assert "cutk=5" in page.url
     assert_no_exception(page)
 
 

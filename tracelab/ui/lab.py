@@ -23,7 +23,7 @@ __all__ = ["open_lab", "clamp_k", "shown_trace", "step_link_note", "section_pick
 CHART_CONFIG = {"displaylogo": False}
 
 
-def open_lab(prefix: str, title: str, params: Sequence[url.Param]) -> None:
+def open_lab(prefix: str, title: str, params: Sequence[url.Param], *, default_data: str = "old_faithful") -> None:
     """Read the link's state once per visit, give every parameter its default, show the title and notes.
 
     Parameters
@@ -33,10 +33,11 @@ def open_lab(prefix: str, title: str, params: Sequence[url.Param]) -> None:
     title : str
     params : sequence of url.Param
         The lab's own URL fields (the data picker's are added here); the step last.
+    default_data : str
+        The built-in data set the lab opens on (whose generator parameters a link may set).
     """
-    notes = url.load_into_state(
-        data_picker.url_params(prefix, st.query_params.get("data")) + list(params), f"{prefix}.url_loaded"
-    )
+    data = st.query_params.get("data", default_data)
+    notes = url.load_into_state(data_picker.url_params(prefix, data) + list(params), f"{prefix}.url_loaded")
     for param in params:
         if param.key != player.step_key(prefix):
             st.session_state.setdefault(param.key, param.default)

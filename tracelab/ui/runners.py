@@ -16,6 +16,7 @@ import streamlit as st
 from tracelab import datasets, lessons
 from tracelab.data import Dataset
 from tracelab.gmm import trace_em
+from tracelab.hierarchy import trace_agnes, trace_diana
 from tracelab.kmeans import trace_kmeans
 from tracelab.kmedoids import trace_kmedoids
 from tracelab.trace import Trace
@@ -26,6 +27,8 @@ ALGORITHMS: dict[str, tuple[str, Callable[..., Trace]]] = {
     "em": ("EM", trace_em),
     "kmeans": ("k-means", trace_kmeans),
     "kmedoids": ("k-medoids", trace_kmedoids),
+    "agnes": ("AGNES", trace_agnes),
+    "diana": ("DIANA", trace_diana),
 }
 
 
@@ -41,7 +44,7 @@ def run(algorithm: str, dataset: Dataset, params: dict[str, Any], *, slot: str) 
 
     Parameters
     ----------
-    algorithm : {"em", "kmeans", "kmedoids"}
+    algorithm : {"em", "kmeans", "kmedoids", "agnes", "diana"}
     dataset : Dataset
     params : dict
         Keyword arguments of the algorithm's ``trace_*`` function, with hashable values.

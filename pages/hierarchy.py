@@ -1,0 +1,122 @@
+"""Hierarchical clustering: watch the dendrogram grow merge by merge, and cut it."""
+
+import streamlit as st
+
+from tracelab import hierarchy
+from tracelab.ui import data_picker, entry, lab, player, runners, share, url
+from tracelab.views import hierarchy as views
+
+entry.through_app()
+
+P = "hc"
+
+
+def K(name: str) -> str:
+    return f"{P}.{name}"
+
+
+ALGORITHMS = {"agnes": "AGNES (agglomerative: merge)", "diana": "DIANA (divisive: split)"}
+LINKAGE_LABELS = {
+    "single": "single (closest pair)",
+    "complete": "complete (farthest pair)",
+    "average": "average (mean of all pairs)",
+    "centroid": "centroid (distance of centroids)",
+    "ward": "Ward (least added variance)",
+}
+
+PARAMS = [
+    url.Param("algo", K("algo"), "agnes", url.choice(list(ALGORITHMS)), "algorithm"),
+    url.Param("linkage", K("linkage"), "ward", url.choice(hierarchy.LINKAGES), "linkage"),
+    url.Param("metric", K("metric"), "euclidean", url.choice(hierarchy.METRICS), "metric"),
+    url.Param("p", K("p"), 3.0, url.number(1.0, 20.0), "Minkowski p"),
+    url.Param("cutk", K("cutk"), 3, url.integer(1, 50), "clusters at the cut"),
+    url.Param("step", player.step_key(P), 1, url.integer(1, 10**6), "step"),
+]
+
+lab.open_lab(P, "Hierarchical clustering: merge by merge", PARAMS, default_data="blobs")
+PERSIST = data_picker.PERSIST
+
+choice = data_picker.pick_dataset(P, default="blobs")
+dataset = choice.dataset
+if choice.error:
+    st.error(choice.error, icon="📄")
+
+with st.sidebar:
+    st.subheader("Clustering")
+    algo = st.radio("Algorithm", list(ALGORITHMS), key=K("algo"), format_func=ALGORITHMS.get, persist_state=PERSIST)
+    if algo == "agnes":
+        st.selectbox("Linkage", hierarchy.LINKAGES, key=K("linkage"), format_func=LINKAGE_LABELS.get,
+                     persist_state=PERSIST)
+    metric = st.selectbox("Distance", hierarchy.METRICS, key=K("metric"), persist_state=PERSIST)
+    if metric == "minkowski":
+        st.slider("p", 1.0, 20.0, step=0.5, key=K("p"), persist_state=PERSIST)
+
+params = dict(metric=metric)
+if metric == "minkowski":
+    params["p"] = float(st.session_state[K("p")])
+if algo == "agnes":
+    params["linkage"] = st.session_state[K("linkage")]
+
+check = hierarchy.check_trace
+trace, columns, about, replay = lab.shown_trace(
+    P, lambda: runners.run(algo, dataset, params, slot=P), choice
+)
+lab.step_link_note(P, len(trace))
+st.caption(f"{about}. {trace.message}")
+url_params = data_picker.url_params(P, data_picker.current_name(P)) + PARAMS
+n = trace.X.shape[0]
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _linkage_comparison(_X, digest: str, metric: str, p: float, columns: tuple[str, ...]):
+    return views.linkage_comparison(_X, metric=metric, p=p, columns=list(columns))
+
+
+def linkage_comparison(trace, columns):
+    """Four linkages on the trace's data; computed once per data and distance, not on every step."""
+    metric = trace.params.get("metric", "euclidean")
+    p = float(trace.params.get("p", 2.0))
+    return _linkage_comparison(trace.X, trace.data_digest, metric, p, tuple(columns))
+
+
+def draw_step() -> None:
+    step = player.player(P, len(trace), lambda i: trace[i].message)
+    left, right = st.columns(2)
+    with left:
+        axes = lab.axes_picker(P, columns) if trace.X.shape[1] > 1 else (0, 0)
+        use_cut, cut_k = False, None
+        if trace.algorithm == "agnes":  # a cut needs the whole merge tree
+            c1, c2 = st.columns(2)
+            use_cut = c1.toggle("Colour by the cut instead of this step", key=K("use_cut"), persist_state=PERSIST)
+            if st.session_state[K("cutk")] > n:
+                st.session_state[K("cutk")] = n
+            cut_k = int(c2.number_input("Clusters at the cut (k)", 1, max(1, min(50, n)), step=1, key=K("cutk"),
+                                        persist_state=PERSIST))
+        fig = views.scatter(trace, step, axes=axes, columns=columns, cut_k=cut_k if use_cut else None)
+        st.plotly_chart(fig, key=K("chart"), theme=None, config=lab.CHART_CONFIG)
+    with right:
+        if trace.algorithm == "agnes":
+            st.plotly_chart(views.dendrogram(trace, step, cut_k=cut_k), key=K("dendrogram"), theme=None,
+                            config=lab.CHART_CONFIG)
+        else:
+            st.info("DIANA splits top-down: the scatter shows the splinter group growing; "
+                    "the dendrogram is AGNES's (bottom-up) record.", icon="✂️")
+
+    sections = ["Distance matrix", "Merge heights", "Linkage comparison", "Share and export"]
+    section = lab.section_picker(P, sections)
+    if section in ("Distance matrix", "Merge heights") and trace.algorithm != "agnes":
+        st.caption("This view belongs to AGNES's merges; switch the algorithm to see it.")
+    elif section == "Distance matrix":
+        st.plotly_chart(views.distance_heatmap(trace, step), key=K("heatmap"), theme=None, config=lab.CHART_CONFIG)
+    elif section == "Merge heights":
+        st.plotly_chart(views.merge_heights(trace, step), key=K("heights"), theme=None, config=lab.CHART_CONFIG)
+    elif section == "Linkage comparison":
+        st.caption("The same data under four linkages: single linkage chains points into long clusters, "
+                   "complete and Ward make compact ones.")
+        st.plotly_chart(linkage_comparison(trace, columns), key=K("compare"), theme=None, config=lab.CHART_CONFIG)
+    else:
+        lab.share_section(P, trace, url_params, choice=choice, replay=replay, check=check, files=[])
+    url.write(url_params, share.url_values(url_params))
+
+
+player.run_in_fragment(P, draw_step)

@@ -1,0 +1,80 @@
+"""The hierarchical clustering lab under Streamlit's AppTest."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.cluster.hierarchy import linkage
+from streamlit.testing.v1 import AppTest
+
+from tracelab import hierarchy
+
+TIMEOUT = 60
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def open_lab(**query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("pages/hierarchy.py")
+    at.query_params.update({k: str(v) for k, v in query.items()})
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def step_of(at) -> tuple[int, int]:
+    (label,) = [m.value for m in at.markdown if m.value.startswith("**Step ")]
+    m = re.match(r"\*\*Step (\d+)/(\d+)\*\*", label)
+    return int(m.group(1)), int(m.group(2))
+
+
+def trace_of(at):
+    return at.session_state["_trace_memo.hc"][1]
+
+
+def test_opens_on_blobs_with_ward_and_matches_scipy():
+    at = open_lab(data_n_samples=60)
+    trace = trace_of(at)
+    assert trace.algorithm == "agnes" and len(trace) == 60
+    np.testing.assert_allclose(trace.linkage_matrix[:, 2], linkage(trace.X, "ward")[:, 2], rtol=1e-10)
+    at.button(key="hc-next").click().run()
+    assert step_of(at)[0] == 2
+    assert "Merge" in " ".join(m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("link", hierarchy.LINKAGES)
+def test_every_linkage_runs(link):
+    at = open_lab(data_n_samples=40, linkage=link)
+    assert trace_of(at).params["linkage"] == link
+
+
+def test_every_metric_with_average_linkage_and_a_refused_combination():
+    at = open_lab(data_n_samples=40, linkage="average")
+    for metric in hierarchy.METRICS:
+        at.selectbox(key="hc.metric").set_value(metric).run()
+        assert not at.exception, metric
+        assert trace_of(at).params["metric"] == metric
+    at.selectbox(key="hc.linkage").set_value("ward").run()  # ward needs euclidean: refused
+    assert not at.exception
+    assert "euclidean" in " ".join(e.value for e in at.error)
+
+
+def test_the_cut_and_diana():
+    at = open_lab(data_n_samples=40, step=10)
+    at.toggle(key="hc.use_cut").set_value(True).run()
+    at.number_input(key="hc.cutk").set_value(4).run()
+    assert not at.exception
+    assert at.query_params["cutk"] in ("4", ["4"])
+    at.radio(key="hc.algo").set_value("diana").run()
+    assert not at.exception
+    assert trace_of(at).algorithm == "diana"
+
+
+@pytest.mark.parametrize("section", ["Distance matrix", "Merge heights", "Linkage comparison", "Share and export"])
+def test_every_section_draws(section):
+    at = open_lab(data_n_samples=40, step=5)
+    at.segmented_control(key="hc-section").set_value(section).run()
+    assert not at.exception

@@ -1,0 +1,452 @@
+"""Tests for tracelab.views.hierarchy on real AGNES and DIANA traces.
+
+Every figure is re-validated through plotly (the views skip validation for speed);
+coordinates are read from the original figure (plotly 7 turns arrays into base64
+dicts in ``to_dict``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+from scipy.cluster.hierarchy import dendrogram as scipy_dendrogram
+from scipy.cluster.hierarchy import fcluster, linkage
+
+from tracelab import datasets, hierarchy
+from tracelab.trace import Trace
+from tracelab.views import hierarchy as hv
+
+# The design notes' crossing example: centroid heights 2.0 then 1.8.
+CROSSING = np.array([[0.0, 0.0], [2.0, 0.0], [1.0, 1.8]])
+SIX = np.array([[0.0, 0.0], [0.3, 0.1], [4.0, 4.0], [4.2, 4.5], [9.0, 0.5], [9.5, 0.0]])
+
+
+def _valid(fig: go.Figure) -> go.Figure:
+    go.Figure(fig.to_dict())  # raises on any misspelt property
+    return fig
+
+
+def _role(fig: go.Figure, role: str, **meta) -> list:
+    out = []
+    for tr in fig.data:
+        m = tr.meta or {}
+        if m.get("role") == role and all(m.get(k) == v for k, v in meta.items()):
+            out.append(tr)
+    return out
+
+
+def _one(fig: go.Figure, role: str, **meta):
+    found = _role(fig, role, **meta)
+    assert len(found) == 1, f"expected one {role!r} trace, found {len(found)}"
+    return found[0]
+
+
+def _merges_in(traces) -> np.ndarray:
+    """Merge numbers drawn by some link traces (each link's vertices share one)."""
+    if not traces:
+        return np.empty(0, dtype=int)
+    c = np.concatenate([np.asarray(t.customdata, dtype=float) for t in traces])
+    return np.unique(c[np.isfinite(c)]).astype(int)
+
+
+def _notes(fig: go.Figure) -> str:
+    return " | ".join(a.text for a in fig.layout.annotations)
+
+
+def _same_partition(a, b) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    pairs = set(zip(a.tolist(), b.tolist()))
+    return len(pairs) == len(set(a.tolist())) == len(set(b.tolist()))
+
+
+# ----------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def X40() -> np.ndarray:
+    return np.asarray(datasets.load("blobs", n_samples=40).X, dtype=float)
+
+
+@pytest.fixture(scope="module")
+def ward(X40) -> Trace:
+    return hierarchy.trace_agnes(X40, linkage="ward")
+
+
+@pytest.fixture(scope="module")
+def single(X40) -> Trace:
+    return hierarchy.trace_agnes(X40, linkage="single")
+
+
+@pytest.fixture(scope="module")
+def six() -> Trace:
+    return hierarchy.trace_agnes(SIX, linkage="average")
+
+
+@pytest.fixture(scope="module")
+def crossing() -> Trace:
+    return hierarchy.trace_agnes(CROSSING, linkage="centroid")
+
+
+# -------------------------------------------------------------------------- the layout
+
+
+@pytest.mark.parametrize("method", ["ward", "single", "average", "centroid"])
+def test_layout_matches_scipy(X40, method):
+    t = hierarchy.trace_agnes(X40, linkage=method)
+    Z = t.linkage_matrix
+    lay = hv.dendrogram_layout(Z)
+    d = scipy_dendrogram(Z, no_plot=True)
+    assert lay["leaves"].tolist() == d["leaves"]
+    assert lay["merges"].tolist() == list(range(1, 40))
+    # each link's top is its merge's height, and its feet are its children's tops
+    np.testing.assert_array_equal(lay["y"][:, 1], Z[:, 2])
+    np.testing.assert_array_equal(lay["y"][:, 2], Z[:, 2])
+    # the same U shapes as scipy's (x = 5 + 10 j there), whatever the order
+    ours = sorted(map(tuple, np.round(np.hstack([lay["x"], lay["y"]]), 9).tolist()))
+    theirs = sorted(map(tuple, np.round(np.hstack([(np.array(d["icoord"]) - 5) / 10, d["dcoord"]]), 9).tolist()))
+    assert ours == theirs
+
+
+def test_truncated_layout_matches_scipy_lastp(ward):
+    Z = ward.linkage_matrix
+    lay = hv.dendrogram_layout(Z, truncate_above=10)
+    d = scipy_dendrogram(Z, no_plot=True, truncate_mode="lastp", p=10)
+    assert lay["truncated"]
+    assert lay["leaf_nodes"].tolist() == d["leaves"]
+    assert lay["merges"].tolist() == list(range(31, 40))
+    ours = sorted(map(tuple, np.round(np.hstack([lay["x"], lay["y"]]), 9).tolist()))
+    theirs = sorted(map(tuple, np.round(np.hstack([(np.array(d["icoord"]) - 5) / 10, d["dcoord"]]), 9).tolist()))
+    assert ours == theirs
+
+
+# -------------------------------------------------------------------------- dendrogram
+
+
+@pytest.mark.parametrize("step", [0, 1, 17, 38, 39])
+def test_done_and_future_links(ward, step):
+    fig = _valid(hv.dendrogram(ward, step))
+    done = [t for t in _role(fig, "links") if t.meta["state"] != "future"]
+    future = _role(fig, "links", state="future")
+    done_m = _merges_in(done)
+    fut_m = _merges_in(future)
+    assert done_m.tolist() == list(range(1, step + 1))
+    assert fut_m.tolist() == list(range(step + 1, 40))
+    assert len(done_m) == step and len(fut_m) == 39 - step
+    assert fig.layout.meta["n_done"] == step and fig.layout.meta["n_future"] == 39 - step
+    for t in future:
+        assert t.line.color == hv.FADED
+
+
+@pytest.mark.parametrize("step", [1, 12, 39])
+def test_current_link_is_this_merge(ward, step):
+    Z = ward.linkage_matrix
+    fig = _valid(hv.dendrogram(ward, step))
+    cur = _one(fig, "current")
+    assert cur.line.color == hv.ACCENT
+    assert cur.line.width > max(t.line.width for t in _role(fig, "links"))
+    assert _merges_in([cur]).tolist() == [step]
+    x = np.asarray(cur.x, dtype=float)[:4]
+    y = np.asarray(cur.y, dtype=float)[:4]
+    assert y[1] == y[2] == Z[step - 1, 2]
+    lay = hv.dendrogram_layout(Z)
+    a, b = int(Z[step - 1, 0]), int(Z[step - 1, 1])
+    assert (x[0], x[3]) == (lay["node_x"][a], lay["node_x"][b])
+    # the children are the snapshot's members
+    snap = ward.steps[step]
+    pos = np.empty(40, dtype=int)
+    pos[lay["leaves"]] = np.arange(40)
+    pa, pb = pos[snap.members_a], pos[snap.members_b]
+    assert pa.min() <= x[0] <= pa.max() and pb.min() <= x[3] <= pb.max()
+
+
+def test_no_current_link_at_the_start(ward):
+    fig = _valid(hv.dendrogram(ward, 0))
+    assert not _role(fig, "current")
+    assert "no merge yet" in _notes(fig)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 40])
+def test_cut_k_line_gives_k_clusters(ward, k):
+    Z = ward.linkage_matrix
+    fig = _valid(hv.dendrogram(ward, 20, cut_k=k))
+    cut = _one(fig, "cut")
+    h = float(cut.y[0])
+    assert cut.y[0] == cut.y[1] == cut.meta["height"] == hv.cut_for_k(ward, k)
+    assert len(np.unique(fcluster(Z, h, criterion="distance"))) == k
+    assert _same_partition(fcluster(Z, h, criterion="distance"), hierarchy.cut(ward, k))
+    assert f"k = {k}" in _notes(fig)
+
+
+def test_cut_height_labels_k(ward):
+    Z = ward.linkage_matrix
+    h = float(np.mean(Z[-3:-1, 2]))
+    fig = _valid(hv.dendrogram(ward, 39, cut_height=h))
+    cut = _one(fig, "cut")
+    assert cut.meta["k"] == 3 == len(np.unique(fcluster(Z, h, criterion="distance")))
+    assert "k = 3" in _notes(fig)
+    # at the last step: one colour per cut cluster, the two merges above the cut grey
+    assert len(_role(fig, "links", state="done")) == 3
+    assert _merges_in(_role(fig, "links", state="above-cut")).tolist() == [38, 39]
+
+
+def test_dendrogram_colours_match_scatter(ward):
+    step = 30
+    Z = ward.linkage_matrix
+    lay = hv.dendrogram_layout(Z)
+    dfig = _valid(hv.dendrogram(ward, step))
+    sfig = _valid(hv.scatter(ward, step))
+    pts = _one(sfig, "points")
+    color_of = dict(zip(np.asarray(pts.customdata).tolist(), list(pts.marker.color)))
+    checked = 0
+    for tr in _role(dfig, "links", state="done"):
+        x = np.asarray(tr.x, dtype=float)
+        y = np.asarray(tr.y, dtype=float)
+        feet = x[(y == 0) & np.isfinite(x)]
+        rows = lay["leaves"][np.rint(feet).astype(int)]
+        assert {color_of[r] for r in rows.tolist()} == {tr.line.color}
+        checked += len(rows)
+    assert checked > 0
+
+
+def test_truncation_note_above_the_cap(ward):
+    fig = _valid(hv.dendrogram(ward, 35, truncate_above=10))
+    assert "showing the last 9 merges of 39" in _notes(fig)
+    assert fig.layout.meta["truncated"]
+    drawn = _merges_in(_role(fig, "links"))
+    assert drawn.tolist() == list(range(31, 40))
+    leaves = _one(fig, "leaves")
+    assert len(leaves.x) == int((hv.dendrogram_layout(ward.linkage_matrix, 10)["leaf_nodes"] >= 40).sum())
+    # an early merge is inside a collapsed leaf: that leaf is marked, no link is
+    early = _valid(hv.dendrogram(ward, 3, truncate_above=10))
+    assert not _role(early, "current")
+    assert hv.ACCENT in list(_one(early, "leaves").marker.color)
+    # under the cap: no note, every merge drawn
+    full = _valid(hv.dendrogram(ward, 35))
+    assert "showing the last" not in _notes(full)
+    assert len(_merges_in(_role(full, "links"))) == 39
+
+
+def test_leaf_labels_only_for_few_leaves(ward):
+    fig = hv.dendrogram(ward, 5)
+    assert list(fig.layout.xaxis.ticktext) == [str(i) for i in hv.dendrogram_layout(ward.linkage_matrix)["leaves"]]
+    big = hierarchy.trace_agnes(np.asarray(datasets.load("blobs", n_samples=80).X), linkage="ward")
+    fig = _valid(hv.dendrogram(big, 5))
+    assert fig.layout.xaxis.showticklabels is False and fig.layout.xaxis.ticktext is None
+
+
+def test_dendrogram_refuses_other_traces():
+    d = hierarchy.trace_diana(SIX, metric="euclidean")
+    with pytest.raises(ValueError, match="trace_agnes"):
+        hv.dendrogram(d, 0)
+
+
+# ------------------------------------------------------------------------ cut helpers
+
+
+@pytest.mark.parametrize("method", ["ward", "single", "complete"])
+def test_cut_for_k_round_trip(X40, method):
+    t = hierarchy.trace_agnes(X40, linkage=method)
+    Z = t.linkage_matrix
+    for k in range(1, 41):
+        h = hv.cut_for_k(t, k)
+        assert hv.k_for_height(t, h) == k
+        assert len(np.unique(fcluster(Z, h, criterion="distance"))) == k
+        if 1 < k < 40:  # between the (n-k)th and the (n-k+1)th merge heights
+            assert Z[39 - k, 2] <= h < Z[40 - k, 2]
+    with pytest.raises(ValueError, match="between 1 and"):
+        hv.cut_for_k(t, 0)
+    with pytest.raises(ValueError, match="between 1 and"):
+        hv.cut_for_k(t, 41)
+
+
+def test_k_for_height_counts_merges_below(six):
+    Z = six.linkage_matrix
+    assert hv.k_for_height(six, -1.0) == 6
+    assert hv.k_for_height(six, Z[0, 2]) == 5  # a merge exactly at the height counts
+    assert hv.k_for_height(six, Z[-1, 2] + 1) == 1
+    assert hv.k_for_height(Z, (Z[2, 2] + Z[3, 2]) / 2) == 3  # three merges below
+
+
+def test_cut_helpers_with_crossing_heights(crossing):
+    Z = crossing.linkage_matrix
+    assert Z[1, 2] < Z[0, 2]  # the crossing the design notes describe
+    # cut below the inversion: the later, lower merge does not count
+    assert hv.k_for_height(crossing, 1.9) == 3 == len(np.unique(fcluster(Z, 1.9, criterion="distance")))
+    assert hv.k_for_height(crossing, 2.0) == 1
+
+
+# ----------------------------------------------------------------------------- heatmap
+
+
+@pytest.mark.parametrize("step", [5, 25, 39])
+def test_heatmap_order_and_merge_box(ward, X40, step):
+    fig = _valid(hv.distance_heatmap(ward, step))
+    hm = _one(fig, "distances")
+    leaves = hv.dendrogram_layout(ward.linkage_matrix)["leaves"]
+    order = np.asarray(hm.meta["order"])
+    assert order.tolist() == leaves.tolist()
+    assert list(hm.x) == list(hm.y) == [str(i) for i in leaves]
+    D = hierarchy.distance_matrix(X40, "euclidean", 2.0)
+    np.testing.assert_allclose(np.asarray(hm.z), D[np.ix_(leaves, leaves)])
+    snap = ward.steps[step]
+    box = [s for s in fig.layout.shapes if s.name == "merge"]
+    assert len(box) == 1
+    box = box[0]
+    rows = np.flatnonzero((np.arange(40) >= box.y0) & (np.arange(40) <= box.y1))
+    cols = np.flatnonzero((np.arange(40) >= box.x0) & (np.arange(40) <= box.x1))
+    assert sorted(order[rows].tolist()) == sorted(np.asarray(snap.members_a).tolist())
+    assert sorted(order[cols].tolist()) == sorted(np.asarray(snap.members_b).tolist())
+
+
+def test_heatmap_without_merge_and_with_subsample(ward):
+    fig = _valid(hv.distance_heatmap(ward, 0))
+    assert not fig.layout.shapes and fig.layout.meta["merge_box"] is None
+    fig = _valid(hv.distance_heatmap(ward, 30, max_points=25))
+    order = np.asarray(_one(fig, "distances").meta["order"])
+    assert len(order) == 25 and "showing 25 of 40 points" in _notes(fig)
+    pos = {r: j for j, r in enumerate(hv.dendrogram_layout(ward.linkage_matrix)["leaves"].tolist())}
+    assert [pos[r] for r in order.tolist()] == sorted(pos[r] for r in order.tolist())
+    assert np.array_equal(np.asarray(_one(hv.distance_heatmap(ward, 30, max_points=25), "distances").meta["order"]),
+                          order)  # seeded: the same rows each step
+
+
+def test_heatmap_uses_the_trace_metric(X40):
+    t = hierarchy.trace_agnes(X40, linkage="average", metric="manhattan")
+    hm = _one(_valid(hv.distance_heatmap(t, 3)), "distances")
+    order = np.asarray(hm.meta["order"])
+    D = np.abs(X40[order][:, None, :] - X40[order][None, :, :]).sum(axis=2)
+    np.testing.assert_allclose(np.asarray(hm.z), D)
+
+
+# ------------------------------------------------------------------------------ scatter
+
+
+def test_scatter_colours_clusters_and_marks_the_merge(ward, X40):
+    step = 37
+    fig = _valid(hv.scatter(ward, step))
+    snap = ward.steps[step]
+    pts = _one(fig, "points")
+    assert np.asarray(pts.customdata).tolist() == list(range(40))
+    colors = np.array(pts.marker.color)
+    labels = np.asarray(snap.labels)
+    for lab in np.unique(labels):
+        assert len(set(colors[labels == lab])) == 1
+    assert len({colors[labels == lab][0] for lab in np.unique(labels)}) == len(np.unique(labels))
+    merged = _one(fig, "merged")
+    a, b = np.asarray(snap.members_a), np.asarray(snap.members_b)
+    assert sorted(np.asarray(merged.customdata).tolist()) == sorted(np.concatenate([a, b]).tolist())
+    cen = _one(fig, "centroids")
+    np.testing.assert_allclose([cen.x[0], cen.y[0]], X40[a].mean(axis=0))
+    np.testing.assert_allclose([cen.x[1], cen.y[1]], X40[b].mean(axis=0))
+    assert fig.layout.title.text.startswith(f"Step {step + 1} · merge {step}")
+
+
+def test_scatter_many_clusters_only_largest_coloured(ward):
+    fig = _valid(hv.scatter(ward, 15))  # 25 clusters, many of them single points
+    pts = _one(fig, "points")
+    colors = np.array(pts.marker.color)
+    labels = np.asarray(ward.steps[15].labels)
+    sizes = np.bincount(labels)
+    palette = set(hv.PALETTE[: hv.MAX_COLORED])
+    used = {c for c in colors.tolist() if c in palette}
+    assert len(used) == min(hv.MAX_COLORED, int((sizes >= 2).sum()))
+    single = sizes[labels] == 1
+    assert not set(colors[single]) & palette
+    assert set(np.asarray(pts.marker.size)[single]) == {5}
+    assert "single points" in _notes(fig)
+
+
+def test_scatter_cut_k_and_stable_ranges(ward):
+    fig = _valid(hv.scatter(ward, 10, cut_k=3))
+    colors = np.array(_one(fig, "points").marker.color)
+    assert _same_partition(colors, hierarchy.cut(ward, 3))
+    other = hv.scatter(ward, 30)
+    assert list(fig.layout.xaxis.range) == list(other.layout.xaxis.range)
+    assert fig.layout.uirevision == other.layout.uirevision
+
+
+def test_scatter_pca_axes():
+    X = np.asarray(datasets.load("iris").X, dtype=float)[:50]
+    t = hierarchy.trace_agnes(X, linkage="complete")
+    fig = _valid(hv.scatter(t, 20, axes="pca"))
+    assert "PC1" in fig.layout.xaxis.title.text
+
+
+def test_scatter_diana_marks_the_splinter_group():
+    t = hierarchy.trace_diana(SIX, metric="euclidean")
+    phases = [s.phase for s in t.steps]
+    assert "splinter" in phases and "split" in phases
+    for i, snap in enumerate(t.steps):
+        fig = _valid(hv.scatter(t, i))
+        if snap.phase == "splinter":
+            assert sorted(np.asarray(_one(fig, "splinter").customdata).tolist()) == sorted(snap.splinter.tolist())
+            assert np.asarray(_one(fig, "moved").customdata).tolist() == [snap.moved]
+        else:
+            assert not _role(fig, "splinter") and not _role(fig, "merged")
+        assert hv.step_title(t, i).startswith(f"Step {i + 1}")
+
+
+# ----------------------------------------------------------------------- merge heights
+
+
+def test_merge_heights(ward):
+    Z = ward.linkage_matrix
+    fig = _valid(hv.merge_heights(ward, 12))
+    curve = _one(fig, "heights")
+    assert np.asarray(curve.x).tolist() == list(range(2, 41))
+    np.testing.assert_array_equal(np.asarray(curve.y), Z[:, 2])
+    cur = _one(fig, "current")
+    assert (cur.x[0], cur.y[0]) == (13, Z[11, 2])
+    assert fig.layout.shapes[0].x0 == 13
+    assert not _role(fig, "inversions")
+    start = _one(_valid(hv.merge_heights(ward, 0)), "current")
+    assert (start.x[0], start.y[0]) == (1, 0.0)
+
+
+def test_merge_heights_marks_inversions(crossing):
+    fig = _valid(hv.merge_heights(crossing, 2))
+    inv = _one(fig, "inversions")
+    assert np.asarray(inv.customdata).tolist() == [2]
+    assert inv.marker.color != _one(fig, "heights").line.color
+
+
+# ------------------------------------------------------------------ linkage comparison
+
+
+def test_linkage_comparison(X40):
+    fig = _valid(hv.linkage_comparison(X40))
+    names = ("single", "complete", "average", "ward")
+    assert list(fig.layout.meta["linkages"]) == list(names)
+    titles = [a.text for a in fig.layout.annotations[:4]]
+    for name, title in zip(names, titles):
+        assert title.startswith(f"{name} linkage")
+    for c, name in enumerate(names):
+        panel = [t for t in _role(fig, "links") if t.meta["panel"] == c]
+        ax = "x" if c == 0 else f"x{c + 1}"
+        assert {t.xaxis for t in panel} == {ax}
+        heights = np.concatenate([np.asarray(t.y, dtype=float).reshape(-1, 5)[:, 1] for t in panel])
+        np.testing.assert_allclose(np.sort(heights), np.sort(linkage(X40, method=name)[:, 2]))
+        pts = [t for t in _role(fig, "points") if t.meta["panel"] == c]
+        assert len(pts) == 1 and len(np.unique(np.asarray(pts[0].meta["labels"]))) == 3
+    # single linkage chains: its tree is lower and flatter than complete's
+    assert linkage(X40, "single")[:, 2].max() < linkage(X40, "complete")[:, 2].max()
+
+
+def test_linkage_comparison_two_by_two_without_points(X40):
+    fig = _valid(hv.linkage_comparison(X40[:, :1], linkages=("single", "complete", "average", "ward", "centroid"),
+                                       k=None))
+    assert not _role(fig, "points")
+    assert len({t.meta["panel"] for t in _role(fig, "links")}) == 5
+    assert fig.layout.xaxis5.domain[0] == fig.layout.xaxis.domain[0]  # second row
+
+
+def test_linkage_comparison_euclidean_only_linkages(X40):
+    fig = _valid(hv.linkage_comparison(X40, metric="manhattan", linkages=("single", "ward")))
+    titles = [a.text for a in fig.layout.annotations[:2]]
+    assert "Euclidean" not in titles[0] and "(Euclidean distances)" in titles[1]
+    ward_links = [t for t in _role(fig, "links") if t.meta["panel"] == 1]
+    heights = np.concatenate([np.asarray(t.y, dtype=float).reshape(-1, 5)[:, 1] for t in ward_links])
+    np.testing.assert_allclose(np.sort(heights), np.sort(linkage(X40, method="ward")[:, 2]))
+    with pytest.raises(ValueError, match="linkage should be one of"):
+        hv.linkage_comparison(X40, linkages=("median",))

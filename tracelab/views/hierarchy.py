@@ -1,0 +1,1115 @@
+"""Views of hierarchical clustering traces: dendrogram, scatter, distance heatmap, heights.
+
+Every step view takes a :class:`~tracelab.trace.Trace` from
+:func:`tracelab.hierarchy.trace_agnes` (bottom-up merges; the scatter view also
+takes :func:`tracelab.hierarchy.trace_diana`) and a step index, and returns a
+plotly ``go.Figure``. As in :mod:`tracelab.views.kmeans`, nothing here imports
+streamlit or caches anything; figures are plain dicts
+(:func:`tracelab.views.common.figure`; the tests re-validate them).
+
+The dendrogram is laid out here from ``Z`` (as scipy's ``dendrogram`` does, but
+keeping which link is which merge): leaves in scipy's order
+(``leaves_list(Z)``, the same as ``dendrogram(Z)["leaves"]``) at x = 0, 1, ...,
+a cluster at the mean x of its two children and at its merge height. Each link
+therefore keeps its merge number, so a link's ``customdata`` is that merge's
+step index (merge m is step m): a click on a link can open that step.
+
+Conventions
+-----------
+- Points are identified by their 0-based row index in ``trace.X`` (each
+  marker's ``customdata``); steps are numbered from 1 on screen, so merge m is
+  "step m + 1" (step 1 is the start, every point on its own).
+- Clusters are coloured by size: the :data:`MAX_COLORED` largest clusters of
+  two or more points get the palette's colours (largest first; ties by position
+  in the dendrogram's leaf order), smaller ones are grey and singletons small
+  and light grey. Dendrogram links and scatter points use the same rule, so a
+  cluster has the same colour in both.
+- Every trace carries ``meta={"role": ...}``: "links" (with ``meta["state"]``
+  "done" / "future" / "above-cut"), "current", "cut", "leaves", "points",
+  "merged", "centroids", "splinter", "moved", "distances", "heights",
+  "inversions", ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from scipy.cluster.hierarchy import leaves_list, maxdists
+
+from tracelab.trace import Trace
+from tracelab.views import em as _em
+from tracelab.views.common import (
+    PALETTE,
+    axis_range,
+    current_step_parts,
+    figure,
+    format_count,
+    project_points,
+    subsample,
+)
+
+__all__ = [
+    "ACCENT",
+    "LEAF_LABELS_UP_TO",
+    "MAX_COLORED",
+    "cluster_colors",
+    "cut_for_k",
+    "dendrogram",
+    "dendrogram_layout",
+    "distance_heatmap",
+    "k_for_height",
+    "linkage_comparison",
+    "merge_heights",
+    "scatter",
+    "step_title",
+]
+
+#: Only this many of the largest clusters (of 2+ points) get palette colours.
+MAX_COLORED = 10
+#: Leaf labels (point numbers) are written under the dendrogram up to this many leaves.
+LEAF_LABELS_UP_TO = 60
+#: Colour of the current merge (not in :data:`PALETTE`, so it never reads as a cluster).
+ACCENT = "#E8175D"
+#: Links of merges not done yet.
+FADED = "rgba(170,170,170,0.45)"
+#: Done links that are not inside a coloured cluster (above the cut, or small clusters).
+OTHER = "#7f7f7f"
+#: Splinter group (DIANA) outline.
+SPLINTER = "#000000"
+
+_SMALL = "#9aa0a6"  # points of clusters beyond MAX_COLORED
+_SINGLE = "#cfd3d7"  # singletons
+_GL_ABOVE = _em.GL_ABOVE
+_esc = _em._esc
+_note = _em._note
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check(trace: Trace, algorithms: tuple[str, ...] = ("agnes",)) -> str:
+    algo = getattr(trace, "algorithm", None)
+    if algo not in algorithms:
+        names = " or ".join(f"trace_{a}" for a in algorithms)
+        raise ValueError(f"this view draws traces from {names}, but the trace's algorithm is {algo!r}")
+    if trace.X is None:
+        raise ValueError("the trace holds no data (X); run it again to draw it")
+    return algo
+
+
+def _params(trace: Trace) -> Mapping[str, Any]:
+    return trace.params if isinstance(trace.params, Mapping) else {}
+
+
+def _Z(trace: Trace) -> np.ndarray:
+    """The scipy linkage matrix of an AGNES trace, shape (n-1, 4)."""
+    Z = getattr(trace, "linkage_matrix", None)
+    if Z is None:
+        merges = [s for s in trace.steps if s.phase == "merge"]
+        Z = [[s.a, s.b, s.height, s.size] for s in merges]
+    Z = np.asarray(Z, dtype=np.float64).reshape(-1, 4)
+    return Z
+
+
+def _merge_number(trace: Trace, step: int) -> int:
+    """How many merges are done at ``step`` (0 at the start)."""
+    snap = trace.steps[step]
+    if snap.phase == "init":
+        return 0
+    return int(getattr(snap, "iteration", step))
+
+
+def _metric(trace: Trace) -> tuple[str, float]:
+    params = _params(trace)
+    return str(params.get("metric", "euclidean")), float(params.get("p", 2.0))
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def step_title(trace: Trace, step: int) -> str:
+    """A short heading, e.g. ``"Step 4 · merge 3: 2 + 1 points at height 0.81"``."""
+    algo = _check(trace, ("agnes", "diana"))
+    step = _em._step_index(trace, step)
+    snap = trace.steps[step]
+    head = f"Step {step + 1}"
+    if snap.phase == "init":
+        return f"{head} · start"
+    if algo == "agnes":
+        m = _merge_number(trace, step)
+        na, nb = len(np.asarray(snap.members_a)), len(np.asarray(snap.members_b))
+        return f"{head} · merge {m}: {na} + {nb} points at height {_fmt(float(snap.height))}"
+    if snap.phase == "splinter":
+        k = len(_rows(snap.splinter, trace.X.shape[0]))
+        return f"{head} · splinter group grows to {k} point{'s' if k != 1 else ''}"
+    if snap.phase == "split":
+        return f"{head} · split done (diameter {_fmt(float(snap.diameter))})"
+    return f"{head} · {snap.phase}"
+
+
+def _rows(value: Any, n: int) -> np.ndarray:
+    """Row indices from an index array, a boolean mask of length n, or a single int."""
+    a = np.asarray(value)
+    if a.dtype == bool:
+        return np.flatnonzero(a) if a.size == n else np.empty(0, dtype=np.int64)
+    a = np.atleast_1d(a).astype(np.int64).ravel()
+    return a[(a >= 0) & (a < n)]
+
+
+def _rank_groups(sizes: np.ndarray, first_pos: np.ndarray) -> np.ndarray:
+    """Colour slot of each group: 0..MAX_COLORED-1 for the largest groups of 2+, else -1.
+
+    Largest first; ties go to the group further left in the leaf order, so the
+    dendrogram and the scatter give a cluster the same colour.
+    """
+    sizes = np.asarray(sizes, dtype=np.int64)
+    order = np.lexsort((np.asarray(first_pos), -sizes))
+    slot = np.full(sizes.shape[0], -1, dtype=np.int64)
+    big = order[sizes[order] >= 2][:MAX_COLORED]
+    slot[big] = np.arange(big.shape[0])
+    return slot
+
+
+def cluster_colors(labels: np.ndarray, leaf_order: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+    """Colour of each point under the views' rule, and a summary for the legend note.
+
+    Parameters
+    ----------
+    labels : array-like of int, shape (n_samples,)
+        Flat cluster labels (any integer values; -1 is noise).
+    leaf_order : array-like of int, shape (n_samples,), optional
+        The dendrogram's leaves; breaks ties between equal sizes (default row order).
+
+    Returns
+    -------
+    colors : ndarray of str, shape (n_samples,)
+    summary : dict
+        ``n_clusters``, ``colored``, ``grey`` (clusters of 2+ points drawn grey),
+        ``singletons`` and ``slot`` (each point's colour slot, -1 for grey).
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    n = labels.shape[0]
+    pos = np.arange(n)
+    if leaf_order is not None:
+        pos = np.empty(n, dtype=np.int64)
+        pos[np.asarray(leaf_order, dtype=np.int64)] = np.arange(n)
+    uniq, inv, sizes = np.unique(labels, return_inverse=True, return_counts=True)
+    first = np.full(uniq.shape[0], n, dtype=np.int64)
+    np.minimum.at(first, inv, pos)
+    slot_of = _rank_groups(sizes, first)
+    noise = uniq < 0
+    slot_of[noise] = -1
+    slot = slot_of[inv]
+    pal = np.array(PALETTE[:MAX_COLORED] + (_SMALL, _SINGLE), dtype=object)
+    single = (sizes[inv] == 1) | noise[inv]
+    colors = pal[np.where(slot >= 0, slot, np.where(single, MAX_COLORED + 1, MAX_COLORED))]
+    real = ~noise
+    summary = {
+        "n_clusters": int(real.sum()),
+        "colored": int((slot_of >= 0).sum()),
+        "grey": int(((slot_of < 0) & (sizes >= 2) & real).sum()),
+        "singletons": int(((sizes == 1) & real).sum()),
+        "slot": slot,
+    }
+    return colors, summary
+
+
+def _colour_note(summary: dict) -> str | None:
+    parts = []
+    if summary["grey"]:
+        parts.append(f"the {summary['colored']} largest clusters coloured, "
+                     f"{summary['grey']} smaller ones grey")
+    if summary["singletons"]:
+        parts.append(f"{format_count(summary['singletons'])} single points small and light grey")
+    return "; ".join(parts) or None
+
+
+# ------------------------------------------------------------------------ cut heights
+
+
+def _effective_heights(Z: np.ndarray) -> np.ndarray:
+    """Each merge's largest height in its subtree: what scipy's ``fcluster(..., "distance")`` cuts.
+
+    Equal to ``Z[:, 2]`` for single, complete, average and Ward linkage; differs
+    after an inversion (centroid or median linkage), where a merge lies below
+    one of its children.
+    """
+    return maxdists(Z) if Z.shape[0] else np.empty(0)
+
+
+def k_for_height(trace: Trace | np.ndarray, h: float) -> int:
+    """The number of clusters left when the tree is cut at height ``h``.
+
+    Counts the merges whose whole subtree lies at or below ``h`` (scipy's
+    ``fcluster(Z, h, criterion="distance")``), so with inversions a merge below
+    ``h`` whose child lies above it does not count.
+
+    Parameters
+    ----------
+    trace : Trace or ndarray of shape (n-1, 4)
+        An AGNES trace or its linkage matrix ``Z``.
+    h : float
+
+    Returns
+    -------
+    int, between 1 and n
+    """
+    Z = _Z(trace) if isinstance(trace, Trace) else np.asarray(trace, dtype=np.float64)
+    n = Z.shape[0] + 1
+    return int(n - np.count_nonzero(_effective_heights(Z) <= float(h)))
+
+
+def cut_for_k(trace: Trace | np.ndarray, k: int) -> float:
+    """A height at which the tree cut gives ``k`` clusters: midway between two merge heights.
+
+    With the merge heights sorted (``s``, after inversions are lifted to their
+    children's height, see :func:`k_for_height`), any ``h`` with
+    ``s[n-k-1] <= h < s[n-k]`` leaves ``k`` clusters; the midpoint is returned.
+    For ``k = n`` it is half the lowest height, for ``k = 1`` a little above the
+    top. When the two heights tie, no horizontal cut gives exactly ``k`` clusters:
+    the tied height is returned (``k_for_height`` then reports fewer clusters).
+
+    Parameters
+    ----------
+    trace : Trace or ndarray of shape (n-1, 4)
+    k : int, 1 <= k <= n
+
+    Returns
+    -------
+    float
+    """
+    Z = _Z(trace) if isinstance(trace, Trace) else np.asarray(trace, dtype=np.float64)
+    n = Z.shape[0] + 1
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 1 <= k <= n:
+        raise ValueError(f"k should be a whole number between 1 and the number of points ({n}), but got {k!r}")
+    s = np.sort(_effective_heights(Z))
+    if n == 1:
+        return 0.0
+    top = float(s[-1])
+    if k == 1:
+        return top + max(0.05 * top, 1e-12) if top > 0 else 1.0
+    hi = float(s[n - k])
+    lo = float(s[n - k - 1]) if k < n else 0.0
+    return (lo + hi) / 2
+
+
+# ------------------------------------------------------------------------- layout
+
+
+def dendrogram_layout(Z: np.ndarray, truncate_above: int | None = None) -> dict[str, Any]:
+    """Where every link of the dendrogram goes, keeping each link's merge number.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n-1, 4)
+        A scipy linkage matrix.
+    truncate_above : int, optional
+        With more points than this, only the last ``truncate_above - 1`` merges
+        are laid out, over ``truncate_above`` leaves that stand for the clusters
+        left before them (scipy's ``truncate_mode="lastp"``, ``p=truncate_above``).
+
+    Returns
+    -------
+    dict
+        ``leaves``: scipy's leaf order (point rows, all n); ``merges``: merge
+        numbers (1-based, = step index) of the links laid out; ``x``, ``y``:
+        arrays of shape (len(merges), 4), each link's U as scipy's
+        ``icoord``/``dcoord`` with leaf j at x = j (scipy's x is ``5 + 10 j``);
+        ``leaf_nodes``: the node id (scipy numbering) at each leaf position;
+        ``leaf_sizes``: points under each leaf; ``node_x``, ``node_y``: every
+        node's position (NaN when not laid out); ``truncated``: bool.
+    """
+    Z = np.asarray(Z, dtype=np.float64)
+    n = Z.shape[0] + 1
+    leaves = leaves_list(Z) if n > 1 else np.zeros(1, dtype=np.int64)
+    ab = Z[:, :2].astype(np.int64)
+    pos = np.empty(n, dtype=np.int64)
+    pos[leaves] = np.arange(n)
+    truncated = truncate_above is not None and n > truncate_above
+    if not truncated:
+        first_merge = 0
+        leaf_nodes = leaves.astype(np.int64)
+    else:
+        p = int(truncate_above)
+        first_merge = n - p  # rows [first_merge:] are drawn
+        # nodes that are children of drawn merges but not drawn merges themselves
+        kids = ab[first_merge:].ravel()
+        leaf_nodes = kids[kids < n + first_merge]
+        # a cluster occupies a contiguous run of the leaf order: sort by its first leaf
+        first = np.empty(2 * n - 1, dtype=np.int64)
+        first[:n] = pos
+        for i in range(n - 1):
+            first[n + i] = min(first[ab[i, 0]], first[ab[i, 1]])
+        leaf_nodes = leaf_nodes[np.argsort(first[leaf_nodes], kind="stable")]
+    node_x = np.full(2 * n - 1, np.nan)
+    node_y = np.full(2 * n - 1, np.nan)
+    node_x[leaf_nodes] = np.arange(leaf_nodes.shape[0])
+    node_y[leaf_nodes] = 0.0
+    for i in range(first_merge, n - 1):
+        node_x[n + i] = 0.5 * (node_x[ab[i, 0]] + node_x[ab[i, 1]])
+        node_y[n + i] = Z[i, 2]
+    rows = np.arange(first_merge, n - 1)
+    xa, xb = node_x[ab[rows, 0]], node_x[ab[rows, 1]]
+    ya, yb = node_y[ab[rows, 0]], node_y[ab[rows, 1]]
+    h = Z[rows, 2]
+    sizes = np.ones(2 * n - 1, dtype=np.int64)
+    sizes[n:] = Z[:, 3].astype(np.int64)
+    return {
+        "leaves": leaves,
+        "merges": rows + 1,
+        "x": np.column_stack([xa, xa, xb, xb]),
+        "y": np.column_stack([ya, h, h, yb]),
+        "leaf_nodes": leaf_nodes,
+        "leaf_sizes": sizes[leaf_nodes],
+        "node_x": node_x,
+        "node_y": node_y,
+        "truncated": bool(truncated),
+        "n": n,
+    }
+
+
+def _groups(Z: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """For each merge (row of Z), the row of the top merge of its group, or -1.
+
+    ``inside[i]`` says merge i lies within a cluster of the flat clustering (a
+    done merge, or one below the cut); a group is a maximal subtree of such
+    merges. ``inside`` must be closed downwards (true for a merge => true for its
+    children), which both "merge number <= m" and "subtree height <= h" are.
+    """
+    n = Z.shape[0] + 1
+    root = np.full(n - 1, -1, dtype=np.int64)
+    parent = np.full(2 * n - 1, -1, dtype=np.int64)
+    ab = Z[:, :2].astype(np.int64)
+    parent[ab[:, 0]] = np.arange(n - 1)
+    parent[ab[:, 1]] = np.arange(n - 1)
+    for i in range(n - 2, -1, -1):
+        if not inside[i]:
+            continue
+        par = parent[n + i]
+        root[i] = root[par] if par >= 0 and inside[par] else i
+    return root
+
+
+def _segments(X4: np.ndarray, Y4: np.ndarray, merges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """U-shaped links as one NaN-separated polyline, each vertex tagged with its merge."""
+    m = X4.shape[0]
+    x = np.full((m, 5), np.nan)
+    y = np.full((m, 5), np.nan)
+    c = np.full((m, 5), np.nan)
+    x[:, :4], y[:, :4] = X4, Y4
+    c[:, :4] = merges[:, None]
+    return x.ravel(), y.ravel(), c.ravel()
+
+
+def _link_trace(X4, Y4, merges, *, name, color, width, state, xaxis="x", yaxis="y",
+                showlegend=False, extra_meta=None) -> dict:
+    x, y, c = _segments(X4, Y4, merges)
+    return {
+        "type": "scatter", "x": x, "y": y, "customdata": c, "xaxis": xaxis, "yaxis": yaxis,
+        "mode": "lines", "name": name, "showlegend": showlegend, "connectgaps": False,
+        "line": {"color": color, "width": width},
+        "hovertemplate": "merge %{customdata}<br>height %{y:.4g}<extra></extra>",
+        "meta": {"role": "links", "state": state, **(extra_meta or {})},
+    }
+
+
+def _dendro_traces(Z, lay, *, done_upto: int, current: int | None, inside: np.ndarray | None = None,
+                   xaxis: str = "x", yaxis: str = "y", width: float = 1.6) -> tuple[list[dict], dict]:
+    """Link traces: future (faded), done per colour group, other done links, current.
+
+    ``inside`` (per merge, closed downwards) defines the colour groups: maximal
+    subtrees of such merges, i.e. the flat clusters of a cut; default the merges
+    done by ``done_upto`` (the clusters at this step).
+    """
+    n = lay["n"]
+    merges = lay["merges"]
+    rows = merges - 1
+    done = merges <= done_upto
+    inside_all = np.arange(1, n) <= done_upto if inside is None else np.asarray(inside, dtype=bool)
+    root = _groups(Z, inside_all)
+    # colour slots of the groups, ranked like the scatter's clusters
+    roots = np.unique(root[root >= 0])
+    first = np.empty(2 * n - 1, dtype=np.float64)
+    first[lay["leaves"]] = np.arange(n)
+    ab = Z[:, :2].astype(np.int64)
+    for i in range(n - 1):
+        first[n + i] = min(first[ab[i, 0]], first[ab[i, 1]])
+    slot_of_root = dict(zip(roots.tolist(),
+                            _rank_groups(Z[roots, 3], first[n + roots]).tolist())) if roots.size else {}
+    slot = np.array([slot_of_root.get(int(r), -1) if r >= 0 else -2 for r in root[rows]], dtype=np.int64)
+    X4, Y4 = lay["x"], lay["y"]
+    traces: list[dict] = []
+    fut = ~done
+    if fut.any():
+        traces.append(_link_trace(X4[fut], Y4[fut], merges[fut], name="merges to come", color=FADED,
+                                  width=width * 0.8, state="future", xaxis=xaxis, yaxis=yaxis))
+    other = done & (slot < 0)
+    if other.any():
+        above = done & (slot == -2)
+        state = "above-cut" if inside is not None and not (other & ~above).any() else "other"
+        traces.append(_link_trace(X4[other], Y4[other], merges[other], name="other merges", color=OTHER,
+                                  width=width, state=state, xaxis=xaxis, yaxis=yaxis))
+    for s in range(MAX_COLORED):
+        sel = done & (slot == s)
+        if sel.any():
+            traces.append(_link_trace(X4[sel], Y4[sel], merges[sel], name=f"cluster colour {s + 1}",
+                                      color=PALETTE[s], width=width, state="done", xaxis=xaxis, yaxis=yaxis,
+                                      extra_meta={"slot": s}))
+    info = {"n_groups": int(roots.size), "n_done": int(done.sum()), "n_future": int(fut.sum())}
+    if current is not None and current >= 1:
+        hit = merges == current
+        if hit.any():
+            tr = _link_trace(X4[hit], Y4[hit], merges[hit], name=f"merge {current}", color=ACCENT,
+                             width=width * 2.6, state="current", xaxis=xaxis, yaxis=yaxis)
+            tr["meta"] = {"role": "current", "merge": int(current)}
+            traces.append(tr)
+    return traces, info
+
+
+def _leaf_axis(lay: dict, n_labels_up_to: int = LEAF_LABELS_UP_TO) -> dict:
+    nl = lay["leaf_nodes"].shape[0]
+    axis: dict[str, Any] = {"range": [-0.5 - 0.01 * nl, nl - 0.5 + 0.01 * nl], "zeroline": False,
+                            "showgrid": False}
+    if nl <= n_labels_up_to:
+        n = lay["n"]
+        nodes = lay["leaf_nodes"]
+        text = np.where(nodes < n, nodes.astype(str).astype(object),
+                        ("(" + lay["leaf_sizes"].astype(str).astype(object) + ")"))
+        axis.update({"tickmode": "array", "tickvals": np.arange(nl), "ticktext": text.tolist(),
+                     "tickangle": -90 if nl > 20 else 0, "tickfont": {"size": 10}})
+    else:
+        axis.update({"showticklabels": False})
+    return axis
+
+
+# ---------------------------------------------------------------------------- views
+
+
+def dendrogram(
+    trace: Trace,
+    step: int,
+    *,
+    cut_height: float | None = None,
+    cut_k: int | None = None,
+    truncate_above: int = 300,
+    color_threshold: float | None = None,
+) -> go.Figure:
+    """The dendrogram with the merges done by ``step`` drawn solid and the rest faded.
+
+    Parameters
+    ----------
+    trace : Trace
+        From :func:`tracelab.hierarchy.trace_agnes`.
+    step : int
+        Step index; merge m is step m (step 0: no merge yet).
+    cut_height : float, optional
+        Draw a horizontal cut here, labelled with the clusters it leaves.
+    cut_k : int, optional
+        Draw the cut that leaves ``cut_k`` clusters (:func:`cut_for_k`); ignored
+        when ``cut_height`` is given.
+    truncate_above : int, default 300
+        With more points, only the last ``truncate_above - 1`` merges are drawn
+        over ``truncate_above`` leaves, each leaf labelled with its size (scipy's
+        ``truncate_mode="lastp"``); a note says so.
+    color_threshold : float, optional
+        Colour clusters as cut at this height (scipy's ``color_threshold``).
+        Default: the cut, if any; else the clusters at this step.
+
+    Returns
+    -------
+    plotly Figure
+        Link traces (``meta["role"] == "links"``, ``meta["state"]``: "future" in
+        light grey, "done" one per colour, "other"/"above-cut" dark grey; each
+        vertex's ``customdata`` is its merge number = step index), the current
+        merge ("current", thick, :data:`ACCENT`), a "cut" trace (horizontal line,
+        ``meta["height"]``, ``meta["k"]``) with a "k = …" label, and for a
+        truncated tree a "leaves" marker trace. ``layout.meta`` holds ``leaves``
+        (scipy's order), ``merges`` (laid-out merge numbers), ``truncated``,
+        ``n_done``, ``n_future`` (arrays as numpy arrays) and ``merge``.
+    """
+    _check(trace)
+    step = _em._step_index(trace, step)
+    Z = _Z(trace)
+    n = Z.shape[0] + 1
+    if not isinstance(truncate_above, (int, np.integer)) or truncate_above < 2:
+        raise ValueError(f"truncate_above should be a whole number, at least 2, but got {truncate_above!r}")
+    m = _merge_number(trace, step)
+    lay = dendrogram_layout(Z, truncate_above)
+    k_line = None
+    merge_no = np.arange(1, n)
+    inside = None
+    if cut_height is None and cut_k is not None:
+        cut_height = cut_for_k(Z, cut_k)
+        k_line = int(cut_k)
+        # hierarchy.cut's clusters: the partition after the first n - k merges
+        inside = merge_no <= n - k_line
+    elif cut_height is not None:
+        cut_height = float(cut_height)
+        k_line = k_for_height(Z, cut_height)
+        inside = _effective_heights(Z) <= cut_height
+    if color_threshold is not None:
+        inside = _effective_heights(Z) <= float(color_threshold)
+    traces, info = _dendro_traces(Z, lay, done_upto=m, current=m if m >= 1 else None, inside=inside)
+    notes: list[str] = []
+    nl = lay["leaf_nodes"].shape[0]
+    ymax = float(np.max(Z[:, 2])) if n > 1 else 1.0
+    top = max(ymax, cut_height if cut_height is not None else 0.0) or 1.0
+    yr = [0.0, top * 1.06]
+    annotations: list[dict] = []
+    if lay["truncated"]:
+        shown = nl - 1
+        notes.append(f"showing the last {format_count(shown)} merges of {format_count(n - 1)} "
+                     f"(each leaf: a cluster, its size in brackets)")
+        small = lay["leaf_nodes"] >= n
+        lx = np.flatnonzero(small)
+        hover = [f"cluster of {format_count(int(s))} points, formed by merge {int(nd) - n + 1}"
+                 for nd, s in zip(lay["leaf_nodes"][small], lay["leaf_sizes"][small])]
+        cur_node = n + m - 1 if m >= 1 else None
+        colors = np.full(lx.shape[0], "#555555", dtype=object)
+        if cur_node is not None and m <= n - truncate_above:
+            # the current merge is inside one of the collapsed leaves: mark that leaf
+            inside = _collapsed_leaf_of(Z, lay, cur_node)
+            if inside is not None:
+                colors[lx == inside] = ACCENT
+                notes.append(f"merge {m} is inside the leaf marked in colour")
+        traces.append({
+            "type": "scatter", "x": lx.astype(float), "y": np.zeros(lx.shape[0]), "mode": "markers",
+            "name": "collapsed clusters", "showlegend": False, "hovertext": hover,
+            "hovertemplate": "%{hovertext}<extra></extra>",
+            "marker": {"symbol": "triangle-up", "size": 7, "color": colors.tolist()},
+            "customdata": lay["leaf_nodes"][small] - n + 1,
+            "meta": {"role": "leaves"},
+        })
+    if cut_height is not None:
+        x0, x1 = -0.5, nl - 0.5
+        traces.append({
+            "type": "scatter", "x": [x0, x1], "y": [cut_height, cut_height], "mode": "lines",
+            "name": "cut", "showlegend": False,
+            "line": {"color": "black", "width": 1.5, "dash": "dash"},
+            "hovertemplate": f"cut at height {_fmt(cut_height)}: {k_line} clusters<extra></extra>",
+            "meta": {"role": "cut", "height": cut_height, "k": k_line},
+        })
+        annotations.append({"text": f"k = {k_line}", "x": x1, "y": cut_height, "xref": "x", "yref": "y",
+                            "xanchor": "right", "yanchor": "bottom", "showarrow": False,
+                            "font": {"size": 13, "color": "black"},
+                            "bgcolor": "rgba(255,255,255,0.8)"})
+        if k_line != k_for_height(Z, cut_height):
+            notes.append(f"no single height leaves exactly {k_line} clusters (tied heights)")
+    if m >= 1:
+        snap = trace.steps[step]
+        notes.insert(0, f"merge {m} of {n - 1}: {len(np.asarray(snap.members_a))} + "
+                        f"{len(np.asarray(snap.members_b))} points at height {_fmt(float(Z[m - 1, 2]))}")
+    else:
+        notes.insert(0, f"no merge yet: {format_count(n)} points, each its own cluster")
+    linkage = _params(trace).get("linkage", "")
+    annotations.append(_note(" · ".join(notes), x=0.0, y=1.0, xanchor="left"))
+    return figure(traces, {
+        "xaxis": _leaf_axis(lay),
+        "yaxis": {"title": {"text": f"merge height ({_esc(str(linkage))} linkage)" if linkage else "merge height"},
+                  "range": yr, "zeroline": False},
+        "annotations": annotations,
+        "height": 420,
+        "margin": {"l": 60, "r": 20, "t": 40, "b": 60 if nl <= LEAF_LABELS_UP_TO else 20},
+        "showlegend": False,
+        "hovermode": "closest",
+        "uirevision": "hierarchy-dendrogram",
+        "meta": {"leaves": lay["leaves"], "merges": lay["merges"],
+                 "truncated": lay["truncated"], "n_done": info["n_done"], "n_future": info["n_future"],
+                 "merge": m},
+    })
+
+
+def _collapsed_leaf_of(Z: np.ndarray, lay: dict, node: int) -> int | None:
+    """Leaf position of the collapsed cluster that contains ``node``, if any."""
+    n = lay["n"]
+    ab = Z[:, :2].astype(np.int64)
+    parent = np.full(2 * n - 1, -1, dtype=np.int64)
+    parent[ab[:, 0]] = np.arange(n, 2 * n - 1)
+    parent[ab[:, 1]] = np.arange(n, 2 * n - 1)
+    where = {int(v): j for j, v in enumerate(lay["leaf_nodes"].tolist())}
+    while node >= 0:
+        if node in where:
+            return where[node]
+        node = int(parent[node])
+    return None
+
+
+# ----------------------------------------------------------------------------- scatter
+
+
+def _labels_at(trace: Trace, step: int, algo: str) -> np.ndarray:
+    lab = getattr(trace.steps[step], "labels", None)
+    n = trace.X.shape[0]
+    if lab is None:
+        return np.arange(n) if algo == "agnes" else np.zeros(n, dtype=np.int64)
+    return np.asarray(lab, dtype=np.int64)
+
+
+def scatter(
+    trace: Trace,
+    step: int,
+    *,
+    axes: tuple[int, int] | str = (0, 1),
+    columns: Sequence[str] | None = None,
+    cut_k: int | None = None,
+    max_points: int = 5_000,
+    seed: int = 0,
+) -> go.Figure:
+    """The points coloured by their cluster at ``step``, with this step's change marked.
+
+    Parameters
+    ----------
+    trace : Trace
+        From ``trace_agnes`` or ``trace_diana``.
+    step : int
+    axes : (int, int) or "pca", default (0, 1)
+    columns : sequence of str, optional
+        Feature names (default the trace's, else ``x1, x2, ...``).
+    cut_k : int, optional
+        Colour by the tree cut into ``cut_k`` clusters (``hierarchy.cut``)
+        instead of the clusters at this step (AGNES only).
+    max_points, seed
+        Display cap (a seeded subsample) for the points.
+
+    Returns
+    -------
+    plotly Figure
+        "points" (one trace, ``customdata`` = row; colours by
+        :func:`cluster_colors`: the :data:`MAX_COLORED` largest clusters in
+        palette colours, smaller grey, singletons small light grey, as the note
+        says); for an AGNES merge "merged" (rings round both merged clusters,
+        ``meta["a"]``/``meta["b"]`` their rows) and "centroids" (a line between
+        the two clusters' centroids); for DIANA "splinter" (rings round the
+        splinter group) and "moved" (points moved this step).
+    """
+    algo = _check(trace, ("agnes", "diana"))
+    step = _em._step_index(trace, step)
+    X = np.asarray(trace.X, dtype=np.float64)
+    n = X.shape[0]
+    cols = _em._columns(trace, columns)
+    plane = _em._plane(trace, axes, cols)
+    XY = project_points(X, plane.offset, plane.P)
+    idx = subsample(n, max_points, seed)
+    snap = trace.steps[step]
+    leaf_order = leaves_list(_Z(trace)) if algo == "agnes" and n > 1 else None
+    if cut_k is not None:
+        if algo != "agnes":
+            raise ValueError("cut_k needs an AGNES trace (a full merge tree)")
+        from tracelab import hierarchy as _h  # the engine; imported on use
+
+        labels = np.asarray(_h.cut(trace, cut_k), dtype=np.int64)
+    else:
+        labels = _labels_at(trace, step, algo)
+    colors, summary = cluster_colors(labels, leaf_order)
+    sizes_of = np.unique(labels, return_counts=True)
+    size_pt = dict(zip(sizes_of[0].tolist(), sizes_of[1].tolist()))
+    psize = np.array([size_pt[v] for v in labels.tolist()])
+    single = psize == 1
+    xl, yl = _esc(plane.xlabel), _esc(plane.ylabel)
+    gl = len(idx) > _GL_ABOVE
+    hover = np.char.add("cluster of ", psize.astype(str)).astype(object)
+    hover[single] = "on its own"
+    traces: list[dict] = [{
+        "type": "scattergl" if gl else "scatter",
+        "x": XY[idx, 0], "y": XY[idx, 1], "mode": "markers", "name": "points", "showlegend": False,
+        "customdata": idx,
+        "marker": {"color": colors[idx].tolist(), "size": np.where(single[idx], 5, 8),
+                   "line": {"width": 0}},
+        "hovertext": hover[idx].tolist(),
+        "hovertemplate": f"point #%{{customdata}}<br>{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}"
+                         "<br>%{hovertext}<extra></extra>",
+        "meta": {"role": "points", "labels": labels[idx]},
+    }]
+    notes = []
+    title = step_title(trace, step)
+    if cut_k is not None:
+        title += f" · coloured by the cut into {cut_k} clusters"
+    if algo == "agnes" and snap.phase == "merge":
+        a = np.asarray(snap.members_a, dtype=np.int64)
+        b = np.asarray(snap.members_b, dtype=np.int64)
+        ab = np.concatenate([a, b])
+        traces.append({
+            "type": "scatter", "x": XY[ab, 0], "y": XY[ab, 1], "mode": "markers",
+            "name": "merged now", "showlegend": False, "customdata": ab,
+            "marker": {"size": 14, "color": "rgba(0,0,0,0)",
+                       "line": {"color": ACCENT, "width": 2.5}},
+            "hovertemplate": "point #%{customdata}: merged at this step<extra></extra>",
+            "meta": {"role": "merged", "a": a, "b": b},
+        })
+        ca, cb = XY[a].mean(axis=0), XY[b].mean(axis=0)
+        traces.append({
+            "type": "scatter", "x": [ca[0], cb[0]], "y": [ca[1], cb[1]], "mode": "lines+markers",
+            "name": "centroids", "showlegend": False,
+            "line": {"color": ACCENT, "width": 2, "dash": "dot"},
+            "marker": {"symbol": "x", "size": 11, "color": ACCENT},
+            "hovertext": [f"centroid of the {len(a)} points merged", f"centroid of the other {len(b)}"],
+            "hovertemplate": "%{hovertext}<extra></extra>",
+            "meta": {"role": "centroids"},
+        })
+    elif algo == "diana" and snap.phase == "splinter":
+        sp = _rows(snap.splinter, n)
+        traces.append({
+            "type": "scatter", "x": XY[sp, 0], "y": XY[sp, 1], "mode": "markers",
+            "name": "splinter group", "showlegend": False, "customdata": sp,
+            "marker": {"size": 14, "symbol": "diamond-open", "color": SPLINTER,
+                       "line": {"color": SPLINTER, "width": 2}},
+            "hovertemplate": "point #%{customdata}: in the splinter group<extra></extra>",
+            "meta": {"role": "splinter", "rows": sp},
+        })
+        mv = _rows(snap.moved, n) if getattr(snap, "moved", None) is not None else np.empty(0, np.int64)
+        if mv.size:
+            gain = getattr(snap, "gain", None)
+            gtxt = f" (gain {_fmt(float(np.max(gain)))})" if gain is not None and np.size(gain) else ""
+            traces.append({
+                "type": "scatter", "x": XY[mv, 0], "y": XY[mv, 1], "mode": "markers",
+                "name": "moved", "showlegend": False, "customdata": mv,
+                "marker": {"size": 18, "symbol": "circle-open", "color": ACCENT,
+                           "line": {"color": ACCENT, "width": 3}},
+                "hovertemplate": f"point #%{{customdata}}: moved to the splinter group{gtxt}<extra></extra>",
+                "meta": {"role": "moved", "rows": mv},
+            })
+    note = _colour_note(summary)
+    if note:
+        notes.append(note)
+    if len(idx) < n:
+        notes.append(_em._cap_note(len(idx), n))
+    xr, yr = axis_range(XY[:, 0]), axis_range(XY[:, 1])
+    return figure(traces, {
+        "title": {"text": _esc(title)},
+        "xaxis": {"title": {"text": xl}, "range": xr, "zeroline": False},
+        "yaxis": {"title": {"text": yl}, "range": yr, "zeroline": False},
+        "annotations": [_note(" · ".join(notes), x=0.0, y=-0.14, xanchor="left", yanchor="top")] if notes else [],
+        "height": 460,
+        "margin": {"l": 60, "r": 20, "t": 40, "b": 80 if notes else 50},
+        "showlegend": False,
+        "hovermode": "closest",
+        "uirevision": f"hierarchy-scatter-{plane.key}",
+        "meta": {"n_clusters": summary["n_clusters"], "colored": summary["colored"]},
+    })
+
+
+# ------------------------------------------------------------------------- heatmap
+
+
+def distance_heatmap(trace: Trace, step: int, *, max_points: int = 400, seed: int = 0) -> go.Figure:
+    """The distance matrix with rows and columns in the dendrogram's leaf order.
+
+    Parameters
+    ----------
+    trace : Trace
+        From ``trace_agnes``; distances use its metric (``hierarchy.distance_matrix``).
+    step : int
+    max_points : int, default 400
+        Above this many points a seeded subsample is drawn (kept in leaf order), and
+        a note says so.
+    seed : int, default 0
+
+    Returns
+    -------
+    plotly Figure
+        One "distances" heatmap (categorical axes: the row numbers in leaf order;
+        ``meta["order"]`` the rows drawn, in order); at a merge, the shape named
+        "merge" outlines rows(members_a) x columns(members_b) (and "merge-mirror"
+        the transposed block), in positions of the drawn order;
+        ``layout.meta["merge_box"]`` is ``[row0, row1, col0, col1]`` (inclusive
+        positions) or None.
+    """
+    _check(trace)
+    from tracelab import hierarchy as _h  # the engine; imported on use
+
+    step = _em._step_index(trace, step)
+    Z = _Z(trace)
+    X = np.asarray(trace.X, dtype=np.float64)
+    n = X.shape[0]
+    leaves = leaves_list(Z) if n > 1 else np.zeros(1, dtype=np.int64)
+    keep = np.zeros(n, dtype=bool)
+    keep[subsample(n, max_points, seed)] = True
+    order = leaves[keep[leaves]]
+    metric, p = _metric(trace)
+    D = np.asarray(_h.distance_matrix(X[order], metric, p), dtype=np.float64)
+    labels = order.astype(str)
+    text_lbl = labels.tolist()
+    m = _merge_number(trace, step)
+    shapes: list[dict] = []
+    box = None
+    notes: list[str] = []
+    if m >= 1:
+        snap = trace.steps[step]
+        ra = np.flatnonzero(np.isin(order, np.asarray(snap.members_a)))
+        rb = np.flatnonzero(np.isin(order, np.asarray(snap.members_b)))
+        if ra.size and rb.size:
+            box = [int(ra.min()), int(ra.max()), int(rb.min()), int(rb.max())]
+            line = {"color": ACCENT, "width": 2.5}
+            shapes.append({"type": "rect", "name": "merge", "xref": "x", "yref": "y",
+                           "x0": box[2] - 0.5, "x1": box[3] + 0.5, "y0": box[0] - 0.5, "y1": box[1] + 0.5,
+                           "line": line, "fillcolor": "rgba(0,0,0,0)"})
+            shapes.append({"type": "rect", "name": "merge-mirror", "xref": "x", "yref": "y",
+                           "x0": box[0] - 0.5, "x1": box[1] + 0.5, "y0": box[2] - 0.5, "y1": box[3] + 0.5,
+                           "line": {**line, "dash": "dot", "width": 1.5}, "fillcolor": "rgba(0,0,0,0)"})
+            notes.append(f"merge {m}: the outlined block is the distances between the two merged clusters")
+        else:
+            notes.append(f"merge {m}: a merged cluster has no point in the sample drawn")
+    if len(order) < n:
+        notes.append(_em._cap_note(len(order), n))
+    few = len(order) <= LEAF_LABELS_UP_TO
+    ax = {"type": "category", "showgrid": False, "zeroline": False, "showticklabels": few,
+          "tickfont": {"size": 9}, "ticks": ""}
+    names = {"euclidean": "Euclidean", "manhattan": "Manhattan", "chebyshev": "Chebyshev",
+             "cosine": "cosine", "minkowski": f"Minkowski (p = {p:g})"}
+    return figure([{
+        "type": "heatmap", "z": D, "x": text_lbl, "y": text_lbl,
+        "colorscale": "Viridis", "reversescale": True, "zmin": 0.0,
+        "colorbar": {"title": {"text": "distance"}, "thickness": 12},
+        "hovertemplate": "point #%{y} ↔ point #%{x}<br>distance %{z:.4g}<extra></extra>",
+        "name": "distances",
+        "meta": {"role": "distances", "order": order, "metric": metric},
+    }], {
+        "title": {"text": f"{names.get(metric, _esc(metric))} distances, in dendrogram order"},
+        "xaxis": {**ax, "constrain": "domain"},
+        "yaxis": {**ax, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain"},
+        "shapes": shapes,
+        "annotations": [_note(" · ".join(notes), x=0.0, y=-0.02, xanchor="left", yanchor="top")] if notes else [],
+        "height": 480,
+        "margin": {"l": 50 if few else 20, "r": 20, "t": 40, "b": 60 if few else 40},
+        "uirevision": "hierarchy-heatmap",
+        "meta": {"order": order, "merge_box": box, "merge": m},
+    })
+
+
+# ---------------------------------------------------------------------- merge heights
+
+
+def merge_heights(trace: Trace, step: int, *, cut_height: float | None = None) -> go.Figure:
+    """Each merge's height over the steps, the current step marked, inversions flagged.
+
+    Parameters
+    ----------
+    trace : Trace
+        From ``trace_agnes``.
+    step : int
+    cut_height : float, optional
+        Draw the cut as a horizontal dashed line.
+
+    Returns
+    -------
+    plotly Figure
+        "heights" (x = step number from 1: merge m at x = m + 1; ``customdata``
+        = merge number), "inversions" (merges lower than the one before: centroid
+        or median linkage; only when there are any), "current" (ringed marker,
+        at x = 1, height 0 for the start) and a dotted vertical line (first shape).
+    """
+    _check(trace)
+    step = _em._step_index(trace, step)
+    Z = _Z(trace)
+    n = Z.shape[0] + 1
+    h = Z[:, 2]
+    merges = np.arange(1, n)
+    xs = merges + 1
+    m = _merge_number(trace, step)
+    traces: list[dict] = [{
+        "type": "scatter", "x": xs, "y": h, "mode": "lines+markers" if n <= 500 else "lines",
+        "name": "merge height", "showlegend": False, "customdata": merges,
+        "line": {"color": PALETTE[0], "width": 1.5}, "marker": {"size": 5, "color": PALETTE[0]},
+        "hovertemplate": "step %{x} · merge %{customdata}<br>height %{y:.4g}<extra></extra>",
+        "meta": {"role": "heights"},
+    }]
+    inv = np.flatnonzero(np.diff(h) < 0) + 1 if n > 2 else np.empty(0, dtype=np.int64)
+    if inv.size:
+        traces.append({
+            "type": "scatter", "x": xs[inv], "y": h[inv], "mode": "markers", "name": "inversion",
+            "showlegend": True, "customdata": merges[inv],
+            "marker": {"size": 10, "symbol": "triangle-down", "color": PALETTE[4]},
+            "hovertemplate": "merge %{customdata} is lower than the merge before<br>"
+                             "height %{y:.4g}<extra></extra>",
+            "meta": {"role": "inversions", "merges": merges[inv]},
+        })
+    shapes: list[dict] = []
+    marker, vline = current_step_parts(int(step + 1), float(h[m - 1]) if m >= 1 else 0.0,
+                                       label=f"step {step + 1}", color=ACCENT)
+    traces.append(marker)
+    shapes.append(vline)
+    if cut_height is not None:
+        shapes.append({"type": "line", "name": "cut", "xref": "x domain", "yref": "y", "x0": 0, "x1": 1,
+                       "y0": float(cut_height), "y1": float(cut_height),
+                       "line": {"color": "black", "width": 1.5, "dash": "dash"}})
+    top = max(float(h.max()) if n > 1 else 1.0, float(cut_height) if cut_height is not None else 0.0)
+    lo = min(0.0, float(cut_height) if cut_height is not None else 0.0)
+    return figure(traces, {
+        "xaxis": {"title": {"text": "step"}, "range": [0.5, n + 0.5], "zeroline": False},
+        "yaxis": {"title": {"text": "merge height"}, "range": [lo, (top or 1.0) * 1.06], "zeroline": False},
+        "shapes": shapes,
+        "legend": {"yanchor": "top", "y": 0.98, "xanchor": "left", "x": 0.01,
+                   "bgcolor": "rgba(255,255,255,0.8)"},
+        "showlegend": bool(inv.size),
+        "height": 320,
+        "margin": {"l": 60, "r": 20, "t": 20, "b": 45},
+        "hovermode": "closest",
+        "uirevision": "hierarchy-heights",
+        "meta": {"inversions": merges[inv].tolist()},
+    })
+
+
+# ----------------------------------------------------------------- linkage comparison
+
+
+_LINKAGE_BLURB = {
+    "single": "nearest pair: chains",
+    "complete": "farthest pair: compact",
+    "average": "mean distance",
+    "ward": "least added variance",
+    "centroid": "centroid distance",
+}
+
+
+def _domain(lo: float, hi: float) -> list[float]:
+    """A subplot domain, rounded and kept in [0, 1] (round-off gives -5e-17)."""
+    return [min(max(round(lo, 6), 0.0), 1.0), min(max(round(hi, 6), 0.0), 1.0)]
+
+
+def linkage_comparison(
+    X: Any,
+    *,
+    metric: str = "euclidean",
+    p: float = 2.0,
+    columns: Sequence[str] | None = None,
+    linkages: Sequence[str] = ("single", "complete", "average", "ward"),
+    k: int | None = 3,
+    truncate_above: int = 300,
+) -> go.Figure:
+    """Small dendrograms of the same data under several linkages, side by side.
+
+    Parameters
+    ----------
+    X : Dataset or array-like of shape (n_samples, n_features)
+    metric, p : str, float
+        The distance (``hierarchy.distance_matrix``). Ward and centroid linkage
+        are defined through Euclidean geometry: with another metric their panels
+        use Euclidean distances, and their titles say so.
+    columns : sequence of str, optional
+        Feature names for the scatter row (default the Dataset's, else ``x1, ...``).
+    linkages : sequence of str
+        One panel each (1 row for up to 4, else rows of 4).
+    k : int or None, default 3
+        Colour each tree cut into ``k`` clusters; with 2+ features, a row of
+        small scatters under the dendrograms shows those clusters (where single
+        linkage's chaining shows as one big cluster and stragglers).
+    truncate_above : int, default 300
+
+    Returns
+    -------
+    plotly Figure
+        Panel c (0-based) on axes ``x{c+1}``/``y{c+1}`` (the first on ``x``/``y``),
+        titled with the linkage's name (annotations; ``layout.meta["linkages"]``
+        in order). Scatter panels, when drawn, follow on the next axes.
+    """
+    from scipy.cluster.hierarchy import linkage as _linkage
+    from scipy.spatial.distance import squareform
+
+    from tracelab import hierarchy as _h
+
+    cols0 = getattr(X, "columns", None)
+    Xa = np.asarray(getattr(X, "X", X), dtype=np.float64)
+    if Xa.ndim != 2 or Xa.shape[0] < 2:
+        raise ValueError(f"X should have shape (n_samples, n_features) with 2+ rows, but got {Xa.shape}")
+    linkages = tuple(linkages)
+    if not linkages:
+        raise ValueError("give at least one linkage")
+    n, d = Xa.shape
+    y = squareform(np.asarray(_h.distance_matrix(Xa, metric, p), dtype=np.float64), checks=False)
+    y_euc = None
+    Zs, euclid_only = [], []
+    for lk in linkages:
+        if lk not in _h.LINKAGES:
+            raise ValueError(f"linkage should be one of {', '.join(_h.LINKAGES)}, but got {lk!r}")
+        # ward and centroid are defined through Euclidean geometry (the engine refuses
+        # them with another metric): their panels use Euclidean distances and say so
+        swap = lk in ("ward", "centroid") and metric != "euclidean"
+        if swap and y_euc is None:
+            y_euc = squareform(np.asarray(_h.distance_matrix(Xa, "euclidean", 2.0)), checks=False)
+        euclid_only.append(swap)
+        Zs.append(_linkage(y_euc if swap else y, method=lk))
+    show_points = k is not None and d >= 2
+    if k is not None and not (isinstance(k, (int, np.integer)) and 1 <= k <= n):
+        raise ValueError(f"k should be a whole number between 1 and the number of points ({n}), but got {k!r}")
+    npan = len(linkages)
+    ncols = min(4, npan)
+    nrows_d = -(-npan // ncols)
+    nrows = nrows_d * (2 if show_points else 1)
+    gapx, gapy = 0.04, 0.12
+    wx = (1 - gapx * (ncols - 1)) / ncols
+    hy = (1 - gapy * (nrows - 1)) / nrows
+    traces: list[dict] = []
+    layout: dict[str, Any] = {}
+    annotations: list[dict] = []
+    titles = []
+    if show_points:
+        if columns is None:
+            columns = cols0 if isinstance(cols0, (list, tuple)) and len(cols0) == d else None
+        names = [str(c) for c in columns] if columns is not None else [f"x{j + 1}" for j in range(d)]
+        pxr, pyr = axis_range(Xa[:, 0]), axis_range(Xa[:, 1])
+    for c, (lk, Z) in enumerate(zip(linkages, Zs)):
+        r, col = divmod(c, ncols)
+        row = r * (2 if show_points else 1)
+        dom_x = _domain(col * (wx + gapx), col * (wx + gapx) + wx)
+        dom_y = _domain(1 - row * (hy + gapy) - hy, 1 - row * (hy + gapy))
+        ax = c + 1
+        sfx = "" if ax == 1 else str(ax)
+        lay = dendrogram_layout(Z, truncate_above)
+        inside = np.arange(1, n) <= n - k if k is not None else np.zeros(n - 1, dtype=bool)
+        tr, _ = _dendro_traces(Z, lay, done_upto=n - 1, current=None, inside=inside,
+                               xaxis=f"x{sfx}", yaxis=f"y{sfx}", width=1.1)
+        for t in tr:
+            t["meta"] = {**t["meta"], "panel": c, "linkage": lk}
+        traces += tr
+        xa = _leaf_axis(lay, n_labels_up_to=0)
+        layout[f"xaxis{sfx}"] = {**xa, "domain": dom_x, "anchor": f"y{sfx}"}
+        layout[f"yaxis{sfx}"] = {"domain": dom_y, "anchor": f"x{sfx}", "zeroline": False,
+                                 "range": [0, float(Z[:, 2].max()) * 1.06 or 1.0],
+                                 "title": {"text": "height"} if col == 0 else None}
+        blurb = _LINKAGE_BLURB.get(lk, "")
+        warn = " (Euclidean distances)" if euclid_only[c] else ""
+        title = f"{lk} linkage{warn}" + (f"<br><span style='font-size:11px'>{blurb}</span>" if blurb else "")
+        titles.append(lk)
+        annotations.append(_em._subplot_title(title, sum(dom_x) / 2, dom_y[1]))
+        if show_points:
+            lab = np.asarray(_h.cut(Z, k))
+            leaves = leaves_list(Z)
+            colors, _summ = cluster_colors(lab, leaves)
+            pax = npan + c + 1
+            psfx = str(pax)
+            pdom_y = _domain(dom_y[0] - gapy - hy, dom_y[0] - gapy)
+            traces.append({
+                "type": "scattergl" if n > _GL_ABOVE else "scatter",
+                "x": Xa[:, 0], "y": Xa[:, 1], "xaxis": f"x{psfx}", "yaxis": f"y{psfx}",
+                "mode": "markers", "name": f"{lk}: {k} clusters", "showlegend": False,
+                "customdata": np.arange(n),
+                "marker": {"color": colors.tolist(), "size": 5, "line": {"width": 0}},
+                "hovertemplate": "point #%{customdata}<extra></extra>",
+                "meta": {"role": "points", "panel": c, "linkage": lk, "labels": lab},
+            })
+            layout[f"xaxis{psfx}"] = {"domain": dom_x, "anchor": f"y{psfx}", "range": pxr, "zeroline": False,
+                                      "showgrid": False, "title": {"text": _esc(names[0])}}
+            layout[f"yaxis{psfx}"] = {"domain": pdom_y, "anchor": f"x{psfx}", "range": pyr, "zeroline": False,
+                                      "showgrid": False, "showticklabels": col == 0,
+                                      "title": {"text": _esc(names[1])} if col == 0 else None}
+    notes = []
+    if k is not None:
+        notes.append(f"coloured: each tree cut into {k} clusters")
+    if n > truncate_above:
+        notes.append(f"each tree shows its last {truncate_above - 1} merges of {format_count(n - 1)}")
+    if notes:
+        annotations.append(_note(" · ".join(notes), x=0.0, y=-0.08, xanchor="left", yanchor="top"))
+    layout.update({
+        "annotations": annotations,
+        "height": 300 * nrows + 40,
+        "margin": {"l": 60, "r": 20, "t": 50, "b": 60},
+        "showlegend": False,
+        "hovermode": "closest",
+        "uirevision": "hierarchy-linkages",
+        "meta": {"linkages": list(titles), "k": k},
+    })
+    return figure(traces, layout)
