@@ -84,19 +84,28 @@ def draw_step() -> None:
     left, right = st.columns(2)
     with left:
         axes = lab.axes_picker(P, columns) if trace.X.shape[1] > 1 else (0, 0)
-        use_cut, cut_k = False, None
+        use_cut, cut_k, height = False, None, None
         if trace.algorithm == "agnes":  # a cut needs the whole merge tree
-            c1, c2 = st.columns(2)
+            c1, c2, c3 = st.columns(3)
             use_cut = c1.toggle("Colour by the cut instead of this step", key=K("use_cut"), persist_state=PERSIST)
+            by = c2.radio("Cut by", ["k", "height"], key=K("cut_by"), horizontal=True, persist_state=PERSIST)
             if st.session_state[K("cutk")] > n:
                 st.session_state[K("cutk")] = n
-            cut_k = int(c2.number_input("Clusters at the cut (k)", 1, max(1, min(50, n)), step=1, key=K("cutk"),
-                                        persist_state=PERSIST))
+            if by == "height":
+                # The slider moves the cut line; k follows from where it crosses the tree.
+                top = float(trace.linkage_matrix[:, 2].max()) if n > 1 else 1.0
+                start = views.cut_for_k(trace, int(st.session_state[K("cutk")])) if n > 1 else 0.0
+                height = c3.slider("Cut height", 0.0, top * 1.05, value=min(start, top * 1.05),
+                                   key=K("cut_height"))
+                st.session_state[K("cutk")] = max(1, views.k_for_height(trace, height)) if n > 1 else 1
+            cut_k = int(c3.number_input("Clusters at the cut (k)", 1, max(1, min(50, n)), step=1, key=K("cutk"),
+                                        persist_state=PERSIST, disabled=by == "height"))
         fig = views.scatter(trace, step, axes=axes, columns=columns, cut_k=cut_k if use_cut else None)
         st.plotly_chart(fig, key=K("chart"), theme=None, config=lab.CHART_CONFIG)
     with right:
         if trace.algorithm == "agnes":
-            st.plotly_chart(views.dendrogram(trace, step, cut_k=cut_k), key=K("dendrogram"), theme=None,
+            cut = dict(cut_height=height) if height is not None else dict(cut_k=cut_k)
+            st.plotly_chart(views.dendrogram(trace, step, **cut), key=K("dendrogram"), theme=None,
                             config=lab.CHART_CONFIG)
         else:
             st.info("DIANA splits top-down: the scatter shows the splinter group growing; "

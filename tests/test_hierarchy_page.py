@@ -78,3 +78,14 @@ def test_every_section_draws(section):
     at = open_lab(data_n_samples=40, step=5)
     at.segmented_control(key="hc-section").set_value(section).run()
     assert not at.exception
+
+
+def test_cutting_by_height_sets_k_from_the_tree():
+    at = open_lab(data_n_samples=40)
+    at.radio(key="hc.cut_by").set_value("height").run()
+    assert not at.exception
+    Z = trace_of(at).linkage_matrix
+    h = float((Z[-2, 2] + Z[-3, 2]) / 2)  # between the last merges: 3 clusters
+    at.slider(key="hc.cut_height").set_value(h).run()
+    assert not at.exception
+    assert at.session_state["hc.cutk"] == 3
