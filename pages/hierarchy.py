@@ -79,27 +79,35 @@ def linkage_comparison(trace, columns):
     return _linkage_comparison(trace.X, trace.data_digest, metric, p, tuple(columns))
 
 
+def cut_controls() -> tuple[bool, int | None, float | None]:
+    """Colour by the cut?, its k, and its height when set by height (AGNES only)."""
+    if trace.algorithm != "agnes":  # a cut needs the whole merge tree
+        return False, None, None
+    c1, c2, c3 = st.columns([1.2, 1, 1.3])
+    by = c1.radio("Cut the tree by", ["k", "height"], key=K("cut_by"), horizontal=True, persist_state=PERSIST)
+    if st.session_state[K("cutk")] > n:
+        st.session_state[K("cutk")] = n
+    height = None
+    if by == "height" and n > 1:
+        # The slider moves the cut line; k follows from where it crosses the tree.
+        top = float(trace.linkage_matrix[:, 2].max()) * 1.05
+        start = min(views.cut_for_k(trace, int(st.session_state[K("cutk")])), top)
+        height = c3.slider("Cut height", 0.0, top, value=start, key=K("cut_height"))
+        st.session_state[K("cutk")] = max(1, views.k_for_height(trace, height))
+    cut_k = int(c2.number_input("k at the cut", 1, max(1, min(50, n)), step=1, key=K("cutk"),
+                                persist_state=PERSIST, disabled=height is not None))
+    use_cut = st.toggle("Colour the points by the cut instead of by this step", key=K("use_cut"),
+                        persist_state=PERSIST)
+    return use_cut, cut_k, height
+
+
 def draw_step() -> None:
     step = player.player(P, len(trace), lambda i: trace[i].message)
     left, right = st.columns(2)
+    with right:  # first: the cut it sets also colours the scatter on the left
+        use_cut, cut_k, height = cut_controls()
     with left:
         axes = lab.axes_picker(P, columns) if trace.X.shape[1] > 1 else (0, 0)
-        use_cut, cut_k, height = False, None, None
-        if trace.algorithm == "agnes":  # a cut needs the whole merge tree
-            c1, c2, c3 = st.columns(3)
-            use_cut = c1.toggle("Colour by the cut instead of this step", key=K("use_cut"), persist_state=PERSIST)
-            by = c2.radio("Cut by", ["k", "height"], key=K("cut_by"), horizontal=True, persist_state=PERSIST)
-            if st.session_state[K("cutk")] > n:
-                st.session_state[K("cutk")] = n
-            if by == "height":
-                # The slider moves the cut line; k follows from where it crosses the tree.
-                top = float(trace.linkage_matrix[:, 2].max()) if n > 1 else 1.0
-                start = views.cut_for_k(trace, int(st.session_state[K("cutk")])) if n > 1 else 0.0
-                height = c3.slider("Cut height", 0.0, top * 1.05, value=min(start, top * 1.05),
-                                   key=K("cut_height"))
-                st.session_state[K("cutk")] = max(1, views.k_for_height(trace, height)) if n > 1 else 1
-            cut_k = int(c3.number_input("Clusters at the cut (k)", 1, max(1, min(50, n)), step=1, key=K("cutk"),
-                                        persist_state=PERSIST, disabled=by == "height"))
         fig = views.scatter(trace, step, axes=axes, columns=columns, cut_k=cut_k if use_cut else None)
         st.plotly_chart(fig, key=K("chart"), theme=None, config=lab.CHART_CONFIG)
     with right:

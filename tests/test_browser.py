@@ -271,7 +271,7 @@ def test_hierarchy_lab_steps_merges_and_moves_the_cut(page, app_url):
     assert second.startswith("Step 2/40") and "Merge" in second
     dendrogram = page.locator('[data-testid="stPlotlyChart"]').nth(1)
     assert "k = 3" in dendrogram.inner_text()
-    cut = page.get_by_label("Clusters at the cut (k)")
+    cut = page.get_by_label("k at the cut")
     cut.fill("5")
     cut.press("Enter")
     page.wait_for_function(
