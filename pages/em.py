@@ -41,7 +41,7 @@ EM_PARAMS = [
     url.Param("reg", K("reg"), 1e-6, url.number(0.0, 1.0), "reg_covar"),
     url.Param("tol", K("tol"), 1e-3, url.number(0.0, 10.0), "tol"),
     url.Param("iter", K("iter"), 100, url.integer(1, 1000), "max_iter"),
-    url.Param("step", player.step_key(P), 1, url.integer(1, 10**6), "step"),
+    player.step_param(P),
 ]
 
 
@@ -69,10 +69,8 @@ with st.sidebar:
         help="Worked examples with the start used in the lesson or textbook.",
         persist_state=PERSIST,
     )
-choice = data_picker.pick_dataset(P)
+choice = lab.pick_data(P, "old_faithful")
 dataset = choice.dataset
-if choice.error:
-    st.error(choice.error, icon="📄")
 
 max_k = lab.clamp_k(K("k"), dataset.n_samples, what="Gaussians")
 

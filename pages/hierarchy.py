@@ -30,16 +30,14 @@ PARAMS = [
     url.Param("metric", K("metric"), "euclidean", url.choice(hierarchy.METRICS), "metric"),
     url.Param("p", K("p"), 3.0, url.number(1.0, 20.0), "Minkowski p"),
     url.Param("cutk", K("cutk"), 3, url.integer(1, 50), "clusters at the cut"),
-    url.Param("step", player.step_key(P), 1, url.integer(1, 10**6), "step"),
+    player.step_param(P),
 ]
 
 lab.open_lab(P, "Hierarchical clustering: merge by merge", PARAMS, default_data="blobs")
 PERSIST = data_picker.PERSIST
 
-choice = data_picker.pick_dataset(P, default="blobs")
+choice = lab.pick_data(P, "blobs")
 dataset = choice.dataset
-if choice.error:
-    st.error(choice.error, icon="📄")
 
 with st.sidebar:
     st.subheader("Clustering")

@@ -68,7 +68,7 @@ PARAMS = [
     url.Param("iter", K("iter"), 100, url.integer(1, 1000), "max_iter"),
     url.Param("tol", K("tol"), 1e-4, url.number(0.0, 10.0), "tol"),
     url.Param("sigma2", K("sigma2"), 0.5, parse_sigma2, "σ²"),
-    url.Param("step", player.step_key(P), 1, url.integer(1, 10**6), "step"),
+    player.step_param(P),
 ]
 
 def write_url() -> None:
@@ -79,10 +79,8 @@ def write_url() -> None:
 lab.open_lab(P, "k-means and k-medoids: hard EM", PARAMS, default_data="blobs")
 PERSIST = data_picker.PERSIST
 
-choice = data_picker.pick_dataset(P, default="blobs")
+choice = lab.pick_data(P, "blobs")
 dataset = choice.dataset
-if choice.error:
-    st.error(choice.error, icon="📄")
 max_k = lab.clamp_k(K("k"), dataset.n_samples)
 
 with st.sidebar:

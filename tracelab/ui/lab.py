@@ -17,7 +17,7 @@ from tracelab.trace import Trace
 from tracelab.ui import data_picker, player, share, url
 from tracelab.ui.data_picker import DataChoice
 
-__all__ = ["open_lab", "clamp_k", "shown_trace", "step_link_note", "section_picker", "share_section", "axes_picker", "new_click", "CHART_CONFIG"]
+__all__ = ["open_lab", "pick_data", "clamp_k", "shown_trace", "step_link_note", "section_picker", "share_section", "axes_picker", "new_click", "CHART_CONFIG"]
 
 # Plotly's toolbar without the logo; the same for every chart of every lab.
 CHART_CONFIG = {"displaylogo": False}
@@ -44,6 +44,14 @@ def open_lab(prefix: str, title: str, params: Sequence[url.Param], *, default_da
     st.title(title)
     for note in notes:
         st.warning(note, icon="🔗")
+
+
+def pick_data(prefix: str, default: str) -> DataChoice:
+    """The data picker in the sidebar; a refused upload's message on the page."""
+    choice = data_picker.pick_dataset(prefix, default=default)
+    if choice.error:
+        st.error(choice.error, icon="📄")
+    return choice
 
 
 def clamp_k(key: str, n_samples: int, *, most: int = 10, what: str = "clusters") -> int:

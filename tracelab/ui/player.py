@@ -10,7 +10,9 @@ from collections.abc import Callable
 
 import streamlit as st
 
-__all__ = ["SPEEDS", "player", "step_key", "is_playing", "play_interval", "clamp_step"]
+from tracelab.ui import url
+
+__all__ = ["SPEEDS", "player", "step_key", "step_param", "is_playing", "play_interval", "clamp_step"]
 
 # Seconds between frames while playing.
 SPEEDS = {"slow": 1.5, "normal": 0.8, "fast": 0.4}
@@ -19,6 +21,11 @@ SPEEDS = {"slow": 1.5, "normal": 0.8, "fast": 0.4}
 def step_key(prefix: str) -> str:
     """Session-state key of the current step (1-based)."""
     return f"{prefix}.step"
+
+
+def step_param(prefix: str) -> url.Param:
+    """The step as a URL field ("step=5", 1-based like the label); every lab's last field."""
+    return url.Param("step", step_key(prefix), 1, url.integer(1, 10**6), "step")
 
 
 def _playing_key(prefix: str) -> str:
