@@ -33,7 +33,8 @@ _SNAPSHOT_TYPES: dict[str, type[Snapshot]] = {}
 
 # Modules that define snapshot classes, imported on demand when a trace file
 # names a type not registered yet. A fixed list: a file never chooses what runs.
-_SNAPSHOT_MODULES = ("tracelab.gmm", "tracelab.kmeans", "tracelab.kmedoids", "tracelab.hierarchy")
+_SNAPSHOT_MODULES = ("tracelab.gmm", "tracelab.kmeans", "tracelab.kmedoids", "tracelab.hierarchy", "tracelab.density",
+                     "tracelab.hdbscan_trace")
 
 # Array kinds a trace may hold: booleans, integers and floats. Object arrays
 # are refused both ways, so JSON can never smuggle in arbitrary objects.
