@@ -1,0 +1,1046 @@
+"""Views of density-based clustering traces: DBSCAN, OPTICS and HDBSCAN.
+
+Every step view takes a :class:`~tracelab.trace.Trace` from
+:func:`tracelab.density.trace_dbscan`, :func:`tracelab.density.trace_optics` or
+:func:`tracelab.hdbscan_trace.trace_hdbscan` (told apart by ``trace.algorithm``)
+and a step index, and returns a plotly ``go.Figure`` assembled from plain dicts
+(:func:`tracelab.views.common.figure`; the tests re-validate every figure).
+Nothing here imports streamlit or caches anything.
+
+Conventions (as in :mod:`tracelab.views.kmeans`)
+-------------------------------------------------
+- Points are identified by their 0-based row index in ``trace.X``: it is each
+  data marker's (and each reachability bar's) ``customdata``.
+- Clusters are numbered from 1 on screen ("cluster 1") and coloured by
+  :data:`tracelab.views.common.PALETTE` in order; a label of -1 is grey.
+- Steps are numbered from 1 on screen ("Step 3 · expanding cluster 1").
+- Every trace carries ``meta={"role": ...}``: "core", "border", "noise",
+  "unreached", "eps-ball", "eps-neighbors", "neighbor-links", "queue",
+  "current", "k-distance", "eps", "reachability", "eps-cut", "points",
+  "links", "current-link", "mst", "mst-new", "mst-weights", "clusters", ...
+- Axis ranges depend only on the trace (and the plane), never on the step, and
+  ``layout.uirevision`` only on the trace kind and the plane, so zoom survives
+  stepping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from tracelab.trace import Trace
+from tracelab.views import em as _em
+from tracelab.views.common import (
+    PALETTE,
+    axis_range,
+    figure,
+    format_count,
+    project_points,
+)
+from tracelab.views.kmeans import (
+    _aspect,
+    _check_same_data,
+    _final_resp,
+    _label_colors,
+    _label_texts,
+    unit_ball_outline,
+)
+
+__all__ = [
+    "MAX_NEIGHBOR_BALLS",
+    "dbscan_kinds",
+    "dbscan_scatter",
+    "hdbscan_condensed_tree",
+    "hdbscan_mst",
+    "k_distance_plot",
+    "optics_reachability",
+    "optics_scatter",
+    "side_by_side",
+    "step_title",
+]
+
+GL_ABOVE = _em.GL_ABOVE
+HOVER_TEXT_UP_TO = _em.HOVER_TEXT_UP_TO
+#: At most this many lighter ε-balls are drawn around the current point's neighbours.
+MAX_NEIGHBOR_BALLS = 200
+
+_NOISE = "#BBBBBB"  # noise: the grey of kmeans' label -1
+_UNREACHED = "#DDDDDD"  # not reached yet / not ordered yet
+_PENDING_CORE = "#666666"  # a core point no cluster has reached yet
+_UNDEFINED = "#CFCFCF"  # an OPTICS reachability that is still infinite
+_NEUTRAL = "#5B7A99"  # bars/points with no cluster colouring at this step
+
+_esc = _em._esc
+_note = _em._note
+_METRIC_NAMES = {
+    "euclidean": "Euclidean",
+    "manhattan": "Manhattan",
+    "chebyshev": "Chebyshev",
+    "cosine": "cosine",
+    "minkowski": "Minkowski",
+}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check(trace: Trace, algorithm: str, maker: str) -> None:
+    algo = getattr(trace, "algorithm", None)
+    if algo != algorithm:
+        raise ValueError(f"trace should come from {maker}, but its algorithm is {algo!r}")
+    if trace.X is None:
+        raise ValueError("the trace holds no data (X); run it again to draw it")
+
+
+def _params(trace: Trace) -> Mapping[str, Any]:
+    return trace.params if isinstance(trace.params, Mapping) else {}
+
+
+def _arr(a: Any, dtype: Any = np.float64) -> np.ndarray:
+    return np.asarray(a if a is not None else [], dtype=dtype)
+
+
+def _source_X(source: Any) -> np.ndarray:
+    X = np.asarray(getattr(source, "X", source), dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"X should have shape (n_samples, n_features), but got {X.shape}")
+    return X
+
+
+def step_title(trace: Trace, step: int) -> str:
+    """A short heading, e.g. ``"Step 4 · expanding cluster 1"`` or ``"Step 9 · cut at ε = 0.3"``."""
+    step = _em._step_index(trace, step)
+    snap = trace.steps[step]
+    head = f"Step {step + 1}"
+    phase = snap.phase
+    algo = trace.algorithm
+    if algo == "dbscan":
+        if phase == "core":
+            return f"{head} · finding core points"
+        if phase == "expand":
+            c = int(getattr(snap, "cluster", -1))
+            return f"{head} · expanding cluster {c + 1}" if c >= 0 else f"{head} · expanding"
+        if phase == "result":
+            return f"{head} · result"
+    if algo == "optics":
+        if phase == "order":
+            return f"{head} · ordering ({len(_arr(snap.ordering, np.int64))} of {trace.X.shape[0]} points)"
+        if phase == "cut":
+            e = getattr(snap, "eps_cut", None)
+            return f"{head} · cut at ε = {float(e):.3g}" if e is not None else f"{head} · cut"
+        if phase == "xi":
+            return f"{head} · ξ clusters"
+    if algo == "hdbscan":
+        names = {"core": "core distances", "mreach": "mutual reachability",
+                 "mst": "minimum spanning tree", "linkage": "single linkage",
+                 "condense": "condensed tree", "stability": "cluster stability",
+                 "select": "selected clusters"}
+        return f"{head} · {names.get(phase, phase)}"
+    return f"{head} · {phase}"
+
+
+def _cluster_summary(labels: np.ndarray) -> str:
+    labels = np.asarray(labels, dtype=np.int64)
+    k = int(np.unique(labels[labels >= 0]).size)
+    noise = int((labels < 0).sum())
+    return f"{k} cluster{'s' if k != 1 else ''}, {format_count(noise)} noise point{'s' if noise != 1 else ''}"
+
+
+@dataclass
+class _Ctx:
+    """The drawing plane and fixed ranges of one trace."""
+
+    trace: Trace
+    plane: _em._Plane
+    columns: tuple[str, ...]
+    XY: np.ndarray  # (n, 2)
+    xrange: list[float]
+    yrange: list[float]
+    gl: bool
+    n: int
+
+    @classmethod
+    def build(cls, trace: Trace, axes: Any, columns: Sequence[str] | None, pad: float = 0.0) -> _Ctx:
+        if trace.X.shape[1] < 2:
+            raise ValueError(f"this view draws two features, but the data has {trace.X.shape[1]}")
+        cols = _em._columns(trace, columns)
+        plane = _em._plane(trace, axes, cols)
+        XY = project_points(trace.X, plane.offset, plane.P)
+        xr, yr = axis_range(XY[:, 0]), axis_range(XY[:, 1])
+        if pad > 0:
+            xr, yr = [xr[0] - pad, xr[1] + pad], [yr[0] - pad, yr[1] + pad]
+        n = XY.shape[0]
+        return cls(trace=trace, plane=plane, columns=cols, XY=XY, xrange=xr, yrange=yr,
+                   gl=n > GL_ABOVE, n=n)
+
+    def head(self) -> str:
+        return (f"point #%{{customdata}}<br>{_esc(self.plane.xlabel)} = %{{x:.4g}}<br>"
+                f"{_esc(self.plane.ylabel)} = %{{y:.4g}}")
+
+    def axes_layout(self, *, equal: bool | None = True) -> tuple[dict, dict, str | None]:
+        xa, ya, note = _aspect(self.xrange, self.yrange, equal)
+        x = {"title": {"text": _esc(self.plane.xlabel)}, "range": self.xrange, "zeroline": False,
+             "showgrid": False, **xa}
+        y = {"title": {"text": _esc(self.plane.ylabel)}, "range": self.yrange, "zeroline": False,
+             "showgrid": False, **ya}
+        return x, y, note
+
+
+def _markers(ctx: _Ctx, rows: np.ndarray, *, role: str, name: str, marker: dict,
+             texts: list[str] | None = None, showlegend: bool = True, **extra: Any) -> dict:
+    rows = np.asarray(rows, dtype=np.int64)
+    tr = {
+        "type": "scattergl" if ctx.gl else "scatter",
+        "x": ctx.XY[rows, 0], "y": ctx.XY[rows, 1], "mode": "markers", "name": name,
+        "showlegend": showlegend, "customdata": rows, "marker": marker,
+        "meta": {"role": role}, **extra,
+    }
+    if texts is not None and len(rows) <= HOVER_TEXT_UP_TO:
+        tr["hovertext"] = texts
+        tr["hovertemplate"] = ctx.head() + "<br>%{hovertext}<extra></extra>"
+    else:
+        tr["hovertemplate"] = ctx.head() + "<extra></extra>"
+    return tr
+
+
+def _segments(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x, y of NaN-separated segments A[i] -> B[i] (one line trace for all)."""
+    m = A.shape[0]
+    xy = np.full((m, 3, 2), np.nan)
+    xy[:, 0] = A
+    xy[:, 1] = B
+    xy = xy.reshape(-1, 2)
+    return xy[:, 0], xy[:, 1]
+
+
+def _legend_below() -> dict:
+    return {"orientation": "h", "yanchor": "top", "y": -0.13, "xanchor": "left", "x": 0.0,
+            "bgcolor": "rgba(255,255,255,0)", "itemsizing": "constant"}
+
+
+# ------------------------------------------------------------------------------ DBSCAN
+
+
+def dbscan_kinds(snap: Any) -> dict[str, np.ndarray]:
+    """Each point's kind at a DBSCAN step, as boolean masks that partition the points.
+
+    - ``"core"``: a core point (``snap.core``), in a cluster or not yet reached;
+    - ``"border"``: in a cluster but not core;
+    - ``"noise"``: label -1 and not core, once the run is over (phase
+      ``"result"``): no core point has it within ε;
+    - ``"unreached"``: label -1 and not core before the end (a future border
+      point or noise; the expansion has not decided yet).
+
+    Parameters
+    ----------
+    snap : DBSCANSnapshot
+
+    Returns
+    -------
+    dict of str to ndarray of bool, shape (n_samples,)
+    """
+    labels = np.asarray(snap.labels, dtype=np.int64)
+    core = np.asarray(snap.core, dtype=bool)
+    lone = (labels < 0) & ~core
+    final = snap.phase == "result"
+    return {
+        "core": core,
+        "border": (labels >= 0) & ~core,
+        "noise": lone & final,
+        "unreached": lone & (not final),
+    }
+
+
+def _ball(center: np.ndarray, radius: float, P: np.ndarray, metric: str, p: float,
+          n_points: int) -> tuple[np.ndarray, np.ndarray]:
+    if metric == "minkowski":
+        return unit_ball_outline(center, radius, P, "minkowski", p, n_points)
+    return unit_ball_outline(center, radius, P, metric, 2.0, n_points)
+
+
+def dbscan_scatter(
+    trace: Trace,
+    step: int,
+    *,
+    axes: tuple[int, int] | str = (0, 1),
+    columns: Sequence[str] | None = None,
+    show_neighbor_balls: bool = True,
+) -> go.Figure:
+    """A DBSCAN step: core, border, noise and unreached points, the ε-ball and the queue.
+
+    Parameters
+    ----------
+    trace : Trace
+        From :func:`tracelab.density.trace_dbscan`, with at least 2 features.
+    step : int
+        Index into ``trace.steps``.
+    axes : (int, int) or "pca", default (0, 1)
+        Two feature columns, or the first two principal axes of ``trace.X``.
+    columns : sequence of str, optional
+        Feature names; default ``x1, x2, ...``.
+    show_neighbor_balls : bool, default True
+        Also draw lighter ε-balls around the current point's neighbours (at
+        most :data:`MAX_NEIGHBOR_BALLS`).
+
+    Returns
+    -------
+    plotly Figure
+        Point traces (``customdata`` = rows; see :func:`dbscan_kinds`):
+        "core" (filled, cluster colour; dark grey while unreached), "border"
+        (hollow rings in the cluster colour), "noise" (grey x), "unreached"
+        (light grey); then "neighbor-links" (current point to each neighbour),
+        "eps-neighbors" (NaN-separated outlines), "eps-ball" (around the
+        current point; ``meta`` has ``radius``, ``center``, ``metric``),
+        "queue" (small black dots) and "current" (a ring). The title says
+        ``"queue: 12 points"``. Axes are to scale (balls look round) and the
+        ranges cover the data widened by ε.
+    """
+    _check(trace, "dbscan", "trace_dbscan")
+    step = _em._step_index(trace, step)
+    snap = trace.steps[step]
+    params = _params(trace)
+    eps = float(params.get("eps", 0.0))
+    metric = str(params.get("metric", "euclidean"))
+    p = float(params.get("p", 2.0) or 2.0)
+    d = trace.X.shape[1]
+    ctx = _Ctx.build(trace, axes, columns, pad=eps if metric != "cosine" else 0.0)
+    labels = np.asarray(snap.labels, dtype=np.int64)
+    counts = _arr(getattr(snap, "neighbor_counts", None), np.int64)
+    kinds = dbscan_kinds(snap)
+    traces: list[dict] = []
+    notes: list[str] = []
+    annotations: list[dict] = []
+
+    def texts(rows: np.ndarray, what: str) -> list[str]:
+        lab = _label_texts(labels[rows])
+        if counts.shape == labels.shape:
+            cnt = counts[rows].astype(str).astype(object)
+            return [f"{what} · {lb}<br>{c} neighbours within ε" for lb, c in zip(lab, cnt.tolist())]
+        return [f"{what} · {lb}" for lb in lab]
+
+    rows = np.flatnonzero(kinds["unreached"])
+    traces.append(_markers(ctx, rows, role="unreached", name="not reached yet",
+                           marker={"color": _UNREACHED, "size": 7, "line": {"width": 0}},
+                           texts=texts(rows, "not reached yet")))
+    rows = np.flatnonzero(kinds["noise"])
+    traces.append(_markers(ctx, rows, role="noise", name="noise",
+                           marker={"symbol": "x", "color": _NOISE, "size": 8,
+                                   "line": {"width": 0}},
+                           texts=texts(rows, "noise")))
+    rows = np.flatnonzero(kinds["border"])
+    traces.append(_markers(ctx, rows, role="border", name="border",
+                           marker={"symbol": "circle-open", "color": _label_colors(labels[rows]),
+                                   "size": 8, "line": {"width": 2}},
+                           texts=texts(rows, "border")))
+    rows = np.flatnonzero(kinds["core"])
+    core_colors = np.array(_label_colors(labels[rows]), dtype=object)
+    core_colors[labels[rows] < 0] = _PENDING_CORE
+    traces.append(_markers(ctx, rows, role="core", name="core",
+                           marker={"color": core_colors.tolist(), "size": 9,
+                                   "line": {"color": "white", "width": 0.5}},
+                           texts=texts(rows, "core")))
+
+    current = int(getattr(snap, "current", -1))
+    neighbors = _arr(getattr(snap, "neighbors", None), np.int64)
+    if current >= 0 and neighbors.size:
+        nb = neighbors[neighbors != current]
+        xs, ys = _segments(np.repeat(ctx.XY[[current]], nb.size, axis=0), ctx.XY[nb])
+        traces.append({"type": "scatter", "x": xs, "y": ys, "mode": "lines", "name": "neighbours",
+                       "showlegend": False, "connectgaps": False, "hoverinfo": "skip",
+                       "line": {"color": "rgba(0,0,0,0.25)", "width": 1},
+                       "meta": {"role": "neighbor-links", "rows": nb}})
+    if current >= 0 and metric != "cosine" and eps > 0:
+        if show_neighbor_balls and neighbors.size:
+            nb = neighbors[neighbors != current][:MAX_NEIGHBOR_BALLS]
+            # 73 points: every 5°, so the corners of diamonds and squares (multiples of 45°) are hit
+            outs = [_ball(ctx.XY[i], eps, ctx.plane.P, metric, p, 73) for i in nb.tolist()]
+            xs = np.concatenate([np.append(o[0], np.nan) for o in outs]) if outs else np.empty(0)
+            ys = np.concatenate([np.append(o[1], np.nan) for o in outs]) if outs else np.empty(0)
+            traces.append({"type": "scatter", "x": xs, "y": ys, "mode": "lines",
+                           "name": "ε around neighbours", "showlegend": False, "connectgaps": False,
+                           "hoverinfo": "skip",
+                           "line": {"color": "rgba(0,0,0,0.16)", "width": 1},
+                           "meta": {"role": "eps-neighbors", "rows": nb, "radius": eps}})
+            if neighbors.size - 1 > MAX_NEIGHBOR_BALLS:
+                notes.append(f"ε drawn around the first {MAX_NEIGHBOR_BALLS} neighbours only")
+        xs, ys = _ball(ctx.XY[current], eps, ctx.plane.P, metric, p, 361)
+        name = f"ε = {eps:.3g} ({_METRIC_NAMES.get(metric, metric)})"
+        traces.append({"type": "scatter", "x": xs, "y": ys, "mode": "lines", "name": name,
+                       "showlegend": False, "hovertemplate": f"{_esc(name)} around point #{current}<extra></extra>",
+                       "line": {"color": "black", "width": 2},
+                       "meta": {"role": "eps-ball", "radius": eps, "center": ctx.XY[current].tolist(),
+                                "row": current, "metric": metric}})
+        if d > 2:
+            if metric == "euclidean":
+                notes.append("the ε-ball is drawn as its shadow on this plane")
+            else:
+                notes.append(f"the {_METRIC_NAMES.get(metric, metric)} ε-ball is cut by this plane "
+                             "(neighbours off the plane may lie outside the outline)")
+    elif current >= 0 and metric == "cosine":
+        notes.append(f"cosine distance: the ε-neighbourhood is the cone within "
+                     f"{np.degrees(np.arccos(np.clip(1 - eps, -1, 1))):.0f}° of a point's direction; not drawn")
+
+    queue = _arr(getattr(snap, "queue", None), np.int64)
+    traces.append(_markers(ctx, queue, role="queue", name="queue", showlegend=True,
+                           marker={"color": "black", "size": 4, "line": {"width": 0}},
+                           texts=[f"in the queue (position {i + 1})" for i in range(queue.size)]))
+    if current >= 0:
+        traces.append(_markers(ctx, np.array([current]), role="current", name="current point",
+                               marker={"color": "rgba(0,0,0,0)", "size": 17,
+                                       "line": {"color": "black", "width": 2.5}},
+                               texts=["being expanded"]))
+
+    title = step_title(trace, step)
+    if snap.phase == "result":
+        title += f" · {_cluster_summary(labels)}"
+    elif snap.phase == "core":
+        nc = int(np.count_nonzero(kinds["core"]))
+        title += f" · {format_count(nc)} core point{'s' if nc != 1 else ''}"
+    else:
+        title += f" · queue: {format_count(int(queue.size))} point{'s' if queue.size != 1 else ''}"
+    xa, ya, _ = ctx.axes_layout(equal=True)
+    if notes:
+        annotations.append(_note(" · ".join(notes), x=0.0, y=1.0, xanchor="left"))
+    return figure(traces, {
+        "title": {"text": title},
+        "xaxis": xa, "yaxis": ya,
+        "margin": {"l": 60, "r": 20, "t": 60, "b": 95},
+        "annotations": annotations,
+        "legend": _legend_below(),
+        "showlegend": True,
+        "uirevision": f"dbscan-scatter-{ctx.plane.key}",
+        "hovermode": "closest",
+        "meta": {"eps": eps, "metric": metric, "current": current, "queue": int(queue.size)},
+    })
+
+
+def k_distance_plot(
+    X: Any,
+    k: int,
+    *,
+    eps: float | None = None,
+    metric: str = "euclidean",
+) -> go.Figure:
+    """The sorted k-distance graph, for choosing ε: the knee is a good ε.
+
+    Parameters
+    ----------
+    X : Dataset, Trace or array-like of shape (n_samples, n_features)
+    k : int
+        As in :func:`tracelab.density.k_distance` (use ``min_samples``).
+    eps : float, optional
+        Draw a horizontal line there and count the points above it.
+    metric : str, default "euclidean"
+
+    Returns
+    -------
+    plotly Figure
+        "k-distance" (x = rank 1..n, y = :func:`tracelab.density.k_distance`,
+        largest first, ``customdata`` = rank) and, with ``eps``, "eps" (a
+        horizontal line at ``eps``) and a note "points above the line are noise
+        candidates".
+    """
+    from tracelab.density import k_distance
+
+    Xa = _source_X(X)
+    kd = np.asarray(k_distance(Xa, k, metric=metric), dtype=np.float64)
+    n = kd.size
+    ranks = np.arange(1, n + 1)
+    traces: list[dict] = [{
+        "type": "scatter", "x": ranks, "y": kd, "mode": "lines+markers" if n <= 500 else "lines",
+        "name": f"{k}-distance", "showlegend": False,
+        "line": {"color": PALETTE[0], "width": 2}, "marker": {"size": 4, "color": PALETTE[0]},
+        "hovertemplate": f"rank %{{x}}: distance to neighbour {k} = %{{y:.4g}}<extra></extra>",
+        "meta": {"role": "k-distance", "k": int(k), "metric": metric},
+    }]
+    annotations: list[dict] = []
+    top = float(np.nanmax(kd[np.isfinite(kd)])) if np.isfinite(kd).any() else 1.0
+    if eps is not None:
+        eps = float(eps)
+        above = int((kd > eps).sum())
+        traces.append({
+            "type": "scatter", "x": [0.5, n + 0.5], "y": [eps, eps], "mode": "lines",
+            "name": f"ε = {eps:.3g}", "showlegend": False,
+            "line": {"color": "#D55E00", "width": 2, "dash": "dash"},
+            "hovertemplate": f"ε = {eps:.4g}<extra></extra>",
+            "meta": {"role": "eps", "eps": eps, "above": above},
+        })
+        annotations.append(_note(
+            f"ε = {eps:.3g}: points above the line are noise candidates "
+            f"({format_count(above)} of {format_count(n)})", x=1.0, y=1.0))
+        top = max(top, eps)
+    return figure(traces, {
+        "title": {"text": f"k-distance graph (k = {k}, {_METRIC_NAMES.get(metric, metric)})"},
+        "xaxis": {"title": {"text": "points, sorted by k-distance"}, "range": [0.5, n + 0.5],
+                  "zeroline": False},
+        "yaxis": {"title": {"text": f"distance to neighbour {k}"}, "range": [0.0, 1.08 * top],
+                  "zeroline": False},
+        "annotations": annotations,
+        "margin": {"l": 65, "r": 20, "t": 60, "b": 50},
+        "showlegend": False,
+        "uirevision": f"k-distance-{k}-{metric}",
+        "hovermode": "closest",
+    })
+
+
+# ------------------------------------------------------------------------------- OPTICS
+
+
+def _optics_labels(trace: Trace, snap: Any, eps_cut: float | None) -> tuple[np.ndarray | None, float | None, str]:
+    """(labels or None, ε of the line or None, where the labels came from)."""
+    if eps_cut is not None:
+        from tracelab.density import cluster_optics_dbscan
+
+        lab = cluster_optics_dbscan(np.asarray(snap.reachability, dtype=np.float64),
+                                    np.asarray(snap.core_distances, dtype=np.float64),
+                                    np.asarray(snap.ordering, dtype=np.int64), float(eps_cut))
+        return np.asarray(lab, dtype=np.int64), float(eps_cut), "cut"
+    labels = np.asarray(snap.labels, dtype=np.int64)
+    e = getattr(snap, "eps_cut", None)
+    e = float(e) if e is not None else None
+    if (labels >= 0).any():
+        return labels, e, "step"
+    return None, e, "none"
+
+
+def _optics_top(trace: Trace, eps_cut: float | None) -> float:
+    """Top of the reachability axis: fixed over the run (the last step's largest finite value)."""
+    vals = [np.asarray(trace.steps[-1].reachability, dtype=np.float64)]
+    fin = np.concatenate([v[np.isfinite(v)] for v in vals])
+    top = float(fin.max()) if fin.size else 0.0
+    if top <= 0:
+        cd = np.asarray(trace.steps[-1].core_distances, dtype=np.float64)
+        cd = cd[np.isfinite(cd)]
+        top = float(cd.max()) if cd.size else 1.0
+    for e in [eps_cut] + [getattr(s, "eps_cut", None) for s in trace.steps]:
+        if e is not None and np.isfinite(e):
+            top = max(top, float(e))
+    return 1.15 * top if top > 0 else 1.0
+
+
+def optics_reachability(trace: Trace, step: int, *, eps_cut: float | None = None) -> go.Figure:
+    """The reachability plot so far: one bar per ordered point, in the OPTICS order.
+
+    Parameters
+    ----------
+    trace : Trace
+        From :func:`tracelab.density.trace_optics`.
+    step : int
+    eps_cut : float, optional
+        Colour the bars by the DBSCAN-like clusters of a cut at this ε
+        (:func:`tracelab.density.cluster_optics_dbscan` on this step's arrays)
+        and draw the cut. Default: the step's own labels and ``eps_cut``.
+
+    Returns
+    -------
+    plotly Figure
+        "reachability": a bar trace, x = position 1..m in the ordering so far,
+        ``customdata`` = the ordered rows, y = their reachability; an undefined
+        (infinite) reachability is a light grey bar up to the top of the axis
+        (``meta["undefined"]`` lists those positions, 0-based). Bars are
+        coloured by cluster (noise grey), the current (last ordered) bar
+        outlined. "eps-cut": the horizontal cut line, when there is one. The
+        x-axis spans all n points from the first step, the y-axis is fixed.
+    """
+    _check(trace, "optics", "trace_optics")
+    step = _em._step_index(trace, step)
+    snap = trace.steps[step]
+    n = trace.X.shape[0]
+    order = np.asarray(snap.ordering, dtype=np.int64)
+    m = order.size
+    reach = np.asarray(snap.reachability, dtype=np.float64)[order]
+    top = _optics_top(trace, eps_cut)
+    undefined = ~np.isfinite(reach)
+    heights = np.where(undefined, top, reach)
+    labels, eps_line, source = _optics_labels(trace, snap, eps_cut)
+    if labels is not None:
+        colors = np.array(_label_colors(labels[order]), dtype=object)
+        ctext = np.array(_label_texts(labels[order]), dtype=object)
+    else:
+        colors = np.full(m, _NEUTRAL, dtype=object)
+        ctext = np.full(m, "", dtype=object)
+    colors[undefined] = _UNDEFINED
+    rtext = np.char.mod("reachability %.4g", np.where(undefined, 0, reach)).astype(object)
+    rtext[undefined] = "reachability undefined (∞): starts a new region"
+    hover = (rtext + np.where(ctext != "", "<br>" + ctext, "")).tolist()
+    line_w = np.zeros(m)
+    if m:
+        line_w[-1] = 2.0
+    traces: list[dict] = [{
+        "type": "bar", "x": np.arange(1, m + 1), "y": heights, "customdata": order,
+        "name": "reachability", "showlegend": False,
+        "marker": {"color": colors.tolist(), "line": {"color": "black", "width": line_w}},
+        "hovertext": hover,
+        "hovertemplate": "position %{x}: point #%{customdata}<br>%{hovertext}<extra></extra>",
+        "meta": {"role": "reachability", "undefined": np.flatnonzero(undefined)},
+    }]
+    if eps_line is not None:
+        traces.append({
+            "type": "scatter", "x": [0.5, n + 0.5], "y": [eps_line, eps_line], "mode": "lines",
+            "name": f"cut at ε = {eps_line:.3g}", "showlegend": False,
+            "line": {"color": "black", "width": 2, "dash": "dash"},
+            "hovertemplate": f"cut at ε = {eps_line:.4g}<extra></extra>",
+            "meta": {"role": "eps-cut", "eps": eps_line},
+        })
+    title = step_title(trace, step)
+    if source == "cut":
+        title += f" · cut at ε = {eps_line:.3g}: {_cluster_summary(labels)}"
+    elif source == "step":
+        title += f" · {_cluster_summary(labels)}"
+    return figure(traces, {
+        "title": {"text": title},
+        "xaxis": {"title": {"text": "points in OPTICS order"}, "range": [0.5, n + 0.5],
+                  "zeroline": False},
+        "yaxis": {"title": {"text": "reachability distance"}, "range": [0.0, top], "zeroline": False},
+        "bargap": 0.0 if n > 200 else 0.1,
+        "margin": {"l": 65, "r": 20, "t": 60, "b": 50},
+        "showlegend": False,
+        "uirevision": "optics-reachability",
+        "hovermode": "closest",
+    })
+
+
+def optics_scatter(
+    trace: Trace,
+    step: int,
+    *,
+    eps_cut: float | None = None,
+    axes: tuple[int, int] | str = (0, 1),
+    columns: Sequence[str] | None = None,
+) -> go.Figure:
+    """An OPTICS step in the data plane: ordered points coloured, the current link drawn.
+
+    Parameters
+    ----------
+    trace : Trace
+        From :func:`tracelab.density.trace_optics`, with at least 2 features.
+    step : int
+    eps_cut : float, optional
+        Colour by the clusters of a cut at this ε (as in
+        :func:`optics_reachability`); default the step's labels.
+    axes, columns
+        As in :func:`dbscan_scatter`.
+
+    Returns
+    -------
+    plotly Figure
+        "points" (all rows; ``customdata`` = row; points not ordered yet light
+        grey and faint), "links" (each ordered point to its predecessor,
+        faint), "current-link" (the current, last ordered, point to its
+        predecessor), "current" (a ring; ``customdata`` = its row).
+    """
+    _check(trace, "optics", "trace_optics")
+    step = _em._step_index(trace, step)
+    snap = trace.steps[step]
+    ctx = _Ctx.build(trace, axes, columns)
+    n = ctx.n
+    order = np.asarray(snap.ordering, dtype=np.int64)
+    ordered = np.zeros(n, dtype=bool)
+    ordered[order] = True
+    labels, eps_line, source = _optics_labels(trace, snap, eps_cut)
+    rows = np.arange(n)
+    if labels is not None:
+        colors = np.array(_label_colors(labels), dtype=object)
+        ctext = np.array(_label_texts(labels), dtype=object)
+    else:
+        colors = np.full(n, _NEUTRAL, dtype=object)
+        ctext = np.full(n, "ordered", dtype=object)
+    colors[~ordered] = _UNREACHED
+    ctext[~ordered] = "not ordered yet"
+    pos = np.full(n, -1)
+    pos[order] = np.arange(order.size)
+    reach = np.asarray(snap.reachability, dtype=np.float64)
+    rt = np.char.mod("%.4g", np.where(np.isfinite(reach), reach, 0)).astype(object)
+    rt[~np.isfinite(reach)] = "∞"
+    texts = ctext.copy()
+    texts[ordered] = (ctext[ordered] + "<br>position " + (pos[ordered] + 1).astype(str).astype(object)
+                      + " in the order, reachability " + rt[ordered])
+    traces: list[dict] = []
+    pred = np.asarray(snap.predecessor, dtype=np.int64)
+    linked = np.flatnonzero(ordered & (pred >= 0))
+    xs, ys = _segments(ctx.XY[linked], ctx.XY[pred[linked]])
+    traces.append({"type": "scatter", "x": xs, "y": ys, "mode": "lines", "name": "reached from",
+                   "showlegend": False, "connectgaps": False, "hoverinfo": "skip",
+                   "line": {"color": "rgba(0,0,0,0.18)", "width": 1},
+                   "meta": {"role": "links", "rows": linked}})
+    traces.append(_markers(ctx, rows, role="points", name="points", showlegend=False,
+                           marker={"color": colors.tolist(), "size": 8,
+                                   "opacity": np.where(ordered, 1.0, 0.45),
+                                   "line": {"width": 0}},
+                           texts=texts.tolist()))
+    title = step_title(trace, step)
+    if order.size:
+        cur = int(order[-1])
+        pc = int(pred[cur])
+        if pc >= 0:
+            xs, ys = _segments(ctx.XY[[cur]], ctx.XY[[pc]])
+            traces.append({"type": "scatter", "x": xs, "y": ys, "mode": "lines",
+                           "name": "current link", "showlegend": False, "connectgaps": False,
+                           "hovertemplate": f"point #{cur} reached from #{pc}<extra></extra>",
+                           "line": {"color": "black", "width": 2.5},
+                           "meta": {"role": "current-link", "rows": [cur, pc]}})
+        traces.append(_markers(ctx, np.array([cur]), role="current", name="current point",
+                               showlegend=False,
+                               marker={"color": "rgba(0,0,0,0)", "size": 17,
+                                       "line": {"color": "black", "width": 2.5}},
+                               texts=["last ordered"]))
+        if snap.phase == "order":
+            r = reach[cur]
+            title += (f" · point #{cur}" + (f" reached from #{pc} at {r:.3g}" if pc >= 0 and np.isfinite(r)
+                                            else " (reachability undefined)"))
+    if source == "cut":
+        title += f" · cut at ε = {eps_line:.3g}: {_cluster_summary(labels)}"
+    elif source == "step" and snap.phase != "order":
+        title += f" · {_cluster_summary(labels)}"
+    xa, ya, note = ctx.axes_layout(equal=None)
+    return figure(traces, {
+        "title": {"text": title},
+        "xaxis": xa, "yaxis": ya,
+        "annotations": [_note(note)] if note else [],
+        "margin": {"l": 60, "r": 20, "t": 60, "b": 55},
+        "showlegend": False,
+        "uirevision": f"optics-scatter-{ctx.plane.key}",
+        "hovermode": "closest",
+    })
+
+
+# ------------------------------------------------------------------------------ HDBSCAN
+
+
+def hdbscan_mst(
+    trace: Trace,
+    step: int,
+    *,
+    axes: tuple[int, int] | str = (0, 1),
+    columns: Sequence[str] | None = None,
+) -> go.Figure:
+    """An HDBSCAN step in the data plane: core distances, the MST so far, the final clusters.
+
+    Parameters
+    ----------
+    trace : Trace
+        From :func:`tracelab.hdbscan_trace.trace_hdbscan`, with at least 2 features.
+    step : int
+    axes, columns
+        As in :func:`dbscan_scatter`.
+
+    Returns
+    -------
+    plotly Figure
+        "mst": one NaN-separated line trace with one segment per row of the
+        step's ``mst_edges`` (``meta["edges"]``); "mst-weights": a marker at
+        the middle of each edge, coloured (grey, darker = longer) by its mutual
+        reachability weight, with it on hover; "mst-new": the last edge added
+        (MST steps); "points" (``customdata`` = rows): before the "select"
+        step coloured by core distance (colour bar; rows whose core distance is
+        not known yet are in "pending"), at it by the final labels (noise grey)
+        with ``marker.opacity`` = membership probability.
+    """
+    _check(trace, "hdbscan", "trace_hdbscan")
+    step = _em._step_index(trace, step)
+    snap = trace.steps[step]
+    ctx = _Ctx.build(trace, axes, columns)
+    n = ctx.n
+    traces: list[dict] = []
+    E = np.asarray(snap.mst_edges if snap.mst_edges is not None else np.empty((0, 3)), dtype=np.float64)
+    E = E.reshape(-1, 3)
+    ii, jj, w = E[:, 0].astype(np.int64), E[:, 1].astype(np.int64), E[:, 2]
+    xs, ys = _segments(ctx.XY[ii], ctx.XY[jj])
+    traces.append({"type": "scatter", "x": xs, "y": ys, "mode": "lines", "name": "MST",
+                   "showlegend": False, "connectgaps": False, "hoverinfo": "skip",
+                   "line": {"color": "rgba(80,80,80,0.55)", "width": 1.5},
+                   "meta": {"role": "mst", "edges": int(E.shape[0])}})
+    W_all = np.asarray(trace.steps[-1].mst_edges if trace.steps[-1].mst_edges is not None
+                       else np.empty((0, 3)), dtype=np.float64).reshape(-1, 3)[:, 2]
+    W_all = W_all[np.isfinite(W_all)]
+    wmax = float(W_all.max()) if W_all.size else 1.0
+    mid = (ctx.XY[ii] + ctx.XY[jj]) / 2
+    traces.append({"type": "scatter", "x": mid[:, 0], "y": mid[:, 1], "mode": "markers",
+                   "name": "edge weights", "showlegend": False,
+                   "customdata": np.column_stack([ii, jj]) if E.shape[0] else np.empty((0, 2)),
+                   "marker": {"size": 5, "color": np.where(np.isfinite(w), w, wmax),
+                              "colorscale": "Greys", "cmin": 0.0, "cmax": wmax,
+                              "showscale": False, "line": {"width": 0}},
+                   "hovertemplate": "edge #%{customdata[0]} – #%{customdata[1]}<br>"
+                                    "mutual reachability %{marker.color:.4g}<extra></extra>",
+                   "meta": {"role": "mst-weights"}})
+    if snap.phase == "mst" and E.shape[0]:
+        xs, ys = _segments(ctx.XY[ii[-1:]], ctx.XY[jj[-1:]])
+        traces.append({"type": "scatter", "x": xs, "y": ys, "mode": "lines", "name": "new edge",
+                       "showlegend": False, "connectgaps": False,
+                       "hovertemplate": f"new edge #{ii[-1]} – #{jj[-1]}: {w[-1]:.4g}<extra></extra>",
+                       "line": {"color": "black", "width": 3},
+                       "meta": {"role": "mst-new", "edge": E[-1].tolist()}})
+    title = step_title(trace, step)
+    if snap.phase == "select" and snap.labels is not None:
+        labels = np.asarray(snap.labels, dtype=np.int64)
+        prob = np.asarray(snap.probabilities, dtype=np.float64)
+        prob = np.where(np.isfinite(prob), prob, 0.0)
+        texts = [f"{t}<br>membership {q:.2f}" for t, q in zip(_label_texts(labels), prob.tolist())]
+        traces.append(_markers(ctx, np.arange(n), role="points", name="points", showlegend=False,
+                               marker={"color": _label_colors(labels), "size": 8,
+                                       "opacity": np.where(labels >= 0, 0.15 + 0.85 * np.clip(prob, 0, 1), 0.8),
+                                       "line": {"width": 0}},
+                               texts=texts))
+        title += f" · {_cluster_summary(labels)}"
+    else:
+        cd = np.asarray(snap.core_distances, dtype=np.float64) if snap.core_distances is not None \
+            else np.full(n, np.nan)
+        known = np.isfinite(cd)
+        cd_all = np.asarray(trace.steps[-1].core_distances, dtype=np.float64)
+        cd_all = cd_all[np.isfinite(cd_all)]
+        cmin, cmax = (float(cd_all.min()), float(cd_all.max())) if cd_all.size else (0.0, 1.0)
+        rows = np.flatnonzero(known)
+        texts = np.char.mod("core distance %.4g", cd[rows]).tolist()
+        traces.append(_markers(ctx, rows, role="points", name="points", showlegend=False,
+                               marker={"color": cd[rows], "colorscale": "Viridis", "reversescale": True,
+                                       "cmin": cmin, "cmax": cmax if cmax > cmin else cmin + 1.0,
+                                       "size": 8, "line": {"width": 0},
+                                       "colorbar": {"title": {"text": "core<br>distance"},
+                                                    "thickness": 12, "len": 0.8}},
+                               texts=texts))
+        rows = np.flatnonzero(~known)
+        if rows.size:
+            traces.append(_markers(ctx, rows, role="pending", name="core distance not known yet",
+                                   showlegend=False,
+                                   marker={"color": _UNREACHED, "size": 7, "line": {"width": 0}},
+                                   texts=["core distance not computed yet"] * rows.size))
+        title += f" · {E.shape[0]} of {max(n - 1, 0)} MST edges"
+    xa, ya, note = ctx.axes_layout(equal=None)
+    return figure(traces, {
+        "title": {"text": title},
+        "xaxis": xa, "yaxis": ya,
+        "annotations": [_note(note)] if note else [],
+        "margin": {"l": 60, "r": 20 if snap.phase == "select" else 90, "t": 60, "b": 55},
+        "showlegend": False,
+        "uirevision": f"hdbscan-mst-{ctx.plane.key}",
+        "hovermode": "closest",
+    })
+
+
+def _condensed_layout(condensed: np.ndarray, n: int) -> dict[int, dict[str, float]]:
+    """Per cluster id: size, birth and death λ, and the left edge x0 of its icicle bar.
+
+    The root (smallest parent id) spans ``[0, n]``; a cluster's child clusters sit
+    side by side (largest first), centred under it, each as wide as its size.
+    """
+    parent = condensed[:, 0].astype(np.int64)
+    child = condensed[:, 1].astype(np.int64)
+    lam = condensed[:, 2].astype(np.float64)
+    size = condensed[:, 3].astype(np.float64)
+    root = int(parent.min())
+    is_cluster = child >= n
+    info: dict[int, dict[str, float]] = {root: {"size": float(n), "birth": 0.0}}
+    for c, l, s in zip(child[is_cluster].tolist(), lam[is_cluster].tolist(), size[is_cluster].tolist()):
+        info[c] = {"size": s, "birth": l}
+    for c in info:
+        mine = parent == c
+        info[c]["death"] = float(lam[mine].max()) if mine.any() else info[c]["birth"]
+    kids: dict[int, list[int]] = {c: [] for c in info}
+    for p_, c in zip(parent[is_cluster].tolist(), child[is_cluster].tolist()):
+        kids.setdefault(p_, []).append(c)
+    info[root]["x0"] = 0.0
+    stack = [root]
+    while stack:
+        c = stack.pop()
+        ch = sorted(kids.get(c, []), key=lambda q: -info[q]["size"])
+        total = sum(info[q]["size"] for q in ch)
+        x = info[c]["x0"] + (info[c]["size"] - total) / 2
+        for q in ch:
+            info[q]["x0"] = x
+            x += info[q]["size"]
+            stack.append(q)
+    info[root]["root"] = 1.0
+    return info
+
+
+def hdbscan_condensed_tree(trace: Trace, step: int) -> go.Figure:
+    """The condensed tree as an icicle plot; the selected clusters highlighted.
+
+    Parameters
+    ----------
+    trace : Trace
+        From :func:`tracelab.hdbscan_trace.trace_hdbscan`.
+    step : int
+
+    Returns
+    -------
+    plotly Figure
+        Before the "condense" step: no traces, a note. From it: "clusters", one
+        bar per cluster of the condensed tree (``customdata`` = cluster id),
+        from its birth λ (``base``) down to its death λ, as wide as its size,
+        children side by side under their parent; λ = 1 / distance grows
+        downward. Once ``selected`` is known the selected bars carry their
+        cluster's colour (the one :func:`hdbscan_mst` uses) and a black outline,
+        the others are light grey; ``meta["selected"]`` lists the selected ids.
+        Hover shows size, λ range and (when known) stability.
+    """
+    _check(trace, "hdbscan", "trace_hdbscan")
+    step = _em._step_index(trace, step)
+    snap = trace.steps[step]
+    n = trace.X.shape[0]
+    title = step_title(trace, step)
+    if snap.condensed is None:
+        first = next((s.index for s in trace.steps if s.condensed is not None), None)
+        text = ("the condensed tree is built at the “condense” stage"
+                + (f" (step {first + 1})" if first is not None else ""))
+        return figure([], {
+            "title": {"text": title},
+            "xaxis": {"visible": False, "range": [0, 1]},
+            "yaxis": {"visible": False, "range": [0, 1]},
+            "annotations": [_note(text, x=0.5, y=0.5, xanchor="center", yanchor="middle")],
+            "margin": {"l": 60, "r": 20, "t": 60, "b": 50},
+            "showlegend": False,
+            "uirevision": "hdbscan-condensed",
+        })
+    cond = np.asarray(snap.condensed, dtype=np.float64).reshape(-1, 4)
+    info = _condensed_layout(cond, n)
+    ids = sorted(info, key=lambda c: (info[c]["birth"], c))
+    lam_fin = cond[:, 2][np.isfinite(cond[:, 2])]
+    lam_top = float(lam_fin.max()) if lam_fin.size else 1.0
+    lam_top = lam_top if lam_top > 0 else 1.0
+    births = np.array([min(info[c]["birth"], lam_top) for c in ids])
+    deaths = np.array([min(info[c]["death"], lam_top) for c in ids])
+    sizes = np.array([info[c]["size"] for c in ids])
+    x0 = np.array([info[c]["x0"] for c in ids])
+    stab = {}
+    if snap.stability is not None:
+        S = np.asarray(snap.stability, dtype=np.float64).reshape(-1, 2)
+        stab = {int(a): float(b) for a, b in S.tolist()}
+    selected = [int(c) for c in np.asarray(snap.selected, dtype=np.int64)] if snap.selected is not None else None
+    colors = np.full(len(ids), "#9DB4CC" if selected is None else "#E3E3E3", dtype=object)
+    line_w = np.zeros(len(ids))
+    sel_label: dict[int, int] = {}
+    if selected is not None:
+        # label j is selected[j] (the engine's convention), so bars match hdbscan_mst's colours
+        sel_label = {c: j for j, c in enumerate(selected)}
+        pos = {c: i for i, c in enumerate(ids)}
+        for c in selected:
+            if c in pos:
+                colors[pos[c]] = PALETTE[sel_label[c] % len(PALETTE)]
+                line_w[pos[c]] = 2.0
+    hover = []
+    for c, b, dth, s in zip(ids, births, deaths, sizes):
+        t = f"cluster {c}<br>{format_count(int(s))} points<br>λ from {b:.4g} to {dth:.4g}"
+        if c in stab:
+            t += f"<br>stability {stab[c]:.4g}"
+        if c in sel_label:
+            t += f"<br>selected: cluster {sel_label[c] + 1}"
+        hover.append(t)
+    traces = [{
+        "type": "bar", "x": x0 + sizes / 2, "width": sizes * 0.98, "base": births,
+        "y": np.maximum(deaths - births, lam_top * 0.004), "customdata": np.array(ids),
+        "name": "clusters", "showlegend": False,
+        "marker": {"color": colors.tolist(), "line": {"color": "black", "width": line_w}},
+        "hovertext": hover, "hovertemplate": "%{hovertext}<extra></extra>",
+        "meta": {"role": "clusters", "selected": selected if selected is not None else [],
+                 "ids": list(ids)},
+    }]
+    if selected is not None:
+        title += f" · {len(selected)} cluster{'s' if len(selected) != 1 else ''} selected"
+    else:
+        title += f" · {len(ids)} clusters"
+    return figure(traces, {
+        "title": {"text": title},
+        "xaxis": {"title": {"text": "points (bar width = cluster size)"}, "range": [0, n],
+                  "showgrid": False, "zeroline": False, "showticklabels": False},
+        "yaxis": {"title": {"text": "λ = 1 / distance"}, "range": [lam_top * 1.04, 0],
+                  "zeroline": False},
+        "bargap": 0.0,
+        "margin": {"l": 65, "r": 20, "t": 60, "b": 50},
+        "showlegend": False,
+        "uirevision": "hdbscan-condensed",
+        "hovermode": "closest",
+    })
+
+
+# --------------------------------------------------------------------------- side by side
+
+
+def side_by_side(
+    dbscan_trace: Trace,
+    em_trace: Trace,
+    kmeans_trace: Trace,
+    *,
+    axes: tuple[int, int] | str = (0, 1),
+    columns: Sequence[str] | None = None,
+) -> go.Figure:
+    """Final DBSCAN, EM (hard labels) and k-means results on the same data, side by side.
+
+    Parameters
+    ----------
+    dbscan_trace : Trace
+        From :func:`tracelab.density.trace_dbscan`.
+    em_trace : Trace
+        From :func:`tracelab.gmm.trace_em`; each point takes its most
+        responsible Gaussian under the final parameters.
+    kmeans_trace : Trace
+        From :func:`tracelab.kmeans.trace_kmeans` (or k-medoids).
+    axes, columns
+        As in :func:`dbscan_scatter`.
+
+    Returns
+    -------
+    plotly Figure
+        Three panels (on ``x``/``y``, ``x2``/``y2``, ``x3``/``y3``), each one
+        "points" trace (``customdata`` = rows, ``meta["panel"]`` 0..2, colours
+        by label, DBSCAN noise grey) with a title annotation; ``layout.meta``
+        holds the three label arrays as lists under ``labels``.
+    """
+    _check(dbscan_trace, "dbscan", "trace_dbscan")
+    if getattr(kmeans_trace, "algorithm", None) not in ("kmeans", "kmedoids"):
+        raise ValueError(f"kmeans_trace should come from trace_kmeans, but its algorithm is "
+                         f"{getattr(kmeans_trace, 'algorithm', None)!r}")
+    _check_same_data(dbscan_trace, em_trace, "the DBSCAN and EM traces")
+    _check_same_data(dbscan_trace, kmeans_trace, "the DBSCAN and k-means traces")
+    ctx = _Ctx.build(dbscan_trace, axes, columns)
+    db = np.asarray(dbscan_trace.steps[-1].labels, dtype=np.int64)
+    resp = _final_resp(em_trace)
+    em = np.argmax(resp, axis=1).astype(np.int64)
+    km = np.asarray(kmeans_trace.steps[-1].labels, dtype=np.int64)
+    p = _params(dbscan_trace)
+    kname = "k-medoids" if kmeans_trace.algorithm == "kmedoids" else "k-means"
+    titles = [
+        f"DBSCAN (ε = {float(p.get('eps', 0)):.3g}, min_samples = {p.get('min_samples', '?')})"
+        f"<br>{_cluster_summary(db)}",
+        f"EM: most responsible Gaussian<br>k = {resp.shape[1]}",
+        f"{kname}<br>k = {int(np.unique(km[km >= 0]).size)}",
+    ]
+    gap = 0.04
+    width = (1.0 - 2 * gap) / 3
+    doms = [[c * (width + gap), c * (width + gap) + width] for c in range(3)]
+    xa, ya, note = _aspect(ctx.xrange, ctx.yrange, None)
+    traces, annotations = [], []
+    layout: dict[str, Any] = {}
+    for c, (labels, what) in enumerate(zip((db, em, km), ("DBSCAN", "EM", kname))):
+        sfx = "" if c == 0 else str(c + 1)
+        tr = _markers(ctx, np.arange(ctx.n), role="points", name=what, showlegend=False,
+                      marker={"color": _label_colors(labels), "size": 6, "line": {"width": 0}},
+                      texts=_label_texts(labels))
+        tr["meta"] = {"role": "points", "panel": c}
+        traces.append(_em._on_axes(tr, c))
+        layout[f"xaxis{sfx}"] = {"domain": doms[c], "anchor": f"y{sfx}", "range": ctx.xrange,
+                                 "zeroline": False, "showgrid": False,
+                                 "title": {"text": _esc(ctx.plane.xlabel)}, **xa}
+        yextra = {**ya, "scaleanchor": f"x{sfx}"} if ya else {}
+        layout[f"yaxis{sfx}"] = {"domain": [0, 1], "anchor": f"x{sfx}", "range": ctx.yrange,
+                                 "zeroline": False, "showgrid": False, "showticklabels": c == 0,
+                                 **yextra}
+        annotations.append(_em._subplot_title(titles[c], sum(doms[c]) / 2, 1.0))
+    layout["yaxis"]["title"] = {"text": _esc(ctx.plane.ylabel)}
+    if note:
+        annotations.append(_note(note, x=0.0, y=-0.2, xanchor="left", yanchor="top"))
+    layout.update({
+        "height": 400,
+        "margin": {"l": 60, "r": 20, "t": 64, "b": 80 if note else 55},
+        "annotations": annotations,
+        "showlegend": False,
+        "uirevision": f"density-side-by-side-{ctx.plane.key}",
+        "hovermode": "closest",
+        "meta": {"labels": [db.tolist(), em.tolist(), km.tolist()], "titles": titles},
+    })
+    return figure(traces, layout)
