@@ -13,6 +13,7 @@ PAGES = [
     st.Page("pages/em.py", title="EM for Gaussian mixtures", icon=":material/blur_on:", url_path="em"),
     st.Page("pages/kmeans.py", title="k-means and k-medoids", icon=":material/hub:", url_path="kmeans"),
     st.Page("pages/hierarchy.py", title="Hierarchical clustering", icon=":material/account_tree:", url_path="hierarchy"),
+    st.Page("pages/density.py", title="Density-based clustering", icon=":material/grain:", url_path="density"),
 ]
 
 st.navigation(PAGES).run()

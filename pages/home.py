@@ -44,3 +44,8 @@ st.page_link(
     label="Hierarchical clustering: the dendrogram grows merge by merge; cut it anywhere",
     icon=":material/account_tree:",
 )
+st.page_link(
+    "pages/density.py",
+    label="DBSCAN, OPTICS and HDBSCAN: clusters grown from density, where EM and k-means fail",
+    icon=":material/grain:",
+)

@@ -20,6 +20,7 @@ PAGES = {
     "em": "EM for Gaussian mixtures",
     "kmeans": "k-means and k-medoids: hard EM",
     "hierarchy": "Hierarchical clustering: merge by merge",
+    "density": "Density-based clustering: DBSCAN, OPTICS, HDBSCAN",
 }
 
 
@@ -280,6 +281,29 @@ def test_hierarchy_lab_steps_merges_and_moves_the_cut(page, app_url):
     )
     wait_idle(page)
     assert "cutk=5" in page.url
+    assert_no_exception(page)
+
+
+def test_density_lab_steps_dbscan_and_moves_the_optics_cut(page, app_url):
+    open_page(page, f"{app_url}/density")
+    first = label_text(page, "db")
+    assert first.startswith("Step 1/") and "core points" in first
+    click_and_wait_label(page, "next", first, "db")
+    second = label_text(page, "db")
+    assert second.startswith("Step 2/")
+    assert "queue:" in page.locator('[data-testid="stPlotlyChart"]').first.inner_text()
+    assert_no_exception(page)
+
+    open_page(page, f"{app_url}/density?algo=optics&cut=0.3")
+    reach = page.locator(".st-key-db-reach")
+    before = reach.inner_text()
+    cut = page.locator(".st-key-db-cut input")
+    cut.focus()
+    for _ in range(10):
+        cut.press("ArrowRight")
+    page.wait_for_function("() => window.location.search.includes('cut=0.4')")
+    wait_idle(page)
+    assert reach.inner_text() != before  # the cut line and the cluster colours moved
     assert_no_exception(page)
 
 

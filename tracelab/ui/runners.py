@@ -15,7 +15,9 @@ import streamlit as st
 
 from tracelab import datasets, lessons
 from tracelab.data import Dataset
+from tracelab.density import trace_dbscan, trace_optics
 from tracelab.gmm import trace_em
+from tracelab.hdbscan_trace import trace_hdbscan
 from tracelab.hierarchy import trace_agnes, trace_diana
 from tracelab.kmeans import trace_kmeans
 from tracelab.kmedoids import trace_kmedoids
@@ -29,6 +31,9 @@ ALGORITHMS: dict[str, tuple[str, Callable[..., Trace]]] = {
     "kmedoids": ("k-medoids", trace_kmedoids),
     "agnes": ("AGNES", trace_agnes),
     "diana": ("DIANA", trace_diana),
+    "dbscan": ("DBSCAN", trace_dbscan),
+    "optics": ("OPTICS", trace_optics),
+    "hdbscan": ("HDBSCAN", trace_hdbscan),
 }
 
 
@@ -44,7 +49,8 @@ def run(algorithm: str, dataset: Dataset, params: dict[str, Any], *, slot: str) 
 
     Parameters
     ----------
-    algorithm : {"em", "kmeans", "kmedoids", "agnes", "diana"}
+    algorithm : str
+        A key of :data:`ALGORITHMS`.
     dataset : Dataset
     params : dict
         Keyword arguments of the algorithm's ``trace_*`` function, with hashable values.

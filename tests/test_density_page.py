@@ -1,0 +1,67 @@
+"""The density-based lab under Streamlit's AppTest."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+TIMEOUT = 60
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def open_lab(**query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("pages/density.py")
+    at.query_params.update({k: str(v) for k, v in query.items()})
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def step_of(at) -> tuple[int, int]:
+    (label,) = [m.value for m in at.markdown if m.value.startswith("**Step ")]
+    m = re.match(r"\*\*Step (\d+)/(\d+)\*\*", label)
+    return int(m.group(1)), int(m.group(2))
+
+
+def trace_of(at):
+    return at.session_state["_trace_memo.db"][1]
+
+
+def test_opens_on_two_moons_with_dbscan_and_steps():
+    at = open_lab()
+    trace = trace_of(at)
+    assert trace.algorithm == "dbscan"
+    assert trace.steps[0].phase == "core" and trace.steps[-1].phase == "result"
+    at.button(key="db-next").click().run()
+    assert step_of(at)[0] == 2
+    at.slider(key="db.eps").set_value(0.5).run()
+    assert trace_of(at).params["eps"] == 0.5
+    for group in ("point", "cluster"):
+        at.radio(key="db.group").set_value(group).run()
+        assert not at.exception, group
+
+
+@pytest.mark.parametrize("algo", ["optics", "hdbscan"])
+def test_optics_and_hdbscan_run_and_step(algo):
+    at = open_lab(algo=algo)
+    assert trace_of(at).algorithm == algo
+    at.button(key="db-last").click().run()
+    assert not at.exception
+    assert step_of(at)[0] == step_of(at)[1]
+    if algo == "optics":
+        at.slider(key="db.cut").set_value(0.4).run()
+        assert trace_of(at).params["eps_cut"] == 0.4
+    else:
+        at.number_input(key="db.mcs").set_value(15).run()
+        assert trace_of(at).params["min_cluster_size"] == 15
+
+
+@pytest.mark.parametrize("section", ["Side by side with EM and k-means", "Share and export"])
+def test_every_section_draws(section):
+    at = open_lab(step=3)
+    at.segmented_control(key="db-section").set_value(section).run()
+    assert not at.exception
