@@ -14,6 +14,7 @@ PAGES = [
     st.Page("pages/kmeans.py", title="k-means and k-medoids", icon=":material/hub:", url_path="kmeans"),
     st.Page("pages/hierarchy.py", title="Hierarchical clustering", icon=":material/account_tree:", url_path="hierarchy"),
     st.Page("pages/density.py", title="Density-based clustering", icon=":material/grain:", url_path="density"),
+    st.Page("pages/selection.py", title="Choosing k", icon=":material/query_stats:", url_path="selection"),
 ]
 
 st.navigation(PAGES).run()

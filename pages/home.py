@@ -49,3 +49,8 @@ st.page_link(
     label="DBSCAN, OPTICS and HDBSCAN: clusters grown from density, where EM and k-means fail",
     icon=":material/grain:",
 )
+st.page_link(
+    "pages/selection.py",
+    label="Choosing k: elbow, silhouette, BIC and AIC, each point a link to its run",
+    icon=":material/query_stats:",
+)

@@ -21,6 +21,7 @@ PAGES = {
     "kmeans": "k-means and k-medoids: hard EM",
     "hierarchy": "Hierarchical clustering: merge by merge",
     "density": "Density-based clustering: DBSCAN, OPTICS, HDBSCAN",
+    "selection": "Choosing k: elbow, silhouette, BIC and AIC",
 }
 
 
@@ -63,6 +64,21 @@ def click_and_wait_label(page, name: str, before: str, lab: str = "em") -> float
     )
     wait_idle(page)
     return time.perf_counter() - start
+
+
+def point_on_chart(page, chart: int, role: str, i: int) -> tuple[float, float]:
+    """Page coordinates of point ``i`` of the trace with ``meta.role == role`` in a Plotly chart."""
+    return tuple(page.evaluate(
+        """([chart, role, i]) => {
+            const gd = document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')[chart];
+            const t = gd._fullData.find(d => d.meta && d.meta.role === role);
+            const xa = gd._fullLayout[t.xaxis.replace('x', 'xaxis')], ya = gd._fullLayout[t.yaxis.replace('y', 'yaxis')];
+            const box = gd.querySelector('.nsewdrag').getBoundingClientRect();
+            const plot = gd.getBoundingClientRect();
+            return [plot.left + xa._offset + xa.d2p(t.x[i]), plot.top + ya._offset + ya.d2p(t.y[i])];
+        }""",
+        [chart, role, i],
+    ))
 
 
 def animation_frames(html: str) -> list[dict]:
@@ -304,6 +320,20 @@ def test_density_lab_steps_dbscan_and_moves_the_optics_cut(page, app_url):
     page.wait_for_function("() => window.location.search.includes('cut=0.4')")
     wait_idle(page)
     assert reach.inner_text() != before  # the cut line and the cluster colours moved
+    assert_no_exception(page)
+
+
+def test_choosing_k_follows_a_curve_point_into_the_kmeans_lab(page, app_url):
+    open_page(page, f"{app_url}/selection")
+    x, y = point_on_chart(page, 0, "inertia", 3)  # k = 1, 2, 3, 4: the fourth point
+    page.mouse.click(x, y)
+    page.get_by_text("k = 4: inertia", exact=False).first.wait_for()
+    wait_idle(page)
+    page.get_by_text("Step through this k = 4 run in the k-means lab").click()
+    page.locator(".st-key-km-label").wait_for()
+    wait_idle(page)
+    assert "/kmeans" in page.url and "k=4" in page.url and "seed=" in page.url
+    assert label_text(page, "km").startswith("Step 1/")
     assert_no_exception(page)
 
 

@@ -8,12 +8,14 @@ state, so stepping through it does not unpickle the cached copy on every click.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 
-from tracelab import datasets, lessons
+from tracelab import datasets, lessons, selection
 from tracelab.data import Dataset
 from tracelab.density import trace_dbscan, trace_optics
 from tracelab.gmm import trace_em
@@ -23,7 +25,7 @@ from tracelab.kmeans import trace_kmeans
 from tracelab.kmedoids import trace_kmedoids
 from tracelab.trace import Trace
 
-__all__ = ["run", "em_trace", "lesson_trace", "ALGORITHMS"]
+__all__ = ["run", "em_trace", "lesson_trace", "elbow", "criteria", "ALGORITHMS"]
 
 ALGORITHMS: dict[str, tuple[str, Callable[..., Trace]]] = {
     "em": ("EM", trace_em),
@@ -87,3 +89,57 @@ def lesson_trace() -> Trace:
     preset = lessons.SIX_POINTS
     params = dict(preset.params, tol=1e-6, max_iter=100)
     return em_trace(datasets.load(preset.dataset), params, slot="lesson")
+
+
+# Results of many fits (the choosing-k lab), shared by every session. Not st.cache_data:
+# a progress bar cannot be updated from inside a cached function, and its updates are
+# also what lets a "Stop" click end a long run. The results hold per-k numbers only,
+# never data rows, and are immutable.
+_RESULTS: OrderedDict[tuple, Any] = OrderedDict()
+_RESULTS_LOCK = threading.Lock()
+_MAX_RESULTS = 32
+
+
+def _remembered(key: tuple, compute: Callable[[], Any]) -> Any:
+    with _RESULTS_LOCK:
+        if key in _RESULTS:
+            _RESULTS.move_to_end(key)
+            return _RESULTS[key]
+    result = compute()
+    with _RESULTS_LOCK:
+        _RESULTS[key] = result
+        while len(_RESULTS) > _MAX_RESULTS:
+            _RESULTS.popitem(last=False)
+    return result
+
+
+def _with_progress(what: str, run: Callable[[Callable[[int, int], None]], Any]) -> Any:
+    bar = st.progress(0.0, text=f"{what}…")
+
+    def report(done: int, total: int) -> None:
+        bar.progress(done / total, text=f"{what}: {done} of {total} fits")
+
+    try:
+        return run(report)
+    finally:
+        bar.empty()
+
+
+def elbow(dataset: Dataset, ks: tuple[int, ...], *, n_init: int, seed: int) -> selection.ElbowResult:
+    """k-means inertia per k (best of ``n_init`` restarts), with a progress bar on a miss."""
+    key = ("elbow", dataset.digest, ks, n_init, seed)
+    return _remembered(key, lambda: _with_progress(
+        "k-means for every k",
+        lambda report: selection.elbow(dataset.X, ks, n_init=n_init, seed=seed, on_progress=report),
+    ))
+
+
+def criteria(dataset: Dataset, ks: tuple[int, ...], covariance_types: tuple[str, ...], *,
+             seed: int) -> selection.CriteriaResult:
+    """BIC and AIC of Gaussian mixtures per k and covariance type, with a progress bar on a miss."""
+    key = ("criteria", dataset.digest, ks, covariance_types, seed)
+    return _remembered(key, lambda: _with_progress(
+        "EM for every k and covariance type",
+        lambda report: selection.information_criteria(
+            dataset.X, ks, covariance_types, seed=seed, on_progress=report),
+    ))

@@ -111,7 +111,6 @@ def elbow_plot(result: ElbowResult, *, selected: int | None = None) -> go.Figure
         "margin": {"l": 70, "r": 20, "t": 20, "b": 45},
         "uirevision": "elbow",
         "hovermode": "closest",
-        "clickmode": "event+select",
     })
 
 

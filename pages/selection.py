@@ -1,0 +1,147 @@
+"""Choosing k: the elbow, silhouettes and BIC/AIC, each point linked to the run behind it."""
+
+import numpy as np
+import streamlit as st
+
+from tracelab import gmm, selection
+from tracelab.ui import data_picker, entry, lab, runners, share, url
+from tracelab.views import selection as views
+
+entry.through_app()
+
+P = "ck"
+
+
+def K(name: str) -> str:
+    return f"{P}.{name}"
+
+
+PARAMS = [
+    url.Param("kmin", K("kmin"), 1, url.integer(1, 10), "smallest k"),
+    url.Param("kmax", K("kmax"), 8, url.integer(2, 12), "largest k"),
+    url.Param("ninit", K("ninit"), 5, url.integer(1, 20), "restarts"),
+    url.Param("seed", K("seed"), 0, url.integer(0, 2**31 - 1), "seed"),
+    url.Param("k", K("k"), 3, url.integer(2, 12), "k for the silhouette"),
+]
+
+lab.open_lab(P, "Choosing k: elbow, silhouette, BIC and AIC", PARAMS, default_data="iris")
+PERSIST = data_picker.PERSIST
+choice = lab.pick_data(P, "iris")
+dataset = choice.dataset
+
+with st.sidebar:
+    st.subheader("Range of k")
+    st.number_input("Smallest k", 1, 10, step=1, key=K("kmin"), persist_state=PERSIST)
+    st.number_input("Largest k", 2, 12, step=1, key=K("kmax"), persist_state=PERSIST)
+    st.number_input("k-means restarts per k (best kept)", 1, 20, step=1, key=K("ninit"), persist_state=PERSIST)
+    st.number_input("Seed", 0, 2**31 - 1, step=1, key=K("seed"), persist_state=PERSIST)
+    types = st.multiselect("Covariance types for BIC/AIC", list(gmm.COVARIANCE_TYPES[:4]),
+                           default=list(gmm.COVARIANCE_TYPES[:4]), key=K("types"))
+
+kmin, kmax = int(st.session_state[K("kmin")]), int(st.session_state[K("kmax")])
+kmax = min(kmax, dataset.n_samples - 1)
+if kmin > kmax:
+    st.warning(f"The smallest k ({kmin}) is above the largest ({kmax}); using k = 1 to {kmax}.", icon="⚠️")
+    kmin = 1
+ks = tuple(range(kmin, kmax + 1))
+seed = int(st.session_state[K("seed")])
+n_init = int(st.session_state[K("ninit")])
+
+st.caption(f"{dataset.name}: {dataset.n_samples} points, {dataset.n_features} features.")
+stop = st.empty()
+stop.button("Stop", key=K("stop"), help="Stops the runs in progress; press any control to start again.")
+try:
+    elbow = runners.elbow(dataset, ks, n_init=n_init, seed=seed)
+    criteria = runners.criteria(dataset, ks, tuple(types), seed=seed) if types else None
+except ValueError as exc:
+    st.error(str(exc), icon="⚠️")
+    st.stop()
+stop.empty()
+
+data_query = {p.name: p.format(v) for p in data_picker.url_params(P, data_picker.current_name(P))
+              if (v := st.session_state.get(p.key)) is not None}
+
+
+def lab_link(page: str, label: str, query: dict) -> None:
+    """A link into a lab with the state of one run; uploads cannot travel, so say so."""
+    if not choice.shareable:
+        st.caption("An uploaded CSV cannot travel in a link: open the lab and upload it there.")
+        return
+    st.page_link(page, label=label, icon=":material/open_in_new:", query_params={**data_query, **query})
+
+
+section = lab.section_picker(P, ["Elbow", "Silhouette", "BIC / AIC"]
+                             + (["Known classes"] if dataset.labels is not None else []))
+
+if section == "Elbow":
+    st.caption("k-means inertia (the sum of squared distances to the centres) for each k, best of the "
+               "restarts. The suggested knee is the point farthest from the chord between the ends.")
+    # Read a click before drawing: the ring marks the chosen k in the same run.
+    clicked = lab.new_click(K("elbow_chart"))
+    if isinstance(clicked, int) and clicked in ks:
+        st.session_state[K("elbow_k")] = clicked
+    k = st.session_state.get(K("elbow_k"))
+    if k not in ks:
+        k = elbow.knee or ks[0]
+    st.plotly_chart(views.elbow_plot(elbow, selected=k), key=K("elbow_chart"), on_select="rerun",
+                    selection_mode="points", theme=None, config=lab.CHART_CONFIG)
+    run_seed = int(elbow.seeds[ks.index(k)])
+    st.markdown(f"**k = {k}**: inertia {float(elbow.inertia[ks.index(k)]):.4g} (restart with seed {run_seed}). "
+                "Click another point to choose it.")
+    lab_link("pages/kmeans.py", f"Step through this k = {k} run in the k-means lab",
+             {"algo": "kmeans", "k": str(k), "init": "k-means++", "seed": str(run_seed), "tol": "0.0001",
+              "iter": "300"})
+elif section == "Silhouette":
+    k_options = [k for k in ks if k >= 2]
+    if not k_options:
+        st.info("The silhouette needs at least two clusters: raise the largest k.")
+    else:
+        if st.session_state.get(K("k")) not in k_options:
+            st.session_state[K("k")] = k_options[min(1, len(k_options) - 1)]
+        k = st.select_slider("k", k_options, key=K("k"), persist_state=PERSIST)
+        run_seed = int(elbow.seeds[ks.index(k)])
+        labels = runners.run("kmeans", dataset, dict(n_clusters=k, init="k-means++", seed=run_seed),
+                             slot=f"{P}.silhouette").steps[-1].labels
+        values = selection.silhouette_samples(dataset.X, labels)
+        st.metric("Mean silhouette", f"{np.nanmean(values):.3f}")
+        st.plotly_chart(views.silhouette_plot(dataset.X, labels, values=values), key=K("silhouette"),
+                        theme=None, config=lab.CHART_CONFIG)
+        lab_link("pages/kmeans.py", f"Step through this k = {k} run in the k-means lab",
+                 {"algo": "kmeans", "k": str(k), "init": "k-means++", "seed": str(run_seed)})
+elif section == "BIC / AIC":
+    if criteria is None:
+        st.info("Choose at least one covariance type in the sidebar.")
+    else:
+        which = st.radio("Criterion", ["bic", "aic"], key=K("which"), horizontal=True,
+                         format_func=str.upper, persist_state=PERSIST)
+        st.caption("Lower is better. BIC penalises parameters more than AIC: "
+                   "BIC = −2 log L + p log n, AIC = −2 log L + 2p.")
+        clicked = lab.new_click(K("criteria_chart"))
+        if isinstance(clicked, list) and len(clicked) == 2 and clicked[1] in criteria.covariance_types:
+            st.session_state[K("criteria_choice")] = (int(clicked[0]), str(clicked[1]))
+        k, cov = st.session_state.get(K("criteria_choice"), (None, None))
+        if cov not in criteria.covariance_types or k not in ks:
+            # The lowest criterion over all types.
+            scores = criteria.values(which)
+            row, col = np.unravel_index(np.nanargmin(scores), scores.shape)
+            k, cov = int(ks[col]), criteria.covariance_types[row]
+        st.plotly_chart(views.criteria_plot(criteria, which=which), key=K("criteria_chart"),
+                        on_select="rerun", selection_mode="points", theme=None, config=lab.CHART_CONFIG)
+        row, col = criteria.covariance_types.index(cov), ks.index(k)
+        st.markdown(f"**{cov}, k = {k}**: {which.upper()} {float(criteria.values(which)[row, col]):.1f} "
+                    f"with {int(criteria.n_parameters[row, col])} free parameters. Click another point to choose it.")
+        lab_link("pages/em.py", f"Step through this EM run ({cov}, k = {k}) in the EM lab",
+                 {"k": str(k), "cov": cov, "init": "kmeans", "seed": str(int(criteria.seeds[row, col]))})
+else:
+    k = st.select_slider("k-means clusters to compare with the classes", [k for k in ks if k >= 1] or [1],
+                         value=min(max(ks), len(set(dataset.labels))), key=K("classes_k"))
+    run_seed = int(elbow.seeds[ks.index(k)])
+    labels = runners.run("kmeans", dataset, dict(n_clusters=k, init="k-means++", seed=run_seed),
+                         slot=f"{P}.classes").steps[-1].labels
+    table = selection.contingency_table(list(dataset.labels), labels)
+    st.metric("Adjusted Rand index", f"{selection.adjusted_rand_index(list(dataset.labels), labels):.3f}",
+              help="1 for the same partition, about 0 for a random one.")
+    st.plotly_chart(views.contingency_heatmap(*table), key=K("contingency"), theme=None, config=lab.CHART_CONFIG)
+
+url.write(data_picker.url_params(P, data_picker.current_name(P)) + PARAMS,
+          share.url_values(data_picker.url_params(P, data_picker.current_name(P)) + PARAMS))

@@ -1,0 +1,71 @@
+"""The choosing-k lab under Streamlit's AppTest: curves, and links that reopen each run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tracelab import datasets
+from tracelab.kmeans import trace_kmeans
+
+TIMEOUT = 60
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def open_lab(**query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("pages/selection.py")
+    at.query_params.update({k: str(v) for k, v in query.items()})
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def link_query(at) -> tuple[str, dict]:
+    (link,) = at.get("page_link")
+    return link.proto.page, {k: v[0] for k, v in parse_qs(link.proto.query_string).items()}
+
+
+def test_elbow_suggests_the_knee_and_links_to_that_exact_kmeans_run():
+    at = open_lab()
+    page, query = link_query(at)
+    assert page == "kmeans" and query["data"] == "iris" and query["k"] == "3"
+    # The link's seed reproduces the best restart's inertia.
+    iris = datasets.load("iris").standardized()
+    trace = trace_kmeans(iris.X, 3, init="k-means++", seed=int(query["seed"]))
+    shown = [m.value for m in at.markdown if m.value.startswith("**k = 3**")][0]
+    assert f"{trace.steps[-1].inertia:.4g}" in shown
+
+
+def test_following_the_link_opens_the_kmeans_lab_on_that_run():
+    at = open_lab()
+    _, query = link_query(at)
+    lab = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    lab.switch_page("pages/kmeans.py")
+    lab.query_params.update(query)
+    lab.run()
+    assert not lab.exception
+    trace = lab.session_state["_trace_memo.km"][1]
+    assert trace.params["seed"] == int(query["seed"]) and len(trace.steps[0].centers) == 3
+
+
+@pytest.mark.parametrize("section", ["Silhouette", "BIC / AIC", "Known classes"])
+def test_every_section_draws(section):
+    at = open_lab(kmax=5)
+    at.segmented_control(key="ck-section").set_value(section).run()
+    assert not at.exception
+    if section == "BIC / AIC":
+        page, query = link_query(at)
+        assert page == "em" and query["cov"] in ("full", "tied", "diag", "spherical")
+        at.radio(key="ck.which").set_value("aic").run()
+        assert not at.exception
+    if section == "Known classes":
+        assert float(at.metric[0].value) > 0.5  # iris species against k-means clusters
+
+
+def test_a_range_that_is_too_large_for_the_data_is_narrowed():
+    at = open_lab(data="six_points", std="0", kmax=12, kmin=10)
+    assert "using k = 1 to 5" in " ".join(w.value for w in at.warning)
