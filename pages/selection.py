@@ -48,15 +48,21 @@ seed = int(st.session_state[K("seed")])
 n_init = int(st.session_state[K("ninit")])
 
 st.caption(f"{dataset.name}: {dataset.n_samples} points, {dataset.n_features} features.")
-stop = st.empty()
-stop.button("Stop", key=K("stop"), help="Stops the runs in progress; press any control to start again.")
+# "Stop" ends the runs in progress (its click interrupts them at the next progress
+# update) and keeps them stopped for these settings until "Run again".
+run_key = (dataset.digest, ks, n_init, seed, tuple(types))
+if st.session_state.get(K("stopped")) == run_key:
+    st.info("Stopped. Change a setting, or run these again.", icon="⏹️")
+    st.button("Run again", key=K("resume"), on_click=st.session_state.pop, args=(K("stopped"), None))
+    st.stop()
+st.button("Stop", key=K("stop"), on_click=st.session_state.__setitem__, args=(K("stopped"), run_key),
+            help="Stop the runs in progress.")
 try:
     elbow = runners.elbow(dataset, ks, n_init=n_init, seed=seed)
     criteria = runners.criteria(dataset, ks, tuple(types), seed=seed) if types else None
 except ValueError as exc:
     st.error(str(exc), icon="⚠️")
     st.stop()
-stop.empty()
 
 data_query = {p.name: p.format(v) for p in data_picker.url_params(P, data_picker.current_name(P))
               if (v := st.session_state.get(p.key)) is not None}

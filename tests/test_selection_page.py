@@ -69,3 +69,14 @@ def test_every_section_draws(section):
 def test_a_range_that_is_too_large_for_the_data_is_narrowed():
     at = open_lab(data="six_points", std="0", kmax=12, kmin=10)
     assert "using k = 1 to 5" in " ".join(w.value for w in at.warning)
+
+
+def test_stop_keeps_the_runs_stopped_until_run_again():
+    at = open_lab(kmax=4)
+    at.button(key="ck.stop").click().run()
+    assert not at.exception
+    assert "Stopped" in " ".join(i.value for i in at.info)
+    assert not at.get("plotly_chart")
+    at.button(key="ck.resume").click().run()
+    assert not at.exception
+    assert at.get("plotly_chart")
