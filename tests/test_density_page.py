@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
 
-TIMEOUT = 60
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-
-
-def open_lab(**query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.switch_page("pages/density.py")
-    at.query_params.update({k: str(v) for k, v in query.items()})
-    at.run()
-    assert not at.exception, at.exception
-    return at
+import apptest
+from apptest import step_of
 
 
-def step_of(at) -> tuple[int, int]:
-    (label,) = [m.value for m in at.markdown if m.value.startswith("**Step ")]
-    m = re.match(r"\*\*Step (\d+)/(\d+)\*\*", label)
-    return int(m.group(1)), int(m.group(2))
+def open_lab(**query):
+    return apptest.open_lab("density", **query)
 
 
 def trace_of(at):
-    return at.session_state["_trace_memo.db"][1]
+    return apptest.trace_of(at, "db")
 
 
 def test_opens_on_two_moons_with_dbscan_and_steps():

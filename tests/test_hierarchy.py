@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import cdist, pdist
 
-from tracelab import hierarchy as H
 from tracelab.hierarchy import (
     LINKAGES,
     METRICS,

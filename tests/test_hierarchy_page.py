@@ -2,37 +2,21 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy.cluster.hierarchy import linkage
-from streamlit.testing.v1 import AppTest
 
+import apptest
+from apptest import step_of
 from tracelab import hierarchy
 
-TIMEOUT = 60
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
-
-def open_lab(**query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.switch_page("pages/hierarchy.py")
-    at.query_params.update({k: str(v) for k, v in query.items()})
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def step_of(at) -> tuple[int, int]:
-    (label,) = [m.value for m in at.markdown if m.value.startswith("**Step ")]
-    m = re.match(r"\*\*Step (\d+)/(\d+)\*\*", label)
-    return int(m.group(1)), int(m.group(2))
+def open_lab(**query):
+    return apptest.open_lab("hierarchy", **query)
 
 
 def trace_of(at):
-    return at.session_state["_trace_memo.hc"][1]
+    return apptest.trace_of(at, "hc")
 
 
 def test_opens_on_blobs_with_ward_and_matches_scipy():

@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
+import apptest
+from apptest import step_of
 from tracelab import kmedoids
 
-TIMEOUT = 60
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
-
-def open_lab(**query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.switch_page("pages/kmeans.py")
-    at.query_params.update({k: str(v) for k, v in query.items()})
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def step_of(at) -> tuple[int, int]:
-    (label,) = [m.value for m in at.markdown if m.value.startswith("**Step ")]
-    m = re.match(r"\*\*Step (\d+)/(\d+)\*\* · (.*)", label)
-    return int(m.group(1)), int(m.group(2))
+def open_lab(**query):
+    return apptest.open_lab("kmeans", **query)
 
 
 def trace_of(at):
-    return at.session_state["_trace_memo.km"][1]
+    return apptest.trace_of(at, "km")
 
 
 def test_opens_on_blobs_and_steps_through_assign_and_update():

@@ -809,7 +809,7 @@ def _optics_steps(cfg: _OPTICSConfig) -> Iterator[OPTICSSnapshot]:
                 f"{len(group_pts)} more points join the ordering ({_rows(group_pts)}), "
                 f"now {k + 1} of {n}; {_plural(n_updated, 'reachability')} lowered"
                 .replace("reachabilitys", "reachabilities")
-                + (f"; the next point is not reachable from these, so a new stretch starts." if not last and stretch_ends
+                + ("; the next point is not reachable from these, so a new stretch starts." if not last and stretch_ends
                    else ".")
             )
         yield OPTICSSnapshot(

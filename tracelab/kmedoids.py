@@ -668,7 +668,6 @@ def _best_swap(m: _Metric, state: _State):
 
 
 def _pam(cfg, m, state, make, dtype):
-    k = cfg.k
     last = state
     converged = False
     n_swaps = 0

@@ -18,7 +18,7 @@ import importlib
 import json
 import math
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar, Generator
+from typing import Any, Generator
 
 import numpy as np
 

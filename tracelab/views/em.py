@@ -1161,7 +1161,6 @@ def responsibility_latex(
         raise IndexError(f"i should be a row index between 0 and {n - 1}, but got {i!r}")
     i = int(i)
     cols = _columns(trace, columns)
-    snap = trace.steps[step]
     x = trace.X[i]
     means, covariances, weights, source = _resp_params(trace, step)
     lwp = weighted_log_prob(x[None, :], means, covariances, weights)[0]  # (k,)
