@@ -69,6 +69,7 @@ else:
 
 check = hdbscan_trace.check_trace if algo == "hdbscan" else density.check_trace
 trace, columns, about, replay = lab.shown_trace(P, lambda: runners.run(algo, dataset, params, slot=P), choice)
+lab.need_two_features(trace)
 lab.step_link_note(P, len(trace))
 st.caption(f"{about}. {trace.message}")
 url_params = data_picker.url_params(P, data_picker.current_name(P)) + PARAMS
@@ -88,7 +89,7 @@ def draw_step() -> None:
     step = player.player(P, len(trace), lambda i: trace[i].message)
     left, right = st.columns([3, 2])
     with left:
-        axes = lab.axes_picker(P, columns) if trace.X.shape[1] > 1 else (0, 0)
+        axes = lab.axes_picker(P, columns)
         if trace.algorithm == "dbscan":
             fig = views.dbscan_scatter(trace, step, axes=axes, columns=columns)
         elif trace.algorithm == "optics":
@@ -99,7 +100,8 @@ def draw_step() -> None:
     with right:
         if trace.algorithm == "dbscan":
             st.caption("Choose ε where the curve bends: move the ε slider and the line follows.")
-            k = max(1, int(trace.params["min_samples"]) - 1)
+            # The k-th nearest other point, with k = MinPts - 1 (at most n - 1).
+            k = max(1, min(int(trace.params["min_samples"]) - 1, trace.X.shape[0] - 1))
             st.plotly_chart(views.k_distance_plot(trace.X, k, eps=float(trace.params["eps"]), metric=trace.params["metric"]),
                             key=K("kdist"), theme=None, config=lab.CHART_CONFIG)
         elif trace.algorithm == "optics":

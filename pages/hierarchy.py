@@ -59,6 +59,7 @@ check = hierarchy.check_trace
 trace, columns, about, replay = lab.shown_trace(
     P, lambda: runners.run(algo, dataset, params, slot=P), choice
 )
+lab.need_two_features(trace)
 lab.step_link_note(P, len(trace))
 st.caption(f"{about}. {trace.message}")
 url_params = data_picker.url_params(P, data_picker.current_name(P)) + PARAMS
@@ -67,7 +68,7 @@ n = trace.X.shape[0]
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _linkage_comparison(_X, digest: str, metric: str, p: float, columns: tuple[str, ...]):
-    return views.linkage_comparison(_X, metric=metric, p=p, columns=list(columns))
+    return views.linkage_comparison(_X, metric=metric, p=p, columns=list(columns), k=min(3, len(_X)))
 
 
 def linkage_comparison(trace, columns):
@@ -105,7 +106,7 @@ def draw_step() -> None:
     with right:  # first: the cut it sets also colours the scatter on the left
         use_cut, cut_k, height = cut_controls()
     with left:
-        axes = lab.axes_picker(P, columns) if trace.X.shape[1] > 1 else (0, 0)
+        axes = lab.axes_picker(P, columns)
         fig = views.scatter(trace, step, axes=axes, columns=columns, cut_k=cut_k if use_cut else None)
         st.plotly_chart(fig, key=K("chart"), theme=None, config=lab.CHART_CONFIG)
     with right:

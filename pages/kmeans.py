@@ -137,6 +137,7 @@ else:
 
 check = kmeans.check_trace if algo == "kmeans" else kmedoids.check_trace
 trace, columns, about, replay = lab.shown_trace(P, lambda: runners.run(algo, dataset, params, slot=P), choice)
+lab.need_two_features(trace)
 lab.step_link_note(P, len(trace))
 st.caption(f"{about}. {trace.message}")
 url_params = data_picker.url_params(P, data_picker.current_name(P)) + PARAMS
@@ -159,10 +160,9 @@ def em_run(slot: str, **extra) -> Trace:
 
 def draw_step() -> None:
     step = player.player(P, len(trace), lambda i: trace[i].message)
-    n_features = trace.X.shape[1]
     left, right = st.columns([3, 2])
     with left:
-        axes = lab.axes_picker(P, columns) if n_features > 1 else (0, 0)
+        axes = lab.axes_picker(P, columns)
         t1, t2 = st.columns(2)
         regions = t1.toggle("Shade each centre's region", value=True, key=K("regions"))
         lines = t2.toggle("Assignment lines on E-steps", value=True, key=K("lines"))
@@ -199,8 +199,7 @@ def draw_step() -> None:
         c1.metric("Mean largest responsibility", f"{views.hardness(em_trace):.3f}")
         if trace.algorithm == "kmeans":
             c2.metric("Points where EM agrees with k-means", f"{views.agreement_with_kmeans(em_trace, trace):.1%}")
-        st.plotly_chart(em_views.scatter_2d(em_trace, last, axes=axes if n_features > 1 else (0, 1), columns=columns)
-                        if n_features > 1 else em_views.density_1d(em_trace, last, columns=columns),
+        st.plotly_chart(em_views.scatter_2d(em_trace, last, axes=axes, columns=columns),
                         key=K("sigma_chart"), theme=None, config=lab.CHART_CONFIG)
         ladder = {v: em_run(f"{P}.ladder.{v}", covariance_type="fixed", fixed_variance=v) for v in LADDER}
         st.plotly_chart(views.hardening(ladder, columns=columns), key=K("ladder"), theme=None, config=lab.CHART_CONFIG)

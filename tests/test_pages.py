@@ -312,3 +312,38 @@ def test_the_remaining_controls_change_what_is_run_or_shown(em):
     trace = em.session_state["_trace_memo.em"][1]
     assert trace.X.shape == (120, 2)
     assert em.query_params["data_noise"] in ("0.2", ["0.2"])
+
+
+@pytest.mark.parametrize("page", ["kmeans", "hierarchy", "density"])
+def test_one_feature_data_gets_a_note_in_the_two_dimensional_labs(page):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page(f"pages/{page}.py")
+    at.query_params.update({"data": "six_points", "std": "0"})
+    at.run()
+    assert not at.exception
+    assert "has one feature" in alerts(at)
+
+
+TINY_FILES = {
+    "two points": b"a,b\n0,0\n1,1\n",
+    "three points": b"a,b\n0,0\n1,1\n5,5\n",
+    "repeated points": b"a,b\n1,1\n1,1\n1,1\n1,1\n2,2\n",
+}
+
+
+@pytest.mark.parametrize("page, prefix", [("em", "em"), ("kmeans", "km"), ("hierarchy", "hc"),
+                                          ("density", "db"), ("selection", "ck")])
+def test_tiny_uploads_never_raise_on_any_page_or_section(page, prefix):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page(f"pages/{page}.py")
+    at.run()
+    at.radio(key=f"{prefix}.data.source").set_value("Upload a CSV").run()
+    for name, content in TINY_FILES.items():
+        at.file_uploader(key=f"{prefix}.data.upload").set_value((f"{name}.csv", content, "text/csv")).run()
+        assert not at.exception, name
+        for section in at.segmented_control(key=f"{prefix}-section").options:
+            at.segmented_control(key=f"{prefix}-section").set_value(section).run()
+            assert not at.exception, (name, section)
+        if page != "selection" and not at.button(key=f"{prefix}-last").disabled:
+            at.button(key=f"{prefix}-last").click().run()
+            assert not at.exception, name

@@ -17,7 +17,7 @@ from tracelab.trace import Trace
 from tracelab.ui import data_picker, player, share, url
 from tracelab.ui.data_picker import DataChoice
 
-__all__ = ["open_lab", "pick_data", "clamp_k", "shown_trace", "step_link_note", "section_picker", "share_section", "axes_picker", "new_click", "CHART_CONFIG"]
+__all__ = ["open_lab", "pick_data", "need_two_features", "clamp_k", "shown_trace", "step_link_note", "section_picker", "share_section", "axes_picker", "new_click", "CHART_CONFIG"]
 
 # Plotly's toolbar without the logo; the same for every chart of every lab.
 CHART_CONFIG = {"displaylogo": False}
@@ -98,6 +98,17 @@ def shown_trace(
             st.stop()
         st.caption("Showing the last trace that ran.")
     return (*shown, None)
+
+
+def need_two_features(trace: Trace) -> None:
+    """Stop with a note when the data has one feature: these views draw points in a plane."""
+    if trace.X.shape[1] < 2:
+        st.info(
+            "This lab draws the points in two dimensions, but the data has one feature. "
+            "Choose data with two or more numeric columns; the EM lab shows one-dimensional data.",
+            icon="📐",
+        )
+        st.stop()
 
 
 def step_link_note(prefix: str, n_steps: int) -> None:
