@@ -3,6 +3,7 @@
 import streamlit as st
 
 from tracelab import density, hdbscan_trace
+from tracelab.data import Dataset
 from tracelab.ui import data_picker, entry, lab, player, runners, share, url
 from tracelab.views import density as views
 
@@ -23,13 +24,13 @@ ALGORITHMS = {
 
 PARAMS = [
     url.Param("algo", K("algo"), "dbscan", url.choice(list(ALGORITHMS)), "algorithm"),
-    url.Param("eps", K("eps"), 0.3, url.number(0.001, 100.0), "ε"),
+    url.Param("eps", K("eps"), 0.3, url.number(0.01, 3.0), "ε"),
     url.Param("minpts", K("minpts"), 5, url.integer(1, 100), "MinPts"),
     url.Param("metric", K("metric"), "euclidean", url.choice(density.METRICS), "metric"),
     url.Param("group", K("group"), "10 points", url.choice(density.GROUPINGS), "steps"),
     url.Param("ogroup", K("ogroup"), "10 points", url.choice(density.GROUPINGS[:2]), "OPTICS steps"),
-    url.Param("cut", K("cut"), 0.3, url.number(0.001, 100.0), "ε cut"),
-    url.Param("xi", K("xi"), 0.05, url.number(0.001, 0.5), "ξ"),
+    url.Param("cut", K("cut"), 0.3, url.number(0.01, 3.0), "ε cut"),
+    url.Param("xi", K("xi"), 0.05, url.number(0.01, 0.5), "ξ"),
     url.Param("mcs", K("mcs"), 10, url.integer(2, 500), "min_cluster_size"),
     player.step_param(P),
 ]
@@ -78,10 +79,12 @@ url_params = data_picker.url_params(P, data_picker.current_name(P)) + PARAMS
 def side_by_side(axes):
     """DBSCAN, EM and k-means on the same data, each with k = the clusters DBSCAN found."""
     found = int(max(2, min(10, trace.steps[-1].labels.max() + 1)))
+    # On the data the trace ran on: a replayed file or the last good run may differ from the picker's.
+    data = Dataset(X=trace.X, columns=tuple(columns), name=about)
     dbscan = trace if trace.algorithm == "dbscan" else runners.run(
-        "dbscan", dataset, dict(eps=float(st.session_state[K("eps")]), min_samples=min_samples), slot=f"{P}.dbscan")
-    em = runners.run("em", dataset, dict(n_components=found, seed=0), slot=f"{P}.em")
-    km = runners.run("kmeans", dataset, dict(n_clusters=found, seed=0), slot=f"{P}.kmeans")
+        "dbscan", data, dict(eps=float(st.session_state[K("eps")]), min_samples=min_samples), slot=f"{P}.dbscan")
+    em = runners.run("em", data, dict(n_components=found, seed=0), slot=f"{P}.em")
+    km = runners.run("kmeans", data, dict(n_clusters=found, seed=0), slot=f"{P}.kmeans")
     return views.side_by_side(dbscan, em, km, axes=axes, columns=columns)
 
 

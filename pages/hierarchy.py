@@ -92,7 +92,7 @@ def cut_controls() -> tuple[bool, int | None, float | None]:
         top = float(trace.linkage_matrix[:, 2].max()) * 1.05
         start = min(views.cut_for_k(trace, int(st.session_state[K("cutk")])), top)
         height = c3.slider("Cut height", 0.0, top, value=start, key=K("cut_height"))
-        st.session_state[K("cutk")] = max(1, views.k_for_height(trace, height))
+        st.session_state[K("cutk")] = min(max(1, views.k_for_height(trace, height)), min(50, n))
     cut_k = int(c2.number_input("k at the cut", 1, max(1, min(50, n)), step=1, key=K("cutk"),
                                 persist_state=PERSIST, disabled=height is not None))
     use_cut = st.toggle("Colour the points by the cut instead of by this step", key=K("use_cut"),

@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 from tracelab import kmeans, kmedoids
+from tracelab.data import Dataset
 from tracelab.trace import Trace
 from tracelab.ui import data_picker, entry, lab, player, runners, share, url
 from tracelab.views import em as em_views
@@ -110,7 +111,14 @@ if algo == "kmeans":
             st.info("Placing centres by clicking needs data with exactly two feature columns; "
                     "choose two columns in the sidebar, or another start.", icon="🖱️")
             st.stop()
+        # Placed centres belong to the data they were placed on.
+        if st.session_state.get(K("centers_digest")) not in (None, dataset.digest):
+            st.session_state[K("centers")] = None
+        st.session_state[K("centers_digest")] = dataset.digest
         placed = list(st.session_state.get(K("centers")) or ())
+        if len(placed) >= k:
+            st.sidebar.button("Place the centres again", key=K("replace_placed"),
+                              on_click=st.session_state.__setitem__, args=(K("centers"), None))
         clicked = lab.new_click(K("place_chart"))
         if clicked is not None and len(placed) < k:
             where = dataset.X[clicked] if isinstance(clicked, int) else clicked[1:3]
@@ -141,6 +149,7 @@ lab.need_two_features(trace)
 lab.step_link_note(P, len(trace))
 st.caption(f"{about}. {trace.message}")
 url_params = data_picker.url_params(P, data_picker.current_name(P)) + PARAMS
+shown_data = Dataset(X=trace.X, columns=tuple(columns), name=about)
 
 
 def start_centers() -> tuple[tuple[float, ...], ...]:
@@ -155,7 +164,8 @@ def em_run(slot: str, **extra) -> Trace:
     k_ = len(means)
     params_em = dict(n_components=k_, init="random_from_data", means_init=means,
                      weights_init=tuple([1.0 / k_] * k_), max_iter=100, tol=1e-6, seed=0, **extra)
-    return runners.run("em", dataset, params_em, slot=slot)
+    # On the data the trace ran on: a replayed file or the last good run may differ from the picker's.
+    return runners.run("em", shown_data, params_em, slot=slot)
 
 
 def draw_step() -> None:

@@ -18,10 +18,10 @@ def K(name: str) -> str:
 
 PARAMS = [
     url.Param("kmin", K("kmin"), 1, url.integer(1, 10), "smallest k"),
-    url.Param("kmax", K("kmax"), 8, url.integer(2, 12), "largest k"),
+    url.Param("kmax", K("kmax"), 8, url.integer(2, 10), "largest k"),
     url.Param("ninit", K("ninit"), 5, url.integer(1, 20), "restarts"),
     url.Param("seed", K("seed"), 0, url.integer(0, 2**31 - 1), "seed"),
-    url.Param("k", K("k"), 3, url.integer(2, 12), "k for the silhouette"),
+    url.Param("k", K("k"), 3, url.integer(2, 10), "k for the silhouette"),
 ]
 
 lab.open_lab(P, "Choosing k: elbow, silhouette, BIC and AIC", PARAMS, default_data="iris")
@@ -32,7 +32,8 @@ dataset = choice.dataset
 with st.sidebar:
     st.subheader("Range of k")
     st.number_input("Smallest k", 1, 10, step=1, key=K("kmin"), persist_state=PERSIST)
-    st.number_input("Largest k", 2, 12, step=1, key=K("kmax"), persist_state=PERSIST)
+    # At most 10: the k-means and EM labs, which the curves link to, take k up to 10.
+    st.number_input("Largest k", 2, 10, step=1, key=K("kmax"), persist_state=PERSIST)
     st.number_input("k-means restarts per k (best kept)", 1, 20, step=1, key=K("ninit"), persist_state=PERSIST)
     st.number_input("Seed", 0, 2**31 - 1, step=1, key=K("seed"), persist_state=PERSIST)
     types = st.multiselect("Covariance types for BIC/AIC", list(gmm.COVARIANCE_TYPES[:4]),
@@ -139,8 +140,9 @@ elif section == "BIC / AIC":
         lab_link("pages/em.py", f"Step through this EM run ({cov}, k = {k}) in the EM lab",
                  {"k": str(k), "cov": cov, "init": "kmeans", "seed": str(int(criteria.seeds[row, col]))})
 else:
-    k = st.select_slider("k-means clusters to compare with the classes", [k for k in ks if k >= 1] or [1],
-                         value=min(max(ks), len(set(dataset.labels))), key=K("classes_k"))
+    n_classes = len(set(dataset.labels))
+    k = st.select_slider("k-means clusters to compare with the classes", list(ks),
+                         value=min(ks, key=lambda k: abs(k - n_classes)), key=K("classes_k"))
     run_seed = int(elbow.seeds[ks.index(k)])
     labels = runners.run("kmeans", dataset, dict(n_clusters=k, init="k-means++", seed=run_seed),
                          slot=f"{P}.classes").steps[-1].labels

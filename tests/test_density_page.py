@@ -50,3 +50,10 @@ def test_every_section_draws(section):
     at = open_lab(step=3)
     at.segmented_control(key="db-section").set_value(section).run()
     assert not at.exception
+
+
+def test_link_values_beyond_the_sliders_fall_back_with_a_note():
+    at = open_lab(algo="optics", eps=5, cut=4, xi=0.001)
+    notes = " ".join(w.value for w in at.warning)
+    for word in ("eps='5'", "cut='4'", "xi='0.001'"):
+        assert word in notes

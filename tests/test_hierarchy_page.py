@@ -73,3 +73,11 @@ def test_cutting_by_height_sets_k_from_the_tree():
     at.slider(key="hc.cut_height").set_value(h).run()
     assert not at.exception
     assert at.session_state["hc.cutk"] == 3
+
+
+def test_a_low_cut_height_keeps_k_within_its_input():
+    at = open_lab(data_n_samples=80)
+    at.radio(key="hc.cut_by").set_value("height").run()
+    at.slider(key="hc.cut_height").set_value(0.0).run()
+    assert not at.exception
+    assert at.session_state["hc.cutk"] == 50

@@ -80,3 +80,28 @@ def test_stop_keeps_the_runs_stopped_until_run_again():
     at.button(key="ck.resume").click().run()
     assert not at.exception
     assert at.get("plotly_chart")
+
+
+def test_a_link_followed_within_the_session_opens_its_run_even_after_a_visit():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("pages/kmeans.py")
+    at.run()  # the k-means lab visited first: blobs, k = 3
+    at.switch_page("pages/selection.py")
+    at.query_params.clear()
+    at.run()
+    _, query = link_query(at)
+    at.switch_page("pages/kmeans.py")
+    at.query_params.clear()
+    at.query_params.update(query)
+    at.run()
+    assert not at.exception
+    trace = at.session_state["_trace_memo.km"][1]
+    assert trace.X.shape == (150, 4)  # iris, as the link says
+    assert trace.params["seed"] == int(query["seed"]) and trace.params["n_clusters"] == int(query["k"])
+
+
+def test_known_classes_with_a_range_that_skips_the_class_count():
+    at = open_lab(kmin=4, kmax=6)
+    at.segmented_control(key="ck-section").set_value("Known classes").run()
+    assert not at.exception
+    assert at.select_slider(key="ck.classes_k").value == 4  # nearest to iris's 3 species

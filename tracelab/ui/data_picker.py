@@ -217,12 +217,14 @@ def _columns_and_scale(prefix: str, box, raw: Dataset) -> Dataset:
 
 
 def _apply_link(prefix: str, names: list[str]) -> None:
-    # Once per visit, turn the link's data choice (read into "source_name" and
-    # "cols" by the URL loader) into the widgets' state; afterwards those keys
+    # When the URL loader has just read a link (see url.load_into_state, called by
+    # lab.open_lab with the flag "<prefix>.url_loaded"), turn its data choice (read
+    # into "source_name" and "cols") into the widgets' state; otherwise those keys
     # only mirror the widgets.
-    if st.session_state.get(_k(prefix, "link_applied")):
+    applied = f"{prefix}.url_loaded.applied"
+    if st.session_state.get(applied, True):
         return
-    st.session_state[_k(prefix, "link_applied")] = True
+    st.session_state[applied] = True
     wanted = st.session_state.get(_k(prefix, "source_name"))
     if wanted == UPLOAD:
         st.session_state[_k(prefix, "source")] = UPLOAD_CSV

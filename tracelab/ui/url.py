@@ -141,15 +141,30 @@ def parse_query(params: Sequence[Param], query: Mapping[str, str]) -> tuple[dict
     return values, notes
 
 
-def load_into_state(params: Sequence[Param], flag_key: str) -> list[str]:
-    """Seed widget state from the URL once per page visit.
+# The query string this session last wrote: reruns see their own writes, not new links.
+_WRITTEN = "_url_written"
 
-    Returns the notes of :func:`parse_query` (empty after the first run).
+
+def load_into_state(params: Sequence[Param], flag_key: str) -> list[str]:
+    """Seed widget state from the URL when the page is opened by a link.
+
+    That is the first run of the page in a session, and any later run whose
+    query string is new: a link followed from another page of the same session
+    (``st.page_link`` keeps the session). A run whose query is empty (switching
+    pages clears it) or is the one this session wrote keeps the state as it is.
+    Sets ``st.session_state[flag_key + ".applied"]`` to False when it loaded, for
+    components that turn loaded values into widget state once.
+
+    Returns the notes of :func:`parse_query` (empty when nothing was loaded).
     """
-    if st.session_state.get(flag_key):
+    current = st.query_params.to_dict()
+    if flag_key in st.session_state and (
+        not current or current == st.session_state.get(_WRITTEN) or current == st.session_state[flag_key]
+    ):
         return []
-    st.session_state[flag_key] = True
-    values, notes = parse_query(params, st.query_params.to_dict())
+    st.session_state[flag_key] = current
+    st.session_state[f"{flag_key}.applied"] = False
+    values, notes = parse_query(params, current)
     for key, value in values.items():
         st.session_state[key] = value
     return notes
@@ -169,6 +184,7 @@ def write(params: Sequence[Param], values: Mapping[str, Any]) -> None:
         value = values.get(p.key)
         if value is not None:
             wanted[p.name] = p.format(value)
+    st.session_state[_WRITTEN] = wanted
     current = st.query_params.to_dict()
     if current != wanted:
         st.query_params.from_dict(wanted)
