@@ -425,3 +425,53 @@ def curve_with_marker(
             "showlegend": False,
         },
     )
+
+
+#: Marker style of each step phase on a per-step curve (log-likelihood, inertia, cost).
+PHASE_STYLE = {
+    "init": {"symbol": "square", "color": "#777777", "name": "start"},
+    "E": {"symbol": "circle", "color": PALETTE[0], "name": "after E-step"},
+    "M": {"symbol": "diamond", "color": PALETTE[1], "name": "after M-step"},
+    "swap": {"symbol": "triangle-down", "color": PALETTE[2], "name": "after a swap"},
+}
+
+
+def phase_curve(xs: np.ndarray, ys: np.ndarray, phases: np.ndarray, hover: Sequence[str], *,
+                what: str, role: str) -> list[dict]:
+    """A value at every step: a thin line through all, then one marker trace per phase.
+
+    Parameters
+    ----------
+    xs, ys : ndarray of shape (n_steps,)
+        Step numbers (from 1) and values.
+    phases : ndarray of shape (n_steps,), str
+    hover : sequence of str, length n_steps
+        Each step's message, already escaped for Plotly.
+    what : str
+        The value's name in the hover text, e.g. "log-likelihood".
+    role : str
+        ``meta["role"]`` of the markers; the line gets ``role + "-line"``.
+
+    Returns
+    -------
+    list of dict
+        Plotly trace dicts.
+    """
+    hover = np.asarray(hover, dtype=object)
+    traces: list[dict] = [{
+        "type": "scatter", "x": xs, "y": ys, "mode": "lines", "name": what,
+        "line": {"color": "#bbbbbb", "width": 1.5}, "hoverinfo": "skip", "showlegend": False,
+        "meta": {"role": f"{role}-line"},
+    }]
+    for phase, style in PHASE_STYLE.items():
+        m = phases == phase
+        if not m.any():
+            continue
+        traces.append({
+            "type": "scatter", "x": xs[m], "y": ys[m], "mode": "markers", "name": style["name"],
+            "marker": {"symbol": style["symbol"], "color": style["color"], "size": 8},
+            "hovertext": hover[m].tolist(),
+            "hovertemplate": f"step %{{x}}: {what} %{{y:.6g}}<br>%{{hovertext}}<extra></extra>",
+            "meta": {"role": role, "phase": phase},
+        })
+    return traces

@@ -36,6 +36,7 @@ from scipy.special import logsumexp
 from tracelab.gmm import weighted_log_prob
 from tracelab.trace import Trace
 from tracelab.views.common import (
+    phase_curve,
     PALETTE,
     UNCERTAIN_BELOW,
     axis_range,
@@ -719,13 +720,6 @@ def density_1d(
 
 # ---------------------------------------------------------------- log-likelihood curve
 
-_PHASE_STYLE = {
-    "init": {"symbol": "square", "color": "#777777", "name": "start"},
-    "E": {"symbol": "circle", "color": PALETTE[0], "name": "after E-step"},
-    "M": {"symbol": "diamond", "color": PALETTE[1], "name": "after M-step"},
-}
-
-
 def log_likelihood_curve(trace: Trace, step: int) -> go.Figure:
     """The log-likelihood at every step, the EM lower bound, and the current step.
 
@@ -754,22 +748,7 @@ def log_likelihood_curve(trace: Trace, step: int) -> go.Figure:
     ll = np.array([float(s.log_likelihood) for s in steps])
     phases = np.array([s.phase for s in steps])
     messages = np.array([_esc(s.message) for s in steps], dtype=object)
-    traces: list[dict] = [{
-        "type": "scatter", "x": xs, "y": ll, "mode": "lines", "name": "log-likelihood",
-        "line": {"color": "#bbbbbb", "width": 1.5}, "hoverinfo": "skip", "showlegend": False,
-        "meta": {"role": "ll-line"},
-    }]
-    for phase, style in _PHASE_STYLE.items():
-        m = phases == phase
-        if not m.any():
-            continue
-        traces.append({
-            "type": "scatter", "x": xs[m], "y": ll[m], "mode": "markers", "name": style["name"],
-            "marker": {"symbol": style["symbol"], "color": style["color"], "size": 8},
-            "hovertext": messages[m].tolist(),
-            "hovertemplate": "step %{x}: log-likelihood %{y:.6g}<br>%{hovertext}<extra></extra>",
-            "meta": {"role": "ll", "phase": phase},
-        })
+    traces = phase_curve(xs, ll, phases, messages, what="log-likelihood", role="ll")
     # The bound of M-step t sits between the log-likelihoods of E-step t (where the
     # E-step made it tight) and M-step t (which it never exceeds): drawn half a step
     # before its M-step, so it shows between the two markers.

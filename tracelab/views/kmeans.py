@@ -41,6 +41,7 @@ from tracelab.trace import Trace
 from tracelab.views import em as _em
 from tracelab.views.common import (
     PALETTE,
+    phase_curve,
     axis_range,
     component_color,
     current_step_parts,
@@ -642,14 +643,6 @@ def scatter(
 
 # -------------------------------------------------------------------------- cost curve
 
-_PHASE_STYLE = {
-    "init": {"symbol": "square", "color": "#777777", "name": "start"},
-    "E": {"symbol": "circle", "color": PALETTE[0], "name": "after E-step"},
-    "M": {"symbol": "diamond", "color": PALETTE[1], "name": "after M-step"},
-    "swap": {"symbol": "triangle-down", "color": PALETTE[2], "name": "after a swap"},
-}
-
-
 def cost_curve(trace: Trace, step: int) -> go.Figure:
     """The inertia (k-means) or cost (k-medoids) at every step, and the current step.
 
@@ -679,22 +672,7 @@ def cost_curve(trace: Trace, step: int) -> go.Figure:
         metric, p = _metric(trace)
         what = "cost"
         ytitle = f"cost (sum of {_METRIC_NAMES.get(metric, f'Minkowski (L{p:g})')} distances)"
-    traces: list[dict] = [{
-        "type": "scatter", "x": xs, "y": ys, "mode": "lines", "name": what,
-        "line": {"color": "#bbbbbb", "width": 1.5}, "hoverinfo": "skip", "showlegend": False,
-        "meta": {"role": "cost-line"},
-    }]
-    for phase, style in _PHASE_STYLE.items():
-        m = phases == phase
-        if not m.any():
-            continue
-        traces.append({
-            "type": "scatter", "x": xs[m], "y": ys[m], "mode": "markers", "name": style["name"],
-            "marker": {"symbol": style["symbol"], "color": style["color"], "size": 8},
-            "hovertext": messages[m].tolist(),
-            "hovertemplate": f"step %{{x}}: {what} %{{y:.6g}}<br>%{{hovertext}}<extra></extra>",
-            "meta": {"role": "cost", "phase": phase},
-        })
+    traces = phase_curve(xs, ys, phases, messages, what=what, role="cost")
     marker, vline = current_step_parts(int(step + 1), float(ys[step]), label=f"step {step + 1}")
     traces.append(marker)
     return figure(traces, {
