@@ -1,21 +1,86 @@
-"""The step player every lab shares: First / Prev / Next / Last, a slider, Play / Pause.
+"""The step player every lab shares, stepping in the browser.
 
-Steps are shown 1-based ("Step 2/41"), as students count them; the slider's
-session-state value is the single source of truth for the current step.
+The lab's step charts travel to the browser once per trace (a
+:class:`tracelab.views.stepping.StepSpec`); First / Prev / Next / Last, the
+slider, Play / Pause and the keys ← → Home End and space redraw them there,
+with no round trip. The browser tells Python the step it shows (throttled
+while playing) so the lab can update what depends on it (tables, formulas,
+the link's ``step=``) in the same fragment; chart clicks arrive the same way.
+
+Steps are 1-based in session state, in links and on screen ("Step 2/41"), as
+students count them; the views take 0-based indices.
+
+Python moves the step rarely (a link, a preset, a run opened from Choosing k):
+it writes the step key, and the next mount starts the browser there. The
+spec's JSON then travels again, which is why the start is otherwise kept
+fixed until the trace changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+import json
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+import plotly
 import streamlit as st
 
 from tracelab.ui import url
+from tracelab.views.stepping import StepSpec, player_css, player_js
 
-__all__ = ["SPEEDS", "player", "step_key", "step_param", "is_playing", "play_interval", "clamp_step"]
+__all__ = [
+    "SPEEDS",
+    "Click",
+    "Stepped",
+    "step_key",
+    "step_param",
+    "current_step",
+    "go_to",
+    "player",
+    "run_in_fragment",
+    "plotly_js_name",
+]
 
-# Seconds between frames while playing.
-SPEEDS = {"slow": 1.5, "normal": 0.8, "fast": 0.4}
+# Steps per second offered while playing (the browser's speed menu).
+SPEEDS = (1, 2, 5, 10, 20)
+_STATIC = Path(__file__).resolve().parents[2] / "static"
+
+
+def plotly_js_name() -> str:
+    """File name of the installed plotly.js under ``static/``, versioned so browsers may cache it."""
+    return f"plotly-{plotly.offline.get_plotlyjs_version()}.min.js"
+
+
+@functools.cache
+def _ensure_plotly_js() -> str:
+    """The URL (relative to the page) of plotly.js, served by Streamlit's static serving.
+
+    The repository ships the file for the pinned plotly; after an upgrade the
+    installed copy is placed beside it once, where the folder is writable.
+    """
+    name = plotly_js_name()
+    target = _STATIC / name
+    if not target.exists():
+        source = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+        try:
+            _STATIC.mkdir(exist_ok=True)
+            shutil.copyfile(source, target)
+        except OSError:
+            pass  # a read-only app folder: the browser's note says the chart could not load
+    return f"app/static/{name}"
+
+
+
+
+@functools.cache
+def _component() -> Callable[..., Any]:
+    # Registered once per process; ``isolate_styles=False`` because plotly.js puts
+    # its own CSS into the page's head, which a shadow root would not see.
+    return st.components.v2.component("tracelab.player", js=player_js(), css=player_css(), isolate_styles=False)
 
 
 def step_key(prefix: str) -> str:
@@ -28,111 +93,169 @@ def step_param(prefix: str) -> url.Param:
     return url.Param("step", step_key(prefix), 1, url.integer(1, 10**6), "step")
 
 
-def _playing_key(prefix: str) -> str:
-    return f"{prefix}.playing"
-
-
-def is_playing(prefix: str) -> bool:
-    return bool(st.session_state.get(_playing_key(prefix), False))
-
-
-def play_interval(prefix: str) -> float | None:
-    """Seconds between frames while playing, else None (for ``st.fragment(run_every=...)``)."""
-    if not is_playing(prefix):
-        return None
-    return SPEEDS[st.session_state.get(f"{prefix}.speed", "normal")]
-
-
-def clamp_step(prefix: str, n_steps: int) -> int:
-    """Keep the current step where it still exists after the trace changed."""
+def current_step(prefix: str, n_steps: int) -> int:
+    """The step on screen, 0-based, kept within the trace (a new, shorter trace keeps what exists)."""
     key = step_key(prefix)
-    step = st.session_state.get(key, 1)
-    step = min(max(int(step), 1), n_steps)
+    step = min(max(int(st.session_state.get(key, 1)), 1), n_steps)
     st.session_state[key] = step
-    return step
+    return step - 1
 
 
-def _set_step(prefix: str, step: int) -> None:
-    st.session_state[step_key(prefix)] = step
+def go_to(prefix: str, step: int) -> None:
+    """Move the player to ``step`` (1-based) from Python, e.g. for a preset."""
+    st.session_state[step_key(prefix)] = int(step)
 
 
-def _toggle_play(prefix: str, n_steps: int) -> None:
-    playing = not is_playing(prefix)
-    if playing and st.session_state.get(step_key(prefix), 1) >= n_steps:
-        # Play from the start when already at the end, as a video player does.
-        _set_step(prefix, 1)
-    st.session_state[_playing_key(prefix)] = playing
+@dataclass(frozen=True)
+class Click:
+    """A click on one of the player's charts.
+
+    Attributes
+    ----------
+    chart : int
+        Which chart (index into the spec's charts).
+    curve : int
+        The clicked trace's index in that chart's figure.
+    customdata : Any
+        The clicked point's ``customdata`` (a row index, or a list for special markers).
+    x, y : float
+        The point's coordinates.
+    """
+
+    chart: int
+    curve: int
+    customdata: Any
+    x: Any
+    y: Any
 
 
-def player(prefix: str, n_steps: int, message: Callable[[int], str]) -> int:
-    """Draw the player and return the current step, 0-based.
+def _state_key(prefix: str) -> str:
+    return f"{prefix}-player"  # "-": a plain CSS class (st-key-<prefix>-player) for the browser tests
+
+
+@dataclass(frozen=True)
+class Stepped:
+    """What the player reports to the lab on this run.
+
+    Attributes
+    ----------
+    step : int
+        The step on screen, 0-based (an index into the trace).
+    click : Click or None
+        The chart click that caused this run, if any.
+    """
+
+    step: int
+    click: Click | None
+
+
+def _reported(prefix: str, nonce: int) -> int | None:
+    """The step the browser reported for the current mount, if it did."""
+    state = st.session_state.get(_state_key(prefix))
+    value = state.get("step") if isinstance(state, dict) else None
+    # A report carries the mount it belongs to, so one made before Python moved
+    # the step (a link, a preset) is not mistaken for a new one.
+    if isinstance(value, dict) and value.get("mount") == nonce and isinstance(value.get("step"), int):
+        return int(value["step"])
+    return None
+
+
+def _noop() -> None:
+    """Reports only need to rerun the fragment; the mount reads them."""
+
+
+def player(
+    prefix: str,
+    spec: StepSpec,
+    *,
+    spec_id: Any,
+    clickable: Sequence[int] = (),
+    widths: Sequence[float] | None = None,
+) -> Stepped:
+    """Mount the player with the trace's step charts; return the step and a new chart click.
 
     Parameters
     ----------
     prefix : str
         The lab's session-state namespace.
-    n_steps : int
-        Number of steps in the trace.
-    message : callable int -> str
-        The message of step i (0-based), shown after "Step i/N ·".
+    spec : StepSpec
+        The step charts (:func:`tracelab.views.stepping.build_spec`).
+    spec_id : hashable
+        Identifies ``spec`` (the trace and the view options): while it and
+        the step Python knows stay the same, the browser keeps its own step.
+    clickable : sequence of int
+        Charts whose point clicks are reported.
+    widths : sequence of float, optional
+        Relative widths of the charts side by side (stacked on narrow screens).
 
     Returns
     -------
-    int
-        Index of the current step into ``trace.steps``.
+    Stepped
     """
-    key = step_key(prefix)
-    step = clamp_step(prefix, n_steps)
-    if is_playing(prefix):
-        # A timed rerun of the playing fragment: advance one frame, stop at the end.
-        if step < n_steps:
-            step += 1
-            st.session_state[key] = step
-        if step >= n_steps:
-            st.session_state[_playing_key(prefix)] = False
-    cols = st.columns([1, 1, 1, 1, 1.3, 1.6], vertical_alignment="bottom")
-    at_start, at_end = step <= 1, step >= n_steps
-    # Keys use "-" so each button gets a plain CSS class (st-key-<prefix>-next).
-    cols[0].button("First", icon=":material/first_page:", key=f"{prefix}-first", on_click=_set_step, args=(prefix, 1), disabled=at_start, width="stretch")
-    cols[1].button("Prev", icon=":material/chevron_left:", key=f"{prefix}-prev", on_click=_set_step, args=(prefix, step - 1), disabled=at_start, width="stretch")
-    cols[2].button("Next", icon=":material/chevron_right:", icon_position="right", key=f"{prefix}-next", on_click=_set_step, args=(prefix, step + 1), disabled=at_end, width="stretch", type="primary")
-    cols[3].button("Last", icon=":material/last_page:", icon_position="right", key=f"{prefix}-last", on_click=_set_step, args=(prefix, n_steps), disabled=at_end, width="stretch")
-    cols[4].button(
-        "Pause" if is_playing(prefix) else "Play",
-        icon=":material/pause:" if is_playing(prefix) else ":material/play_arrow:",
-        key=f"{prefix}-play",
-        on_click=_toggle_play,
-        args=(prefix, n_steps),
-        width="stretch",
+    key, known_key, mount_key = step_key(prefix), f"{prefix}.player.known", f"{prefix}.player.mount"
+    mount = st.session_state.get(mount_key)
+    if mount is not None and mount[0] == spec_id:
+        reported = _reported(prefix, mount[2])
+        if reported is not None and reported != st.session_state.get(known_key):
+            st.session_state[key] = st.session_state[known_key] = reported
+    step = current_step(prefix, spec.n_steps) + 1
+    # A new trace, or a step set by Python since the browser last spoke: start
+    # the browser there. Otherwise the data stay as they are, nothing travels
+    # again and the browser keeps its own step.
+    if mount is None or mount[0] != spec_id or st.session_state.get(known_key) != step:
+        mount = (spec_id, step, 0 if mount is None else mount[2] + 1)
+        st.session_state[mount_key] = mount
+        st.session_state[known_key] = step
+    _, start, nonce = mount
+    state = st.session_state.get(_state_key(prefix))
+    speed = state.get("speed") if isinstance(state, dict) else None
+    if speed in SPEEDS:
+        st.session_state[f"{prefix}.speed"] = speed
+    speed = st.session_state.get(f"{prefix}.speed", 2)
+    head = {
+        "start": start,
+        "mount": nonce,
+        "speed": speed if speed in SPEEDS else 2,
+        "plotly_url": _ensure_plotly_js(),
+        "clickable": list(clickable),
+        "widths": list(widths) if widths else None,
+    }
+    result = _component()(
+        key=_state_key(prefix),
+        data=_with_head(head, spec.json).encode(),
+        on_step_change=_noop,
+        on_speed_change=_noop,
+        on_click_change=_noop,
     )
-    st.session_state.setdefault(f"{prefix}.speed", "normal")
-    cols[5].segmented_control(
-        "Speed", list(SPEEDS), key=f"{prefix}.speed", required=True, label_visibility="collapsed", persist_state="session"
-    )
-    if n_steps > 1:
-        # Kept for the session, so a student who leaves the page comes back to the same step.
-        st.slider("Step", 1, n_steps, key=key, label_visibility="collapsed", persist_state="session")
-    # A keyed container gives the label a stable CSS class ("st-key-<prefix>-label")
-    # for the browser tests.
-    with st.container(key=f"{prefix}-label"):
-        st.markdown(f"**Step {step}/{n_steps}** · {message(step - 1)}")
-    return step - 1
+    click = getattr(result, "click", None)
+    if isinstance(click, dict):
+        click = Click(
+            chart=int(click.get("chart", 0)),
+            curve=int(click.get("curve", 0)),
+            customdata=click.get("customdata"),
+            x=click.get("x"),
+            y=click.get("y"),
+        )
+    else:
+        click = None
+    return Stepped(step=step - 1, click=click)
+
+
+def _with_head(head: dict[str, Any], spec_json: str) -> str:
+    """``head``'s keys put in front of the spec's JSON object, without parsing the spec again."""
+    inner = json.dumps(head, separators=(",", ":"))
+    return inner[:-1] + "," + spec_json[1:]
 
 
 def run_in_fragment(prefix: str, body: Callable[[], None]) -> None:
-    """Run ``body`` (the player and the views) as a fragment.
+    """Run ``body`` (the player and what depends on the step) as a fragment.
 
-    Stepping then reruns only the fragment, not the data picker and the
-    parameters; while playing, the fragment reruns itself every frame. A
-    change of play state or speed needs the fragment redefined with the new
-    interval, hence the app rerun.
+    A report from the browser (a step, a click) then reruns only the fragment,
+    not the data picker and the parameters.
     """
-    interval = play_interval(prefix)
 
-    @st.fragment(run_every=interval)
+    @st.fragment
     def lab() -> None:
         body()
-        if play_interval(prefix) != interval:
-            st.rerun(scope="app")
 
     lab()

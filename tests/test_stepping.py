@@ -1,0 +1,158 @@
+"""The player's step charts: base + patch reproduces every view at every drawn step, within bounds."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from tracelab import datasets
+from tracelab.density import trace_dbscan, trace_optics
+from tracelab.gmm import trace_em
+from tracelab.hdbscan_trace import trace_hdbscan
+from tracelab.hierarchy import trace_agnes, trace_diana
+from tracelab.kmeans import trace_kmeans
+from tracelab.kmedoids import trace_kmedoids
+from tracelab.views import density as dv
+from tracelab.views import em as ev
+from tracelab.views import hierarchy as hv
+from tracelab.views import kmeans as kv
+from tracelab.views import stepping
+
+
+def _faithful() -> np.ndarray:
+    X = datasets.load("old_faithful").X
+    return (X - X.mean(0)) / X.std(0)
+
+
+def _moons() -> np.ndarray:
+    return datasets.load("two_moons", n_samples=120, seed=1).X
+
+
+def _labels(trace) -> list[str]:
+    return [trace[i].message for i in range(len(trace))]
+
+
+def _cases():
+    X = _faithful()
+    em = trace_em(X, 3, init="random_from_data", seed=3, tol=0, max_iter=12)
+    yield "em", em, [lambda s: ev.scatter_2d(em, s), lambda s: ev.log_likelihood_curve(em, s)]
+    em1 = trace_em(X[:, :1], 2, init="random_from_data", seed=1, max_iter=8)
+    yield "em-1d", em1, [lambda s: ev.density_1d(em1, s), lambda s: ev.log_likelihood_curve(em1, s)]
+    km = trace_kmeans(X, 3, init="random", seed=2)
+    yield "kmeans", km, [lambda s: kv.scatter(km, s), lambda s: kv.cost_curve(km, s)]
+    kmed = trace_kmedoids(X[:60], 3, seed=0)
+    yield "kmedoids", kmed, [lambda s: kv.scatter(kmed, s), lambda s: kv.cost_curve(kmed, s)]
+    ag = trace_agnes(X[:40], linkage="average")
+    yield "agnes", ag, [lambda s: hv.scatter(ag, s), lambda s: hv.dendrogram(ag, s)]
+    di = trace_diana(X[:25])
+    yield "diana", di, [lambda s: hv.scatter(di, s)]
+    M = _moons()
+    db = trace_dbscan(M, eps=0.25, min_samples=5)
+    yield "dbscan", db, [lambda s: dv.dbscan_scatter(db, s)]
+    op = trace_optics(M, min_samples=5)
+    yield "optics", op, [lambda s: dv.optics_scatter(op, s), lambda s: dv.optics_reachability(op, s)]
+    hd = trace_hdbscan(M, min_cluster_size=8)
+    yield "hdbscan", hd, [lambda s: dv.hdbscan_mst(hd, s), lambda s: dv.hdbscan_condensed_tree(hd, s)]
+
+
+CASES = list(_cases())
+
+
+@pytest.mark.parametrize("name,trace,views", CASES, ids=[c[0] for c in CASES])
+def test_base_plus_patch_is_the_view_at_every_step(name, trace, views):
+    spec = stepping.build_spec(views, _labels(trace), max_seconds=60)
+    assert spec.frames == tuple(range(len(trace))), "a short run draws every step"
+    doc = spec.spec()
+    assert doc["labels"] == _labels(trace)
+    for f, step in enumerate(spec.frames):
+        for c, view in enumerate(views):
+            chart = doc["charts"][c]
+            assert stepping.apply_patch(chart["base"], chart["patches"][f]) == stepping.figure_json(view(step)), (
+                f"{name}: chart {c} differs at step {step}"
+            )
+
+
+def test_patches_carry_only_what_changes():
+    name, trace, views = CASES[0]
+    doc = stepping.build_spec(views, _labels(trace)).spec()
+    base = doc["charts"][0]["base"]
+    patch = doc["charts"][0]["patches"][3]
+    # The points' coordinates never change in the EM scatter; their colours do.
+    points = patch["data"]["0"]["set"]
+    assert "x" not in points and "y" not in points
+    assert "marker" in points
+    assert set(patch.get("layout", {}).get("set", {})) <= {"title", "annotations"}, "axes stay as they are"
+    assert "customdata" in base["data"][0]
+
+
+def test_patch_handles_added_and_removed_traces_and_keys():
+    base = {"data": [{"type": "scatter", "x": [1], "name": "a"}, {"type": "scatter", "x": [2]}], "layout": {"title": "t", "shapes": []}}
+    fig = {"data": [{"type": "scatter", "x": [1]}], "layout": {"title": "u"}}
+    patch = stepping.make_patch(base, fig)
+    assert stepping.apply_patch(base, patch) == fig
+    more = {"data": [*base["data"], {"type": "bar", "y": [3]}], "layout": base["layout"]}
+    assert stepping.apply_patch(base, stepping.make_patch(base, more)) == more
+    assert base["data"][0]["name"] == "a", "the base is never changed"
+
+
+def test_frame_of_is_the_last_drawn_step_at_or_before():
+    frames = [0, 5, 10, 12]
+    assert [stepping.frame_of(frames, s) for s in range(13)] == [0] * 5 + [1] * 5 + [2, 2, 3]
+
+
+def test_a_long_run_draws_every_mth_step_within_the_size_bound():
+    X = _faithful()
+    trace = trace_em(X, 2, init="random_from_data", seed=3, tol=0, max_iter=60)
+    views = [lambda s: ev.scatter_2d(trace, s), lambda s: ev.log_likelihood_curve(trace, s)]
+    spec = stepping.build_spec(views, _labels(trace), max_bytes=600_000, max_seconds=60)
+    assert spec.n_bytes <= 600_000
+    assert spec.frames[0] == 0 and spec.frames[-1] == len(trace) - 1
+    assert len(spec.frames) < len(trace)
+    gaps = {b - a for a, b in zip(spec.frames[:-2], spec.frames[1:-1])}
+    assert len(gaps) == 1, "every m-th step, then the last"
+    (m,) = gaps
+    assert re.search(rf"every {m}th step of {len(trace)}|every other step", spec.notes[0])
+    assert len(spec.spec()["labels"]) == len(trace), "labels reach every step"
+
+
+def test_the_time_bound_thins_frames_too():
+    X = _faithful()
+    trace = trace_em(X, 2, init="random_from_data", seed=3, tol=0, max_iter=30)
+    ticks = iter(range(10**6))
+    # A fake clock where each call to a view costs a "second": 2 seconds allow few frames.
+    spec = stepping.build_spec([lambda s: ev.log_likelihood_curve(trace, s)], _labels(trace),
+                               max_seconds=10, clock=lambda: float(next(ticks)))
+    assert 2 <= len(spec.frames) <= 12
+    assert spec.frames[-1] == len(trace) - 1
+
+
+def test_point_budget_keeps_enough_frames_in_the_bound():
+    assert stepping.point_budget(272, 40) == 272
+    big = stepping.point_budget(10_000, 2001)
+    assert 100 <= big <= 2_000
+    assert big * 60 * 2 * stepping.MIN_FRAMES <= stepping.MAX_SPEC_BYTES
+
+
+def test_refuses_an_empty_trace_or_no_chart():
+    with pytest.raises(ValueError, match="at least one step"):
+        stepping.build_spec([lambda s: None], [])
+    with pytest.raises(ValueError, match="at least one chart"):
+        stepping.build_spec([], ["a"])
+
+
+def test_standalone_html_inlines_everything_and_escapes_script_ends():
+    X = _faithful()
+    trace = trace_em(X, 2, init="random_from_data", seed=3, max_iter=3)
+    labels = _labels(trace)
+    labels[0] = "a </script><b>label</b>"
+    spec = stepping.build_spec([lambda s: ev.log_likelihood_curve(trace, s)], labels)
+    page = stepping.standalone_html(spec, title="EM <run>", about="on </script>", start=2)
+    assert page.count("</script>") == page.count("<script")  # no early end of any script element
+    assert "EM &lt;run&gt;" in page
+    assert "export default function" in page and "Plotly" in page
+    spec_text = page.split('id="tl-spec">', 1)[1].split("</script>", 1)[0]
+    doc = json.loads(spec_text)
+    assert doc["start"] == 2 and doc["labels"][0] == "a </script><b>label</b>"

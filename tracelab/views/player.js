@@ -1,0 +1,321 @@
+// The step player: every lab's charts stepped in the browser.
+//
+// It receives, once per trace, a spec from tracelab.views.stepping (each chart's
+// base figure and per-frame patches, the frames drawn, every step's label) plus
+// where to start, and redraws with Plotly.react on every step without asking the
+// server. It tells Python the current step (setStateValue "step", 1-based,
+// throttled while playing) and chart clicks (setTriggerValue "click").
+//
+// The same module runs in the standalone HTML export, mounted by a small shim
+// that passes the same object Streamlit does.
+
+const SPEEDS = [1, 2, 5, 10, 20]; // steps per second
+const REPORT_EVERY_MS = 500; // while playing: how often Python hears the step
+const REPORT_IDLE_MS = 120; // otherwise: coalesce a burst of clicks
+
+function loadPlotly(url) {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!window.__tracelabPlotly) {
+    window.__tracelabPlotly = new Promise((resolve, reject) => {
+      const s = document.createElement("script");
+      s.src = new URL(url, document.baseURI).href;
+      s.async = true;
+      s.onload = () => resolve(window.Plotly);
+      s.onerror = () => {
+        window.__tracelabPlotly = null;
+        reject(new Error("plotly.js could not be loaded from " + s.src));
+      };
+      document.head.appendChild(s);
+    });
+  }
+  return window.__tracelabPlotly;
+}
+
+// Mirrors tracelab.views.stepping.apply_patch exactly.
+function applyPart(obj, part) {
+  const out = Object.assign({}, obj, (part && part.set) || {});
+  for (const k of (part && part.unset) || []) delete out[k];
+  return out;
+}
+
+function applyPatch(base, patch) {
+  const n = patch.n_data === undefined ? base.data.length : patch.n_data;
+  const traces = patch.data || {};
+  const data = [];
+  for (let i = 0; i < n; i++) {
+    const part = traces[String(i)];
+    if (part && part.whole) data.push(Object.assign({}, part.set));
+    else if (part) data.push(applyPart(base.data[i], part));
+    else data.push(base.data[i]);
+  }
+  return { data, layout: applyPart(base.layout, patch.layout || {}) };
+}
+
+function frameOf(frames, step) {
+  let lo = 0;
+  let hi = frames.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (frames[mid] <= step) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+function button(label, title, cls) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = "tl-btn " + (cls || "");
+  b.textContent = label;
+  b.title = title;
+  b.setAttribute("aria-label", title);
+  return b;
+}
+
+function buildDom(root, nCharts, widths) {
+  // Streamlit keeps the component's <style> in the same parent: replace only our own box.
+  for (const old of root.querySelectorAll(":scope > .tl-player")) old.remove();
+  const box = document.createElement("div");
+  box.className = "tl-player";
+  box.tabIndex = 0;
+
+  const bar = document.createElement("div");
+  bar.className = "tl-bar";
+  const first = button("First", "First step (Home)", "tl-first");
+  const prev = button("Prev", "Previous step (←)", "tl-prev");
+  const next = button("Next", "Next step (→)", "tl-next tl-primary");
+  const last = button("Last", "Last step (End)", "tl-last");
+  const play = button("Play", "Play / Pause (space)", "tl-play");
+  const speed = document.createElement("select");
+  speed.className = "tl-speed";
+  speed.title = "Steps per second while playing";
+  speed.setAttribute("aria-label", "Speed");
+  for (const v of SPEEDS) {
+    const o = document.createElement("option");
+    o.value = String(v);
+    o.textContent = v + " steps/s";
+    speed.appendChild(o);
+  }
+  bar.append(first, prev, next, last, play, speed);
+
+  const slider = document.createElement("input");
+  slider.type = "range";
+  slider.className = "tl-slider";
+  slider.min = "1";
+  slider.step = "1";
+  slider.setAttribute("aria-label", "Step");
+
+  const label = document.createElement("div");
+  label.className = "tl-label";
+  label.setAttribute("aria-live", "polite");
+  const note = document.createElement("div");
+  note.className = "tl-note";
+
+  const charts = document.createElement("div");
+  charts.className = "tl-charts";
+  charts.style.setProperty(
+    "--tl-columns",
+    widths.map((w) => `minmax(0, ${w}fr)`).join(" ")
+  );
+  const divs = [];
+  for (let i = 0; i < nCharts; i++) {
+    const d = document.createElement("div");
+    d.className = "tl-chart";
+    d.dataset.chart = String(i);
+    charts.appendChild(d);
+    divs.push(d);
+  }
+  box.append(bar, slider, label, note, charts);
+  root.appendChild(box);
+  return { box, first, prev, next, last, play, speed, slider, label, note, divs };
+}
+
+export default function (component) {
+  const { data, parentElement, setStateValue, setTriggerValue } = component;
+  // Python sends the spec as UTF-8 bytes of JSON (no second JSON encoding of a large string).
+  const text = data instanceof Uint8Array || data instanceof ArrayBuffer ? new TextDecoder().decode(data) : data;
+  const spec = typeof text === "string" ? JSON.parse(text) : text;
+  const n = spec.labels.length;
+  const ui = buildDom(parentElement, spec.charts.length, spec.widths || spec.charts.map(() => 1));
+  const config = Object.assign({ displaylogo: false, responsive: true }, spec.config || {});
+
+  let step = Math.min(Math.max((spec.start || 1) - 1, 0), n - 1);
+  let drawnFrame = -1;
+  let drawing = false;
+  let wanted = -1;
+  let playing = false;
+  let timer = null;
+  let reported = spec.start || 1;
+  let reportTimer = null;
+  let lastReport = 0;
+  let plotly = null;
+  let alive = true;
+  const speedIndex = Math.max(0, SPEEDS.indexOf(spec.speed || 2));
+  ui.speed.value = String(SPEEDS[speedIndex]);
+  ui.slider.max = String(n);
+  ui.slider.disabled = n <= 1;
+
+  function report(force) {
+    // Python reruns on every report: coalesce bursts, and while playing send
+    // the step only every REPORT_EVERY_MS (and once more when play stops).
+    const s = step + 1;
+    if (s === reported) return;
+    const now = performance.now();
+    const gap = playing ? REPORT_EVERY_MS : REPORT_IDLE_MS;
+    clearTimeout(reportTimer);
+    if (force || now - lastReport >= gap) {
+      reported = s;
+      lastReport = now;
+      setStateValue("step", { step: s, mount: spec.mount || 0 });
+    } else {
+      reportTimer = setTimeout(() => report(true), gap - (now - lastReport));
+    }
+  }
+
+  async function draw() {
+    if (!plotly || drawing || !alive) return;
+    const f = frameOf(spec.frames, step);
+    if (f === drawnFrame) return;
+    drawing = true;
+    const t0 = performance.now();
+    try {
+      // The first chart (the one the step is about) is drawn and painted first;
+      // the others follow unless a newer step has come in meanwhile.
+      for (let c = 0; c < spec.charts.length; c++) {
+        if (c > 0) {
+          await new Promise((r) => requestAnimationFrame(r));
+          if (!alive || frameOf(spec.frames, step) !== f) break;
+        }
+        const chart = spec.charts[c];
+        const fig = applyPatch(chart.base, chart.patches[f]);
+        await plotly.react(ui.divs[c], fig.data, fig.layout, config);
+        ui.divs[c].dataset.drawnStep = String(spec.frames[f] + 1);
+        if (c === 0) {
+          ui.box.dataset.drawMs = String(Math.round(performance.now() - t0));
+          ui.box.dispatchEvent(new CustomEvent("tracelab:drawn", { bubbles: true }));
+        }
+      }
+      drawnFrame = ui.divs.every((d) => d.dataset.drawnStep === String(spec.frames[f] + 1)) ? f : -1;
+      ui.box.dataset.drawnStep = ui.divs[0].dataset.drawnStep;
+    } catch (err) {
+      ui.note.textContent = "The chart could not be drawn: " + err;
+    }
+    drawing = false;
+    // Always the newest: a step that came in while drawing is drawn now.
+    if (alive && frameOf(spec.frames, step) !== drawnFrame) requestAnimationFrame(draw);
+  }
+
+  function show() {
+    const s = step + 1;
+    ui.label.innerHTML = "";
+    const strong = document.createElement("strong");
+    strong.textContent = `Step ${s}/${n}`;
+    ui.label.append(strong, document.createTextNode(" · " + spec.labels[step]));
+    const f = frameOf(spec.frames, step);
+    const notes = [...(spec.notes || [])];
+    if (spec.frames[f] !== step) notes.push(`The chart shows step ${spec.frames[f] + 1}, the last drawn step before this one.`);
+    ui.note.textContent = notes.join(" ");
+    ui.slider.value = String(s);
+    ui.box.dataset.step = String(s);
+    ui.first.disabled = ui.prev.disabled = step <= 0;
+    ui.next.disabled = ui.last.disabled = step >= n - 1;
+    ui.play.textContent = playing ? "Pause" : "Play";
+    ui.play.classList.toggle("tl-primary", playing);
+    draw();
+  }
+
+  function go(s) {
+    s = Math.min(Math.max(s, 0), n - 1);
+    if (s === step) return;
+    step = s;
+    show();
+    report(false);
+  }
+
+  function stop() {
+    playing = false;
+    clearTimeout(timer);
+    show();
+    report(true);
+  }
+
+  function tick() {
+    if (!playing || !alive) return;
+    if (step >= n - 1) return stop();
+    go(step + 1);
+    timer = setTimeout(tick, 1000 / Number(ui.speed.value));
+  }
+
+  function togglePlay() {
+    if (playing) return stop();
+    if (n <= 1) return;
+    playing = true;
+    if (step >= n - 1) go(0); // from the start at the end, as a video player does
+    show();
+    timer = setTimeout(tick, 1000 / Number(ui.speed.value));
+  }
+
+  ui.first.onclick = () => go(0);
+  ui.prev.onclick = () => go(step - 1);
+  ui.next.onclick = () => go(step + 1);
+  ui.last.onclick = () => go(n - 1);
+  ui.play.onclick = togglePlay;
+  ui.slider.oninput = () => go(Number(ui.slider.value) - 1);
+  ui.speed.onchange = () => setStateValue("speed", Number(ui.speed.value));
+
+  function onKey(e) {
+    const t = e.target;
+    const typing = t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName)) && t !== ui.slider;
+    if (typing || e.altKey || e.ctrlKey || e.metaKey) return;
+    const keys = {
+      ArrowRight: () => go(step + 1),
+      ArrowLeft: () => go(step - 1),
+      Home: () => go(0),
+      End: () => go(n - 1),
+      " ": togglePlay,
+    };
+    const act = keys[e.key];
+    if (!act) return;
+    e.preventDefault();
+    act();
+  }
+  document.addEventListener("keydown", onKey);
+
+  const resize = new ResizeObserver(() => {
+    if (plotly) for (const d of ui.divs) if (d.data) plotly.Plots.resize(d);
+  });
+  resize.observe(ui.box);
+
+  show();
+  loadPlotly(spec.plotly_url || "app/static/plotly.min.js").then((P) => {
+    plotly = P;
+    if (!alive) return;
+    draw();
+    for (const c of spec.clickable || []) {
+      ui.divs[c].on("plotly_click", (ev) => {
+        const pt = ev && ev.points && ev.points[0];
+        if (!pt || !setTriggerValue) return;
+        setTriggerValue("click", {
+          chart: c,
+          curve: pt.curveNumber,
+          point: pt.pointNumber === undefined ? null : pt.pointNumber,
+          customdata: pt.customdata === undefined ? null : pt.customdata,
+          x: pt.x,
+          y: pt.y,
+        });
+      });
+    }
+  }, (err) => {
+    ui.note.textContent = String(err.message || err);
+  });
+
+  return () => {
+    alive = false;
+    playing = false;
+    clearTimeout(timer);
+    clearTimeout(reportTimer);
+    document.removeEventListener("keydown", onKey);
+    resize.disconnect();
+    if (plotly) for (const d of ui.divs) plotly.purge(d);
+  };
+}

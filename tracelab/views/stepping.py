@@ -1,0 +1,388 @@
+"""Step charts for the browser player: one base figure per chart plus compact per-step patches.
+
+A lab's views draw one figure per step. The player in the browser needs the
+whole run at once, but sending every figure whole would repeat what does not
+change (axes, titles, the points' coordinates). :func:`build_spec` calls the
+views on every drawn step and keeps, for each chart, the first figure (the
+*base*) and, for every later frame, only the top-level trace and layout keys
+whose values differ from the base (the *patch*). :func:`apply_patch` is the
+one reading of a patch, mirrored line for line by the player's JavaScript
+(``tracelab/ui/player.js``); the tests check that base + patch reproduces the
+view's own figure at every step.
+
+Bounds: a spec never exceeds :data:`MAX_SPEC_BYTES` nor takes much more than
+:data:`MAX_BUILD_SECONDS` to build. Past either, fewer frames are drawn (every
+m-th step, the last always included) and the player says so; the labels (and
+so the slider, the label and Python's tables) still reach every step. Points
+are thinned by the views themselves (their ``max_points``), chosen by the lab
+with :func:`point_budget`.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import plotly.io as pio
+import plotly.offline
+
+__all__ = [
+    "MAX_SPEC_BYTES",
+    "MAX_BUILD_SECONDS",
+    "StepSpec",
+    "build_spec",
+    "apply_patch",
+    "figure_json",
+    "frame_of",
+    "point_budget",
+    "player_js",
+    "player_css",
+    "standalone_html",
+]
+
+# What one trace may ship to a browser, and how long building it may take on one core.
+MAX_SPEC_BYTES = 7_000_000
+MAX_BUILD_SECONDS = 2.0
+# Frames below which thinning points is preferred to thinning steps further.
+MIN_FRAMES = 40
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """What the player receives once per trace.
+
+    Attributes
+    ----------
+    json : str
+        The spec as compact JSON: ``{"charts": [{"base": figure, "patches":
+        [patch, ...]}, ...], "frames": [step, ...], "labels": [str, ...],
+        "notes": [str, ...]}``. ``patches[f]`` turns the base into the figure of
+        step ``frames[f]`` (``patches[0]`` is empty).
+    frames : tuple of int
+        The 0-based steps that are drawn, increasing, first and last included.
+    n_steps : int
+        Steps in the trace (``len(labels)``).
+    notes : tuple of str
+        What was left out to keep the spec within its bounds.
+    """
+
+    json: str
+    frames: tuple[int, ...]
+    n_steps: int
+    notes: tuple[str, ...]
+
+    @property
+    def n_bytes(self) -> int:
+        return len(self.json.encode())
+
+    def spec(self) -> dict[str, Any]:
+        """The spec as Python objects (for tests and the standalone file)."""
+        return json.loads(self.json)
+
+
+def figure_json(fig: Any) -> dict[str, Any]:
+    """A figure as the JSON the browser receives (arrays as typed-array ``bdata``).
+
+    Parameters
+    ----------
+    fig : plotly Figure or dict
+
+    Returns
+    -------
+    dict
+        ``{"data": [...], "layout": {...}}``.
+    """
+    out = json.loads(pio.to_json(fig, validate=False))
+    return {"data": out.get("data", []), "layout": out.get("layout", {})}
+
+
+def _diff(base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Top-level keys of ``new`` that differ from ``base``, and those ``new`` lacks."""
+    patch: dict[str, Any] = {}
+    changed = {k: v for k, v in new.items() if base.get(k, _MISSING) != v}
+    if changed:
+        patch["set"] = changed
+    removed = [k for k in base if k not in new]
+    if removed:
+        patch["unset"] = removed
+    return patch
+
+
+_MISSING = object()
+
+
+def make_patch(base: dict[str, Any], fig: dict[str, Any]) -> dict[str, Any]:
+    """The patch that turns ``base`` into ``fig`` (both from :func:`figure_json`).
+
+    Traces are compared by position; when the number of traces differs, the
+    patch carries the list's length and the traces past the base's whole.
+
+    Returns
+    -------
+    dict
+        ``{"data": {"<i>": {"set": {...}, "unset": [...]}}, "n_data": int,
+        "layout": {"set": ..., "unset": ...}}``, with empty parts left out.
+    """
+    patch: dict[str, Any] = {}
+    base_data, data = base["data"], fig["data"]
+    traces: dict[str, Any] = {}
+    for i, tr in enumerate(data):
+        if i < len(base_data):
+            d = _diff(base_data[i], tr)
+            if d:
+                traces[str(i)] = d
+        else:
+            traces[str(i)] = {"set": tr, "unset": []}
+            traces[str(i)]["whole"] = True
+    if traces:
+        patch["data"] = traces
+    if len(data) != len(base_data):
+        patch["n_data"] = len(data)
+    layout = _diff(base["layout"], fig["layout"])
+    if layout:
+        patch["layout"] = layout
+    return patch
+
+
+def _apply(obj: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
+    out = dict(obj)
+    out.update(part.get("set", {}))
+    for k in part.get("unset", ()):
+        out.pop(k, None)
+    return out
+
+
+def apply_patch(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """The figure a patch describes: the base with the patch's keys set and unset.
+
+    The player's JavaScript does exactly this before ``Plotly.react``.
+
+    Parameters
+    ----------
+    base, patch : dict
+        A chart's base and one of its patches, as in :class:`StepSpec`.
+
+    Returns
+    -------
+    dict
+        ``{"data": [...], "layout": {...}}``; the base is not changed.
+    """
+    n = patch.get("n_data", len(base["data"]))
+    data = []
+    traces = patch.get("data", {})
+    for i in range(n):
+        part = traces.get(str(i))
+        if part is not None and part.get("whole"):
+            data.append(dict(part["set"]))
+        elif part is not None:
+            data.append(_apply(base["data"][i], part))
+        else:
+            data.append(base["data"][i])
+    return {"data": data, "layout": _apply(base["layout"], patch.get("layout", {}))}
+
+
+def frame_of(frames: Sequence[int], step: int) -> int:
+    """Index of the frame shown at ``step``: the last drawn step at or before it."""
+    lo, hi = 0, len(frames) - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if frames[mid] <= step:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _frames(n_steps: int, most: int) -> list[int]:
+    """Every m-th step with m as small as fits ``most`` frames; the last step always."""
+    if n_steps <= most:
+        return list(range(n_steps))
+    m = math.ceil((n_steps - 1) / max(most - 1, 1))
+    frames = list(range(0, n_steps - 1, m))
+    frames.append(n_steps - 1)
+    return frames
+
+
+def point_budget(n_points: int, n_steps: int, *, bytes_per_point: int = 60, charts: int = 1,
+                 most: int = 2_000) -> int:
+    """How many points a stepped scatter may draw so that enough frames fit the size bound.
+
+    Each drawn point costs about ``bytes_per_point`` in every frame's patch
+    (its colour and hover text change with the step). The budget keeps at
+    least ``min(n_steps, MIN_FRAMES * 2)`` frames within :data:`MAX_SPEC_BYTES`
+    and never more than ``most`` points.
+
+    Parameters
+    ----------
+    n_points : int
+        Points in the data.
+    n_steps : int
+        Steps in the trace.
+
+    Returns
+    -------
+    int
+        At most ``n_points``.
+    """
+    frames = min(n_steps, 2 * MIN_FRAMES)
+    fit = MAX_SPEC_BYTES // max(frames * bytes_per_point * charts, 1)
+    return int(max(1, min(n_points, most, fit)))
+
+
+def build_spec(
+    views: Sequence[Callable[[int], Any]],
+    labels: Sequence[str],
+    *,
+    max_bytes: int = MAX_SPEC_BYTES,
+    max_seconds: float = MAX_BUILD_SECONDS,
+    clock: Callable[[], float] = time.perf_counter,
+) -> StepSpec:
+    """Draw every step's charts once and keep a base and compact patches.
+
+    Parameters
+    ----------
+    views : sequence of callable int -> plotly Figure
+        One per chart: the lab's view of step ``s`` (0-based).
+    labels : sequence of str
+        Each step's label ("Step i/N · message"), one per step of the trace.
+    max_bytes : int
+        Bound on the spec's JSON size; past it fewer frames are drawn.
+    max_seconds : float
+        Bound on the time spent drawing; past it fewer frames are drawn.
+    clock : callable
+        Seconds, for the time bound (tests pass a fake one).
+
+    Returns
+    -------
+    StepSpec
+    """
+    n_steps = len(labels)
+    if n_steps == 0:
+        raise ValueError("a trace needs at least one step to be played")
+    if not views:
+        raise ValueError("the player needs at least one chart")
+
+    started = clock()
+    bases = [figure_json(view(0)) for view in views]
+    # The last step usually differs most from the first: its patch sizes a frame,
+    # and its time (without the first call's set-up) prices one.
+    before_last = clock()
+    last = [make_patch(b, figure_json(view(n_steps - 1))) for b, view in zip(bases, views)]
+    per_frame_seconds = clock() - before_last
+    spent = clock() - started
+    base_bytes = sum(len(json.dumps(b, separators=(",", ":"))) for b in bases)
+    per_frame_bytes = sum(len(json.dumps(p, separators=(",", ":"))) for p in last) + 16
+    label_bytes = sum(len(s) + 4 for s in labels)
+
+    room = max(max_bytes - base_bytes - label_bytes - 4_096, per_frame_bytes)
+    by_size = room // per_frame_bytes
+    by_time = (max_seconds - spent) / per_frame_seconds if per_frame_seconds > 0 else n_steps
+    most = int(max(2, min(n_steps, by_size, by_time + 2)))
+    frames = _frames(n_steps, most)
+
+    patches: list[list[dict[str, Any]]] = [[] for _ in views]
+    for f, step in enumerate(frames):
+        for c, (base, view) in enumerate(zip(bases, views)):
+            if step == 0:
+                patches[c].append({})
+            elif step == n_steps - 1:
+                patches[c].append(last[c])
+            else:
+                patches[c].append(make_patch(base, figure_json(view(step))))
+
+    notes = []
+    if len(frames) < n_steps:
+        every = frames[1] - frames[0] if len(frames) > 1 else n_steps
+        notes.append(
+            f"The chart draws every {every}th step of {n_steps} (and the last) to keep this long run "
+            f"light in the browser; the label and the tables show every step."
+            if every != 2 else
+            f"The chart draws every other step of {n_steps} (and the last) to keep this run light in "
+            f"the browser; the label and the tables show every step."
+        )
+    spec = {
+        "charts": [{"base": b, "patches": p} for b, p in zip(bases, patches)],
+        "frames": frames,
+        "labels": list(labels),
+        "notes": notes,
+    }
+    return StepSpec(
+        json=json.dumps(spec, separators=(",", ":"), allow_nan=False),
+        frames=tuple(frames),
+        n_steps=n_steps,
+        notes=tuple(notes),
+    )
+
+
+@functools.cache
+def player_js() -> str:
+    """The player's JavaScript module: the app's component and the standalone file run the same code."""
+    return (Path(__file__).parent / "player.js").read_text(encoding="utf-8")
+
+
+@functools.cache
+def player_css() -> str:
+    """The player's style sheet."""
+    return (Path(__file__).parent / "player.css").read_text(encoding="utf-8")
+
+
+def standalone_html(spec: StepSpec, *, title: str, about: str = "", start: int = 1) -> str:
+    """One HTML file that steps through the run offline, exactly as the app's player does.
+
+    plotly.js, the player's script and the spec are inlined; the file needs no
+    server and no network. Its size is the spec's (bounded by
+    :data:`MAX_SPEC_BYTES`) plus plotly.js (about 4.8 MB).
+
+    Parameters
+    ----------
+    spec : StepSpec
+    title : str
+        The page's heading (plain text).
+    about : str
+        A line under the heading (plain text).
+    start : int
+        The step it opens on, 1-based.
+
+    Returns
+    -------
+    str
+    """
+    head = json.dumps({"start": int(start), "nonce": 0, "clickable": []}, separators=(",", ":"))
+    # "</" cannot end a <script> element when written as "<\/", which JSON reads as "/".
+    data = (head[:-1] + "," + spec.json[1:]).replace("</", "<\\/")
+    js = player_js()
+    if "</script" in js.lower():
+        raise ValueError("the player's script cannot be inlined: it contains </script")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title>
+<style>body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 1.2rem; color: #31333f; }}
+{player_css()}</style>
+<script>{plotly.offline.get_plotlyjs()}</script>
+</head><body>
+<h1 style="font-size:1.4rem">{html.escape(title)}</h1>
+<p>{html.escape(about)}</p>
+<div id="tl-root"></div>
+<script type="application/json" id="tl-spec">{data}</script>
+<script type="text/plain" id="tl-js">{js}</script>
+<script type="module">
+const src = document.getElementById("tl-js").textContent;
+const url = URL.createObjectURL(new Blob([src], {{ type: "text/javascript" }}));
+const player = (await import(url)).default;
+player({{
+  data: document.getElementById("tl-spec").textContent,
+  parentElement: document.getElementById("tl-root"),
+  setStateValue: () => {{}},
+  setTriggerValue: null,
+}});
+</script>
+</body></html>
+"""
