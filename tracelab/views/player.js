@@ -153,6 +153,8 @@ export default function (component) {
   const speedIndex = Math.max(0, SPEEDS.indexOf(spec.speed || 2));
   ui.speed.value = String(SPEEDS[speedIndex]);
   ui.slider.max = String(n);
+  ui.box.dataset.nSteps = String(n);
+  ui.box.dataset.specBytes = String(typeof text === "string" ? text.length : 0);
   ui.slider.disabled = n <= 1;
 
   function report(force) {

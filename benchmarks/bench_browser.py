@@ -1,0 +1,221 @@
+"""Stepping in a real browser: how fast the chart and Python's text follow a click, and what travels.
+
+Starts the app (``streamlit run app.py``) and, for comparison, a lean page that
+steps on the server the way the labs used to (``benchmarks/roundtrip_app.py``:
+a Next button and the same two EM charts rebuilt in Python on every click).
+Drives Debian's headless Chromium through Playwright and prints, per lab:
+
+- Next → chart: median ms from the click until the player's first chart has
+  the next step's data drawn and a frame painted;
+- Next → Python: median ms until the lab's step-dependent text (its tables'
+  heading, rendered by Python) names the new step;
+- Play: steps per second at the fastest speed, over ~3 s;
+- bytes received over the WebSocket per click, and the spec's size.
+
+Run: ``python benchmarks/bench_browser.py`` (``--clicks 12``; ``--small`` for a
+quick check with fewer clicks and labs). Loopback only; bounded in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+# (name, lab prefix, path and query)
+RUNS = [
+    ("EM, default", "em", "/em"),
+    ("EM, 121 steps", "em", "/em?init=random_from_data&seed=3&tol=0&iter=60"),
+    ("k-means, default", "kmeans", "/kmeans"),
+    ("hierarchy, default", "hierarchy", "/hierarchy"),
+    ("DBSCAN, default", "density", "/density"),
+    ("OPTICS", "density", "/density?algo=optics"),
+    ("HDBSCAN", "density", "/density?algo=hdbscan"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(script: str):
+    """``streamlit run script`` on a free loopback port; yields the base URL."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            raise RuntimeError(f"{script} did not start within 60 s")
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+class Bytes:
+    """Counts bytes received over the page's WebSockets."""
+
+    def __init__(self, page):
+        self.n = 0
+        page.on("websocket", lambda ws: ws.on("framereceived", self._add))
+
+    def _add(self, payload) -> None:
+        self.n += len(payload)
+
+
+def _wait_idle(page, timeout=60_000) -> None:
+    page.wait_for_selector("[data-test-script-state=notRunning]", timeout=timeout, state="attached")
+    page.wait_for_timeout(300)
+
+
+_CLICK_AND_TIME = """([lab, step]) => new Promise((resolve) => {
+  const root = document.querySelector(`.st-key-${lab}-player .tl-player`);
+  const t0 = performance.now();
+  let chart = null, text = null;
+  const done = () => { if (chart !== null && text !== null) { obs.disconnect(); resolve([chart, text]); } };
+  root.addEventListener("tracelab:drawn", () => requestAnimationFrame(() => {
+      chart = performance.now() - t0; done(); }), { once: true });
+  const want = `step ${step}`;
+  const check = () => {
+    const el = document.querySelector(`.st-key-${lab}-at-step`);
+    if (text === null && el && el.innerText.toLowerCase().includes(want)) { text = performance.now() - t0; done(); }
+  };
+  const obs = new MutationObserver(check);
+  obs.observe(document.body, { subtree: true, childList: true, characterData: true });
+  root.querySelector(".tl-next").click();
+  setTimeout(() => { obs.disconnect(); resolve([chart, text]); }, 10000);
+})"""
+
+
+def measure_lab(page, base: str, lab: str, path: str, clicks: int) -> dict:
+    counter = Bytes(page)
+    page.goto(base + path)
+    _wait_idle(page)
+    page.wait_for_selector(f".st-key-{lab}-player .tl-player[data-drawn-step]", timeout=60_000)
+    box = page.locator(f".st-key-{lab}-player .tl-player")
+    spec_bytes = int(box.get_attribute("data-spec-bytes") or 0)
+    n_steps = int(box.get_attribute("data-n-steps") or 0)
+    page.locator(f".st-key-{lab}-player .tl-first").click()
+    _wait_idle(page)
+    charts, texts, sent = [], [], []
+    for _ in range(min(clicks, max(n_steps - 1, 0))):
+        step = int(box.get_attribute("data-step")) + 1
+        before = counter.n
+        chart, text = page.evaluate(_CLICK_AND_TIME, [lab, step])
+        _wait_idle(page)
+        if chart is not None:
+            charts.append(chart)
+        if text is not None:
+            texts.append(text)
+        sent.append(counter.n - before)
+    # Play at the fastest speed for ~3 s from the start.
+    page.locator(f".st-key-{lab}-player .tl-first").click()
+    page.locator(f".st-key-{lab}-player .tl-speed").select_option("20")
+    start = int(box.get_attribute("data-step"))
+    page.locator(f".st-key-{lab}-player .tl-play").click()
+    t0 = time.perf_counter()
+    page.wait_for_timeout(3000)
+    played = int(box.get_attribute("data-step")) - start
+    elapsed = time.perf_counter() - t0
+    page.locator(f".st-key-{lab}-player .tl-play").click()
+    return {
+        "chart_ms": statistics.median(charts) if charts else float("nan"),
+        "text_ms": statistics.median(texts) if texts else float("nan"),
+        "play": played / elapsed if n_steps > 1 else float("nan"),
+        "bytes_per_click": statistics.median(sent) if sent else float("nan"),
+        "spec_bytes": spec_bytes,
+        "n_steps": n_steps,
+    }
+
+
+def measure_round_trip(page, base: str, clicks: int) -> float:
+    """Median ms from a Next click until the server-drawn chart shows the next step."""
+    page.goto(base)
+    _wait_idle(page)
+    times = []
+    for _ in range(clicks):
+        before = page.locator(".st-key-rt-label").inner_text()
+        t0 = time.perf_counter()
+        page.locator(".st-key-rt-next button").click()
+        page.wait_for_function(
+            """(before) => { const el = document.querySelector('.st-key-rt-label');
+               const gd = document.querySelector('.js-plotly-plot');
+               if (!el || el.innerText === before || !gd || !gd.layout || !gd.layout.title) return false;
+               const n = el.innerText.split(' ')[1].split('/')[0];
+               return String(gd.layout.title.text || '').startsWith('Step ' + n + ' '); }""",
+            arg=before, timeout=10_000,
+        )
+        page.evaluate("() => new Promise(r => requestAnimationFrame(() => r()))")
+        times.append((time.perf_counter() - t0) * 1000)
+        _wait_idle(page)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--clicks", type=int, default=12)
+    ap.add_argument("--small", action="store_true", help="fewer clicks and only the EM lab")
+    args = ap.parse_args()
+    clicks = 4 if args.small else args.clicks
+    runs = RUNS[:1] if args.small else RUNS
+
+    from playwright.sync_api import sync_playwright
+
+    chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        with serve("benchmarks/roundtrip_app.py") as base:
+            round_trip = measure_round_trip(page, base, clicks)
+        print(f"server round trip (Next button + the two EM charts rebuilt in Python): median {round_trip:.0f} ms")
+        print()
+        header = f"{'run':<20} {'steps':>5} {'Next→chart':>11} {'ratio':>6} {'Next→Python':>12} {'Play':>9} {'KB/click':>9} {'spec':>9}"
+        print(header)
+        print("-" * len(header))
+        with serve("app.py") as base:
+            for name, lab, path in runs:
+                page = browser.new_page(viewport={"width": 1440, "height": 1000})
+                r = measure_lab(page, base, lab, path, clicks)
+                page.close()
+                print(
+                    f"{name:<20} {r['n_steps']:>5} {r['chart_ms']:>8.0f} ms {r['chart_ms'] / round_trip:>6.2f} "
+                    f"{r['text_ms']:>9.0f} ms {r['play']:>5.1f} st/s {r['bytes_per_click'] / 1024:>6.1f} KB "
+                    f"{r['spec_bytes'] / 1e6:>6.2f} MB"
+                )
+        browser.close()
+    print("\ntargets: Next→chart ≤ 80 ms median (EM); Next→Python ≤ 200 ms; Play ≥ 8 steps/s; ≤ 20 KB per click")
+
+
+if __name__ == "__main__":
+    main()
