@@ -89,39 +89,29 @@ def side_by_side(axes):
 
 
 def draw_step() -> None:
-    step = player.player(P, len(trace), lambda i: trace[i].message)
-    left, right = st.columns([3, 2])
-    with left:
-        axes = lab.axes_picker(P, columns)
-        if trace.algorithm == "dbscan":
-            fig = views.dbscan_scatter(trace, step, axes=axes, columns=columns)
-        elif trace.algorithm == "optics":
-            fig = views.optics_scatter(trace, step, eps_cut=trace.params.get("eps_cut"), axes=axes, columns=columns)
-        else:
-            fig = views.hdbscan_mst(trace, step, axes=axes, columns=columns)
-        st.plotly_chart(fig, key=K("chart"), theme=None, config=lab.CHART_CONFIG)
-    with right:
-        if trace.algorithm == "dbscan":
-            st.caption("Choose ε where the curve bends: move the ε slider and the line follows.")
-            # The k-th nearest other point, with k = MinPts - 1 (at most n - 1).
-            k = max(1, min(int(trace.params["min_samples"]) - 1, trace.X.shape[0] - 1))
-            st.plotly_chart(views.k_distance_plot(trace.X, k, eps=float(trace.params["eps"]), metric=trace.params["metric"]),
-                            key=K("kdist"), theme=None, config=lab.CHART_CONFIG)
-        elif trace.algorithm == "optics":
-            st.caption("Valleys are clusters; the ε cut (slider) colours them on the left.")
-            st.plotly_chart(views.optics_reachability(trace, step, eps_cut=trace.params.get("eps_cut")),
-                            key=K("reach"), theme=None, config=lab.CHART_CONFIG)
-        else:
-            st.plotly_chart(views.hdbscan_condensed_tree(trace, step), key=K("icicle"), theme=None,
-                            config=lab.CHART_CONFIG)
+    axes = lab.axes_picker(P, columns)
+    captions = {
+        "dbscan": "Right: choose ε where the k-distance curve bends; move the ε slider and the line follows.",
+        "optics": "Right: valleys of the reachability plot are clusters; the ε cut (slider) colours them.",
+        "hdbscan": "Right: the condensed tree; the selected clusters are the most stable branches.",
+    }
+    st.caption(captions[trace.algorithm])
+    stepped, spec = lab.step_player(
+        P, trace, (axes, tuple(columns)), lambda: views.step_charts(trace, axes=axes, columns=columns), widths=[3, 2]
+    )
+    with lab.at_step(P):
+        st.markdown(f"**Step {stepped.step + 1}** · {trace[stepped.step].message}")
+        draw_sections(axes)
+    url.write(url_params, share.url_values(url_params))
 
+
+def draw_sections(axes) -> None:
     section = lab.section_picker(P, ["Side by side with EM and k-means", "Share and export"])
     if section.startswith("Side"):
         st.caption("The same data through DBSCAN, EM and k-means: which assumptions fit?")
         st.plotly_chart(side_by_side(axes), key=K("side"), theme=None, config=lab.CHART_CONFIG)
     else:
         lab.share_section(P, trace, url_params, choice=choice, replay=replay, check=check, files=[])
-    url.write(url_params, share.url_values(url_params))
 
 
 player.run_in_fragment(P, draw_step)

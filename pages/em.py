@@ -5,6 +5,7 @@ import streamlit as st
 from tracelab import gmm, lessons
 from tracelab.ui import data_picker, entry, lab, player, runners, share, url
 from tracelab.views import em as views
+from tracelab.views import stepping
 
 entry.through_app()
 
@@ -149,68 +150,66 @@ def scatter_controls() -> tuple[tuple[int, int] | str, bool, bool]:
 
 
 def draw_step() -> None:
-    step = player.player(P, len(trace), lambda i: trace[i].message)
-    snap = trace[step]
     n = trace.X.shape[0]
-    clicked = lab.new_click(K("chart"))
-    if isinstance(clicked, int) and clicked < n:
-        st.session_state[K("point")] = clicked
     st.session_state[K("point")] = min(int(st.session_state.get(K("point"), 0)), n - 1)
-    point = st.session_state[K("point")]
 
     axes: tuple[int, int] | str = (0, 1)  # ignored by the 1-D views
-    left, right = st.columns([3, 2])
-    with left:
-        if n_features == 1:
-            fig = views.density_1d(trace, step, selected=point, columns=columns)
-        else:
-            axes, hard, uncertain = scatter_controls()
-            fig = views.scatter_2d(
-                trace, step, axes=axes, color_by="labels" if hard else "responsibilities",
-                highlight_uncertain=uncertain, selected=point, columns=columns,
-            )
-        st.plotly_chart(fig, key=K("chart"), on_select="rerun", selection_mode="points", theme=None, config=CHART_CONFIG)
-    with right:
-        st.plotly_chart(views.log_likelihood_curve(trace, step), key=K("loglik"), theme=None, config=CHART_CONFIG)
-        st.markdown("**Parameters at this step**")
-        # Rows are the parameters, columns the Gaussians: narrow enough for the side column,
-        # and a static table draws faster than an interactive grid on every step.
+    hard = uncertain = False
+    if n_features > 1:
+        axes, hard, uncertain = scatter_controls()
+    color_by = "labels" if hard else "responsibilities"
+    stepped, spec = lab.step_player(
+        P, trace, (axes, color_by, uncertain, tuple(columns)),
+        lambda: views.step_charts(trace, axes=axes, color_by=color_by, highlight_uncertain=uncertain, columns=columns),
+        clickable=[0], widths=[3, 2], selected=st.session_state[K("point")],
+    )
+    click = stepped.click
+    if click is not None and click.role == "points" and isinstance(click.customdata, int) and click.customdata < n:
+        st.session_state[K("point")] = click.customdata
+    point = st.session_state[K("point")]
+    step = stepped.step
+    snap = trace[step]
+
+    with lab.at_step(P):
+        st.markdown(f"**Parameters at step {step + 1}**")
+        # Rows are the parameters, columns the Gaussians; a static table draws faster
+        # than an interactive grid on every step.
         table = views.parameters_table(trace, step, columns).set_index("component").T
         st.table(table.style.format("{:.4g}", na_rep="—"))
 
-    sections = ["Responsibilities", "Equations", "Animation", "Share and export"]
-    if preset is not None and preset.small_multiples:
-        sections.append("Textbook figure")
-    section = lab.section_picker(P, sections)
-    if section == "Responsibilities":
-        st.number_input(
-            "Point (click one on the chart, or pick its index)", 0, n - 1, step=1, key=K("point"), persist_state=PERSIST
-        )
-        st.latex(views.responsibility_latex(trace, step, point, columns=columns))
-        st.dataframe(views.responsibilities_table(trace, step, columns), hide_index=True, key=K("resp_table"), height=300)
-    elif section == "Equations":
-        for title, latex, highlighted in views.equations_latex(snap.phase, trace.params["covariance_type"]):
-            with st.container(border=highlighted):
-                st.markdown(f"**{title}**" + ("  ← this step" if highlighted else ""))
-                st.latex(latex)
-    elif section == "Animation":
-        st.caption("The whole run as an animation that plays in your browser: press ▶ under the chart.")
-        st.plotly_chart(
-            views.animation_figure(trace, axes=axes, columns=columns), key=K("animation"), theme=None, config=CHART_CONFIG
-        )
-    elif section == "Share and export":
-        lab.share_section(
-            P, trace, url_params, choice=choice, replay=replay, check=gmm.check_trace,
-            files=[
-                ("Responsibilities at this step (CSV)",
-                 lambda: views.responsibilities_table(trace, step, columns).to_csv(index=False),
-                 f"tracelab-em-step{step + 1}-responsibilities.csv", "text/csv"),
-                ("Animation (HTML, works offline)", lambda: views.animation_html(trace, columns=columns),
-                 "tracelab-em-animation.html", "text/html"),
-            ],
-        )
-    else:
-        st.plotly_chart(views.small_multiples(trace, preset.small_multiples, columns=columns), key=K("multiples"), theme=None, config=CHART_CONFIG)
+        sections = ["Responsibilities", "Equations", "Share and export"]
+        if preset is not None and preset.small_multiples:
+            sections.append("Textbook figure")
+        section = lab.section_picker(P, sections)
+        if section == "Responsibilities":
+            st.number_input(
+                "Point (click one on the chart, or pick its index)", 0, n - 1, step=1, key=K("point"),
+                persist_state=PERSIST,
+            )
+            st.latex(views.responsibility_latex(trace, step, point, columns=columns))
+            st.dataframe(views.responsibilities_table(trace, step, columns), hide_index=True, key=K("resp_table"),
+                         height=300)
+        elif section == "Equations":
+            for title, latex, highlighted in views.equations_latex(snap.phase, trace.params["covariance_type"]):
+                with st.container(border=highlighted):
+                    st.markdown(f"**{title}**" + ("  ← this step" if highlighted else ""))
+                    st.latex(latex)
+        elif section == "Share and export":
+            lab.share_section(
+                P, trace, url_params, choice=choice, replay=replay, check=gmm.check_trace,
+                files=[
+                    ("Responsibilities at this step (CSV)",
+                     lambda: views.responsibilities_table(trace, step, columns).to_csv(index=False),
+                     f"tracelab-em-step{step + 1}-responsibilities.csv", "text/csv"),
+                    ("Player (HTML, works offline)",
+                     lambda: stepping.standalone_html(spec, title="TraceLab · EM for Gaussian mixtures",
+                                                      about=f"{about}. {trace.message}", start=step + 1),
+                     "tracelab-em-player.html", "text/html"),
+                ],
+            )
+        else:
+            st.plotly_chart(views.small_multiples(trace, preset.small_multiples, columns=columns),
+                            key=K("multiples"), theme=None, config=CHART_CONFIG)
 
     url.write(url_params, share.url_values(url_params))
 

@@ -101,23 +101,26 @@ def cut_controls() -> tuple[bool, int | None, float | None]:
 
 
 def draw_step() -> None:
-    step = player.player(P, len(trace), lambda i: trace[i].message)
-    left, right = st.columns(2)
-    with right:  # first: the cut it sets also colours the scatter on the left
-        use_cut, cut_k, height = cut_controls()
-    with left:
-        axes = lab.axes_picker(P, columns)
-        fig = views.scatter(trace, step, axes=axes, columns=columns, cut_k=cut_k if use_cut else None)
-        st.plotly_chart(fig, key=K("chart"), theme=None, config=lab.CHART_CONFIG)
-    with right:
-        if trace.algorithm == "agnes":
-            cut = dict(cut_height=height) if height is not None else dict(cut_k=cut_k)
-            st.plotly_chart(views.dendrogram(trace, step, **cut), key=K("dendrogram"), theme=None,
-                            config=lab.CHART_CONFIG)
-        else:
-            st.info("DIANA splits top-down: the scatter shows the splinter group growing; "
-                    "the dendrogram is AGNES's (bottom-up) record.", icon="✂️")
+    axes = lab.axes_picker(P, columns)
+    use_cut, cut_k, height = cut_controls()
+    if trace.algorithm != "agnes":
+        st.info("DIANA splits top-down: the scatter shows the splinter group growing; "
+                "the dendrogram is AGNES's (bottom-up) record.", icon="✂️")
+    stepped, spec = lab.step_player(
+        P, trace, (axes, tuple(columns), cut_k, height, use_cut),
+        lambda: views.step_charts(trace, axes=axes, columns=columns, cut_k=cut_k, cut_height=height,
+                                  color_by_cut=use_cut),
+        widths=[1, 1],
+    )
+    step = stepped.step
+    with lab.at_step(P):
+        st.markdown(f"**Merge {step} of {len(trace) - 1}** (step {step + 1})" if trace.algorithm == "agnes"
+                    else f"**Split at step {step + 1}**")
+        draw_sections(step)
+    url.write(url_params, share.url_values(url_params))
 
+
+def draw_sections(step: int) -> None:
     sections = ["Distance matrix", "Merge heights", "Linkage comparison", "Share and export"]
     section = lab.section_picker(P, sections)
     if section in ("Distance matrix", "Merge heights") and trace.algorithm != "agnes":
@@ -132,7 +135,6 @@ def draw_step() -> None:
         st.plotly_chart(linkage_comparison(trace, columns), key=K("compare"), theme=None, config=lab.CHART_CONFIG)
     else:
         lab.share_section(P, trace, url_params, choice=choice, replay=replay, check=check, files=[])
-    url.write(url_params, share.url_values(url_params))
 
 
 player.run_in_fragment(P, draw_step)

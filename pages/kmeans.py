@@ -169,28 +169,30 @@ def em_run(slot: str, **extra) -> Trace:
 
 
 def draw_step() -> None:
-    step = player.player(P, len(trace), lambda i: trace[i].message)
-    left, right = st.columns([3, 2])
-    with left:
-        axes = lab.axes_picker(P, columns)
-        t1, t2 = st.columns(2)
-        regions = t1.toggle("Shade each centre's region", value=True, key=K("regions"))
-        lines = t2.toggle("Assignment lines on E-steps", value=True, key=K("lines"))
-        unit_ball = None
-        if trace.algorithm == "kmedoids":
-            unit_ball = st.toggle("Unit ball of the distance around medoid 1", key=K("ball"))
-        fig = views.scatter(
-            trace, step, axes=axes, columns=columns, show_regions=regions, show_assignments=lines,
-            unit_ball=(trace.params.get("metric"), trace.params.get("p", 2.0)) if unit_ball else None,
-        )
-        st.plotly_chart(fig, key=K("chart"), theme=None, config=lab.CHART_CONFIG)
-    with right:
-        st.plotly_chart(views.cost_curve(trace, step), key=K("cost"), theme=None, config=lab.CHART_CONFIG)
-        st.markdown("**Clusters at this step**")
-        # Rows are the quantities, columns the clusters: narrow enough for the side column.
+    axes = lab.axes_picker(P, columns)
+    t1, t2, t3 = st.columns(3)
+    regions = t1.toggle("Shade each centre's region", value=True, key=K("regions"))
+    lines = t2.toggle("Assignment lines on E-steps", value=True, key=K("lines"))
+    unit_ball = None
+    if trace.algorithm == "kmedoids" and t3.toggle("Unit ball of the distance around medoid 1", key=K("ball")):
+        unit_ball = (trace.params.get("metric"), trace.params.get("p", 2.0))
+    stepped, spec = lab.step_player(
+        P, trace, (axes, tuple(columns), regions, lines, unit_ball),
+        lambda: views.step_charts(trace, axes=axes, columns=columns, show_regions=regions,
+                                  show_assignments=lines, unit_ball=unit_ball),
+        widths=[3, 2],
+    )
+    step = stepped.step
+    with lab.at_step(P):
+        st.markdown(f"**Clusters at step {step + 1}**")
+        # Rows are the quantities, columns the clusters.
         table = views.centers_table(trace, step, columns).set_index("cluster").T
         st.table(table.style.format("{:.4g}", na_rep="—"))
+        draw_sections(step, axes)
+    write_url()
 
+
+def draw_sections(step: int, axes) -> None:
     section = lab.section_picker(P, ["Compare with EM", "σ² → 0: EM hardens into k-means", "Share and export"])
     if section == "Compare with EM":
         st.caption("EM started from the same means, synchronised on the iteration: hard labels on the left, "
@@ -219,7 +221,6 @@ def draw_step() -> None:
             files=[("Clusters at this step (CSV)", lambda: views.centers_table(trace, step, columns).to_csv(index=False),
                     f"tracelab-{trace.algorithm}-step{step + 1}-clusters.csv", "text/csv")],
         )
-    write_url()
 
 
 player.run_in_fragment(P, draw_step)

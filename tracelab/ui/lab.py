@@ -14,13 +14,57 @@ from typing import Any
 import streamlit as st
 
 from tracelab.trace import Trace
-from tracelab.ui import data_picker, player, share, url
+from tracelab.ui import data_picker, player, runners, share, url
+from tracelab.views.stepping import StepSpec
 from tracelab.ui.data_picker import DataChoice
 
-__all__ = ["open_lab", "pick_data", "need_two_features", "clamp_k", "shown_trace", "step_link_note", "section_picker", "share_section", "axes_picker", "new_click", "CHART_CONFIG"]
+__all__ = ["step_player", "at_step", "open_lab", "pick_data", "need_two_features", "clamp_k", "shown_trace", "step_link_note", "section_picker", "share_section", "axes_picker", "new_click", "CHART_CONFIG"]
 
 # Plotly's toolbar without the logo; the same for every chart of every lab.
 CHART_CONFIG = {"displaylogo": False}
+
+
+def step_player(
+    prefix: str,
+    trace: Trace,
+    options: tuple,
+    build: Callable[[], StepSpec],
+    *,
+    clickable: Sequence[int] = (),
+    widths: Sequence[float] | None = None,
+    selected: int | None = None,
+) -> tuple[player.Stepped, StepSpec]:
+    """The lab's step charts in the browser player, built once per trace and view options.
+
+    Parameters
+    ----------
+    prefix : str
+        The lab's session-state namespace.
+    trace : Trace
+        The trace on screen.
+    options : tuple
+        Everything besides the trace that the charts depend on (axes, toggles).
+    build : callable () -> StepSpec
+        The lab view's ``step_charts(trace, ...)``.
+    clickable, widths, selected
+        As for :func:`tracelab.ui.player.player`.
+
+    Returns
+    -------
+    stepped, spec
+    """
+    spec_id, spec = runners.step_spec(trace, options, build)
+    stepped = player.player(prefix, spec, spec_id=spec_id, clickable=clickable, widths=widths, selected=selected)
+    return stepped, spec
+
+
+def at_step(prefix: str):
+    """The container for what Python draws for the current step (tables, formulas).
+
+    Its stable CSS class (``st-key-<prefix>-at-step``) lets the browser tests and
+    the benchmark see when Python has caught up with the browser's step.
+    """
+    return st.container(key=f"{prefix}-at-step")
 
 
 def open_lab(prefix: str, title: str, params: Sequence[url.Param], *, default_data: str = "old_faithful") -> None:

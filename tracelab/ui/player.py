@@ -120,6 +120,8 @@ class Click:
         The clicked point's ``customdata`` (a row index, or a list for special markers).
     x, y : float
         The point's coordinates.
+    role : str or None
+        The clicked trace's ``meta["role"]`` ("points" for the data).
     """
 
     chart: int
@@ -127,6 +129,7 @@ class Click:
     customdata: Any
     x: Any
     y: Any
+    role: str | None = None
 
 
 def _state_key(prefix: str) -> str:
@@ -171,6 +174,7 @@ def player(
     spec_id: Any,
     clickable: Sequence[int] = (),
     widths: Sequence[float] | None = None,
+    selected: int | None = None,
 ) -> Stepped:
     """Mount the player with the trace's step charts; return the step and a new chart click.
 
@@ -187,6 +191,10 @@ def player(
         Charts whose point clicks are reported.
     widths : sequence of float, optional
         Relative widths of the charts side by side (stacked on narrow screens).
+    selected : int, optional
+        A data row to ring on the first chart (its "points" trace's
+        ``customdata``). A click on a point rings it in the browser at once
+        and is returned as the click.
 
     Returns
     -------
@@ -199,14 +207,17 @@ def player(
         if reported is not None and reported != st.session_state.get(known_key):
             st.session_state[key] = st.session_state[known_key] = reported
     step = current_step(prefix, spec.n_steps) + 1
-    # A new trace, or a step set by Python since the browser last spoke: start
-    # the browser there. Otherwise the data stay as they are, nothing travels
-    # again and the browser keeps its own step.
-    if mount is None or mount[0] != spec_id or st.session_state.get(known_key) != step:
-        mount = (spec_id, step, 0 if mount is None else mount[2] + 1)
+    ring_key = f"{prefix}.player.ring"
+    # A new trace, or a step or ring set by Python since the browser last spoke:
+    # start the browser there. Otherwise the data stay as they are, nothing
+    # travels again and the browser keeps its own step and ring.
+    if (mount is None or mount[0] != spec_id or st.session_state.get(known_key) != step
+            or st.session_state.get(ring_key) != selected):
+        mount = (spec_id, step, 0 if mount is None else mount[2] + 1, selected)
         st.session_state[mount_key] = mount
         st.session_state[known_key] = step
-    _, start, nonce = mount
+        st.session_state[ring_key] = selected
+    _, start, nonce, ring = mount
     state = st.session_state.get(_state_key(prefix))
     speed = state.get("speed") if isinstance(state, dict) else None
     if speed in SPEEDS:
@@ -219,6 +230,7 @@ def player(
         "plotly_url": _ensure_plotly_js(),
         "clickable": list(clickable),
         "widths": list(widths) if widths else None,
+        "selected": ring,
     }
     result = _component()(
         key=_state_key(prefix),
@@ -235,7 +247,11 @@ def player(
             customdata=click.get("customdata"),
             x=click.get("x"),
             y=click.get("y"),
+            role=click.get("role"),
         )
+        if click.chart == 0 and click.role == "points" and isinstance(click.customdata, int):
+            # The browser has ringed it already: the lab's new selection needs no remount.
+            st.session_state[ring_key] = click.customdata
     else:
         click = None
     return Stepped(step=step - 1, click=click)

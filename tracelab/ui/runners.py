@@ -8,6 +8,8 @@ state, so stepping through it does not unpickle the cached copy on every click.
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -24,8 +26,9 @@ from tracelab.hierarchy import trace_agnes, trace_diana
 from tracelab.kmeans import trace_kmeans
 from tracelab.kmedoids import trace_kmedoids
 from tracelab.trace import Trace
+from tracelab.views.stepping import StepSpec
 
-__all__ = ["run", "em_trace", "lesson_trace", "elbow", "criteria", "ALGORITHMS"]
+__all__ = ["run", "em_trace", "lesson_trace", "elbow", "criteria", "step_spec", "trace_id", "ALGORITHMS"]
 
 ALGORITHMS: dict[str, tuple[str, Callable[..., Trace]]] = {
     "em": ("EM", trace_em),
@@ -143,3 +146,42 @@ def criteria(dataset: Dataset, ks: tuple[int, ...], covariance_types: tuple[str,
         lambda report: selection.information_criteria(
             dataset.X, ks, covariance_types, seed=seed, on_progress=report),
     ))
+
+
+def trace_id(trace: Trace) -> str:
+    """A short digest naming a trace: its algorithm, data, parameters and outcome."""
+    h = hashlib.sha1()
+    for part in (trace.algorithm, trace.data_digest, len(trace), trace.n_iter, trace.message):
+        h.update(repr(part).encode())
+    h.update(pickle.dumps(trace.params, protocol=5))
+    return h.hexdigest()
+
+
+# The players' step charts, shared by every session: thirty students on one link
+# draw its steps once. At most MAX_SPEC_BYTES each (tracelab.views.stepping).
+_SPECS: OrderedDict[tuple, StepSpec] = OrderedDict()
+_SPECS_LOCK = threading.Lock()
+_MAX_SPECS = 16
+
+
+def step_spec(trace: Trace, options: tuple, build: Callable[[], StepSpec]) -> tuple[tuple, StepSpec]:
+    """The player's step charts for ``trace`` under the view ``options``, built once per server.
+
+    Returns
+    -------
+    spec_id, spec
+        ``spec_id`` names the spec for :func:`tracelab.ui.player.player`.
+    """
+    key = (trace_id(trace), options)
+    with _SPECS_LOCK:
+        spec = _SPECS.get(key)
+        if spec is not None:
+            _SPECS.move_to_end(key)
+            return key, spec
+    with st.spinner(f"Drawing {len(trace)} steps…", show_time=True):
+        spec = build()
+    with _SPECS_LOCK:
+        _SPECS[key] = spec
+        while len(_SPECS) > _MAX_SPECS:
+            _SPECS.popitem(last=False)
+    return key, spec

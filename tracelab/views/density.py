@@ -33,6 +33,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from tracelab.trace import Trace
+from tracelab.views import stepping
 from tracelab.views import em as _em
 from tracelab.views.common import (
     PALETTE,
@@ -51,6 +52,7 @@ from tracelab.views.kmeans import (
 )
 
 __all__ = [
+    "step_charts",
     "MAX_NEIGHBOR_BALLS",
     "dbscan_kinds",
     "dbscan_scatter",
@@ -1044,3 +1046,46 @@ def side_by_side(
         "meta": {"labels": [db.tolist(), em.tolist(), km.tolist()], "titles": titles},
     })
     return figure(traces, layout)
+
+
+# -------------------------------------------------------------------------- stepping
+
+
+def step_charts(
+    trace: Trace,
+    *,
+    axes: tuple[int, int] | str = (0, 1),
+    columns: Sequence[str] | None = None,
+) -> stepping.StepSpec:
+    """The density lab's charts for the browser player, every step at once.
+
+    DBSCAN: the expansion (:func:`dbscan_scatter`) and the k-distance plot
+    with ε; OPTICS: the scatter and the growing reachability plot, both with
+    the trace's ε cut; HDBSCAN: the minimum spanning tree and the condensed tree.
+
+    Parameters
+    ----------
+    trace : Trace
+        From :func:`tracelab.density.trace_dbscan`, :func:`~tracelab.density.trace_optics`
+        or :func:`tracelab.hdbscan_trace.trace_hdbscan`.
+    axes, columns
+        As for the scatters.
+
+    Returns
+    -------
+    StepSpec
+    """
+    labels = [snap.message for snap in trace.steps]
+    if trace.algorithm == "dbscan":
+        # The k-th nearest other point, with k = MinPts - 1 (at most n - 1).
+        k = max(1, min(int(trace.params["min_samples"]) - 1, trace.X.shape[0] - 1))
+        kdist = k_distance_plot(trace.X, k, eps=float(trace.params["eps"]), metric=trace.params["metric"])
+        views = [lambda s: dbscan_scatter(trace, s, axes=axes, columns=columns), lambda s: kdist]
+    elif trace.algorithm == "optics":
+        cut = trace.params.get("eps_cut")
+        views = [lambda s: optics_scatter(trace, s, eps_cut=cut, axes=axes, columns=columns),
+                 lambda s: optics_reachability(trace, s, eps_cut=cut)]
+    else:
+        views = [lambda s: hdbscan_mst(trace, s, axes=axes, columns=columns),
+                 lambda s: hdbscan_condensed_tree(trace, s)]
+    return stepping.build_spec(views, labels)

@@ -35,6 +35,7 @@ from scipy.special import logsumexp
 
 from tracelab.gmm import weighted_log_prob
 from tracelab.trace import Trace
+from tracelab.views import stepping
 from tracelab.views.common import (
     phase_curve,
     PALETTE,
@@ -55,8 +56,7 @@ from tracelab.views.common import (
 
 __all__ = [
     "GL_ABOVE",
-    "animation_figure",
-    "animation_html",
+    "step_charts",
     "density_1d",
     "equations_latex",
     "log_likelihood_curve",
@@ -1223,158 +1223,48 @@ def equations_latex(phase: str, covariance_type: str = "full") -> list[tuple[str
     ]
 
 
-# ----------------------------------------------------------------------------- animation
+# -------------------------------------------------------------------------- stepping
 
 
-def _frame_controls(names: list[str], labels: list[str], duration: int) -> dict:
-    play = {"label": "▶ Play", "method": "animate", "args": [None, {
-        "frame": {"duration": duration, "redraw": True}, "fromcurrent": True,
-        "transition": {"duration": 0}, "mode": "immediate"}]}
-    pause = {"label": "❚❚ Pause", "method": "animate", "args": [[None], {
-        "frame": {"duration": 0, "redraw": False}, "mode": "immediate",
-        "transition": {"duration": 0}}]}
-    slider = {
-        "active": 0, "x": 0.12, "len": 0.88, "y": 0, "yanchor": "top",
-        "pad": {"t": 50, "b": 10},
-        "currentvalue": {"prefix": "step ", "visible": True},
-        "steps": [{"method": "animate", "label": lab, "args": [[nm], {
-            "frame": {"duration": 0, "redraw": True}, "mode": "immediate",
-            "transition": {"duration": 0}}]} for nm, lab in zip(names, labels)],
-    }
-    menu = {"type": "buttons", "direction": "left", "x": 0.11, "xanchor": "right", "y": 0,
-            "yanchor": "top", "pad": {"t": 50, "r": 10}, "showactive": False,
-            "buttons": [play, pause]}
-    return {"updatemenus": [menu], "sliders": [slider]}
-
-
-def _lean(tr: dict, keys: Sequence[str]) -> dict:
-    """Only what changes between frames: the trace type plus ``keys``."""
-    return {"type": tr["type"], **{k: tr[k] for k in keys if k in tr}}
-
-
-def _lean_points(tr: dict) -> dict:
-    """A frame's copy of the points (or rug) trace: only the colours and hover texts change."""
-    return {"type": tr["type"], "marker": {"color": tr["marker"]["color"]},
-            **({"hovertext": tr["hovertext"]} if "hovertext" in tr else {})}
-
-
-def _frame_title(trace: Trace, s: int) -> str:
-    return f"{step_title(trace, s)}<br><sup>{_esc(trace.steps[s].message)}</sup>"
-
-
-def animation_figure(
+def step_charts(
     trace: Trace,
     *,
     axes: tuple[int, int] | str = (0, 1),
-    max_points: int = 5_000,
-    seed: int = 0,
+    color_by: str = "responsibilities",
+    highlight_uncertain: bool = False,
     columns: Sequence[str] | None = None,
-    duration: int = 700,
-) -> go.Figure:
-    """The whole trace as a self-playing Plotly animation (no server needed).
+) -> stepping.StepSpec:
+    """The EM lab's charts for the browser player, every step at once.
 
-    One frame per step (named ``"0"``, ``"1"``, ...), a slider and Play/Pause
-    buttons. Frames hold only what changes: point colours, ellipses, mean paths
-    and means (2-D), or the curves, rug colours and bars (one feature, where
-    the density view is animated). Point positions are sent once.
+    The scatter with ellipses (or, for one feature, the densities and the
+    responsibilities' bars) and the log-likelihood curve, as in
+    :func:`scatter_2d` / :func:`density_1d` and :func:`log_likelihood_curve`.
+    The selected point's ring is drawn by the player, so choosing a point
+    does not redraw every step.
 
     Parameters
     ----------
     trace : Trace
-    axes : (int, int) or "pca", default (0, 1)
-        As in :func:`scatter_2d`; ignored for one feature.
-    max_points : int, default 5_000
-        Display cap (and bar cap for one feature); every frame repeats one
-        colour per drawn point, so this bounds the file size.
-    seed : int, default 0
-    columns : sequence of str, optional
-    duration : int, default 700
-        Milliseconds per frame when playing.
+        From :func:`tracelab.gmm.trace_em`.
+    axes, color_by, highlight_uncertain, columns
+        As for :func:`scatter_2d` (ignored for one feature but ``columns``).
 
     Returns
     -------
-    plotly Figure
-        With ``len(trace)`` frames, each listing the indices of the traces it
-        updates (``frame.traces``).
+    StepSpec
+        Within :data:`tracelab.views.stepping.MAX_SPEC_BYTES`: a large data set
+        draws a seeded random sample of points (the same on every step), a long
+        run every m-th step; notes say so.
     """
-    names = [str(s.index) for s in trace.steps]
-    labels = [f"{s.index + 1} {_PHASE_NAMES.get(s.phase, s.phase)}" for s in trace.steps]
-    if trace.X.shape[1] == 1:
-        data, layout, frames = _animation_1d(trace, max_points=max_points, seed=seed, columns=columns)
+    n, d = trace.X.shape
+    max_points = stepping.point_budget(n, len(trace))
+    if d == 1:
+        def main(s: int) -> go.Figure:
+            return density_1d(trace, s, columns=columns, max_points=max_points, max_bars=max_points)
     else:
-        ctx = _ScatterContext.build(trace, axes, columns, max_points, seed)
-        data = _scatter_traces(ctx, 0)
-        layout = _scatter_layout(ctx, title=_frame_title(trace, 0))
-        layout["uirevision"] = "em-animation"
-        frames = []
-        for s in range(len(trace.steps)):
-            lean = []
-            for tr in _scatter_traces(ctx, s):
-                role = tr["meta"]["role"]
-                if role == "points":
-                    lean.append(_lean_points(tr))
-                elif role == "ellipse":
-                    lean.append(_lean(tr, ("x", "y", "opacity")))
-                else:  # paths and means
-                    lean.append(_lean(tr, ("x", "y", "hovertext")))
-            frames.append({"data": lean, "traces": list(range(len(lean))), "name": names[s],
-                           "layout": {"title": {"text": _frame_title(trace, s)}}})
-    layout.update(_frame_controls(names, labels, duration))
-    layout["margin"] = {**layout.get("margin", {}), "b": 130}
-    layout["height"] = 680
-    return figure(data, layout, frames)
-
-
-def _animation_1d(trace: Trace, *, max_points: int, seed: int, columns) -> tuple[list, dict, list]:
-    cols = _columns(trace, columns)
-    x = trace.X[:, 0]
-    n = x.size
-    idx = subsample(n, max_points, seed)
-    order = idx[np.argsort(x[idx], kind="stable")]
-    Mu = _all_means(trace)[:, :, 0]
-    Sd = np.stack([_sds_1d(s) for s in trace.steps])
-    # One grid for every frame, so frames carry only y; wide enough for all steps.
-    lo = min(float(x.min()), float(np.min(Mu - 4 * Sd)))
-    hi = max(float(x.max()), float(np.max(Mu + 4 * Sd)))
-    grid = np.linspace(lo, hi, 600)
-    xr = axis_range(x, Mu)
-    ymax = max(_density_ymax(trace, x, s) for s in range(len(trace.steps)))
-
-    def parts(s: int) -> list[dict]:
-        snap = trace.steps[s]
-        return _density_traces(trace, snap, grid, idx) + _bar_traces(trace, snap, order, None)
-
-    data = parts(0)
-    frames = []
-    for s in range(len(trace.steps)):
-        lean = []
-        for tr in parts(s):
-            if tr["meta"]["role"] == "rug":
-                lean.append(_lean_points(tr))
-            else:
-                lean.append(_lean(tr, ("y",)))
-        frames.append({"data": lean, "traces": list(range(len(lean))), "name": str(s),
-                       "layout": {"title": {"text": _frame_title(trace, s)}}})
-    notes = [_cap_note(len(idx), n)] if len(idx) < n else []
-    layout = _density_layout(cols, xr, ymax, len(order), notes, _frame_title(trace, 0),
-                             "em-animation-1d")
-    return data, layout, frames
-
-
-def animation_html(trace: Trace, **kw: Any) -> str:
-    """A standalone, offline HTML page playing :func:`animation_figure` (plotly.js inlined).
-
-    Parameters
-    ----------
-    trace : Trace
-    **kw
-        Passed to :func:`animation_figure`.
-
-    Returns
-    -------
-    str
-        A full HTML document (the ~4.7 MB plotly.js bundle plus the frames);
-        it does not start playing until Play is pressed.
-    """
-    fig = animation_figure(trace, **kw)
-    return fig.to_html(include_plotlyjs=True, full_html=True, auto_play=False)
+        def main(s: int) -> go.Figure:
+            return scatter_2d(trace, s, axes=axes, color_by=color_by, highlight_uncertain=highlight_uncertain,
+                              max_points=max_points, columns=columns)
+    return stepping.build_spec(
+        [main, lambda s: log_likelihood_curve(trace, s)], [snap.message for snap in trace.steps]
+    )

@@ -40,6 +40,7 @@ import plotly.graph_objects as go
 from scipy.cluster.hierarchy import leaves_list, maxdists
 
 from tracelab.trace import Trace
+from tracelab.views import stepping
 from tracelab.views import em as _em
 from tracelab.views.common import (
     PALETTE,
@@ -52,6 +53,7 @@ from tracelab.views.common import (
 )
 
 __all__ = [
+    "step_charts",
     "ACCENT",
     "LEAF_LABELS_UP_TO",
     "MAX_COLORED",
@@ -1113,3 +1115,48 @@ def linkage_comparison(
         "meta": {"linkages": list(titles), "k": k},
     })
     return figure(traces, layout)
+
+
+# -------------------------------------------------------------------------- stepping
+
+
+def step_charts(
+    trace: Trace,
+    *,
+    axes: tuple[int, int] | str = (0, 1),
+    columns: Sequence[str] | None = None,
+    cut_k: int | None = None,
+    cut_height: float | None = None,
+    color_by_cut: bool = False,
+) -> stepping.StepSpec:
+    """The hierarchy lab's charts for the browser player, every step at once.
+
+    AGNES: the scatter coloured by this step's clusters (or by the cut) and
+    the growing dendrogram with the cut. DIANA: the scatter.
+
+    Parameters
+    ----------
+    trace : Trace
+        From :func:`tracelab.hierarchy.trace_agnes` or :func:`tracelab.hierarchy.trace_diana`.
+    axes, columns
+        As for :func:`scatter`.
+    cut_k, cut_height : optional
+        Where the dendrogram is cut (by height if given, else by k).
+    color_by_cut : bool
+        Colour the scatter by the cut's clusters instead of this step's.
+
+    Returns
+    -------
+    StepSpec
+    """
+    max_points = stepping.point_budget(trace.X.shape[0], len(trace))
+
+    def main(s: int) -> go.Figure:
+        return scatter(trace, s, axes=axes, columns=columns, cut_k=cut_k if color_by_cut else None,
+                       max_points=max_points)
+
+    views = [main]
+    if trace.algorithm == "agnes":
+        cut = dict(cut_height=cut_height) if cut_height is not None else dict(cut_k=cut_k)
+        views.append(lambda s: dendrogram(trace, s, **cut))
+    return stepping.build_spec(views, [snap.message for snap in trace.steps])

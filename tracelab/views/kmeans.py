@@ -38,6 +38,7 @@ import plotly.graph_objects as go
 from tracelab.gmm import responsibilities as _posterior
 from tracelab.kmedoids import METRICS, distances
 from tracelab.trace import Trace
+from tracelab.views import stepping
 from tracelab.views import em as _em
 from tracelab.views.common import (
     PALETTE,
@@ -52,6 +53,7 @@ from tracelab.views.common import (
 )
 
 __all__ = [
+    "step_charts",
     "ASSIGNMENT_LINES_UP_TO",
     "REGION_GRID",
     "agreement_with_kmeans",
@@ -1247,3 +1249,40 @@ def placement_figure(
         "hovermode": "closest",
         "clickmode": "event+select",
     })
+
+
+# -------------------------------------------------------------------------- stepping
+
+
+def step_charts(
+    trace: Trace,
+    *,
+    axes: tuple[int, int] | str = (0, 1),
+    columns: Sequence[str] | None = None,
+    show_regions: bool = True,
+    show_assignments: bool = True,
+    unit_ball: str | tuple[str, float] | None = None,
+) -> stepping.StepSpec:
+    """The k-means / k-medoids lab's charts for the browser player, every step at once.
+
+    The points with centres, regions and assignment lines (:func:`scatter`)
+    and the inertia or cost curve (:func:`cost_curve`).
+
+    Parameters
+    ----------
+    trace : Trace
+        From :func:`tracelab.kmeans.trace_kmeans` or :func:`tracelab.kmedoids.trace_kmedoids`.
+    axes, columns, show_regions, show_assignments, unit_ball
+        As for :func:`scatter`.
+
+    Returns
+    -------
+    StepSpec
+    """
+    max_points = stepping.point_budget(trace.X.shape[0], len(trace))
+
+    def main(s: int) -> go.Figure:
+        return scatter(trace, s, axes=axes, columns=columns, show_regions=show_regions,
+                       show_assignments=show_assignments, unit_ball=unit_ball, max_points=max_points)
+
+    return stepping.build_spec([main, lambda s: cost_curve(trace, s)], [snap.message for snap in trace.steps])

@@ -51,6 +51,45 @@ function applyPatch(base, patch) {
   return { data, layout: applyPart(base.layout, patch.layout || {}) };
 }
 
+const DTYPES = {
+  f8: Float64Array, f4: Float32Array, i4: Int32Array, i2: Int16Array, i1: Int8Array,
+  u4: Uint32Array, u2: Uint16Array, u1: Uint8Array,
+};
+
+// A plain array, or Plotly's typed-array JSON ({dtype, bdata}) decoded.
+function values(v) {
+  if (!v || Array.isArray(v) || ArrayBuffer.isView(v)) return v || [];
+  if (v.bdata !== undefined && DTYPES[v.dtype]) {
+    const bin = atob(v.bdata);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return new DTYPES[v.dtype](bytes.buffer);
+  }
+  return [];
+}
+
+// A ring around the selected point (the data row whose customdata is `row`) of
+// the figure's "points" trace, as a layout shape sized in pixels.
+function withRing(fig, row) {
+  if (row === null || row === undefined) return fig;
+  for (const tr of fig.data) {
+    if (!tr.meta || tr.meta.role !== "points") continue;
+    const ids = values(tr.customdata);
+    const j = Array.prototype.indexOf.call(ids, row);
+    if (j < 0) return fig;
+    const x = values(tr.x)[j];
+    const y = values(tr.y)[j];
+    const ring = {
+      type: "circle", xref: tr.xaxis || "x", yref: tr.yaxis || "y",
+      xsizemode: "pixel", ysizemode: "pixel", xanchor: x, yanchor: y,
+      x0: -9, x1: 9, y0: -9, y1: 9, line: { color: "#111", width: 2.5 },
+    };
+    const layout = Object.assign({}, fig.layout, { shapes: [...(fig.layout.shapes || []), ring] });
+    return { data: fig.data, layout };
+  }
+  return fig;
+}
+
 function frameOf(frames, step) {
   let lo = 0;
   let hi = frames.length - 1;
@@ -141,6 +180,7 @@ export default function (component) {
 
   let step = Math.min(Math.max((spec.start || 1) - 1, 0), n - 1);
   let drawnFrame = -1;
+  let dirty = false; // the drawn frame is stale for another reason (the ring moved)
   let drawing = false;
   let wanted = -1;
   let playing = false;
@@ -150,6 +190,7 @@ export default function (component) {
   let lastReport = 0;
   let plotly = null;
   let alive = true;
+  let selected = spec.selected === undefined ? null : spec.selected;
   const speedIndex = Math.max(0, SPEEDS.indexOf(spec.speed || 2));
   ui.speed.value = String(SPEEDS[speedIndex]);
   ui.slider.max = String(n);
@@ -177,8 +218,9 @@ export default function (component) {
   async function draw() {
     if (!plotly || drawing || !alive) return;
     const f = frameOf(spec.frames, step);
-    if (f === drawnFrame) return;
+    if (f === drawnFrame && !dirty) return;
     drawing = true;
+    dirty = false;
     const t0 = performance.now();
     try {
       // The first chart (the one the step is about) is drawn and painted first;
@@ -189,7 +231,8 @@ export default function (component) {
           if (!alive || frameOf(spec.frames, step) !== f) break;
         }
         const chart = spec.charts[c];
-        const fig = applyPatch(chart.base, chart.patches[f]);
+        let fig = applyPatch(chart.base, chart.patches[f]);
+        if (c === 0) fig = withRing(fig, selected);
         await plotly.react(ui.divs[c], fig.data, fig.layout, config);
         ui.divs[c].dataset.drawnStep = String(spec.frames[f] + 1);
         if (c === 0) {
@@ -204,7 +247,7 @@ export default function (component) {
     }
     drawing = false;
     // Always the newest: a step that came in while drawing is drawn now.
-    if (alive && frameOf(spec.frames, step) !== drawnFrame) requestAnimationFrame(draw);
+    if (alive && (dirty || frameOf(spec.frames, step) !== drawnFrame)) requestAnimationFrame(draw);
   }
 
   function show() {
@@ -296,12 +339,21 @@ export default function (component) {
     for (const c of spec.clickable || []) {
       ui.divs[c].on("plotly_click", (ev) => {
         const pt = ev && ev.points && ev.points[0];
-        if (!pt || !setTriggerValue) return;
+        if (!pt) return;
+        const meta = pt.data && pt.data.meta;
+        if (c === 0 && meta && meta.role === "points" && Number.isInteger(pt.customdata)) {
+          // Ring the chosen point at once; Python hears of it and updates what depends on it.
+          selected = pt.customdata;
+          dirty = true;
+          draw();
+        }
+        if (!setTriggerValue) return;
         setTriggerValue("click", {
           chart: c,
           curve: pt.curveNumber,
           point: pt.pointNumber === undefined ? null : pt.pointNumber,
           customdata: pt.customdata === undefined ? null : pt.customdata,
+          role: meta && meta.role ? String(meta.role) : null,
           x: pt.x,
           y: pt.y,
         });
