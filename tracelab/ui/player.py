@@ -213,20 +213,22 @@ def player(
     # travels again and the browser keeps its own step and ring.
     if (mount is None or mount[0] != spec_id or st.session_state.get(known_key) != step
             or st.session_state.get(ring_key) != selected):
-        mount = (spec_id, step, 0 if mount is None else mount[2] + 1, selected)
+        speed = st.session_state.get(f"{prefix}.speed", 2)
+        mount = (spec_id, step, 0 if mount is None else mount[2] + 1, selected, speed if speed in SPEEDS else 2)
         st.session_state[mount_key] = mount
         st.session_state[known_key] = step
         st.session_state[ring_key] = selected
-    _, start, nonce, ring = mount
+    _, start, nonce, ring, speed = mount
+    # The browser's speed is remembered (for the link and the next trace) but
+    # not sent back: that would change the data and restart the player.
     state = st.session_state.get(_state_key(prefix))
-    speed = state.get("speed") if isinstance(state, dict) else None
-    if speed in SPEEDS:
-        st.session_state[f"{prefix}.speed"] = speed
-    speed = st.session_state.get(f"{prefix}.speed", 2)
+    reported_speed = state.get("speed") if isinstance(state, dict) else None
+    if reported_speed in SPEEDS:
+        st.session_state[f"{prefix}.speed"] = reported_speed
     head = {
         "start": start,
         "mount": nonce,
-        "speed": speed if speed in SPEEDS else 2,
+        "speed": speed,
         "plotly_url": _ensure_plotly_js(),
         "clickable": list(clickable),
         "widths": list(widths) if widths else None,
