@@ -33,6 +33,7 @@ def test_a_read_only_app_folder_is_never_written(monkeypatch):
         raise PermissionError("read-only")
 
     monkeypatch.setattr(player.shutil, "copyfile", refuse)
+    monkeypatch.setattr(player.os, "utime", refuse)
     player._ensure_plotly_js.cache_clear()
     try:
         url = player._ensure_plotly_js()
@@ -60,3 +61,10 @@ def test_only_a_report_for_the_current_mount_counts(monkeypatch, value):
     assert got is None
     state["em-player"] = {"step": {"step": 4, "mount": 1}}
     assert player._reported("em", 1) == 4
+
+
+def test_the_shipped_file_is_dated_back_so_browsers_keep_it():
+    player._ensure_plotly_js.cache_clear()
+    player._ensure_plotly_js()
+    shipped = ROOT / "static" / player.plotly_js_name()
+    assert shipped.stat().st_mtime <= player._OLD
