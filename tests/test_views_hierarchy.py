@@ -357,6 +357,49 @@ def test_scatter_many_clusters_only_largest_coloured(ward):
     assert "single points" in _notes(fig)
 
 
+def test_scatter_is_to_scale_with_a_legend_naming_the_colours(ward):
+    step = 30  # 10 clusters
+    fig = _valid(hv.scatter(ward, step))
+    xa, ya = fig.layout.xaxis, fig.layout.yaxis
+    assert ya.scaleanchor == "x" and ya.scaleratio == 1 and ya.constrain == "domain"
+    pts = _one(fig, "points")
+    legend = _role(fig, "legend")
+    labels = np.asarray(ward.steps[step].labels)
+    colors = np.array(pts.marker.color)
+    sizes = np.bincount(labels)
+    named = [tr for tr in legend if tr.meta["what"] == "cluster"]
+    assert [tr.name.split(" · ")[0] for tr in named] == [f"cluster {j + 1}" for j in range(len(named))]
+    for tr in named:
+        members = colors == tr.marker.color
+        # "cluster j · m points": the points of that colour are one cluster of m points
+        assert tr.name.endswith(f"· {members.sum()} points")
+        assert len(set(labels[members])) == 1 and sizes[labels[members][0]] == members.sum()
+        assert all(h.startswith(tr.name.split(" · ")[0] + " · ") for h in np.asarray(pts.hovertext)[members])
+    # clusters are numbered from 1, largest first, as the dendrogram's link colours are
+    assert [tr.meta["size"] for tr in named] == sorted((tr.meta["size"] for tr in named), reverse=True)
+    links = {tr.name: tr.line.color for tr in _role(hv.dendrogram(ward, step), "links", state="done")}
+    for tr in named:
+        assert links[tr.name.split(" · ")[0]] == tr.marker.color
+    assert fig.layout.showlegend and fig.layout.legend.itemclick is False
+
+
+def test_scatter_legend_lists_grey_and_single_points(ward):
+    fig = _valid(hv.scatter(ward, 15))
+    whats = [tr.meta["what"] for tr in _role(fig, "legend")]
+    assert whats.count("cluster") <= hv.MAX_COLORED and whats[-1] == "single"
+
+
+def test_heatmap_says_what_its_axes_and_colours_are(X40):
+    t = hierarchy.trace_agnes(X40, linkage="average", metric="manhattan")
+    fig = _valid(hv.distance_heatmap(t, 3))
+    for ax in (fig.layout.xaxis, fig.layout.yaxis):
+        assert "point" in ax.title.text and "leaf order" in ax.title.text
+    hm = _one(fig, "distances")
+    assert "Manhattan" in hm.colorbar.title.text and "distance" in hm.colorbar.title.text
+    # the colour bar sits in the figure: fixed margins leave it room on the right
+    assert fig.layout.margin.r >= 90
+
+
 def test_scatter_cut_k_and_stable_ranges(ward):
     fig = _valid(hv.scatter(ward, 10, cut_k=3))
     colors = np.array(_one(fig, "points").marker.color)
@@ -392,7 +435,7 @@ def test_scatter_diana_marks_the_splinter_group():
 
 def test_merge_heights(ward):
     Z = ward.linkage_matrix
-    fig = _valid(hv.merge_heights(ward, 12))
+    fig = _valid(hv.merge_heights(ward, 12, log_y=False))
     curve = _one(fig, "heights")
     assert np.asarray(curve.x).tolist() == list(range(2, 41))
     np.testing.assert_array_equal(np.asarray(curve.y), Z[:, 2])
@@ -400,8 +443,48 @@ def test_merge_heights(ward):
     assert (cur.x[0], cur.y[0]) == (13, Z[11, 2])
     assert fig.layout.shapes[0].x0 == 13
     assert not _role(fig, "inversions")
-    start = _one(_valid(hv.merge_heights(ward, 0)), "current")
+    start = _one(_valid(hv.merge_heights(ward, 0, log_y=False)), "current")
     assert (start.x[0], start.y[0]) == (1, 0.0)
+
+
+def _axis_share(fig: go.Figure, y: float) -> float:
+    """Where height ``y`` sits on the drawn y axis, 0 at the bottom and 1 at the top."""
+    ya = fig.layout.yaxis
+    lo, hi = ya.range
+    v = np.log10(y) if ya.type == "log" else y
+    return (v - lo) / (hi - lo)
+
+
+def test_merge_heights_at_300_points_show_the_early_merges_and_the_last_ones():
+    X = np.asarray(datasets.load("blobs").standardized().X, dtype=float)
+    t = hierarchy.trace_agnes(X, linkage="ward")
+    h = t.linkage_matrix[:, 2]
+    fig = _valid(hv.merge_heights(t, 5, cut_height=hv.cut_for_k(t, 3)))
+    # On a linear axis the median merge sits in the bottom 1 % (a flat line); here it is readable.
+    assert h.max() / np.median(h) > 100
+    assert fig.layout.yaxis.type == "log" and fig.layout.meta["log"]
+    assert 0.25 < _axis_share(fig, float(np.median(h))) < 0.9
+    assert 0 < _axis_share(fig, float(h[h > 0].min())) < _axis_share(fig, float(h.max())) < 1
+    last = _one(fig, "last-merges")
+    assert np.asarray(last.customdata).tolist() == list(range(hv.LAST_MERGES, 0, -1))  # clusters left
+    assert np.asarray(last.x).tolist() == list(range(300 - hv.LAST_MERGES + 1, 301))
+    assert "log scale" in _notes(fig) and f"last {hv.LAST_MERGES} merges" in _notes(fig)
+    assert "log scale" in fig.layout.yaxis.title.text
+    np.testing.assert_array_equal(np.asarray(_one(fig, "heights").meta["heights"]), h)
+    cut = _one(fig, "cut")
+    assert cut.y[0] == pytest.approx(hv.cut_for_k(t, 3))
+    # the start (height 0) is drawn at the floor of the log axis, not lost below it
+    start = _one(_valid(hv.merge_heights(t, 0)), "current")
+    assert 0 < _axis_share(fig, start.y[0]) < 0.1
+
+
+def test_merge_heights_of_equal_points_on_a_log_axis():
+    X = np.vstack([np.zeros((3, 2)), np.random.default_rng(0).normal(size=(60, 2)) * [1, 1] + 50])
+    t = hierarchy.trace_agnes(X, linkage="single")
+    fig = _valid(hv.merge_heights(t, 2, log_y=True))
+    y = np.asarray(_one(fig, "heights").y, dtype=float)
+    assert np.all(y > 0)
+    assert "at height 0 drawn at" in _notes(fig)
 
 
 def test_merge_heights_marks_inversions(crossing):

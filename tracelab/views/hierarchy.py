@@ -53,7 +53,9 @@ from tracelab.views.common import (
 
 __all__ = [
     "ACCENT",
+    "LAST_MERGES",
     "LEAF_LABELS_UP_TO",
+    "LOG_HEIGHTS_BELOW",
     "MAX_COLORED",
     "cluster_colors",
     "cut_for_k",
@@ -456,7 +458,7 @@ def _dendro_traces(Z, lay, *, done_upto: int, current: int | None, inside: np.nd
     for s in range(MAX_COLORED):
         sel = done & (slot == s)
         if sel.any():
-            traces.append(_link_trace(X4[sel], Y4[sel], merges[sel], name=f"cluster colour {s + 1}",
+            traces.append(_link_trace(X4[sel], Y4[sel], merges[sel], name=f"cluster {s + 1}",
                                       color=PALETTE[s], width=width, state="done", xaxis=xaxis, yaxis=yaxis,
                                       extra_meta={"slot": s}))
     info = {"n_groups": int(roots.size), "n_done": int(done.sum()), "n_future": int(fut.sum())}
@@ -649,6 +651,34 @@ def _labels_at(trace: Trace, step: int, algo: str) -> np.ndarray:
     return np.asarray(lab, dtype=np.int64)
 
 
+def _legend_traces(labels: np.ndarray, slot: np.ndarray) -> list[dict]:
+    """Legend entries for the scatter's colours: "cluster 1 · 120 points", ..., grey, single.
+
+    ``slot`` is each point's colour slot (:func:`cluster_colors`); cluster j + 1
+    is slot j, the j-th largest, as coloured in the dendrogram too. The entries
+    are empty traces: the points are one trace with a colour per point.
+    """
+    labels = np.asarray(labels)
+    out = []
+
+    def entry(name: str, color: str, size: float, what: str) -> dict:
+        return {"type": "scatter", "x": [None], "y": [None], "mode": "markers", "name": name,
+                "showlegend": True, "marker": {"color": color, "size": size},
+                "hoverinfo": "skip", "meta": {"role": "legend", "what": what}}
+
+    for j in range(int(slot.max()) + 1 if slot.size and slot.max() >= 0 else 0):
+        size = int(np.count_nonzero(slot == j))
+        out.append({**entry(f"cluster {j + 1} · {format_count(size)} points", PALETTE[j], 10, "cluster"),
+                    "meta": {"role": "legend", "what": "cluster", "cluster": j, "size": size}})
+    _, inv, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    per_point = counts[inv]
+    if np.any((slot < 0) & (per_point >= 2) & (labels >= 0)):
+        out.append(entry("smaller clusters", _SMALL, 9, "smaller"))
+    if np.any((per_point == 1) | (labels < 0)):
+        out.append(entry("single points", _SINGLE, 7, "single"))
+    return out
+
+
 def scatter(
     trace: Trace,
     step: int,
@@ -711,7 +741,12 @@ def scatter(
     single = psize == 1
     xl, yl = _esc(plane.xlabel), _esc(plane.ylabel)
     gl = len(idx) > _GL_ABOVE
-    hover = np.char.add("cluster of ", psize.astype(str)).astype(object)
+    # the legend's names: "cluster 1" is the largest (the colour slot, from 1)
+    slot = summary["slot"]
+    hover = np.char.add("in a smaller cluster of ", psize.astype(str)).astype(object) + " points"
+    named = slot >= 0
+    hover[named] = (np.char.add("cluster ", (slot[named] + 1).astype(str)).astype(object)
+                    + " · " + psize[named].astype(str).astype(object) + " points")
     hover[single] = "on its own"
     traces: list[dict] = [{
         "type": "scattergl" if gl else "scatter",
@@ -774,18 +809,35 @@ def scatter(
             })
     note = _colour_note(summary)
     if note:
-        notes.append(note)
+        notes += note.split("; ")  # one line each: the notes are stacked under the legend
     if len(idx) < n:
         notes.append(_em._cap_note(len(idx), n))
-    xr, yr = axis_range(XY[:, 0]), axis_range(XY[:, 1])
+    from tracelab.views.kmeans import scaled_axes  # one rule for "to scale" in the hard-clustering labs
+
+    xr, yr, xa, ya, scale_note = scaled_axes(axis_range(XY[:, 0]), axis_range(XY[:, 1]), names=(xl, yl))
+    if scale_note:
+        notes.append(scale_note)
+    legend = _legend_traces(labels, slot)
+    traces += legend
+    # Below the plot, three entries a row (fixed margins: the rows are counted here).
+    plot_h = 320
+    rows = -(-len(legend) // 3)
+    legend_top = 48  # under the x axis title
+    notes_top = legend_top + 20 * rows + 6
+    bottom = notes_top + 17 * len(notes) + 8
     return figure(traces, {
         "title": {"text": _esc(title)},
-        "xaxis": {"title": {"text": xl}, "range": xr, "zeroline": False},
-        "yaxis": {"title": {"text": yl}, "range": yr, "zeroline": False},
-        "annotations": [_note(" · ".join(notes), x=0.0, y=-0.14, xanchor="left", yanchor="top")] if notes else [],
-        "height": 460,
-        "margin": {"l": 60, "r": 20, "t": 40, "b": 80 if notes else 50},
-        "showlegend": False,
+        "xaxis": {"title": {"text": xl}, "range": xr, "zeroline": False, **xa},
+        "yaxis": {"title": {"text": yl}, "range": yr, "zeroline": False, **ya},
+        "annotations": [_note("<br>".join(notes), x=0.0, y=-notes_top / plot_h, xanchor="left",
+                              yanchor="top")] if notes else [],
+        "height": 40 + plot_h + bottom,
+        "margin": {"l": 60, "r": 20, "t": 40, "b": bottom},
+        "showlegend": True,
+        "legend": {"orientation": "h", "traceorder": "normal", "x": 0.0, "xanchor": "left",
+                   "y": -legend_top / plot_h, "yanchor": "top", "entrywidth": 0.33,
+                   "entrywidthmode": "fraction", "itemclick": False, "itemdoubleclick": False,
+                   "font": {"size": 11}, "bgcolor": "rgba(255,255,255,0)"},
         "hovermode": "closest",
         "uirevision": f"hierarchy-scatter-{plane.key}",
         "meta": {"n_clusters": summary["n_clusters"], "colored": summary["colored"]},
@@ -860,21 +912,26 @@ def distance_heatmap(trace: Trace, step: int, *, max_points: int = 400, seed: in
           "tickfont": {"size": 9}, "ticks": ""}
     names = {"euclidean": "Euclidean", "manhattan": "Manhattan", "chebyshev": "Chebyshev",
              "cosine": "cosine", "minkowski": f"Minkowski (p = {p:g})"}
+    metric_name = names.get(metric, _esc(metric))
+    axis_title = "point, in the dendrogram's leaf order"
     return figure([{
         "type": "heatmap", "z": D, "x": text_lbl, "y": text_lbl,
         "colorscale": "Viridis", "reversescale": True, "zmin": 0.0,
-        "colorbar": {"title": {"text": "distance"}, "thickness": 12},
+        "colorbar": {"title": {"text": f"{metric_name}<br>distance", "side": "top"}, "thickness": 12},
         "hovertemplate": "point #%{y} ↔ point #%{x}<br>distance %{z:.4g}<extra></extra>",
         "name": "distances",
         "meta": {"role": "distances", "order": order, "metric": metric},
     }], {
-        "title": {"text": f"{names.get(metric, _esc(metric))} distances, in dendrogram order"},
-        "xaxis": {**ax, "constrain": "domain"},
-        "yaxis": {**ax, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain"},
+        "title": {"text": f"{metric_name} distances between points, in dendrogram order"},
+        "xaxis": {**ax, "constrain": "domain", "title": {"text": axis_title, "standoff": 4}},
+        "yaxis": {**ax, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain",
+                  "title": {"text": axis_title, "standoff": 4}},
         "shapes": shapes,
-        "annotations": [_note(" · ".join(notes), x=0.0, y=-0.02, xanchor="left", yanchor="top")] if notes else [],
-        "height": 480,
-        "margin": {"l": 50 if few else 20, "r": 20, "t": 40, "b": 60 if few else 40},
+        "annotations": [_note(" · ".join(notes), x=0.0, y=-0.1 if few else -0.06, xanchor="left",
+                              yanchor="top")] if notes else [],
+        "height": 520,
+        # room on the right for the colour bar (margins are fixed)
+        "margin": {"l": 75 if few else 45, "r": 110, "t": 40, "b": 100 if few else 80},
         "uirevision": "hierarchy-heatmap",
         "meta": {"order": order, "merge_box": box, "merge": m},
     })
@@ -883,8 +940,20 @@ def distance_heatmap(trace: Trace, step: int, *, max_points: int = 400, seed: in
 # ---------------------------------------------------------------------- merge heights
 
 
-def merge_heights(trace: Trace, step: int, *, cut_height: float | None = None) -> go.Figure:
+#: The merge heights go on a log scale when the median merge is below this share of the top one.
+LOG_HEIGHTS_BELOW = 0.1
+#: This many last merges (from this many clusters down to one) are highlighted.
+LAST_MERGES = 10
+
+
+def merge_heights(trace: Trace, step: int, *, cut_height: float | None = None,
+                  log_y: bool | None = None) -> go.Figure:
     """Each merge's height over the steps, the current step marked, inversions flagged.
+
+    On a few hundred points most merges join near neighbours at heights close
+    to 0 and only the last few climb: on a linear axis the curve is flat until
+    its end. By default such heights are drawn on a log scale, the last
+    :data:`LAST_MERGES` merges are highlighted, and a note says both.
 
     Parameters
     ----------
@@ -892,15 +961,22 @@ def merge_heights(trace: Trace, step: int, *, cut_height: float | None = None) -
         From ``trace_agnes``.
     step : int
     cut_height : float, optional
-        Draw the cut as a horizontal dashed line.
+        Draw the cut as a horizontal dashed line ("cut" trace).
+    log_y : bool, optional
+        Log scale for the heights. Default: when the median merge height is
+        below :data:`LOG_HEIGHTS_BELOW` of the highest. Heights of 0 (equal
+        points) are drawn at half the lowest positive height, and a note says so.
 
     Returns
     -------
     plotly Figure
         "heights" (x = step number from 1: merge m at x = m + 1; ``customdata``
-        = merge number), "inversions" (merges lower than the one before: centroid
-        or median linkage; only when there are any), "current" (ringed marker,
-        at x = 1, height 0 for the start) and a dotted vertical line (first shape).
+        = merge number; ``meta["heights"]`` the true heights), "last-merges"
+        (the last merges, ``customdata`` = clusters left after each),
+        "inversions" (merges lower than the one before: centroid or median
+        linkage; only when there are any), "cut" (when given), "current"
+        (ringed marker, at x = 1 for the start) and a dotted vertical line (the
+        only shape). ``layout.meta`` holds ``inversions`` and ``log``.
     """
     _check(trace)
     step = _em._step_index(trace, step)
@@ -910,46 +986,78 @@ def merge_heights(trace: Trace, step: int, *, cut_height: float | None = None) -
     merges = np.arange(1, n)
     xs = merges + 1
     m = _merge_number(trace, step)
+    positive = h[h > 0]
+    if log_y is None:
+        log_y = bool(n > 2 and positive.size and np.median(h) < LOG_HEIGHTS_BELOW * float(h.max()))
+    log_y = bool(log_y and positive.size)
+    floor = float(positive.min()) / 2 if positive.size else 0.0
+    # a log axis cannot show 0: equal points merge at 0 and are drawn at the floor
+    y = np.where(h > 0, h, floor) if log_y else h
     traces: list[dict] = [{
-        "type": "scatter", "x": xs, "y": h, "mode": "lines+markers" if n <= 500 else "lines",
-        "name": "merge height", "showlegend": False, "customdata": merges,
+        "type": "scatter", "x": xs, "y": y, "mode": "lines+markers" if n <= 500 else "lines",
+        "name": "merge height", "showlegend": False, "customdata": np.column_stack([merges, h]),
         "line": {"color": PALETTE[0], "width": 1.5}, "marker": {"size": 5, "color": PALETTE[0]},
-        "hovertemplate": "step %{x} · merge %{customdata}<br>height %{y:.4g}<extra></extra>",
-        "meta": {"role": "heights"},
+        "hovertemplate": "step %{x} · merge %{customdata[0]}<br>height %{customdata[1]:.4g}<extra></extra>",
+        "meta": {"role": "heights", "heights": h},
     }]
+    notes: list[str] = []
+    last = min(LAST_MERGES, n - 1)
+    if n > 2 * LAST_MERGES:
+        sel = slice(n - 1 - last, n - 1)
+        traces.append({
+            "type": "scatter", "x": xs[sel], "y": y[sel], "mode": "markers",
+            "name": f"last {last} merges", "showlegend": True, "customdata": n - merges[sel],
+            "marker": {"size": 9, "color": PALETTE[1], "line": {"color": "black", "width": 1}},
+            "hovertemplate": "step %{x}: %{customdata} clusters left<br>height %{y:.4g}<extra></extra>",
+            "meta": {"role": "last-merges", "merges": merges[sel]},
+        })
+        notes.append(f"the last {last} merges ({last} clusters down to 1) highlighted")
     inv = np.flatnonzero(np.diff(h) < 0) + 1 if n > 2 else np.empty(0, dtype=np.int64)
     if inv.size:
         traces.append({
-            "type": "scatter", "x": xs[inv], "y": h[inv], "mode": "markers", "name": "inversion",
+            "type": "scatter", "x": xs[inv], "y": y[inv], "mode": "markers", "name": "inversion",
             "showlegend": True, "customdata": merges[inv],
             "marker": {"size": 10, "symbol": "triangle-down", "color": PALETTE[4]},
             "hovertemplate": "merge %{customdata} is lower than the merge before<br>"
                              "height %{y:.4g}<extra></extra>",
             "meta": {"role": "inversions", "merges": merges[inv]},
         })
-    shapes: list[dict] = []
-    marker, vline = current_step_parts(int(step + 1), float(h[m - 1]) if m >= 1 else 0.0,
-                                       label=f"step {step + 1}", color=ACCENT)
-    traces.append(marker)
-    shapes.append(vline)
     if cut_height is not None:
-        shapes.append({"type": "line", "name": "cut", "xref": "x domain", "yref": "y", "x0": 0, "x1": 1,
-                       "y0": float(cut_height), "y1": float(cut_height),
-                       "line": {"color": "black", "width": 1.5, "dash": "dash"}})
+        # a trace, not a shape: shapes on a log axis take log10 values
+        cy = max(float(cut_height), floor) if log_y else float(cut_height)
+        traces.append({"type": "scatter", "x": [0.5, n + 0.5], "y": [cy, cy], "mode": "lines",
+                       "name": "cut", "showlegend": False, "hoverinfo": "skip",
+                       "line": {"color": "black", "width": 1.5, "dash": "dash"},
+                       "meta": {"role": "cut", "height": float(cut_height)}})
+    current_y = float(y[m - 1]) if m >= 1 else (floor if log_y else 0.0)
+    marker, vline = current_step_parts(int(step + 1), current_y, label=f"step {step + 1}", color=ACCENT)
+    traces.append(marker)
     top = max(float(h.max()) if n > 1 else 1.0, float(cut_height) if cut_height is not None else 0.0)
-    lo = min(0.0, float(cut_height) if cut_height is not None else 0.0)
+    if log_y:
+        lo_v = min(floor, float(cut_height)) if cut_height is not None and cut_height > 0 else floor
+        # one labelled tick per decade: the minor ticks' "2" and "5" read as heights
+        yaxis = {"type": "log", "range": [np.log10(lo_v) - 0.15, np.log10(top) + 0.15], "dtick": 1,
+                 "title": {"text": "merge height (log scale)"}, "zeroline": False}
+        notes.insert(0, "log scale: the first merges join near neighbours at tiny heights")
+        if np.any(h == 0):
+            notes.append(f"{format_count(int(np.sum(h == 0)))} merges at height 0 drawn at {_fmt(floor)}")
+    else:
+        lo = min(0.0, float(cut_height) if cut_height is not None else 0.0)
+        yaxis = {"title": {"text": "merge height"}, "range": [lo, (top or 1.0) * 1.06], "zeroline": False}
+    annotations = [_note(" · ".join(notes), x=0.0, y=1.0, xanchor="left")] if notes else []
     return figure(traces, {
         "xaxis": {"title": {"text": "step"}, "range": [0.5, n + 0.5], "zeroline": False},
-        "yaxis": {"title": {"text": "merge height"}, "range": [lo, (top or 1.0) * 1.06], "zeroline": False},
-        "shapes": shapes,
+        "yaxis": yaxis,
+        "shapes": [vline],
+        "annotations": annotations,
         "legend": {"yanchor": "top", "y": 0.98, "xanchor": "left", "x": 0.01,
                    "bgcolor": "rgba(255,255,255,0.8)"},
-        "showlegend": bool(inv.size),
-        "height": 320,
-        "margin": {"l": 60, "r": 20, "t": 20, "b": 45},
+        "showlegend": bool(inv.size) or n > 2 * LAST_MERGES,
+        "height": 340,
+        "margin": {"l": 60, "r": 20, "t": 40, "b": 45},
         "hovermode": "closest",
         "uirevision": "hierarchy-heights",
-        "meta": {"inversions": merges[inv].tolist()},
+        "meta": {"inversions": merges[inv].tolist(), "log": log_y},
     })
 
 

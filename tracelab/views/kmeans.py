@@ -57,13 +57,17 @@ __all__ = [
     "agreement_with_kmeans",
     "centers_table",
     "click_grid",
+    "cluster_names",
     "click_to_center",
     "comparison",
     "cost_curve",
     "hardening",
     "hardness",
+    "markdown_literal",
     "placement_figure",
+    "scaled_axes",
     "scatter",
+    "to_scale",
     "unit_ball_outline",
     "with_click_grid",
 ]
@@ -74,8 +78,8 @@ HOVER_TEXT_UP_TO = _em.HOVER_TEXT_UP_TO
 REGION_GRID = 150
 #: Assignment lines are drawn only up to this many drawn points.
 ASSIGNMENT_LINES_UP_TO = 2_000
-#: ``equal_aspect=None`` keeps x and y to scale when their spans differ at most this much.
-EQUAL_ASPECT_UP_TO = 3.0
+#: Axes drawn to scale span at most this ratio: a shorter range is widened up to it.
+SPAN_RATIO_UP_TO = 2.0
 #: Opacity of the region colours.
 REGION_OPACITY = 0.16
 
@@ -178,23 +182,96 @@ def _plane_for(X: np.ndarray, axes: Any, columns: Sequence[str] | None) -> tuple
     return _em._plane(holder, axes, cols), cols
 
 
-def _aspect(xr: list[float], yr: list[float], equal_aspect: bool | None) -> tuple[dict, dict, str | None]:
-    """Axis settings keeping one unit as long on x as on y, and a note when not kept.
+def scaled_axes(xr: list[float], yr: list[float], equal_aspect: bool | None = None,
+              names: tuple[str, str] = ("x", "y")) -> tuple[list[float], list[float], dict, dict, str | None]:
+    """Ranges and axis settings that keep one unit as long on x as on y.
 
-    ``constrain="domain"`` shrinks the plot area rather than widening a range, so the
-    fixed ranges (and the region grid drawn over them) fill the plot.
+    Distances, nearest-centre regions and unit balls are only seen truly when
+    both axes share one scale: a circle must look round. ``scaleanchor`` ties
+    the y axis to x (``scaleratio=1``) and ``constrain="domain"`` shrinks the
+    plot area rather than widening a range, so the fixed ranges (and the region
+    grid drawn over them) fill the plot. When the spans differ more than
+    :data:`SPAN_RATIO_UP_TO`-fold the shorter range is widened (around its
+    middle) to keep the plot from becoming a thin strip, and a note says how
+    unequal the spans are.
+
+    Parameters
+    ----------
+    xr, yr : list of float, [lo, hi]
+        The ranges that cover what is drawn.
+    equal_aspect : bool, optional
+        ``False`` leaves the axes unscaled (no note); anything else draws to scale.
+    names : (str, str)
+        The axes' names, for the note.
+
+    Returns
+    -------
+    xr, yr : list of float
+        The ranges to draw (one may be widened).
+    xaxis, yaxis : dict
+        Settings to merge into the layout's axes (``yaxis["scaleanchor"]`` is
+        ``"x"``; a subplot re-points it at its own x axis).
+    note : str or None
     """
+    xr, yr = [float(v) for v in xr], [float(v) for v in yr]
+    if equal_aspect is False:
+        return xr, yr, {}, {}, None
     sx, sy = xr[1] - xr[0], yr[1] - yr[0]
-    ratio = max(sx, sy) / max(min(sx, sy), 1e-300)
-    if equal_aspect is None:
-        equal_aspect = ratio <= EQUAL_ASPECT_UP_TO
-        note = None if equal_aspect else "axes not to scale: circles look stretched"
-    else:
-        note = None
-    if not equal_aspect:
-        return {}, {}, note
-    return ({"constrain": "domain"},
-            {"scaleanchor": "x", "scaleratio": 1, "constrain": "domain"}, None)
+    note = None
+    big, small = max(sx, sy), max(min(sx, sy), 1e-300)
+    if big / small > SPAN_RATIO_UP_TO:
+        want = big / SPAN_RATIO_UP_TO
+        short, long_ = (names[0], names[1]) if sx < sy else (names[1], names[0])
+        if sx < sy:
+            mid = (xr[0] + xr[1]) / 2
+            xr = [mid - want / 2, mid + want / 2]
+        else:
+            mid = (yr[0] + yr[1]) / 2
+            yr = [mid - want / 2, mid + want / 2]
+        note = (f"drawn to scale: {short} spreads {big / small:.3g}× less than {long_} "
+                "(standardise the columns to weigh them alike)")
+    return (xr, yr, {"constrain": "domain"},
+            {"scaleanchor": "x", "scaleratio": 1, "constrain": "domain"}, note)
+
+
+def to_scale(fig: go.Figure, *, equal_aspect: bool | None = None) -> go.Figure:
+    """``fig`` (changed in place) with every x/y subplot drawn to one scale.
+
+    For figures built elsewhere (the EM scatter of the σ² → 0 section) whose
+    axes carry fixed ranges: each ``yaxisN`` is anchored to its own ``xaxisN``
+    with :func:`scaled_axes`'s settings, and a widening note is appended to the
+    annotations.
+
+    Parameters
+    ----------
+    fig : plotly Figure
+        With ``range`` set on each pair of axes to scale.
+    equal_aspect : bool, optional
+        As in :func:`scatter`.
+
+    Returns
+    -------
+    plotly Figure
+    """
+    notes = []
+    for name in list(fig.layout):
+        if not name.startswith("xaxis"):
+            continue
+        sfx = name[len("xaxis"):]
+        xa, ya = fig.layout[name], fig.layout[f"yaxis{sfx}"] if f"yaxis{sfx}" in fig.layout else None
+        if ya is None or xa.range is None or ya.range is None:
+            continue
+        xt = xa.title.text if xa.title and xa.title.text else "x"
+        yt = ya.title.text if ya.title and ya.title.text else "y"
+        xr, yr, xs, ys, note = scaled_axes(list(xa.range), list(ya.range), equal_aspect, (xt, yt))
+        xa.update(range=xr, **xs)
+        ya.update(range=yr, **({**ys, "scaleanchor": f"x{sfx}"} if ys else {}))
+        if note and not notes:
+            notes.append(note)
+    for note in notes:
+        fig.add_annotation(_note(note, x=0.0, y=-0.12, xanchor="left", yanchor="top"))
+        fig.update_layout(margin={"b": max(int(fig.layout.margin.b or 55), 90)})
+    return fig
 
 
 @dataclass
@@ -213,6 +290,11 @@ class _Context:
     yrange: list[float]
     gl: bool
     n: int
+
+    @property
+    def names(self) -> tuple[str, str]:
+        """The two axes' names, escaped for plotly text."""
+        return _esc(self.plane.xlabel), _esc(self.plane.ylabel)
 
     @classmethod
     def build(cls, trace, axes, columns, max_points, seed) -> _Context:
@@ -260,6 +342,36 @@ def _points_trace(ctx: _Context, labels: np.ndarray, *, size: float = 7, xaxis: 
     else:
         tr["hovertemplate"] = head + "<extra></extra>"
     return tr
+
+
+def cluster_names(k: int) -> list[str]:
+    """What the lab calls each cluster, from 1 as students count: ``"cluster 1"``, ...
+
+    The same names head the clusters table (:func:`centers_table`) and the
+    charts' legends, so a colour can be looked up in the table.
+    """
+    return [f"cluster {j + 1}" for j in range(k)]
+
+
+def _legend_traces(names: Sequence[str], *, xaxis: str = "x", yaxis: str = "y") -> list[dict]:
+    """One legend entry per colour (``names[j]`` in colour j), drawing nothing.
+
+    The points are one trace with a colour per point (fast to redraw), which
+    plotly cannot list by colour; these empty traces give the legend.
+    """
+    return [
+        {"type": "scatter", "x": [None], "y": [None], "xaxis": xaxis, "yaxis": yaxis,
+         "mode": "markers", "name": _esc(name), "showlegend": True,
+         "marker": {"color": component_color(j), "size": 10, "symbol": "circle"},
+         "hoverinfo": "skip", "meta": {"role": "legend", "cluster": j}}
+        for j, name in enumerate(names)
+    ]
+
+
+#: A legend in one row above the plot; its entries explain colours and cannot hide them.
+_TOP_LEGEND = {"orientation": "h", "traceorder": "normal", "x": 0.0, "xanchor": "left", "y": 1.0, "yanchor": "bottom",
+               "itemclick": False, "itemdoubleclick": False, "bgcolor": "rgba(255,255,255,0)",
+               "font": {"size": 12}}
 
 
 def _discrete_colorscale(k: int) -> list[list]:
@@ -578,9 +690,10 @@ def scatter(
         ``"minkowski"`` takes ``p`` from the trace's parameters (else 2).
         Cosine draws the two rays bounding the wedge (2 features only).
     equal_aspect : bool, optional
-        Keep one unit equally long on both axes (circles round). Default: only
-        when the two axis spans differ at most 3-fold (else a note says the
-        axes are not to scale).
+        Keep one unit equally long on both axes (circles round, regions and
+        balls true to the distance): the default. When the spans differ more
+        than :data:`SPAN_RATIO_UP_TO`-fold the shorter range is widened and a
+        note says so. ``False`` draws each axis to its own scale.
 
     Returns
     -------
@@ -588,12 +701,16 @@ def scatter(
         Traces, in order (each with ``meta["role"]``): "regions" (heatmap,
         ``z`` = 0-based cluster of each cell, ``z[i, j]`` at ``(x[j], y[i])``),
         "assignments", "points" (``customdata`` = row index), one "path" per
-        cluster, "centers" (k-medoids: ``customdata`` = medoid rows) and
-        "unit-ball". Axis ranges cover the data and every step's centres, and
-        ``layout.uirevision`` depends only on ``axes``.
+        cluster, "centers" (k-medoids: ``customdata`` = medoid rows),
+        "unit-ball", and last one empty "legend" trace per cluster named as
+        :func:`cluster_names` (the clusters table's names) in its colour. Axis
+        ranges cover the data and every step's centres (drawn to scale, see
+        ``equal_aspect``), and ``layout.uirevision`` depends only on ``axes``.
     """
     step = _em._step_index(trace, step)
     ctx = _Context.build(trace, axes, columns, max_points, seed)
+    # to scale before the regions: their grid spans the ranges drawn
+    ctx.xrange, ctx.yrange, xa, ya, aspect_note = scaled_axes(ctx.xrange, ctx.yrange, equal_aspect, ctx.names)
     labels = _labels(trace.steps[step])
     traces: list[dict] = []
     notes: list[str] = []
@@ -621,22 +738,24 @@ def scatter(
             notes.append(note)
     if len(ctx.idx) < ctx.n:
         notes.append(_em._cap_note(len(ctx.idx), ctx.n))
-    xa, ya, aspect_note = _aspect(ctx.xrange, ctx.yrange, equal_aspect)
     if aspect_note:
         notes.append(aspect_note)
     if notes:
-        annotations.append(_note(" · ".join(notes)))
+        annotations.append(_note(" · ".join(notes), x=0.0, y=-0.13, xanchor="left", yanchor="top"))
+    traces += _legend_traces(cluster_names(ctx.C.shape[1]))
     layout = {
         "title": {"text": step_title(trace, step)},
         "xaxis": {"title": {"text": _esc(ctx.plane.xlabel)}, "range": ctx.xrange,
                   "zeroline": False, "showgrid": False, **xa},
         "yaxis": {"title": {"text": _esc(ctx.plane.ylabel)}, "range": ctx.yrange,
                   "zeroline": False, "showgrid": False, **ya},
-        "margin": {"l": 60, "r": 20, "t": 80, "b": 55},
+        "height": 480,
+        "margin": {"l": 60, "r": 20, "t": 80, "b": 95 if notes else 55},
         "annotations": annotations,
         "uirevision": f"{ctx.algorithm}-scatter-{ctx.plane.key}",
         "hovermode": "closest",
-        "showlegend": False,
+        "showlegend": True,
+        "legend": _TOP_LEGEND,
     }
     return figure(traces, layout)
 
@@ -774,6 +893,7 @@ def comparison(
     M2 = project_points(M.reshape(-1, M.shape[2]), kctx.plane.offset, kctx.plane.P)
     xr = axis_range(np.asarray(kctx.xrange), M2[:, 0], margin=0.0)
     yr = axis_range(np.asarray(kctx.yrange), M2[:, 1], margin=0.0)
+    xr, yr, xa, ya, aspect_note = scaled_axes(xr, yr, equal_aspect, kctx.names)
     kctx.xrange, kctx.yrange = xr, yr
     ectx.xrange, ectx.yrange = xr, yr
 
@@ -793,11 +913,14 @@ def comparison(
     right += _em._ellipse_traces(ectx, esnap, (1.0,), showlegend=False)
     right.append(_em._means_trace(ectx, esnap))
     traces += [_em._on_axes(tr, 1) for tr in right]
+    # EM starts from k-means' starting means, so Gaussian j grows from cluster j: one colour each
+    k = kctx.C.shape[1]
+    noun = "Gaussian"
+    traces += _legend_traces([f"{c} / {noun} {j + 1}" for j, c in enumerate(cluster_names(k))])
 
     gap = 0.06
     w = (1.0 - gap) / 2
     doms = [[0.0, w], [w + gap, 1.0]]
-    xa, ya, aspect_note = _aspect(xr, yr, equal_aspect)
     if aspect_note:
         notes.append(aspect_note)
     if len(kctx.idx) < kctx.n:
@@ -820,9 +943,11 @@ def comparison(
         "yaxis2": {"domain": [0, 1], "anchor": "x2", "range": yr, "zeroline": False, "showgrid": False,
                    **({**ya, "scaleanchor": "x2"} if ya else {})},
         "annotations": annotations,
-        "height": 440,
-        "margin": {"l": 60, "r": 20, "t": 50, "b": 90 if notes else 55},
-        "showlegend": False,
+        "height": 480,
+        "margin": {"l": 60, "r": 20, "t": 80, "b": 90 if notes else 55},
+        "showlegend": True,
+        # above the panel titles (22 px in a plot area of about 345 px)
+        "legend": {**_TOP_LEGEND, "y": 1.08},
         "uirevision": f"kmeans-vs-em-{kctx.plane.key}",
         "hovermode": "closest",
         "meta": {"kmeans_step": ks, "em_step": es, "kmeans_iteration": kt, "em_iteration": et},
@@ -932,6 +1057,8 @@ def hardening(
     ctxs = [_em._ScatterContext.build(t, axes, columns, max_points, seed) for _, t in items]
     xr = axis_range(*[np.asarray(c.xrange) for c in ctxs], margin=0.0)
     yr = axis_range(*[np.asarray(c.yrange) for c in ctxs], margin=0.0)
+    xr, yr, xa, ya, aspect_note = scaled_axes(xr, yr, equal_aspect,
+                                            (_esc(ctxs[0].plane.xlabel), _esc(ctxs[0].plane.ylabel)))
     ncols = len(items)
     gap = 0.03
     width = (1.0 - gap * (ncols - 1)) / ncols
@@ -954,7 +1081,6 @@ def hardening(
         panel += _em._ellipse_traces(ctx, last, (1.0,), showlegend=False)
         panel.append(_em._means_trace(ctx, last))
         traces += [_em._on_axes(tr, c) for tr in panel]
-    xa, ya, aspect_note = _aspect(xr, yr, equal_aspect)
     layout: dict[str, Any] = {}
     for c in range(ncols):
         sfx = "" if c == 0 else str(c + 1)
@@ -1024,7 +1150,7 @@ def centers_table(trace: Trace, step: int, columns: Sequence[str] | None = None)
     else:
         dsize = np.full(k, np.nan)
         dC = np.full(C.shape, np.nan)
-    data: dict[str, Any] = {"cluster": [f"cluster {j + 1}" for j in range(k)], "size": sizes,
+    data: dict[str, Any] = {"cluster": cluster_names(k), "size": sizes,
                             "Δ size": dsize}
     noun = "centre"
     if algo == "kmedoids":
@@ -1037,6 +1163,32 @@ def centers_table(trace: Trace, step: int, columns: Sequence[str] | None = None)
     return pd.DataFrame(data)
 
 
+_MD_SPECIAL = frozenset("\\`*_{}[]()<>#+-.!|~$:&=^\"'%@;,?/")
+
+
+def markdown_literal(text: Any) -> str:
+    """``text`` escaped so that Streamlit's Markdown shows it as written.
+
+    Column and file names come from a user's CSV: ``**bold**``, ``$x^2$`` or
+    ``[link](javascript:alert(1))`` must not become bold text, LaTeX or a live
+    link. A backslash before every ASCII punctuation character is a literal
+    character in CommonMark (and keeps Streamlit's ``$`` maths, ``:color[]``
+    directives and ``:emoji:`` codes off); line breaks become spaces.
+
+    Parameters
+    ----------
+    text : object
+        Converted with ``str``.
+
+    Returns
+    -------
+    str
+        Safe inside ``st.markdown``, ``st.caption`` and ``st.table`` cells and headers.
+    """
+    flat = " ".join(str(text).splitlines())
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in flat)
+
+
 # ------------------------------------------------------------------ placing centres
 
 
@@ -1045,11 +1197,13 @@ def _plane_and_ranges(source: Any, axes: Any, columns: Sequence[str] | None, max
     """The plane and the fixed ranges :func:`scatter` would use (data only for plain X)."""
     if isinstance(source, Trace) and source.algorithm in _ALGORITHMS:
         ctx = _Context.build(source, axes, columns, max_points, seed)
-        return ctx.plane, ctx.columns, ctx.xrange, ctx.yrange
+        xr, yr, *_ = scaled_axes(ctx.xrange, ctx.yrange)
+        return ctx.plane, ctx.columns, xr, yr
     X, cols = _source_X(source)
     plane, cols = _plane_for(X, axes, columns if columns is not None else cols)
     XY = project_points(X, plane.offset, plane.P)
-    return plane, cols, axis_range(XY[:, 0]), axis_range(XY[:, 1])
+    xr, yr, *_ = scaled_axes(axis_range(XY[:, 0]), axis_range(XY[:, 1]))
+    return plane, cols, xr, yr
 
 
 def _grid_trace(xr: list[float], yr: list[float], n: int, xlabel: str, ylabel: str) -> dict:
@@ -1204,7 +1358,8 @@ def placement_figure(
     Xa, cols0 = _source_X(X)
     plane, cols = _plane_for(Xa, axes, columns if columns is not None else cols0)
     XY = project_points(Xa, plane.offset, plane.P)
-    xr, yr = axis_range(XY[:, 0]), axis_range(XY[:, 1])
+    xr, yr, xa, ya, aspect_note = scaled_axes(axis_range(XY[:, 0]), axis_range(XY[:, 1]), equal_aspect,
+                                            (_esc(plane.xlabel), _esc(plane.ylabel)))
     Pc = np.asarray(placed, dtype=np.float64) if placed is not None else np.empty((0, Xa.shape[1]))
     if Pc.size == 0:
         Pc = np.empty((0, Xa.shape[1]))
@@ -1234,7 +1389,6 @@ def placement_figure(
         "hovertemplate": "centre %{text}<extra></extra>",
         "meta": {"role": "placed"},
     })
-    xa, ya, aspect_note = _aspect(xr, yr, equal_aspect)
     notes = [n_ for n_ in (aspect_note, _em._cap_note(len(idx), nX) if len(idx) < nX else None) if n_]
     return figure(traces, {
         "title": {"text": _esc(title) if title is not None else f"Click to place centre {m + 1}"},
