@@ -5,6 +5,7 @@ import streamlit as st
 from tracelab import hierarchy
 from tracelab.ui import data_picker, entry, lab, player, runners, share, url
 from tracelab.views import hierarchy as views
+from tracelab.views.kmeans import markdown_literal
 
 entry.through_app()
 
@@ -61,7 +62,7 @@ trace, columns, about, replay = lab.shown_trace(
 )
 lab.need_two_features(trace)
 lab.step_link_note(P, len(trace))
-st.caption(f"{about}. {trace.message}")
+st.caption(f"{markdown_literal(about)}. {markdown_literal(trace.message)}")
 url_params = data_picker.url_params(P, data_picker.current_name(P)) + PARAMS
 n = trace.X.shape[0]
 
@@ -125,7 +126,10 @@ def draw_step() -> None:
     elif section == "Distance matrix":
         st.plotly_chart(views.distance_heatmap(trace, step), key=K("heatmap"), theme=None, config=lab.CHART_CONFIG)
     elif section == "Merge heights":
-        st.plotly_chart(views.merge_heights(trace, step), key=K("heights"), theme=None, config=lab.CHART_CONFIG)
+        # the same cut as the dendrogram's, so the two charts agree on where the tree is cut
+        cut_at = height if height is not None else (views.cut_for_k(trace, cut_k) if cut_k else None)
+        st.plotly_chart(views.merge_heights(trace, step, cut_height=cut_at), key=K("heights"), theme=None,
+                        config=lab.CHART_CONFIG)
     elif section == "Linkage comparison":
         st.caption("The same data under four linkages: single linkage chains points into long clusters, "
                    "complete and Ward make compact ones.")

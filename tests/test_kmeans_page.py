@@ -8,6 +8,7 @@ import pytest
 import apptest
 from apptest import step_of
 from tracelab import kmedoids
+from tracelab.views import kmeans as views
 
 
 def open_lab(**query):
@@ -88,3 +89,47 @@ def test_bad_link_values_fall_back_with_notes():
     for word in ("algo='kmeanz'", "metric='hamming'", "sigma2='3'"):
         assert word in notes
     assert step_of(at)[0] == 1
+
+
+def test_the_default_run_can_be_watched_over_several_iterations():
+    at = open_lab()
+    trace = trace_of(at)
+    assert trace.params["init"] == "random" and trace.params["seed"] == 199
+    steps = trace.steps
+    # Each E-step after the first (which repeats the start's assignment) moves points
+    # between clusters, in at least four iterations...
+    moved = [int(np.sum(np.asarray(s.labels) != np.asarray(steps[s.index - 1].labels)))
+             for s in steps if s.phase == "E" and s.iteration >= 2]
+    assert sum(m > 0 for m in moved) >= 4, moved
+    # ...and the inertia falls visibly at four M-steps or more, not all at once.
+    drops = [steps[s.index - 1].inertia - s.inertia for s in steps if s.phase == "M"]
+    total = steps[0].inertia - steps[-1].inertia
+    assert sum(d > 0.02 * total for d in drops) >= 4, drops
+    assert max(drops) < 0.6 * total
+    # It ends on the three blobs (no local minimum as a first lesson).
+    assert sorted(np.bincount(np.asarray(steps[-1].labels)).tolist()) == [100, 100, 100]
+
+
+NASTY = ("**bold**", "$x^2$", "[link](javascript:alert(1))")
+
+
+def nasty_csv() -> bytes:
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal(0, 1, (20, 3)), rng.normal(4, 1, (20, 3))])
+    return (";".join(NASTY) + "\n" + "\n".join(";".join(f"{v:.3f}" for v in row) for row in X)).encode()
+
+
+def test_column_and_file_names_from_a_csv_are_shown_as_written():
+    at = open_lab()
+    at.radio(key="km.data.source").set_value("Upload a CSV").run()
+    at.file_uploader(key="km.data.upload").set_value(("**my**_data.csv", nasty_csv(), "text/csv")).run()
+    assert not at.exception
+    assert trace_of(at).X.shape[1] == 3
+    (table,) = at.table
+    rows = [str(r) for r in table.value.index]
+    # st.table reads headers as Markdown: every character of a user's name is escaped
+    for name in NASTY:
+        assert f"centre {views.markdown_literal(name)}" in rows, rows
+    assert not any("**bold**" in r or "$x^2$" in r or "](" in r for r in rows)
+    caption = " ".join(c.value for c in at.caption)
+    assert views.markdown_literal("**my**_data.csv") in caption and "**my**" not in caption
