@@ -5,7 +5,6 @@ import streamlit as st
 from tracelab import hierarchy
 from tracelab.ui import data_picker, entry, lab, player, runners, share, url
 from tracelab.views import hierarchy as views
-from tracelab.views.kmeans import markdown_literal
 
 entry.through_app()
 
@@ -62,7 +61,7 @@ trace, columns, about, replay = lab.shown_trace(
 )
 lab.need_two_features(trace)
 lab.step_link_note(P, len(trace))
-st.caption(f"{markdown_literal(about)}. {markdown_literal(trace.message)}")
+st.caption(f"{data_picker.plain(about)}. {data_picker.plain(trace.message)}")
 url_params = data_picker.url_params(P, data_picker.current_name(P)) + PARAMS
 n = trace.X.shape[0]
 

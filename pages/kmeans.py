@@ -152,7 +152,7 @@ check = kmeans.check_trace if algo == "kmeans" else kmedoids.check_trace
 trace, columns, about, replay = lab.shown_trace(P, lambda: runners.run(algo, dataset, params, slot=P), choice)
 lab.need_two_features(trace)
 lab.step_link_note(P, len(trace))
-st.caption(f"{views.markdown_literal(about)}. {views.markdown_literal(trace.message)}")
+st.caption(f"{data_picker.plain(about)}. {data_picker.plain(trace.message)}")
 url_params = data_picker.url_params(P, data_picker.current_name(P)) + PARAMS
 shown_data = Dataset(X=trace.X, columns=tuple(columns), name=about)
 
@@ -195,8 +195,8 @@ def draw_step() -> None:
         # Rows are the quantities, columns the clusters: narrow enough for the side column.
         table = views.centers_table(trace, step, columns).set_index("cluster").T
         # st.table reads headers as Markdown: names from a user's CSV must show as written
-        table.index = [views.markdown_literal(name) for name in table.index]
-        table.columns = [views.markdown_literal(name) for name in table.columns]
+        table.index = [data_picker.plain(name) for name in table.index]
+        table.columns = [data_picker.plain(name) for name in table.columns]
         st.table(table.style.format("{:.4g}", na_rep="—"))
 
     section = lab.section_picker(P, ["Compare with EM", "σ² → 0: EM hardens into k-means", "Share and export"])

@@ -8,7 +8,7 @@ import pytest
 import apptest
 from apptest import step_of
 from tracelab import kmedoids
-from tracelab.views import kmeans as views
+from tracelab.ui import data_picker
 
 
 def open_lab(**query):
@@ -129,7 +129,7 @@ def test_column_and_file_names_from_a_csv_are_shown_as_written():
     rows = [str(r) for r in table.value.index]
     # st.table reads headers as Markdown: every character of a user's name is escaped
     for name in NASTY:
-        assert f"centre {views.markdown_literal(name)}" in rows, rows
+        assert f"centre {data_picker.plain(name)}" in rows, rows
     assert not any("**bold**" in r or "$x^2$" in r or "](" in r for r in rows)
     caption = " ".join(c.value for c in at.caption)
-    assert views.markdown_literal("**my**_data.csv") in caption and "**my**" not in caption
+    assert data_picker.plain("**my**_data.csv") in caption and "**my**" not in caption

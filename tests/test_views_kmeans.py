@@ -307,18 +307,6 @@ def test_comparison_legend_pairs_cluster_j_with_gaussian_j(km_faithful, em_faith
     assert {e.line.color for e in ell} <= set(colour_of.values())
 
 
-@pytest.mark.parametrize("name", ["**bold**", "$x^2$", "[link](javascript:alert(1))", ":red[x]", "a_b_c", "<b>&"])
-def test_markdown_literal_shows_names_as_written(name):
-    import re
-    import string
-
-    out = kv.markdown_literal(name)
-    # CommonMark: a backslash before ASCII punctuation is that character, literally
-    assert all(out[i - 1] == "\\" for i, c in enumerate(out) if c in string.punctuation and c != "\\")
-    assert re.sub(r"\\(.)", r"\1", out) == name
-    assert kv.markdown_literal("a\nb") == "a b"
-
-
 @pytest.mark.parametrize("spec,order", [
     ("manhattan", 1), ("euclidean", 2), ("chebyshev", np.inf), (("minkowski", 3), 3),
     (("minkowski", 1.5), 1.5),

@@ -63,7 +63,6 @@ __all__ = [
     "cost_curve",
     "hardening",
     "hardness",
-    "markdown_literal",
     "placement_figure",
     "scaled_axes",
     "scatter",
@@ -1161,32 +1160,6 @@ def centers_table(trace: Trace, step: int, columns: Sequence[str] | None = None)
         data[f"Δ {noun} {c}"] = dC[:, a]
     data["moved"] = np.sqrt((dC**2).sum(axis=1))
     return pd.DataFrame(data)
-
-
-_MD_SPECIAL = frozenset("\\`*_{}[]()<>#+-.!|~$:&=^\"'%@;,?/")
-
-
-def markdown_literal(text: Any) -> str:
-    """``text`` escaped so that Streamlit's Markdown shows it as written.
-
-    Column and file names come from a user's CSV: ``**bold**``, ``$x^2$`` or
-    ``[link](javascript:alert(1))`` must not become bold text, LaTeX or a live
-    link. A backslash before every ASCII punctuation character is a literal
-    character in CommonMark (and keeps Streamlit's ``$`` maths, ``:color[]``
-    directives and ``:emoji:`` codes off); line breaks become spaces.
-
-    Parameters
-    ----------
-    text : object
-        Converted with ``str``.
-
-    Returns
-    -------
-    str
-        Safe inside ``st.markdown``, ``st.caption`` and ``st.table`` cells and headers.
-    """
-    flat = " ".join(str(text).splitlines())
-    return "".join("\\" + c if c in _MD_SPECIAL else c for c in flat)
 
 
 # ------------------------------------------------------------------ placing centres
