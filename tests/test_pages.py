@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -52,6 +53,50 @@ def test_em_page_opens_on_old_faithful_at_step_one(em):
     assert step_of(em)[0] == 1
     assert "Old Faithful" in " ".join(c.value for c in em.caption)
     assert em.session_state["em.data.standardize"] is True
+
+
+def test_the_default_em_run_is_one_a_student_can_watch(em):
+    trace = em.session_state["_trace_memo.em"][1]
+    assert trace.params["init"] == "random_from_data" and trace.params["seed"] == 15
+    assert 10 <= trace.n_iter <= 30 and trace.converged
+    ll = [s.log_likelihood for s in trace.steps if s.phase == "M"]
+    assert sum(b - a > 1.0 for a, b in zip(ll, ll[1:])) >= 8  # the climb spans many steps
+    moved = np.linalg.norm(trace.steps[-1].means - trace.steps[0].means, axis=1)
+    assert moved.max() > 1.0  # a mean travels across the data (standardised units)
+    covs = [s.covariances for s in trace.steps if s.phase == "M"]
+    assert np.abs(covs[-1] - covs[0]).max() > 0.3  # and the Gaussians reshape
+    assert step_of(em) == (1, len(trace))
+
+
+def test_the_parameters_table_shows_every_gaussian_and_data_names_as_written():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("pages/em.py")
+    at.query_params.update({"k": "10"})
+    at.run()
+    assert not at.exception
+    (grid,) = [d for d in at.dataframe if "Gaussian 10" in list(d.value.columns)]
+    assert list(grid.value.columns) == [f"Gaussian {j}" for j in range(1, 11)]
+    assert not at.table  # not squeezed into the side column
+    # Names from a file in the side table are escaped for its Markdown.
+    at.number_input(key="em.k").set_value(2).run()
+    at.radio(key="em.data.source").set_value("Upload a CSV").run()
+    rows = "\n".join(f"{i % 7}.5,{(i * 3) % 11}.25" for i in range(40))
+    at.file_uploader(key="em.data.upload").set_value(
+        ("names.csv", f"**bold**,[link](javascript:alert(1))\n{rows}\n".encode(), "text/csv")).run()
+    assert not at.exception
+    (table,) = at.table
+    labels = list(table.value.index)
+    assert r"mean \*\*bold\*\*" in labels
+    assert r"mean \[link\]\(javascript\:alert\(1\)\)" in labels
+
+
+def test_one_feature_is_counted_as_one_feature():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("pages/em.py")
+    at.query_params.update({"data": "six_points", "std": "0"})
+    at.run()
+    assert not at.exception
+    assert any("6 points, 1 feature." in c.value for c in at.caption)
 
 
 def test_player_buttons_and_slider_move_the_step(em):
