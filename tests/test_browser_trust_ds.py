@@ -146,6 +146,12 @@ def test_density_charts_are_drawn_to_equal_scale(browser, app_url, width, query)
     try:
         open_page(page, f"{app_url}/density?{query}")
         page.locator(".st-key-db-side2 .js-plotly-plot").wait_for()
+        # the step's chart and the panels may still be drawing on a busy machine
+        page.wait_for_function(
+            """() => Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot'))
+                          .filter(gd => gd._fullLayout && gd._fullLayout.yaxis && gd._fullLayout.yaxis.scaleanchor)
+                          .length >= 4""")
+        wait_idle(page)
         found = px_per_unit(page)
         # the step's scatter and the three side-by-side panels
         assert len(found) >= 4, found
