@@ -836,15 +836,17 @@ def log_likelihood_curve(trace: Trace, step: int) -> go.Figure:
     if note is not None:
         annotations.append(note)
     return figure(traces, {
-        "xaxis": {"title": {"text": "step"}, "range": [0.5, len(steps) + 0.5], "zeroline": False},
+        # Room on the right for the rings of the last steps.
+        "xaxis": {"title": {"text": "step"}, "range": [0.5, len(steps) + 0.9], "zeroline": False},
         "yaxis": yaxis,
         "annotations": annotations,
         "shapes": [vline],
-        # Inside the plot, where the rising curve leaves room: the side column is narrow.
-        "legend": {"yanchor": "bottom", "y": 0.06, "xanchor": "right", "x": 0.99,
-                   "bgcolor": "rgba(255,255,255,0.8)"},
-        "height": 380,
-        "margin": {"l": left, "r": 10, "t": 10, "b": 45},
+        # Under the plot: inside it, in the narrow side column, it covered the climb.
+        # One entry a row: the side column can be 200 px narrow.
+        "legend": {"orientation": "v", "yanchor": "top", "y": -0.14, "xanchor": "left", "x": 0,
+                   "font": {"size": 11}, "tracegroupgap": 0},
+        "height": 480,
+        "margin": {"l": left, "r": 14, "t": 10, "b": 150},
         "uirevision": "em-loglik",
         "hovermode": "closest",
     })
@@ -1269,8 +1271,9 @@ def responsibility_latex(
     coords = r",\ ".join(rf"\text{{{_tex_text(c)}}} = {_tex_num(float(v), digits)}" for c, v in zip(cols, x))
     lines = [
         rf"r_{{{sub},k}} &= \frac{{\pi_k\,\mathcal{{N}}(x_{{{sub}}} \mid \mu_k, \Sigma_k)}}"
-        rf"{{\sum_{{j=1}}^{{{k}}} \pi_j\,\mathcal{{N}}(x_{{{sub}}} \mid \mu_j, \Sigma_j)}}"
-        rf"\qquad x_{{{sub}}} = ({coords})",
+        rf"{{\sum_{{j=1}}^{{{k}}} \pi_j\,\mathcal{{N}}(x_{{{sub}}} \mid \mu_j, \Sigma_j)}}",
+        # On its own line: beside the fraction it ran off narrow screens.
+        rf"x_{{{sub}}} &= ({coords})",
     ]
     for j in range(k):
         lines.append(

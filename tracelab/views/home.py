@@ -113,18 +113,29 @@ def hook_figure(trace: Trace) -> go.Figure:
         "meta": {"role": "hook-point"},
     }
     fig.add_trace(rings)
-    # Labels above the rug, the inner one higher so the two never overlap.
-    for name, i, ay in (("hook-sure", sure, -70), ("hook-unsure", unsure, -120)):
+    # Labels above the rug; each box extends towards the middle of the axis, so a narrow
+    # screen does not cut it off, and the point farther out gets the higher label, so
+    # its box passes above the other's arrow.
+    middle = sum(fig.layout.xaxis.range) / 2
+    outer = max((sure, unsure), key=lambda i: abs(x[i] - middle))
+    for name, i in (("hook-sure", sure), ("hook-unsure", unsure)):
+        ay = -125 if i == outer else -70
         fig.add_annotation({
             "name": name, "x": float(x[i]), "y": 0.0, "xref": "x", "yref": "y",
             "text": _point_text(trace, step, i), "showarrow": True, "arrowhead": 2,
-            "ax": 0, "ay": ay, "bgcolor": "rgba(255,255,255,0.9)", "bordercolor": "#444",
+            "ax": 0, "ay": ay, "xanchor": "left" if x[i] < middle else "right",
+            "bgcolor": "rgba(255,255,255,0.9)", "bordercolor": "#444",
             "font": {"size": 13, "color": "#111"},
         })
     snap = trace.steps[step]
     when = "start" if snap.phase == "init" else f"E-step of iteration {snap.iteration}"
-    fig.update_layout(height=440, title={"text": f"EM on Old Faithful's eruption lengths: step {step + 1} "
-                                                 f"of {len(trace)} ({when})"})
+    fig.update_layout(
+        height=480,
+        # Two short lines above the legend: one long line ran under it on a phone.
+        title={"text": f"EM on Old Faithful's eruption lengths<br>step {step + 1} of {len(trace)} ({when})",
+               "y": 0.96, "yanchor": "top"},
+        margin={"t": 130},
+    )
     return fig
 
 
