@@ -115,8 +115,10 @@ def draw_step() -> None:
             st.plotly_chart(views.dendrogram(trace, step, **cut), key=K("dendrogram"), theme=None,
                             config=lab.CHART_CONFIG)
         else:
-            st.info("DIANA splits top-down: the scatter shows the splinter group growing; "
-                    "the dendrogram is AGNES's (bottom-up) record.", icon="✂️")
+            # no dendrogram is drawn here: say why rather than name one that is not there
+            st.info("DIANA splits top-down: the scatter shows the splinter group growing. The dendrogram, "
+                    "distance matrix and merge heights record AGNES's bottom-up merges: switch the algorithm "
+                    "to see them.", icon="✂️")
 
     sections = ["Distance matrix", "Merge heights", "Linkage comparison", "Share and export"]
     section = lab.section_picker(P, sections)

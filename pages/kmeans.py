@@ -204,7 +204,9 @@ def draw_step() -> None:
         st.caption("EM started from the same means, synchronised on the iteration: hard labels on the left, "
                    "responsibilities on the right.")
         em_trace = em_run(f"{P}.compare")
-        iteration = trace[step].iteration
+        # whole iterations done: at an E-step the centres have not moved yet, so the panels show
+        # the iteration before (never the step after the one on screen)
+        iteration = views.iterations_done(trace, step)
         st.plotly_chart(views.comparison(trace, em_trace, iteration, axes=axes, columns=columns),
                         key=K("compare"), theme=None, config=lab.CHART_CONFIG)
     elif section.startswith("σ²"):
@@ -227,6 +229,8 @@ def draw_step() -> None:
         # the same plane as the charts above, and each panel's agreement like the metric's
         ladder_fig = views.hardening(ladder, kmeans_trace=trace if trace.algorithm == "kmeans" else None,
                                      axes=axes, columns=columns)
+        st.caption("As σ² shrinks: each panel gives σ², the mean largest responsibility (max resp.) and, "
+                   "for k-means, the share of points EM labels as k-means does.")
         st.plotly_chart(ladder_fig, key=K("ladder"), theme=None, config=lab.CHART_CONFIG)
     else:
         lab.share_section(

@@ -339,7 +339,7 @@ def test_scatter_colours_clusters_and_marks_the_merge(ward, X40):
     cen = _one(fig, "centroids")
     np.testing.assert_allclose([cen.x[0], cen.y[0]], X40[a].mean(axis=0))
     np.testing.assert_allclose([cen.x[1], cen.y[1]], X40[b].mean(axis=0))
-    assert fig.layout.title.text.startswith(f"Step {step + 1} · merge {step}")
+    assert fig.layout.title.text.startswith(f"Step {step + 1}<br>merge {step}")
 
 
 def test_scatter_many_clusters_only_largest_coloured(ward):
@@ -354,7 +354,7 @@ def test_scatter_many_clusters_only_largest_coloured(ward):
     single = sizes[labels] == 1
     assert not set(colors[single]) & palette
     assert set(np.asarray(pts.marker.size)[single]) == {5}
-    assert "single points" in _notes(fig)
+    assert f"small, light grey: {int(single.sum())} single points" in _notes(fig)
 
 
 def test_scatter_is_to_scale_with_a_legend_naming_the_colours(ward):
@@ -368,25 +368,29 @@ def test_scatter_is_to_scale_with_a_legend_naming_the_colours(ward):
     colors = np.array(pts.marker.color)
     sizes = np.bincount(labels)
     named = [tr for tr in legend if tr.meta["what"] == "cluster"]
-    assert [tr.name.split(" · ")[0] for tr in named] == [f"cluster {j + 1}" for j in range(len(named))]
+    assert [tr.name for tr in named] == [f"{j + 1}" for j in range(len(named))]
+    assert fig.layout.legend.title.text == "cluster:"
     for tr in named:
         members = colors == tr.marker.color
-        # "cluster j · m points": the points of that colour are one cluster of m points
-        assert tr.name.endswith(f"· {members.sum()} points")
-        assert len(set(labels[members])) == 1 and sizes[labels[members][0]] == members.sum()
-        assert all(h.startswith(tr.name.split(" · ")[0] + " · ") for h in np.asarray(pts.hovertext)[members])
+        # the points of that colour are one cluster of m points, and say so on hover
+        assert len(set(labels[members])) == 1 and sizes[labels[members][0]] == members.sum() == tr.meta["size"]
+        assert set(np.asarray(pts.hovertext)[members]) == {f"cluster {tr.name} · {members.sum()} points"}
     # clusters are numbered from 1, largest first, as the dendrogram's link colours are
     assert [tr.meta["size"] for tr in named] == sorted((tr.meta["size"] for tr in named), reverse=True)
     links = {tr.name: tr.line.color for tr in _role(hv.dendrogram(ward, step), "links", state="done")}
     for tr in named:
-        assert links[tr.name.split(" · ")[0]] == tr.marker.color
+        assert links[f"cluster {tr.name}"] == tr.marker.color
     assert fig.layout.showlegend and fig.layout.legend.itemclick is False
 
 
-def test_scatter_legend_lists_grey_and_single_points(ward):
+def test_scatter_legend_lists_the_coloured_clusters_and_notes_say_what_grey_is(ward):
     fig = _valid(hv.scatter(ward, 15))
-    whats = [tr.meta["what"] for tr in _role(fig, "legend")]
-    assert whats.count("cluster") <= hv.MAX_COLORED and whats[-1] == "single"
+    legend = _role(fig, "legend")
+    assert [tr.name for tr in legend] == [str(j + 1) for j in range(hv.MAX_COLORED)]
+    labels = np.asarray(ward.steps[15].labels)
+    sizes = np.bincount(labels)
+    grey = int((sizes >= 2).sum()) - hv.MAX_COLORED
+    assert grey == 1 and "grey: 1 smaller cluster<br>" in _notes(fig)  # one cluster, said in the singular
 
 
 def test_heatmap_says_what_its_axes_and_colours_are(X40):
@@ -473,6 +477,7 @@ def test_merge_heights_at_300_points_show_the_early_merges_and_the_last_ones():
     np.testing.assert_array_equal(np.asarray(_one(fig, "heights").meta["heights"]), h)
     cut = _one(fig, "cut")
     assert cut.y[0] == pytest.approx(hv.cut_for_k(t, 3))
+    assert cut.text[-1] == "cut: k = 3"  # says which cut, as the dendrogram's "k = 3" does
     # the start (height 0) is drawn at the floor of the log axis, not lost below it
     start = _one(_valid(hv.merge_heights(t, 0)), "current")
     assert 0 < _axis_share(fig, start.y[0]) < 0.1
@@ -512,6 +517,10 @@ def test_linkage_comparison(X40):
         np.testing.assert_allclose(np.sort(heights), np.sort(linkage(X40, method=name)[:, 2]))
         pts = [t for t in _role(fig, "points") if t.meta["panel"] == c]
         assert len(pts) == 1 and len(np.unique(np.asarray(pts[0].meta["labels"]))) == 3
+        # the scatter under each tree is drawn to scale, as the lab's scatter is
+        sfx = pts[0].yaxis[1:]
+        ya = fig.layout[f"yaxis{sfx}"]
+        assert ya.scaleanchor == f"x{sfx}" and ya.scaleratio == 1 and ya.constrain == "domain"
     # single linkage chains: its tree is lower and flatter than complete's
     assert linkage(X40, "single")[:, 2].max() < linkage(X40, "complete")[:, 2].max()
 

@@ -300,11 +300,25 @@ def test_legend_names_the_colours_as_the_table_does(km, pam):
 
 def test_comparison_legend_pairs_cluster_j_with_gaussian_j(km_faithful, em_faithful):
     fig = _valid(kv.comparison(km_faithful, em_faithful, 2))
-    names = [tr.name for tr in _role(fig, "legend")]
-    assert names == ["cluster 1 / Gaussian 1", "cluster 2 / Gaussian 2"]
-    ell = _role(fig, "ellipse")
-    colour_of = {tr.name: tr.marker.color for tr in _role(fig, "legend")}
-    assert {e.line.color for e in ell} <= set(colour_of.values())
+    legend = _role(fig, "legend")
+    assert [tr.name for tr in legend] == ["1", "2"]
+    assert fig.layout.legend.title.text == "cluster / Gaussian:"
+    # Gaussian j's ellipse and cluster j's points have the legend's colour j
+    for j, tr in enumerate(legend):
+        assert _role(fig, "ellipse")[j].line.color == tr.marker.color == common.component_color(j)
+
+
+def test_iterations_done_never_runs_ahead_of_the_step(km):
+    for step, snap in enumerate(km.steps):
+        done = kv.iterations_done(km, step)
+        ks = kv.comparison(km, trace_em(km.X, 3, means_init=km.steps[0].centers, max_iter=3), done).layout.meta[
+            "kmeans_step"] if step in (0, 1, 2, 3) else None
+        if snap.phase == "E":
+            assert done == snap.iteration - 1
+        else:
+            assert done == snap.iteration
+        if ks is not None:
+            assert ks <= step  # the left panel shows this step or an earlier one, never a later one
 
 
 @pytest.mark.parametrize("spec,order", [
@@ -404,7 +418,7 @@ def test_comparison_picks_the_m_steps(km_faithful, em_faithful):
         assert km_faithful.steps[ks].phase == "M" and km_faithful.steps[ks].iteration == t
         assert em_faithful.steps[es].phase == "M" and em_faithful.steps[es].iteration == t
         titles = [a.text for a in fig.layout.annotations[:2]]
-        assert titles == [f"k-means: hard labels (iteration {t})", f"EM: responsibilities (iteration {t})"]
+        assert titles == [f"k-means: hard labels<br>iteration {t}", f"EM: responsibilities<br>iteration {t}"]
         left = [tr for tr in _role(fig, "points") if tr.xaxis in (None, "x")]
         right = [tr for tr in _role(fig, "points") if tr.xaxis == "x2"]
         assert len(left) == len(right) == 1
@@ -461,8 +475,8 @@ def test_hardening_small_multiples(fixed_runs, km_faithful):
     assert meta["variances"] == [2.0, 0.5, 0.02]
     assert meta["hardness"] == pytest.approx([kv.hardness(fixed_runs[v]) for v in (2.0, 0.5, 0.02)])
     titles = [a.text for a in fig.layout.annotations[:3]]
-    assert titles[0].startswith("σ² = 2<br>mean max responsibility ")
-    assert f"{meta['hardness'][2]:.2f}" in titles[2] and "agrees with k-means" in titles[2]
+    assert titles[0].startswith("σ² = 2<br>max resp. ")
+    assert f"{meta['hardness'][2]:.2f}" in titles[2] and f"as k-means: {meta['agreement'][2]:.0%}" in titles[2]
     assert len(_role(fig, "points")) == 3 and len(_role(fig, "ellipse")) == 6
     pts = [tr for tr in _role(fig, "points") if tr.xaxis == "x3"][0]
     last = fixed_runs[0.02].steps[-1]

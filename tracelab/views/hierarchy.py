@@ -220,16 +220,6 @@ def cluster_colors(labels: np.ndarray, leaf_order: np.ndarray | None = None) -> 
     return colors, summary
 
 
-def _colour_note(summary: dict) -> str | None:
-    parts = []
-    if summary["grey"]:
-        parts.append(f"the {summary['colored']} largest clusters coloured, "
-                     f"{summary['grey']} smaller ones grey")
-    if summary["singletons"]:
-        parts.append(f"{format_count(summary['singletons'])} single points small and light grey")
-    return "; ".join(parts) or None
-
-
 # ------------------------------------------------------------------------ cut heights
 
 
@@ -603,19 +593,20 @@ def dendrogram(
             notes.append(f"no single height leaves exactly {k_line} clusters (tied heights)")
     if m >= 1:
         snap = trace.steps[step]
-        notes.insert(0, f"merge {m} of {n - 1}: {len(np.asarray(snap.members_a))} + "
-                        f"{len(np.asarray(snap.members_b))} points at height {_fmt(float(Z[m - 1, 2]))}")
+        notes[:0] = [f"merge {m} of {n - 1}:", f"{len(np.asarray(snap.members_a))} + "
+                     f"{len(np.asarray(snap.members_b))} points at height {_fmt(float(Z[m - 1, 2]))}"]
     else:
         notes.insert(0, f"no merge yet: {format_count(n)} points, each its own cluster")
     linkage = _params(trace).get("linkage", "")
-    annotations.append(_note(" · ".join(notes), x=0.0, y=1.0, xanchor="left"))
+    # one note a line: in a half-width column one long line runs off the chart
+    annotations.append({**_note("<br>".join(notes), x=0.0, y=1.0, xanchor="left"), "align": "left"})
     return figure(traces, {
         "xaxis": _leaf_axis(lay),
         "yaxis": {"title": {"text": f"merge height ({_esc(str(linkage))} linkage)" if linkage else "merge height"},
                   "range": yr, "zeroline": False},
         "annotations": annotations,
-        "height": 420,
-        "margin": {"l": 60, "r": 20, "t": 40, "b": 60 if nl <= LEAF_LABELS_UP_TO else 20},
+        "height": 420 + 16 * (len(notes) - 1),
+        "margin": {"l": 60, "r": 20, "t": 24 + 16 * len(notes), "b": 60 if nl <= LEAF_LABELS_UP_TO else 20},
         "showlegend": False,
         "hovermode": "closest",
         "uirevision": "hierarchy-dendrogram",
@@ -651,32 +642,36 @@ def _labels_at(trace: Trace, step: int, algo: str) -> np.ndarray:
     return np.asarray(lab, dtype=np.int64)
 
 
-def _legend_traces(labels: np.ndarray, slot: np.ndarray) -> list[dict]:
-    """Legend entries for the scatter's colours: "cluster 1 · 120 points", ..., grey, single.
+def _legend_traces(slot: np.ndarray) -> list[dict]:
+    """Legend entries for the coloured clusters: "1", "2", ... under the legend title "cluster:".
 
     ``slot`` is each point's colour slot (:func:`cluster_colors`); cluster j + 1
     is slot j, the j-th largest, as coloured in the dendrogram too. The entries
-    are empty traces: the points are one trace with a colour per point.
+    are empty traces (the points are one trace with a colour per point), all
+    equally short: plotly lays a wrapped legend out in columns as wide as its
+    widest entry.
     """
-    labels = np.asarray(labels)
     out = []
-
-    def entry(name: str, color: str, size: float, what: str) -> dict:
-        return {"type": "scatter", "x": [None], "y": [None], "mode": "markers", "name": name,
-                "showlegend": True, "marker": {"color": color, "size": size},
-                "hoverinfo": "skip", "meta": {"role": "legend", "what": what}}
-
     for j in range(int(slot.max()) + 1 if slot.size and slot.max() >= 0 else 0):
-        size = int(np.count_nonzero(slot == j))
-        out.append({**entry(f"cluster {j + 1} · {format_count(size)} points", PALETTE[j], 10, "cluster"),
-                    "meta": {"role": "legend", "what": "cluster", "cluster": j, "size": size}})
-    _, inv, counts = np.unique(labels, return_inverse=True, return_counts=True)
-    per_point = counts[inv]
-    if np.any((slot < 0) & (per_point >= 2) & (labels >= 0)):
-        out.append(entry("smaller clusters", _SMALL, 9, "smaller"))
-    if np.any((per_point == 1) | (labels < 0)):
-        out.append(entry("single points", _SINGLE, 7, "single"))
+        out.append({"type": "scatter", "x": [None], "y": [None], "mode": "markers", "name": f"{j + 1}",
+                    "showlegend": True, "marker": {"color": PALETTE[j], "size": 10}, "hoverinfo": "skip",
+                    "meta": {"role": "legend", "what": "cluster", "cluster": j,
+                             "size": int(np.count_nonzero(slot == j))}})
     return out
+
+
+def _grey_notes(labels: np.ndarray, summary: dict) -> list[str]:
+    """What the grey points are (the legend lists the coloured clusters only)."""
+    labels = np.asarray(labels)
+    _, inv, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    single = int(np.sum((counts[inv] == 1) | (labels < 0)))
+    notes = []
+    if summary["grey"]:
+        g = summary["grey"]
+        notes.append(f"grey: {format_count(g)} smaller cluster{'s' if g != 1 else ''}")
+    if single:
+        notes.append(f"small, light grey: {format_count(single)} single point{'s' if single != 1 else ''}")
+    return notes
 
 
 def scatter(
@@ -741,7 +736,7 @@ def scatter(
     single = psize == 1
     xl, yl = _esc(plane.xlabel), _esc(plane.ylabel)
     gl = len(idx) > _GL_ABOVE
-    # the legend's names: "cluster 1" is the largest (the colour slot, from 1)
+    # as the legend names them: "cluster 1" is the largest (the colour slot, from 1)
     slot = summary["slot"]
     hover = np.char.add("in a smaller cluster of ", psize.astype(str)).astype(object) + " points"
     named = slot >= 0
@@ -807,36 +802,39 @@ def scatter(
                 "hovertemplate": f"point #%{{customdata}}: moved to the splinter group{gtxt}<extra></extra>",
                 "meta": {"role": "moved", "rows": mv},
             })
-    note = _colour_note(summary)
-    if note:
-        notes += note.split("; ")  # one line each: the notes are stacked under the legend
     if len(idx) < n:
         notes.append(_em._cap_note(len(idx), n))
-    from tracelab.views.kmeans import scaled_axes  # one rule for "to scale" in the hard-clustering labs
+    from tracelab.views.kmeans import legend_rows, scaled_axes  # one rule for both hard-clustering labs
 
     xr, yr, xa, ya, scale_note = scaled_axes(axis_range(XY[:, 0]), axis_range(XY[:, 1]), names=(xl, yl))
     if scale_note:
         notes.append(scale_note)
-    legend = _legend_traces(labels, slot)
+    title_parts = title.split(" · ")
+    top = 22 + 19 * len(title_parts)
+    legend = _legend_traces(slot)
     traces += legend
-    # Below the plot, three entries a row (fixed margins: the rows are counted here).
+    notes[:0] = _grey_notes(labels, summary)
+    # Below the plot. Margins are fixed, so the rows the legend wraps into are
+    # counted here for a narrow chart (a half-width column on a laptop).
     plot_h = 320
-    rows = -(-len(legend) // 3)
+    rows = legend_rows([tr["name"] for tr in legend], title=55.0)
     legend_top = 48  # under the x axis title
     notes_top = legend_top + 20 * rows + 6
     bottom = notes_top + 17 * len(notes) + 8
     return figure(traces, {
-        "title": {"text": _esc(title)},
+        # a line per part: a half-width column cuts one long line off
+        "title": {"text": "<br>".join(_esc(part) for part in title_parts), "font": {"size": 14}},
         "xaxis": {"title": {"text": xl}, "range": xr, "zeroline": False, **xa},
         "yaxis": {"title": {"text": yl}, "range": yr, "zeroline": False, **ya},
-        "annotations": [_note("<br>".join(notes), x=0.0, y=-notes_top / plot_h, xanchor="left",
-                              yanchor="top")] if notes else [],
-        "height": 40 + plot_h + bottom,
-        "margin": {"l": 60, "r": 20, "t": 40, "b": bottom},
+        "annotations": [{**_note("<br>".join(notes), x=0.0, y=-notes_top / plot_h, xanchor="left",
+                                 yanchor="top"), "align": "left"}] if notes else [],
+        "height": top + plot_h + bottom,
+        "margin": {"l": 60, "r": 20, "t": top, "b": bottom},
         "showlegend": True,
         "legend": {"orientation": "h", "traceorder": "normal", "x": 0.0, "xanchor": "left",
-                   "y": -legend_top / plot_h, "yanchor": "top", "entrywidth": 0.33,
-                   "entrywidthmode": "fraction", "itemclick": False, "itemdoubleclick": False,
+                   "y": -legend_top / plot_h, "yanchor": "top",
+                   "title": {"text": "cluster:", "side": "left"} if summary["colored"] else None,
+                   "itemclick": False, "itemdoubleclick": False,
                    "font": {"size": 11}, "bgcolor": "rgba(255,255,255,0)"},
         "hovermode": "closest",
         "uirevision": f"hierarchy-scatter-{plane.key}",
@@ -1025,10 +1023,12 @@ def merge_heights(trace: Trace, step: int, *, cut_height: float | None = None,
     if cut_height is not None:
         # a trace, not a shape: shapes on a log axis take log10 values
         cy = max(float(cut_height), floor) if log_y else float(cut_height)
-        traces.append({"type": "scatter", "x": [0.5, n + 0.5], "y": [cy, cy], "mode": "lines",
+        k_cut = k_for_height(Z, float(cut_height))
+        traces.append({"type": "scatter", "x": [0.5, n + 0.5], "y": [cy, cy], "mode": "lines+text",
                        "name": "cut", "showlegend": False, "hoverinfo": "skip",
+                       "text": ["", f"cut: k = {k_cut}"], "textposition": "bottom left",
                        "line": {"color": "black", "width": 1.5, "dash": "dash"},
-                       "meta": {"role": "cut", "height": float(cut_height)}})
+                       "meta": {"role": "cut", "height": float(cut_height), "k": k_cut}})
     current_y = float(y[m - 1]) if m >= 1 else (floor if log_y else 0.0)
     marker, vline = current_step_parts(int(step + 1), current_y, label=f"step {step + 1}", color=ACCENT)
     traces.append(marker)
@@ -1044,17 +1044,18 @@ def merge_heights(trace: Trace, step: int, *, cut_height: float | None = None,
     else:
         lo = min(0.0, float(cut_height) if cut_height is not None else 0.0)
         yaxis = {"title": {"text": "merge height"}, "range": [lo, (top or 1.0) * 1.06], "zeroline": False}
-    annotations = [_note(" · ".join(notes), x=0.0, y=1.0, xanchor="left")] if notes else []
+    annotations = [{**_note("<br>".join(notes), x=0.0, y=1.0, xanchor="left"), "align": "left"}] if notes else []
     return figure(traces, {
         "xaxis": {"title": {"text": "step"}, "range": [0.5, n + 0.5], "zeroline": False},
         "yaxis": yaxis,
         "shapes": [vline],
         "annotations": annotations,
-        "legend": {"yanchor": "top", "y": 0.98, "xanchor": "left", "x": 0.01,
+        # bottom right: below the curve's steep end, clear of the cut line
+        "legend": {"yanchor": "bottom", "y": 0.02, "xanchor": "right", "x": 0.99,
                    "bgcolor": "rgba(255,255,255,0.8)"},
         "showlegend": bool(inv.size) or n > 2 * LAST_MERGES,
-        "height": 340,
-        "margin": {"l": 60, "r": 20, "t": 40, "b": 45},
+        "height": 320 + 16 * len(notes),
+        "margin": {"l": 60, "r": 20, "t": 24 + 16 * len(notes), "b": 45},
         "hovermode": "closest",
         "uirevision": "hierarchy-heights",
         "meta": {"inversions": merges[inv].tolist(), "log": log_y},
@@ -1158,7 +1159,9 @@ def linkage_comparison(
         if columns is None:
             columns = cols0 if isinstance(cols0, (list, tuple)) and len(cols0) == d else None
         names = [str(c) for c in columns] if columns is not None else [f"x{j + 1}" for j in range(d)]
-        pxr, pyr = axis_range(Xa[:, 0]), axis_range(Xa[:, 1])
+        from tracelab.views.kmeans import scaled_axes  # the points to scale, as in the lab's scatter
+
+        pxr, pyr, pxa, pya, _ = scaled_axes(axis_range(Xa[:, 0]), axis_range(Xa[:, 1]))
     for c, (lk, Z) in enumerate(zip(linkages, Zs)):
         r, col = divmod(c, ncols)
         row = r * (2 if show_points else 1)
@@ -1200,10 +1203,11 @@ def linkage_comparison(
                 "meta": {"role": "points", "panel": c, "linkage": lk, "labels": lab},
             })
             layout[f"xaxis{psfx}"] = {"domain": dom_x, "anchor": f"y{psfx}", "range": pxr, "zeroline": False,
-                                      "showgrid": False, "title": {"text": _esc(names[0])}}
+                                      "showgrid": False, "title": {"text": _esc(names[0])}, **pxa}
             layout[f"yaxis{psfx}"] = {"domain": pdom_y, "anchor": f"x{psfx}", "range": pyr, "zeroline": False,
                                       "showgrid": False, "showticklabels": col == 0,
-                                      "title": {"text": _esc(names[1])} if col == 0 else None}
+                                      "title": {"text": _esc(names[1])} if col == 0 else None,
+                                      **({**pya, "scaleanchor": f"x{psfx}"} if pya else {})}
     notes = []
     if k is not None:
         notes.append(f"coloured: each tree cut into {k} clusters")

@@ -63,6 +63,8 @@ __all__ = [
     "cost_curve",
     "hardening",
     "hardness",
+    "iterations_done",
+    "legend_rows",
     "placement_figure",
     "scaled_axes",
     "scatter",
@@ -365,6 +367,36 @@ def _legend_traces(names: Sequence[str], *, xaxis: str = "x", yaxis: str = "y") 
          "hoverinfo": "skip", "meta": {"role": "legend", "cluster": j}}
         for j, name in enumerate(names)
     ]
+
+
+def legend_rows(names: Sequence[str], width: float = 190.0, *, char: float = 6.5, swatch: float = 40.0,
+                title: float = 0.0) -> int:
+    """Rows a horizontal legend of these entries takes within ``width`` pixels (an estimate).
+
+    Figures here have fixed margins, so a legend above or below the plot gets
+    room for the rows it will need. An entry is about ``swatch`` pixels (marker
+    and gap) plus ``char`` a character at 11-12 px. Plotly puts all entries in
+    one row when they fit beside the title (``side="left"``); otherwise it lays
+    them out in columns as wide as the widest entry. 190 px is the plot of a
+    half-width column in a window 1024 px wide.
+
+    Parameters
+    ----------
+    names : sequence of str
+    width : float, default 190.0
+    char, swatch, title : float
+        Pixels a character, per entry, and for the legend's title.
+
+    Returns
+    -------
+    int, at least 1
+    """
+    widths = [swatch + char * len(name) for name in names]
+    room = max(width - title, 1.0)
+    if not widths or sum(widths) <= room:
+        return 1
+    per_row = max(1, int(room // max(widths)))
+    return -(-len(widths) // per_row)
 
 
 #: A legend in one row above the plot; its entries explain colours and cannot hide them.
@@ -741,15 +773,20 @@ def scatter(
         notes.append(aspect_note)
     if notes:
         annotations.append(_note(" · ".join(notes), x=0.0, y=-0.13, xanchor="left", yanchor="top"))
-    traces += _legend_traces(cluster_names(ctx.C.shape[1]))
+    names = cluster_names(ctx.C.shape[1])
+    traces += _legend_traces(names)
+    top = 48 + 19 * legend_rows(names, 250.0)  # the title, then the legend's rows
     layout = {
-        "title": {"text": step_title(trace, step)},
+        # at the very top: plotly's default puts a title midway down a tall top margin,
+        # into the legend's rows
+        "title": {"text": step_title(trace, step), "y": 1.0, "yref": "container", "yanchor": "top",
+                  "pad": {"t": 14}},
         "xaxis": {"title": {"text": _esc(ctx.plane.xlabel)}, "range": ctx.xrange,
                   "zeroline": False, "showgrid": False, **xa},
         "yaxis": {"title": {"text": _esc(ctx.plane.ylabel)}, "range": ctx.yrange,
                   "zeroline": False, "showgrid": False, **ya},
-        "height": 480,
-        "margin": {"l": 60, "r": 20, "t": 80, "b": 95 if notes else 55},
+        "height": 400 + top,
+        "margin": {"l": 60, "r": 20, "t": top, "b": 95 if notes else 55},
         "annotations": annotations,
         "uirevision": f"{ctx.algorithm}-scatter-{ctx.plane.key}",
         "hovermode": "closest",
@@ -831,6 +868,29 @@ def _after_iteration(trace: Trace, t: int, *, last_step_if_short: bool) -> tuple
     return (m_steps[earlier] if earlier else 0), earlier, True
 
 
+def iterations_done(trace: Trace, step: int) -> int:
+    """How many whole iterations a k-means/k-medoids trace has done at ``step``.
+
+    An E-step of iteration t has assigned the points but not yet moved the
+    centres, so t - 1 iterations are done; an M-step (or a PAM swap) of
+    iteration t completes it; the start is 0. This is the ``iteration`` to give
+    :func:`comparison` so that its left panel is never ahead of the step shown.
+
+    Parameters
+    ----------
+    trace : Trace
+    step : int
+
+    Returns
+    -------
+    int, at least 0
+    """
+    _check_trace(trace)
+    snap = trace.steps[_em._step_index(trace, step)]
+    it = int(snap.iteration)
+    return max(it - 1, 0) if snap.phase == "E" else it
+
+
 def _check_same_data(a: Trace, b: Trace, what: str) -> None:
     if a.X is None or b.X is None or a.X.shape != b.X.shape or not np.array_equal(a.X, b.X):
         raise ValueError(f"{what} should run on the same data")
@@ -874,9 +934,12 @@ def comparison(
         "centers". Right panel on ``x2``/``y2``: "points" (blended
         responsibilities), one 1σ "ellipse" per Gaussian, "means". Both panels
         share fixed ranges. Titles (the first two annotations) "k-means: hard
-        labels (iteration t)" and "EM: responsibilities (iteration t)", with
-        ", its last" when clipped. ``layout.meta`` holds ``kmeans_step``,
-        ``em_step``, ``kmeans_iteration`` and ``em_iteration``.
+        labels<br>iteration t" and "EM: responsibilities<br>iteration t", with
+        ", its last" when clipped. One empty "legend" trace per cluster, named
+        "1", "2", ... under the legend title "cluster / Gaussian:" (EM starts
+        from the same means, so Gaussian j grows from cluster j).
+        ``layout.meta`` holds ``kmeans_step``, ``em_step``,
+        ``kmeans_iteration`` and ``em_iteration``.
     """
     if not isinstance(iteration, (int, np.integer)) or isinstance(iteration, bool) or iteration < 0:
         raise ValueError(f"iteration should be a whole number, at least 0, but got {iteration!r}")
@@ -912,10 +975,10 @@ def comparison(
     right += _em._ellipse_traces(ectx, esnap, (1.0,), showlegend=False)
     right.append(_em._means_trace(ectx, esnap))
     traces += [_em._on_axes(tr, 1) for tr in right]
-    # EM starts from k-means' starting means, so Gaussian j grows from cluster j: one colour each
+    # EM starts from k-means' starting means, so Gaussian j grows from cluster j: one colour
+    # each, and a legend "cluster / Gaussian: 1 2 3" short enough for one row on a phone
     k = kctx.C.shape[1]
-    noun = "Gaussian"
-    traces += _legend_traces([f"{c} / {noun} {j + 1}" for j, c in enumerate(cluster_names(k))])
+    traces += _legend_traces([str(j + 1) for j in range(k)])
 
     gap = 0.06
     w = (1.0 - gap) / 2
@@ -924,14 +987,19 @@ def comparison(
         notes.append(aspect_note)
     if len(kctx.idx) < kctx.n:
         notes.append(_em._cap_note(len(kctx.idx), kctx.n) + " in each panel")
-    ktitle = f"k-means: hard labels (iteration {kt}{', its last' if kclip else ''})"
-    etitle = f"EM: responsibilities (iteration {et}{', its last' if eclip else ''})"
+    # two lines: side by side on a phone, one-line titles run into each other
+    ktitle = f"k-means: hard labels<br>iteration {kt}{', its last' if kclip else ''}"
+    etitle = f"EM: responsibilities<br>iteration {et}{', its last' if eclip else ''}"
     if kmeans_trace.algorithm == "kmedoids":
         ktitle = "k-medoids" + ktitle[len("k-means"):]
     annotations = [_em._subplot_title(ktitle, sum(doms[0]) / 2, 1.0),
                    _em._subplot_title(etitle, sum(doms[1]) / 2, 1.0)]
+    # the two-line panel titles, then the legend's rows (counted for a phone's width)
+    top = 62 + 19 * legend_rows([str(j + 1) for j in range(k)], 300.0, title=130.0)
+    height, bottom = 400 + top, 90 if notes else 55
     if notes:
-        annotations.append(_note(" · ".join(notes), x=0.0, y=-0.18, xanchor="left", yanchor="top"))
+        annotations.append(_note(" · ".join(notes), x=0.0, y=-48 / (height - top - bottom), xanchor="left",
+                                 yanchor="top"))
     layout = {
         "xaxis": {"domain": doms[0], "anchor": "y", "range": xr, "zeroline": False, "showgrid": False,
                   "title": {"text": _esc(kctx.plane.xlabel)}, **xa},
@@ -942,11 +1010,12 @@ def comparison(
         "yaxis2": {"domain": [0, 1], "anchor": "x2", "range": yr, "zeroline": False, "showgrid": False,
                    **({**ya, "scaleanchor": "x2"} if ya else {})},
         "annotations": annotations,
-        "height": 480,
-        "margin": {"l": 60, "r": 20, "t": 80, "b": 90 if notes else 55},
+        "height": height,
+        "margin": {"l": 60, "r": 20, "t": top, "b": bottom},
         "showlegend": True,
-        # above the panel titles (22 px in a plot area of about 345 px)
-        "legend": {**_TOP_LEGEND, "y": 1.08},
+        # above the two-line panel titles
+        "legend": {**_TOP_LEGEND, "y": 1.0 + 44 / (height - top - bottom),
+                   "title": {"text": "cluster / Gaussian:", "side": "left"}},
         "uirevision": f"kmeans-vs-em-{kctx.plane.key}",
         "hovermode": "closest",
         "meta": {"kmeans_step": ks, "em_step": es, "kmeans_iteration": kt, "em_iteration": et},
@@ -1042,7 +1111,9 @@ def hardening(
         One panel per σ² (panel c on ``x{c}``/``y{c}``, the first on ``x``/``y``),
         each with "points" (blended responsibilities under the final
         parameters), one 1σ "ellipse" per Gaussian and the "means"; titled
-        ``"σ² = 0.5<br>mean max responsibility 0.87"``. ``layout.meta`` holds
+        ``"σ² = 0.5<br>max resp. 0.87"`` (the mean largest responsibility;
+        with ``kmeans_trace`` a third line ``"as k-means: 98%"``, the
+        :func:`agreement_with_kmeans`). ``layout.meta`` holds
         ``variances``, ``hardness`` (and ``agreement``) in panel order.
     """
     if not em_traces_by_variance:
@@ -1069,11 +1140,12 @@ def hardening(
         resp = _final_resp(t)
         h = float(resp.max(axis=1).mean())
         hards.append(h)
-        title = f"σ² = {var:g}<br>mean max responsibility {h:.2f}"
+        # short lines: four panels side by side on a phone leave about 70 px each
+        title = f"σ² = {var:g}<br>max resp. {h:.2f}"
         if kmeans_trace is not None:
             a = agreement_with_kmeans(t, kmeans_trace)
             agrees.append(a)
-            title += f"<br>agrees with k-means on {a:.0%}"
+            title += f"<br>as k-means: {a:.0%}"
         titles.append(title)
         last = t.steps[-1]
         panel = [_em._points_trace(ctx, resp, "responsibilities", False, size=5)]
@@ -1089,7 +1161,8 @@ def hardening(
                                  "showgrid": False, "showticklabels": c == 0,
                                  **({**ya, "scaleanchor": f"x{sfx}"} if ya else {})}
     layout["yaxis"]["title"] = {"text": _esc(ctxs[0].plane.ylabel)}
-    annotations = [_em._subplot_title(tt, sum(doms[c]) / 2, 1.0) for c, tt in enumerate(titles)]
+    annotations = [{**_em._subplot_title(tt, sum(doms[c]) / 2, 1.0), "font": {"size": 12}}
+                   for c, tt in enumerate(titles)]
     notes = [aspect_note] if aspect_note else []
     if len(ctxs[0].idx) < ctxs[0].n:
         notes.append(_em._cap_note(len(ctxs[0].idx), ctxs[0].n) + " in each panel")
