@@ -104,9 +104,11 @@ def draw_step() -> None:
         st.plotly_chart(fig, key=K("chart"), theme=None, config=lab.CHART_CONFIG)
     with right:
         if trace.algorithm == "dbscan":
-            st.caption("Choose ε where the curve bends: move the ε slider and the line follows.")
             # The k-th nearest other point, with k = MinPts - 1 (at most n - 1).
             k = max(1, min(int(trace.params["min_samples"]) - 1, trace.X.shape[0] - 1))
+            st.caption("Choose ε where the curve bends: move the ε slider and the line follows."
+                       + (" k = MinPts − 1: a point counts itself among its MinPts."
+                          if k == int(trace.params["min_samples"]) - 1 else ""))
             st.plotly_chart(views.k_distance_plot(trace.X, k, eps=float(trace.params["eps"]), metric=trace.params["metric"]),
                             key=K("kdist"), theme=None, config=lab.CHART_CONFIG)
         elif trace.algorithm == "optics":

@@ -549,3 +549,12 @@ def test_side_by_side_panels_are_the_three_panels_of_side_by_side(db, X):
         labels = np.asarray(one.layout.meta["labels"][c])
         _check_cluster_legend(f, labels)
     assert "k = 3 (DBSCAN found 2 clusters)" in panels[2].layout.title.text
+
+
+def test_dbscan_legend_names_dark_grey_cores_only_while_there_are_some(db):
+    first = _valid(dv.dbscan_scatter(db, 0))  # the core points are found, no cluster yet
+    last = _valid(dv.dbscan_scatter(db, len(db) - 1))
+    assert "core point (dark grey: in no cluster yet)" in _legend(first)
+    assert "core point (filled)" in _legend(last) and not any("dark grey" in n for n in _legend(last))
+    # the legend's room is the same at every step: the plot area does not jump
+    assert first.layout.margin.b == last.layout.margin.b and first.layout.height == last.layout.height

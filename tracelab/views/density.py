@@ -439,7 +439,8 @@ def dbscan_scatter(
                            marker={"color": core_colors.tolist(), "size": 9,
                                    "line": {"color": "white", "width": 0.5}},
                            texts=texts(rows, "core")))
-    traces.append(_key_entry("core point (dark grey: in no cluster yet)",
+    pending = bool((labels[rows] < 0).any())
+    traces.append(_key_entry("core point (dark grey: in no cluster yet)" if pending else "core point (filled)",
                              {"color": _PENDING_CORE, "size": 9}, kind="core"))
     traces.append(_key_entry("border point (ring)",
                              {"symbol": "circle-open", "color": _PENDING_CORE, "size": 8,
@@ -507,9 +508,8 @@ def dbscan_scatter(
     xa, ya = ctx.axes_layout()
     if notes:
         annotations.append(_note(" · ".join(notes), x=0.0, y=1.0, xanchor="left"))
-    every = ["not reached yet", "noise", "queue", "current point"] + [
-        tr["name"] for tr in traces if (tr.get("meta") or {}).get("role") == "legend" and "kind" in tr["meta"]
-    ] + [tr["name"] for tr in _cluster_legend(trace.steps[-1].labels, noise=False)]
+    every = ["not reached yet", "noise", "queue", "current point", "core point (dark grey: in no cluster yet)",
+             "border point (ring)"] + [tr["name"] for tr in _cluster_legend(trace.steps[-1].labels, noise=False)]
     bottom = _legend_margin(every)
     return figure(traces, {
         "title": _title(step_title(trace, step), title),
