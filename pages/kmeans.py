@@ -229,7 +229,7 @@ def draw_step() -> None:
         # the same plane as the charts above, and each panel's agreement like the metric's
         ladder_fig = views.hardening(ladder, kmeans_trace=trace if trace.algorithm == "kmeans" else None,
                                      axes=axes, columns=columns)
-        st.caption("As σ² shrinks: each panel gives σ², the mean largest responsibility (max resp.) and, "
+        st.caption("As σ² shrinks: each panel gives σ², the mean largest responsibility (max r) and, "
                    "for k-means, the share of points EM labels as k-means does.")
         st.plotly_chart(ladder_fig, key=K("ladder"), theme=None, config=lab.CHART_CONFIG)
     else:

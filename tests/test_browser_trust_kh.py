@@ -76,7 +76,7 @@ def test_kmeans_sigma_section_and_its_panels_are_drawn_to_scale(page, app_url):
     show_section(page, "km", "σ² → 0")
     # fixed σ²·I: the EM ellipses must look round
     assert_to_scale(scale_ratios(page, chart_with(page, "its last step")), 1)
-    assert_to_scale(scale_ratios(page, chart_with(page, "max resp.")), 4)
+    assert_to_scale(scale_ratios(page, chart_with(page, "max r ")), 4)
     assert_no_exception(page)
 
 

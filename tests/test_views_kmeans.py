@@ -475,8 +475,8 @@ def test_hardening_small_multiples(fixed_runs, km_faithful):
     assert meta["variances"] == [2.0, 0.5, 0.02]
     assert meta["hardness"] == pytest.approx([kv.hardness(fixed_runs[v]) for v in (2.0, 0.5, 0.02)])
     titles = [a.text for a in fig.layout.annotations[:3]]
-    assert titles[0].startswith("σ² = 2<br>max resp. ")
-    assert f"{meta['hardness'][2]:.2f}" in titles[2] and f"as k-means: {meta['agreement'][2]:.0%}" in titles[2]
+    assert titles[0].startswith("σ² = 2<br>max r ")
+    assert f"{meta['hardness'][2]:.2f}" in titles[2] and f"k-means {meta['agreement'][2]:.0%}" in titles[2]
     assert len(_role(fig, "points")) == 3 and len(_role(fig, "ellipse")) == 6
     pts = [tr for tr in _role(fig, "points") if tr.xaxis == "x3"][0]
     last = fixed_runs[0.02].steps[-1]

@@ -1111,8 +1111,8 @@ def hardening(
         One panel per σ² (panel c on ``x{c}``/``y{c}``, the first on ``x``/``y``),
         each with "points" (blended responsibilities under the final
         parameters), one 1σ "ellipse" per Gaussian and the "means"; titled
-        ``"σ² = 0.5<br>max resp. 0.87"`` (the mean largest responsibility;
-        with ``kmeans_trace`` a third line ``"as k-means: 98%"``, the
+        ``"σ² = 0.5<br>max r 0.87"`` (the mean largest responsibility; with
+        ``kmeans_trace`` a third line ``"k-means 98%"``, the
         :func:`agreement_with_kmeans`). ``layout.meta`` holds
         ``variances``, ``hardness`` (and ``agreement``) in panel order.
     """
@@ -1141,11 +1141,11 @@ def hardening(
         h = float(resp.max(axis=1).mean())
         hards.append(h)
         # short lines: four panels side by side on a phone leave about 70 px each
-        title = f"σ² = {var:g}<br>max resp. {h:.2f}"
+        title = f"σ² = {var:g}<br>max r {h:.2f}"
         if kmeans_trace is not None:
             a = agreement_with_kmeans(t, kmeans_trace)
             agrees.append(a)
-            title += f"<br>as k-means: {a:.0%}"
+            title += f"<br>k-means {a:.0%}"
         titles.append(title)
         last = t.steps[-1]
         panel = [_em._points_trace(ctx, resp, "responsibilities", False, size=5)]
@@ -1161,7 +1161,7 @@ def hardening(
                                  "showgrid": False, "showticklabels": c == 0,
                                  **({**ya, "scaleanchor": f"x{sfx}"} if ya else {})}
     layout["yaxis"]["title"] = {"text": _esc(ctxs[0].plane.ylabel)}
-    annotations = [{**_em._subplot_title(tt, sum(doms[c]) / 2, 1.0), "font": {"size": 12}}
+    annotations = [{**_em._subplot_title(tt, sum(doms[c]) / 2, 1.0), "font": {"size": 11}}
                    for c, tt in enumerate(titles)]
     notes = [aspect_note] if aspect_note else []
     if len(ctxs[0].idx) < ctxs[0].n:
