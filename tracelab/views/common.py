@@ -419,14 +419,19 @@ def curve_with_marker(
         curve["hovertext"] = list(hovertext)
         curve["hovertemplate"] = "step %{x}: %{y:.6g}<br>%{hovertext}<extra></extra>"
     marker, vline = current_step_parts(x[current].item(), float(y[current]))
+    # Short whole-number ticks with room for the title (value_axis), whatever the zoom.
+    finite = y[np.isfinite(y)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 1.0)
+    pad = 0.06 * (hi - lo)
+    yaxis, left = value_axis(lo - pad, hi + pad, title=yaxis_title)
     return figure(
         [curve, marker],
         {
             "title": {"text": title} if title else None,
             "xaxis": {"title": {"text": xaxis_title}},
-            "yaxis": {"title": {"text": yaxis_title}},
+            "yaxis": yaxis,
             "shapes": [vline],
-            "margin": {"l": 60, "r": 20, "t": 40 if title else 20, "b": 50},
+            "margin": {"l": max(60, left), "r": 20, "t": 40 if title else 20, "b": 50},
             "uirevision": f"curve-{name}",
             "showlegend": False,
         },
