@@ -43,7 +43,9 @@ def chart(page, key: str) -> dict:
             const colors = gd.data.filter(t => t.meta && ['points', 'reachability'].includes(t.meta.role))
                                   .map(t => Array.from(t.marker.color));
             const legend = Array.from(gd.querySelectorAll('.legend .legendtext')).map(e => e.textContent);
-            return {title: (gd.layout.title || {}).text || '', colors: colors,
+            // the title as read: line breaks and font spans gone
+            const title = ((gd.layout.title || {}).text || '').replace(/<br>|<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
+            return {title: title, colors: colors,
                     roles: gd.data.map(t => (t.meta || {}).role), legend: legend};
         }""",
         key,

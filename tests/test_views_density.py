@@ -7,6 +7,8 @@ original figure.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import plotly.graph_objects as go
 import pytest
@@ -22,6 +24,11 @@ from tracelab.views import density as dv
 
 EPS = 0.4
 MIN_SAMPLES = 5
+
+
+def _plain(title: str) -> str:
+    """A title as read: line breaks and font spans gone, one space between words."""
+    return " ".join(re.sub(r"<br>|<[^>]+>", " ", title or "").split())
 
 
 def _valid(fig: go.Figure) -> go.Figure:
@@ -107,8 +114,8 @@ def test_queue_marked_and_counted_in_title(db):
     q = _one(fig, "queue")
     assert list(q.customdata) == snap.queue.tolist()
     n = snap.queue.size
-    assert f"queue: {n} point{'s' if n != 1 else ''}" in fig.layout.title.text
-    assert fig.layout.title.text.startswith(f"Step {i + 1} · ")
+    assert f"queue: {n} point{'s' if n != 1 else ''}" in _plain(fig.layout.title.text)
+    assert _plain(fig.layout.title.text).startswith(f"Step {i + 1} · ")
 
 
 def test_point_kinds_and_colours_match_snapshot(db):
@@ -142,7 +149,7 @@ def test_point_kinds_and_colours_match_snapshot(db):
     last = db.steps[-1]
     fig = dv.dbscan_scatter(db, len(db) - 1)
     assert len(_one(fig, "noise").customdata) == int((last.labels < 0).sum()) > 0
-    assert "noise point" in fig.layout.title.text
+    assert "noise point" in _plain(fig.layout.title.text)
     assert not _role(fig, "eps-ball")
 
 
@@ -414,7 +421,7 @@ def test_xi_step_draws_the_xi_clusters_not_the_cut(X, eps_cut):
     assert list(_one(sc, "points").marker.color) == [_color(int(lb)) for lb in snap.labels]
     # both titles say what the step's message says: ξ and its counts, no cut
     for fig in (reach, sc):
-        title = fig.layout.title.text
+        title = _plain(fig.layout.title.text)
         assert "ξ method (ξ = 0.05)" in title and _counts(snap.message) in title
         assert "cut" not in title
 
@@ -427,14 +434,14 @@ def test_xi_charts_change_with_xi(X):
         fa, fb = view(a, len(a) - 1, eps_cut=0.3), view(b, len(b) - 1, eps_cut=0.3)
         role = "reachability" if view is dv.optics_reachability else "points"
         assert list(_one(fa, role).marker.color) != list(_one(fb, role).marker.color)
-        assert fa.layout.title.text != fb.layout.title.text
+        assert _plain(fa.layout.title.text) != _plain(fb.layout.title.text)
 
 
 def test_cut_step_titles_name_the_cut_and_its_counts(op):
     i = len(op) - 2
     snap = op.steps[i]
     for fig in (dv.optics_reachability(op, i, eps_cut=snap.eps_cut), dv.optics_scatter(op, i, eps_cut=snap.eps_cut)):
-        title = fig.layout.title.text
+        title = _plain(fig.layout.title.text)
         assert f"cut at ε = {snap.eps_cut:.3g}" in title and _counts(snap.message) in title
         assert "ξ" not in title
 
@@ -467,7 +474,7 @@ def test_every_plane_view_is_drawn_to_equal_scale(X, stretch):
         for xk in xs:
             sfx = xk[len("xaxis"):]
             ya, xa = lay[f"yaxis{sfx}"], lay[xk]
-            assert ya.get("scaleanchor") == f"x{sfx}" and ya.get("scaleratio") == 1, (xk, fig.layout.title.text)
+            assert ya.get("scaleanchor") == f"x{sfx}" and ya.get("scaleratio") == 1, (xk, _plain(fig.layout.title.text))
             assert ya.get("constrain") == "domain" and xa.get("constrain") == "domain"
         assert not any("not to scale" in (a.text or "") for a in fig.layout.annotations)
 
@@ -543,12 +550,12 @@ def test_side_by_side_panels_are_the_three_panels_of_side_by_side(db, X):
         assert f.layout.meta["labels"] == one.layout.meta["labels"][c]
         assert f.layout.meta["title"] == one.layout.meta["titles"][c]
         head, tail = one.layout.meta["titles"][c].split("<br>")
-        assert head in f.layout.title.text and tail in f.layout.title.text
+        assert head in _plain(f.layout.title.text) and tail in _plain(f.layout.title.text)
         pts = _one(f, "points")
         assert list(pts.marker.color) == [_color(int(lb)) for lb in one.layout.meta["labels"][c]]
         labels = np.asarray(one.layout.meta["labels"][c])
         _check_cluster_legend(f, labels)
-    assert "k = 3 (DBSCAN found 2 clusters)" in panels[2].layout.title.text
+    assert "k = 3 (DBSCAN found 2 clusters)" in _plain(panels[2].layout.title.text)
 
 
 def test_dbscan_legend_names_dark_grey_cores_only_while_there_are_some(db):
@@ -558,3 +565,12 @@ def test_dbscan_legend_names_dark_grey_cores_only_while_there_are_some(db):
     assert "core point (filled)" in _legend(last) and not any("dark grey" in n for n in _legend(last))
     # the legend's room is the same at every step: the plot area does not jump
     assert first.layout.margin.b == last.layout.margin.b and first.layout.height == last.layout.height
+
+
+def test_titles_come_in_lines_short_enough_for_a_narrow_column(op):
+    for i in (4, len(op) - 2, len(op) - 1):
+        for fig in (dv.optics_scatter(op, i, eps_cut=0.3), dv.optics_reachability(op, i, eps_cut=0.3)):
+            lines = [re.sub(r"<[^>]+>", "", t) for t in fig.layout.title.text.split("<br>")]
+            assert 1 <= len(lines) <= dv.TITLE_LINES
+            assert all(len(t) <= 44 for t in lines), lines
+            assert lines[0].startswith(f"Step {i + 1} · ")

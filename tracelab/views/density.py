@@ -152,16 +152,44 @@ def _cluster_summary(labels: np.ndarray) -> str:
     return f"{k} cluster{'s' if k != 1 else ''}, {format_count(noise)} noise point{'s' if noise != 1 else ''}"
 
 
-def _title(head: str, full: str) -> dict:
-    """A two-line title: the step (``head``) on the first line, what the chart shows below.
+def _wrap(text: str, width: int, *, at_dots: bool = True) -> list[str]:
+    """``text`` in lines of at most ``width`` characters: at " · " (if ``at_dots``), then between words."""
+    lines: list[str] = []
+    for part in text.split(" · ") if at_dots else [text]:
+        line = ""
+        for word in part.split(" "):
+            if line and len(line) + 1 + len(word) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = f"{line} {word}" if line else word
+        if line:
+            lines.append(line)
+    return lines
 
-    The charts sit in columns as narrow as 380 px: one long line would be cut off.
-    ``full`` is ``head`` followed by " · "-separated details.
+
+#: Title lines a step view reserves room for (its top margin is fixed: no jump between steps).
+TITLE_LINES = 4
+
+
+def _title(head: str, full: str, *, width: int = 34, size: int = 16) -> dict:
+    """A title in short lines: the step (``head``) first, what the chart shows below, smaller.
+
+    Plotly does not wrap titles, and the charts sit in columns as narrow as ~280 px
+    (two columns on a 1024 px screen), so the lines are cut here: ``head`` at
+    ``width`` characters, the details (``full`` after ``head``, " · "-separated)
+    at ``width`` + 10 in a smaller font. At most :data:`TITLE_LINES` lines.
     """
     tail = full[len(head):].removeprefix(" · ") if full.startswith(head) else full
-    text = head if not tail else f"{head}<br><span style=\"font-size:13px\">{tail}</span>"
-    # plotly.js anchors a multi-line title by its last line: the pad keeps the first inside.
-    return {"text": text, "y": 1, "yanchor": "top", "pad": {"t": 24 if tail else 12}}
+    lines = _wrap(head, width, at_dots=False)
+    small = _wrap(tail, width + 10) if tail else []
+    room = max(TITLE_LINES - len(lines), 1)
+    if len(small) > room:
+        small = small[:room - 1] + [" ".join(small[room - 1:])]
+    text = "<br>".join(lines + [f"<span style=\"font-size:{size - 4}px\">{t}</span>" for t in small])
+    # plotly.js shifts a multi-line title up by about one line: the pad keeps it inside.
+    return {"text": text, "y": 1, "yanchor": "top", "font": {"size": size},
+            "pad": {"t": 24 if len(lines) + len(small) > 1 else 12}}
 
 
 @dataclass
@@ -514,8 +542,8 @@ def dbscan_scatter(
     return figure(traces, {
         "title": _title(step_title(trace, step), title),
         "xaxis": xa, "yaxis": ya,
-        "height": 400 + bottom,
-        "margin": {"l": 60, "r": 20, "t": 78, "b": bottom},
+        "height": 422 + bottom,
+        "margin": {"l": 60, "r": 20, "t": 100, "b": bottom},
         "annotations": annotations,
         "legend": _legend_below(322),
         "showlegend": True,
@@ -721,7 +749,7 @@ def optics_reachability(trace: Trace, step: int, *, eps_cut: float | None = None
                   "zeroline": False},
         "yaxis": {"title": {"text": "reachability distance"}, "range": [0.0, top], "zeroline": False},
         "bargap": 0.0 if n > 200 else 0.1,
-        "margin": {"l": 65, "r": 20, "t": 78, "b": 50},
+        "margin": {"l": 65, "r": 20, "t": 100, "b": 50},
         "showlegend": False,
         "uirevision": "optics-reachability",
         "hovermode": "closest",
@@ -833,8 +861,8 @@ def optics_scatter(
         "title": _title(step_title(trace, step), title),
         "meta": {"source": source, "eps_cut": eps_line},
         "xaxis": xa, "yaxis": ya,
-        "height": 400 + bottom,
-        "margin": {"l": 60, "r": 20, "t": 78, "b": bottom},
+        "height": 422 + bottom,
+        "margin": {"l": 60, "r": 20, "t": 100, "b": bottom},
         "legend": _legend_below(322),
         "showlegend": True,
         "uirevision": f"optics-scatter-{ctx.plane.key}",
@@ -952,8 +980,8 @@ def hdbscan_mst(
     return figure(traces, {
         "title": _title(step_title(trace, step), title),
         "xaxis": xa, "yaxis": ya,
-        "height": 400 + bottom,
-        "margin": {"l": 60, "r": 90, "t": 78, "b": bottom},
+        "height": 422 + bottom,
+        "margin": {"l": 60, "r": 90, "t": 100, "b": bottom},
         "legend": _legend_below(322),
         "showlegend": snap.phase == "select",
         "uirevision": f"hdbscan-mst-{ctx.plane.key}",
@@ -1032,7 +1060,7 @@ def hdbscan_condensed_tree(trace: Trace, step: int) -> go.Figure:
             "xaxis": {"visible": False, "range": [0, 1]},
             "yaxis": {"visible": False, "range": [0, 1]},
             "annotations": [_note(text, x=0.5, y=0.5, xanchor="center", yanchor="middle")],
-            "margin": {"l": 60, "r": 20, "t": 78, "b": 50},
+            "margin": {"l": 60, "r": 20, "t": 100, "b": 50},
             "showlegend": False,
             "uirevision": "hdbscan-condensed",
         })
@@ -1091,7 +1119,7 @@ def hdbscan_condensed_tree(trace: Trace, step: int) -> go.Figure:
         "yaxis": {"title": {"text": "λ = 1 / distance"}, "range": [lam_top * 1.04, 0],
                   "zeroline": False},
         "bargap": 0.0,
-        "margin": {"l": 65, "r": 20, "t": 78, "b": 50},
+        "margin": {"l": 65, "r": 20, "t": 100, "b": 50},
         "showlegend": False,
         "uirevision": "hdbscan-condensed",
         "hovermode": "closest",
@@ -1289,10 +1317,10 @@ def side_by_side_panels(
         xa, ya = ctx.axes_layout()
         head, tail = titles[c].split("<br>", 1)
         figs.append(figure([tr, *_cluster_legend(labels)], {
-            "title": _title(head, f"{head} · {tail}"),
+            "title": _title(head, f"{head} · {tail}", width=24, size=14),
             "xaxis": xa, "yaxis": ya,
-            "height": 330 + bottom,
-            "margin": {"l": 50, "r": 10, "t": 78, "b": bottom},
+            "height": 352 + bottom,
+            "margin": {"l": 50, "r": 10, "t": 100, "b": bottom},
             "legend": _legend_below(252),
             "showlegend": True,
             "uirevision": f"density-side-by-side-{c}-{ctx.plane.key}",
