@@ -95,7 +95,8 @@ def cut_controls() -> tuple[bool, int | None, float | None]:
         st.session_state[K("cutk")] = min(max(1, views.k_for_height(trace, height)), min(50, n))
     cut_k = int(c2.number_input("k at the cut", 1, max(1, min(50, n)), step=1, key=K("cutk"),
                                 persist_state=PERSIST, disabled=height is not None))
-    use_cut = st.toggle("Colour the points by the cut instead of by this step", key=K("use_cut"),
+    use_cut = st.toggle("Colour points by the cut", key=K("use_cut"),
+                        help="Colour the scatter by the clusters of the cut instead of the clusters at this step.",
                         persist_state=PERSIST)
     return use_cut, cut_k, height
 

@@ -179,11 +179,16 @@ def draw_step() -> None:
     with left:
         axes = lab.axes_picker(P, columns)
         t1, t2 = st.columns(2)
-        regions = t1.toggle("Shade each centre's region", value=True, key=K("regions"))
-        lines = t2.toggle("Assignment lines on E-steps", value=True, key=K("lines"))
+        # short labels: in the left column of a laptop window longer ones are cut off
+        regions = t1.toggle("Shade regions", value=True, key=K("regions"),
+                            help="Colour the plane by the nearest centre (medoid): each one's Voronoi cell.")
+        lines = t2.toggle("Assignment lines", value=True, key=K("lines"),
+                          help="On E-steps, a line from every point to the centre it is assigned to.")
         unit_ball = None
         if trace.algorithm == "kmedoids":
-            unit_ball = st.toggle("Unit ball of the distance around medoid 1", key=K("ball"))
+            unit_ball = st.toggle("Ball of the distance around medoid 1", key=K("ball"),
+                                  help="The points at one distance from medoid 1 (the median distance to "
+                                       "its cluster): a circle for Euclidean, a diamond for Manhattan.")
         fig = views.scatter(
             trace, step, axes=axes, columns=columns, show_regions=regions, show_assignments=lines,
             unit_ball=(trace.params.get("metric"), trace.params.get("p", 2.0)) if unit_ball else None,

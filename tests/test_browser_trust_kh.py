@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from test_browser import assert_no_exception, open_page, wait_idle
+from test_browser import assert_no_exception, click_and_wait_label, open_page, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -168,4 +168,21 @@ def test_csv_column_names_show_as_plain_text_in_the_kmeans_table(page, app_url, 
     # no bold, no maths, no live link made from a user's column name
     assert table.locator("strong, b, a, .katex, .stMarkdown a").count() == 0
     assert page.locator('[data-testid="stMain"] a[href^="javascript"]').count() == 0
+    assert_no_exception(page)
+
+
+def test_the_default_kmeans_run_moves_points_over_several_steps(page, app_url):
+    # Step 4 is the E-step of iteration 2: the first one that can move points (the E-step of
+    # iteration 1 repeats the start's assignment). On the default run it does, and more follow.
+    open_page(page, f"{app_url}/kmeans?step=4")
+    import re
+
+    moved = []
+    for i in range(3):  # steps 4, 6 and 8: the E-steps of iterations 2, 3 and 4
+        label = page.locator(".st-key-km-label").inner_text()
+        assert label.startswith(f"Step {4 + 2 * i}/") and "E-step" in label, label
+        moved.append(int(re.search(r"(\d+) points? changed cluster", label).group(1)))
+        click_and_wait_label(page, "next", label, "km")
+        click_and_wait_label(page, "next", page.locator(".st-key-km-label").inner_text(), "km")
+    assert all(m > 0 for m in moved), moved
     assert_no_exception(page)
