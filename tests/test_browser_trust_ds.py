@@ -44,7 +44,7 @@ def chart(page, key: str) -> dict:
                                   .map(t => Array.from(t.marker.color));
             const legend = Array.from(gd.querySelectorAll('.legend .legendtext')).map(e => e.textContent);
             // the title as read: line breaks and font spans gone
-            const title = ((gd.layout.title || {}).text || '').replace(/<br>|<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
+            const title = ((gd.layout.title || {}).text || '').replace(/<br>|<[^>]+>/g, ' ').replace(/\\s+/g, ' ').trim();
             return {title: title, colors: colors,
                     roles: gd.data.map(t => (t.meta || {}).role), legend: legend};
         }""",
