@@ -117,7 +117,7 @@ def test_hierarchy_scatter_legend_and_heatmap_labels(page, app_url):
     i = chart_with(page, "distances between points")
     heat = page.locator(CHARTS).nth(i)
     text = heat.inner_text()
-    assert text.count("point, in the dendrogram's leaf order") == 2
+    assert text.count("point (dendrogram leaf order)") == 2
     # the colour bar is drawn inside the chart, titled with the metric
     bar = heat.locator(".colorbar").first
     box, outer = bar.bounding_box(), heat.bounding_box()

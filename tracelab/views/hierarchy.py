@@ -900,7 +900,7 @@ def distance_heatmap(trace: Trace, step: int, *, max_points: int = 400, seed: in
             shapes.append({"type": "rect", "name": "merge-mirror", "xref": "x", "yref": "y",
                            "x0": box[0] - 0.5, "x1": box[1] + 0.5, "y0": box[2] - 0.5, "y1": box[3] + 0.5,
                            "line": {**line, "dash": "dot", "width": 1.5}, "fillcolor": "rgba(0,0,0,0)"})
-            notes.append(f"merge {m}: the outlined block is the distances between the two merged clusters")
+            notes.append(f"merge {m}: the outlined block is the distances<br>between the two merged clusters")
         else:
             notes.append(f"merge {m}: a merged cluster has no point in the sample drawn")
     if len(order) < n:
@@ -911,7 +911,7 @@ def distance_heatmap(trace: Trace, step: int, *, max_points: int = 400, seed: in
     names = {"euclidean": "Euclidean", "manhattan": "Manhattan", "chebyshev": "Chebyshev",
              "cosine": "cosine", "minkowski": f"Minkowski (p = {p:g})"}
     metric_name = names.get(metric, _esc(metric))
-    axis_title = "point, in the dendrogram's leaf order"
+    axis_title = "point (dendrogram leaf order)"
     return figure([{
         "type": "heatmap", "z": D, "x": text_lbl, "y": text_lbl,
         "colorscale": "Viridis", "reversescale": True, "zmin": 0.0,
@@ -920,16 +920,16 @@ def distance_heatmap(trace: Trace, step: int, *, max_points: int = 400, seed: in
         "name": "distances",
         "meta": {"role": "distances", "order": order, "metric": metric},
     }], {
-        "title": {"text": f"{metric_name} distances between points, in dendrogram order"},
+        "title": {"text": f"{metric_name} distances between points,<br>in dendrogram order"},
         "xaxis": {**ax, "constrain": "domain", "title": {"text": axis_title, "standoff": 4}},
         "yaxis": {**ax, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain",
                   "title": {"text": axis_title, "standoff": 4}},
         "shapes": shapes,
-        "annotations": [_note(" · ".join(notes), x=0.0, y=-0.1 if few else -0.06, xanchor="left",
-                              yanchor="top")] if notes else [],
+        "annotations": [{**_note("<br>".join(notes), x=0.0, y=-0.1 if few else -0.06, xanchor="left",
+                                 yanchor="top"), "align": "left"}] if notes else [],
         "height": 520,
         # room on the right for the colour bar (margins are fixed)
-        "margin": {"l": 75 if few else 45, "r": 110, "t": 40, "b": 100 if few else 80},
+        "margin": {"l": 75 if few else 45, "r": 110, "t": 60, "b": 100 if few else 80},
         "uirevision": "hierarchy-heatmap",
         "meta": {"order": order, "merge_box": box, "merge": m},
     })
