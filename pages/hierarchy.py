@@ -113,7 +113,9 @@ def draw_step() -> None:
     with right:
         if trace.algorithm == "agnes":
             cut = dict(cut_height=height) if height is not None else dict(cut_k=cut_k)
-            st.plotly_chart(views.dendrogram(trace, step, **cut), key=K("dendrogram"), theme=None,
+            # coloured as the scatter beside it: by the cut only when the scatter is
+            st.plotly_chart(views.dendrogram(trace, step, color_by_cut=use_cut, **cut), key=K("dendrogram"),
+                            theme=None,
                             config=lab.CHART_CONFIG)
         else:
             # no dendrogram is drawn here: say why rather than name one that is not there

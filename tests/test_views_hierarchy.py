@@ -377,9 +377,13 @@ def test_scatter_is_to_scale_with_a_legend_naming_the_colours(ward):
         assert set(np.asarray(pts.hovertext)[members]) == {f"cluster {tr.name} · {members.sum()} points"}
     # clusters are numbered from 1, largest first, as the dendrogram's link colours are
     assert [tr.meta["size"] for tr in named] == sorted((tr.meta["size"] for tr in named), reverse=True)
-    links = {tr.name: tr.line.color for tr in _role(hv.dendrogram(ward, step), "links", state="done")}
-    for tr in named:
-        assert links[f"cluster {tr.name}"] == tr.marker.color
+    # the dendrogram beside it, with the cut line drawn, colours the same clusters the same way
+    with_cut = hv.dendrogram(ward, step, cut_k=3, color_by_cut=False)
+    assert _one(with_cut, "cut").meta["k"] == 3
+    for dendro in (hv.dendrogram(ward, step), with_cut):
+        links = {tr.name: tr.line.color for tr in _role(dendro, "links", state="done")}
+        for tr in named:
+            assert links[f"cluster {tr.name}"] == tr.marker.color
     assert fig.layout.showlegend and fig.layout.legend.itemclick is False
 
 

@@ -489,6 +489,7 @@ def dendrogram(
     cut_k: int | None = None,
     truncate_above: int = 300,
     color_threshold: float | None = None,
+    color_by_cut: bool = True,
 ) -> go.Figure:
     """The dendrogram with the merges done by ``step`` drawn solid and the rest faded.
 
@@ -509,7 +510,10 @@ def dendrogram(
         ``truncate_mode="lastp"``); a note says so.
     color_threshold : float, optional
         Colour clusters as cut at this height (scipy's ``color_threshold``).
-        Default: the cut, if any; else the clusters at this step.
+        Default: the cut, if any (and ``color_by_cut``); else the clusters at this step.
+    color_by_cut : bool, default True
+        ``False`` colours the clusters at this step even when a cut is drawn,
+        as the scatter beside it does unless it is coloured by the cut.
 
     Returns
     -------
@@ -543,6 +547,8 @@ def dendrogram(
         cut_height = float(cut_height)
         k_line = k_for_height(Z, cut_height)
         inside = _effective_heights(Z) <= cut_height
+    if not color_by_cut:
+        inside = None  # the clusters at this step, as the scatter colours them
     if color_threshold is not None:
         inside = _effective_heights(Z) <= float(color_threshold)
     traces, info = _dendro_traces(Z, lay, done_upto=m, current=m if m >= 1 else None, inside=inside)
