@@ -113,6 +113,17 @@ def test_hierarchy_scatter_legend_and_heatmap_labels(page, app_url):
     legend = chart.locator(".legendtext").all_text_contents()
     assert legend[:2] == ["1", "2"]
     assert chart.locator(".legendtitletext").text_content().strip() == "cluster:"
+    # the dendrogram beside it (cut line at k = 3 drawn) colours the clusters of this step alike
+    colours = page.evaluate(
+        """([sel, i, j]) => {
+            const [sc, dg] = [document.querySelectorAll(sel)[i], document.querySelectorAll(sel)[j]];
+            const leg = sc._fullData.filter(d => d.meta && d.meta.role === 'legend');
+            const links = dg._fullData.filter(d => d.meta && d.meta.role === 'links' && d.meta.state === 'done');
+            return leg.map(l => [l.marker.color, (links.find(d => d.name === 'cluster ' + l.name) || {line: {}}).line.color]);
+        }""",
+        [CHARTS, chart_with(page, "Step 290"), chart_with(page, "k = 3")],
+    )
+    assert len(colours) == 10 and all(a == b for a, b in colours), colours
     show_section(page, "hc", "Distance matrix")
     i = chart_with(page, "distances between points")
     heat = page.locator(CHARTS).nth(i)
