@@ -1,5 +1,6 @@
 """Density-based clustering: DBSCAN, OPTICS and HDBSCAN grow their clusters step by step."""
 
+import numpy as np
 import streamlit as st
 
 from tracelab import density, hdbscan_trace
@@ -25,12 +26,12 @@ ALGORITHMS = {
 PARAMS = [
     url.Param("algo", K("algo"), "dbscan", url.choice(list(ALGORITHMS)), "algorithm"),
     url.Param("eps", K("eps"), 0.3, url.number(0.01, 3.0), "ε"),
-    url.Param("minpts", K("minpts"), 5, url.integer(1, 100), "MinPts"),
+    url.Param("minpts", K("minpts"), 10, url.integer(1, 100), "MinPts"),
     url.Param("metric", K("metric"), "euclidean", url.choice(density.METRICS), "metric"),
     url.Param("group", K("group"), "10 points", url.choice(density.GROUPINGS), "steps"),
     url.Param("ogroup", K("ogroup"), "10 points", url.choice(density.GROUPINGS[:2]), "OPTICS steps"),
     url.Param("cut", K("cut"), 0.3, url.number(0.01, 3.0), "ε cut"),
-    url.Param("xi", K("xi"), 0.05, url.number(0.01, 0.5), "ξ"),
+    url.Param("xi", K("xi"), 0.2, url.number(0.01, 0.5), "ξ"),
     url.Param("mcs", K("mcs"), 10, url.integer(2, 500), "min_cluster_size"),
     player.step_param(P),
 ]
@@ -76,40 +77,57 @@ st.caption(f"{about}. {trace.message}")
 url_params = data_picker.url_params(P, data_picker.current_name(P)) + PARAMS
 
 
-def side_by_side(axes):
-    """DBSCAN, EM and k-means on the same data, each with k = the clusters DBSCAN found."""
-    found = int(max(2, min(10, trace.steps[-1].labels.max() + 1)))
+def side_by_side(axes, extraction: str):
+    """The density-based run's clusters beside EM and k-means, each with k = the clusters it found."""
+    labels, _ = views.compared_labels(trace, extraction)
+    # EM and k-means need 2 to 10 clusters (the labs' range) and fewer clusters than points.
+    found = int(np.unique(labels[labels >= 0]).size)
+    k = max(2, min(10, found, trace.X.shape[0] - 1))
     # On the data the trace ran on: a replayed file or the last good run may differ from the picker's.
     data = Dataset(X=trace.X, columns=tuple(columns), name=about)
-    dbscan = trace if trace.algorithm == "dbscan" else runners.run(
-        "dbscan", data, dict(eps=float(st.session_state[K("eps")]), min_samples=min_samples), slot=f"{P}.dbscan")
-    em = runners.run("em", data, dict(n_components=found, seed=0), slot=f"{P}.em")
-    km = runners.run("kmeans", data, dict(n_clusters=found, seed=0), slot=f"{P}.kmeans")
-    return views.side_by_side(dbscan, em, km, axes=axes, columns=columns)
+    em = runners.run("em", data, dict(n_components=k, seed=0), slot=f"{P}.em")
+    km = runners.run("kmeans", data, dict(n_clusters=k, seed=0), slot=f"{P}.kmeans")
+    return views.side_by_side_panels(trace, em, km, extraction=extraction, axes=axes, columns=columns)
 
 
 def draw_step() -> None:
     axes = lab.axes_picker(P, columns)
-    captions = {
-        "dbscan": "Right: choose ε where the k-distance curve bends; move the ε slider and the line follows.",
-        "optics": "Right: valleys of the reachability plot are clusters; the ε cut (slider) colours them.",
-        "hdbscan": "Right: the condensed tree; the selected clusters are the most stable branches.",
-    }
-    st.caption(captions[trace.algorithm])
     stepped, spec = lab.step_player(
         P, trace, (axes, tuple(columns)), lambda: views.step_charts(trace, axes=axes, columns=columns), widths=[3, 2]
     )
+    step = stepped.step
     with lab.at_step(P):
-        st.markdown(f"**Step {stepped.step + 1}** · {trace[stepped.step].message}")
-        draw_sections(axes)
+        st.markdown(f"**Step {step + 1}** · {trace[step].message}")
+        if trace.algorithm == "dbscan":
+            k = max(1, min(int(trace.params["min_samples"]) - 1, trace.X.shape[0] - 1))
+            st.caption("Right: choose ε where the k-distance curve bends; move the ε slider and the line follows."
+                       + (" k = MinPts − 1: a point counts itself among its MinPts."
+                          if k == int(trace.params["min_samples"]) - 1 else ""))
+        elif trace.algorithm == "optics":
+            if trace.steps[step].phase == "xi":
+                st.caption("Valleys are clusters; here the ξ method's (ξ slider), in the colours on the left.")
+            else:
+                st.caption("Valleys are clusters; the ε cut (slider) colours them on the left.")
+        else:
+            st.caption("Right: the condensed tree; the selected clusters are its most stable branches.")
+        draw_sections(step, axes)
     url.write(url_params, share.url_values(url_params))
 
 
-def draw_sections(axes) -> None:
+def draw_sections(step: int, axes) -> None:
     section = lab.section_picker(P, ["Side by side with EM and k-means", "Share and export"])
     if section.startswith("Side"):
-        st.caption("The same data through DBSCAN, EM and k-means: which assumptions fit?")
-        st.plotly_chart(side_by_side(axes), key=K("side"), theme=None, config=lab.CHART_CONFIG)
+        # OPTICS has two extractions: compare the one the step above draws.
+        extraction = "xi" if trace.steps[step].phase == "xi" else "cut"
+        figs = side_by_side(axes, extraction)
+        st.caption(f"The same data through {figs[0].layout.meta['compares']}, EM and k-means "
+                   "(with as many clusters, 2 to 10): which assumptions fit?"
+                   + (" OPTICS is compared through the ε cut, or through the ξ method at its step."
+                      if trace.algorithm == "optics" else ""))
+        # Three columns, which stack on a narrow screen, rather than one figure squeezed.
+        for c, (col, fig) in enumerate(zip(st.columns(3), figs)):
+            with col:
+                st.plotly_chart(fig, key=K(f"side{c}"), theme=None, config=lab.CHART_CONFIG)
     else:
         lab.share_section(P, trace, url_params, choice=choice, replay=replay, check=check, files=[])
 

@@ -61,7 +61,7 @@ trace, columns, about, replay = lab.shown_trace(
 )
 lab.need_two_features(trace)
 lab.step_link_note(P, len(trace))
-st.caption(f"{about}. {trace.message}")
+st.caption(f"{data_picker.plain(about)}. {data_picker.plain(trace.message)}")
 url_params = data_picker.url_params(P, data_picker.current_name(P)) + PARAMS
 n = trace.X.shape[0]
 
@@ -95,7 +95,8 @@ def cut_controls() -> tuple[bool, int | None, float | None]:
         st.session_state[K("cutk")] = min(max(1, views.k_for_height(trace, height)), min(50, n))
     cut_k = int(c2.number_input("k at the cut", 1, max(1, min(50, n)), step=1, key=K("cutk"),
                                 persist_state=PERSIST, disabled=height is not None))
-    use_cut = st.toggle("Colour the points by the cut instead of by this step", key=K("use_cut"),
+    use_cut = st.toggle("Colour points by the cut", key=K("use_cut"),
+                        help="Colour the scatter by the clusters of the cut instead of the clusters at this step.",
                         persist_state=PERSIST)
     return use_cut, cut_k, height
 
@@ -104,8 +105,10 @@ def draw_step() -> None:
     axes = lab.axes_picker(P, columns)
     use_cut, cut_k, height = cut_controls()
     if trace.algorithm != "agnes":
-        st.info("DIANA splits top-down: the scatter shows the splinter group growing; "
-                "the dendrogram is AGNES's (bottom-up) record.", icon="✂️")
+        # no dendrogram is drawn here: say why rather than name one that is not there
+        st.info("DIANA splits top-down: the scatter shows the splinter group growing. The dendrogram, "
+                "distance matrix and merge heights record AGNES's bottom-up merges: switch the algorithm "
+                "to see them.", icon="✂️")
     stepped, spec = lab.step_player(
         P, trace, (axes, tuple(columns), cut_k, height, use_cut),
         lambda: views.step_charts(trace, axes=axes, columns=columns, cut_k=cut_k, cut_height=height,
@@ -116,11 +119,11 @@ def draw_step() -> None:
     with lab.at_step(P):
         st.markdown(f"**Merge {step} of {len(trace) - 1}** (step {step + 1})" if trace.algorithm == "agnes"
                     else f"**Split at step {step + 1}**")
-        draw_sections(step)
+        draw_sections(step, cut_k, height)
     url.write(url_params, share.url_values(url_params))
 
 
-def draw_sections(step: int) -> None:
+def draw_sections(step: int, cut_k: int | None, height: float | None) -> None:
     sections = ["Distance matrix", "Merge heights", "Linkage comparison", "Share and export"]
     section = lab.section_picker(P, sections)
     if section in ("Distance matrix", "Merge heights") and trace.algorithm != "agnes":
@@ -128,7 +131,10 @@ def draw_sections(step: int) -> None:
     elif section == "Distance matrix":
         st.plotly_chart(views.distance_heatmap(trace, step), key=K("heatmap"), theme=None, config=lab.CHART_CONFIG)
     elif section == "Merge heights":
-        st.plotly_chart(views.merge_heights(trace, step), key=K("heights"), theme=None, config=lab.CHART_CONFIG)
+        # the same cut as the dendrogram's, so the two charts agree on where the tree is cut
+        cut_at = height if height is not None else (views.cut_for_k(trace, cut_k) if cut_k else None)
+        st.plotly_chart(views.merge_heights(trace, step, cut_height=cut_at), key=K("heights"), theme=None,
+                        config=lab.CHART_CONFIG)
     elif section == "Linkage comparison":
         st.caption("The same data under four linkages: single linkage chains points into long clusters, "
                    "complete and Ward make compact ones.")

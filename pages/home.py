@@ -29,28 +29,20 @@ st.plotly_chart(home.hook_figure(trace), key="home.hook", config={"displayModeBa
 st.caption(home.hook_caption(trace))
 
 st.subheader("Labs")
-st.page_link(
-    "pages/em.py",
-    label="EM for Gaussian mixtures: E-steps, M-steps, ellipses and the log-likelihood",
-    icon=":material/blur_on:",
-)
-st.page_link(
-    "pages/kmeans.py",
-    label="k-means and k-medoids as hard EM: assignments, updates, and EM side by side",
-    icon=":material/hub:",
-)
-st.page_link(
-    "pages/hierarchy.py",
-    label="Hierarchical clustering: the dendrogram grows merge by merge; cut it anywhere",
-    icon=":material/account_tree:",
-)
-st.page_link(
-    "pages/density.py",
-    label="DBSCAN, OPTICS and HDBSCAN: clusters grown from density, where EM and k-means fail",
-    icon=":material/grain:",
-)
-st.page_link(
-    "pages/selection.py",
-    label="Choosing k: elbow, silhouette, BIC and AIC, each point a link to its run",
-    icon=":material/query_stats:",
-)
+# The lab's name as the link, what it shows beneath: a long link label is cut off, not
+# wrapped, on a phone.
+LABS = [
+    ("pages/em.py", "EM for Gaussian mixtures", "E-steps, M-steps, ellipses and the log-likelihood",
+     ":material/blur_on:"),
+    ("pages/kmeans.py", "k-means and k-medoids", "hard EM: assignments, updates, and EM side by side",
+     ":material/hub:"),
+    ("pages/hierarchy.py", "Hierarchical clustering", "the dendrogram grows merge by merge; cut it anywhere",
+     ":material/account_tree:"),
+    ("pages/density.py", "DBSCAN, OPTICS and HDBSCAN",
+     "clusters grown from density, where EM and k-means fail", ":material/grain:"),
+    ("pages/selection.py", "Choosing k", "elbow, silhouette, BIC and AIC, each point a link to its run",
+     ":material/query_stats:"),
+]
+for page, name, what, icon in LABS:
+    st.page_link(page, label=name, icon=icon)
+    st.caption(what)

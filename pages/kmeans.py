@@ -30,6 +30,8 @@ INIT_LABELS = {
     "k-medoids++": "k-medoids++ seeding",
     "build": "PAM's BUILD",
 }
+#: Seed of the default run (with the "random" start; see PARAMS).
+DEFAULT_SEED = 199
 SIGMA2 = (4.0, 2.0, 1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01)
 LADDER = (2.0, 0.5, 0.1, 0.02)
 
@@ -59,13 +61,16 @@ def parse_sigma2(text: str) -> float:
 PARAMS = [
     url.Param("algo", K("algo"), "kmeans", url.choice(list(ALGORITHMS)), "algorithm"),
     url.Param("k", K("k"), 3, url.integer(1, 10), "number of clusters"),
-    url.Param("init", K("init"), "k-means++", url.choice(KMEANS_INITS), "k-means start"),
+    # The default run is one a student can watch: from these three random points the
+    # labels change in five iterations and the inertia falls over as many steps
+    # (572 -> 40.8 on the default blobs); k-means++ gets there in one.
+    url.Param("init", K("init"), "random", url.choice(KMEANS_INITS), "k-means start"),
     url.Param("centers", K("centers"), None, parse_centers, "placed centres", fmt=format_centers),
     url.Param("minit", K("minit"), "k-medoids++", url.choice(kmedoids.INITS), "k-medoids start"),
     url.Param("metric", K("metric"), "euclidean", url.choice(kmedoids.METRICS), "metric"),
     url.Param("p", K("p"), 3.0, url.number(1.0, 20.0), "Minkowski p"),
     url.Param("method", K("method"), "alternate", url.choice(kmedoids.METHODS), "method"),
-    url.Param("seed", K("seed"), 0, url.integer(0, 2**31 - 1), "seed"),
+    url.Param("seed", K("seed"), DEFAULT_SEED, url.integer(0, 2**31 - 1), "seed"),
     url.Param("iter", K("iter"), 100, url.integer(1, 1000), "max_iter"),
     url.Param("tol", K("tol"), 1e-4, url.number(0.0, 10.0), "tol"),
     url.Param("sigma2", K("sigma2"), 0.5, parse_sigma2, "σ²"),
@@ -147,7 +152,7 @@ check = kmeans.check_trace if algo == "kmeans" else kmedoids.check_trace
 trace, columns, about, replay = lab.shown_trace(P, lambda: runners.run(algo, dataset, params, slot=P), choice)
 lab.need_two_features(trace)
 lab.step_link_note(P, len(trace))
-st.caption(f"{about}. {trace.message}")
+st.caption(f"{data_picker.plain(about)}. {data_picker.plain(trace.message)}")
 url_params = data_picker.url_params(P, data_picker.current_name(P)) + PARAMS
 shown_data = Dataset(X=trace.X, columns=tuple(columns), name=about)
 
@@ -171,10 +176,16 @@ def em_run(slot: str, **extra) -> Trace:
 def draw_step() -> None:
     axes = lab.axes_picker(P, columns)
     t1, t2, t3 = st.columns(3)
-    regions = t1.toggle("Shade each centre's region", value=True, key=K("regions"))
-    lines = t2.toggle("Assignment lines on E-steps", value=True, key=K("lines"))
+    # short labels: in a laptop window longer ones are cut off
+    regions = t1.toggle("Shade regions", value=True, key=K("regions"),
+                        help="Colour the plane by the nearest centre (medoid): each one's Voronoi cell.")
+    lines = t2.toggle("Assignment lines", value=True, key=K("lines"),
+                      help="On E-steps, a line from every point to the centre it is assigned to.")
     unit_ball = None
-    if trace.algorithm == "kmedoids" and t3.toggle("Unit ball of the distance around medoid 1", key=K("ball")):
+    if trace.algorithm == "kmedoids" and t3.toggle(
+            "Ball around medoid 1", key=K("ball"),
+            help="The points at one distance from medoid 1 (the median distance to its cluster): "
+                 "a circle for Euclidean, a diamond for Manhattan."):
         unit_ball = (trace.params.get("metric"), trace.params.get("p", 2.0))
     stepped, spec = lab.step_player(
         P, trace, (axes, tuple(columns), regions, lines, unit_ball),
@@ -187,6 +198,9 @@ def draw_step() -> None:
         st.markdown(f"**Clusters at step {step + 1}**")
         # Rows are the quantities, columns the clusters.
         table = views.centers_table(trace, step, columns).set_index("cluster").T
+        # st.table reads headers as Markdown: names from a user's CSV must show as written
+        table.index = [data_picker.plain(name) for name in table.index]
+        table.columns = [data_picker.plain(name) for name in table.columns]
         st.table(table.style.format("{:.4g}", na_rep="—"))
         draw_sections(step, axes)
     write_url()
@@ -198,7 +212,9 @@ def draw_sections(step: int, axes) -> None:
         st.caption("EM started from the same means, synchronised on the iteration: hard labels on the left, "
                    "responsibilities on the right.")
         em_trace = em_run(f"{P}.compare")
-        iteration = trace[step].iteration
+        # whole iterations done: at an E-step the centres have not moved yet, so the panels show
+        # the iteration before (never the step after the one on screen)
+        iteration = views.iterations_done(trace, step)
         st.plotly_chart(views.comparison(trace, em_trace, iteration, axes=axes, columns=columns),
                         key=K("compare"), theme=None, config=lab.CHART_CONFIG)
     elif section.startswith("σ²"):
@@ -211,10 +227,19 @@ def draw_sections(step: int, axes) -> None:
         c1.metric("Mean largest responsibility", f"{views.hardness(em_trace):.3f}")
         if trace.algorithm == "kmeans":
             c2.metric("Points where EM agrees with k-means", f"{views.agreement_with_kmeans(em_trace, trace):.1%}")
-        st.plotly_chart(em_views.scatter_2d(em_trace, last, axes=axes, columns=columns),
+        sigma_fig = views.to_scale(em_views.scatter_2d(em_trace, last, axes=axes, columns=columns))
+        # EM's own step count means nothing beside the k-means player: say which run and when
+        sigma_fig.update_layout(title={"text": f"EM with σ² = {sigma2:g}: its last step "
+                                               f"(iteration {em_trace[last].iteration})"})
+        st.plotly_chart(sigma_fig,
                         key=K("sigma_chart"), theme=None, config=lab.CHART_CONFIG)
         ladder = {v: em_run(f"{P}.ladder.{v}", covariance_type="fixed", fixed_variance=v) for v in LADDER}
-        st.plotly_chart(views.hardening(ladder, columns=columns), key=K("ladder"), theme=None, config=lab.CHART_CONFIG)
+        # the same plane as the charts above, and each panel's agreement like the metric's
+        ladder_fig = views.hardening(ladder, kmeans_trace=trace if trace.algorithm == "kmeans" else None,
+                                     axes=axes, columns=columns)
+        st.caption("As σ² shrinks: each panel gives σ², the mean largest responsibility (max r) and, "
+                   "for k-means, the share of points EM labels as k-means does.")
+        st.plotly_chart(ladder_fig, key=K("ladder"), theme=None, config=lab.CHART_CONFIG)
     else:
         lab.share_section(
             P, trace, url_params, choice=choice, replay=replay, check=check,

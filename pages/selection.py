@@ -48,22 +48,33 @@ ks = tuple(range(kmin, kmax + 1))
 seed = int(st.session_state[K("seed")])
 n_init = int(st.session_state[K("ninit")])
 
-st.caption(f"{dataset.name}: {dataset.n_samples} points, {dataset.n_features} features.")
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+st.caption(f"{dataset.name}: {plural(dataset.n_samples, 'point')}, {plural(dataset.n_features, 'feature')}.")
 # "Stop" ends the runs in progress (its click interrupts them at the next progress
 # update) and keeps them stopped for these settings until "Run again".
 run_key = (dataset.digest, ks, n_init, seed, tuple(types))
+st.session_state[K("runs")] = run_key  # the settings of the runs shown (or in progress)
 if st.session_state.get(K("stopped")) == run_key:
     st.info("Stopped. Change a setting, or run these again.", icon="⏹️")
     st.button("Run again", key=K("resume"), on_click=st.session_state.pop, args=(K("stopped"), None))
     st.stop()
-st.button("Stop", key=K("stop"), on_click=st.session_state.__setitem__, args=(K("stopped"), run_key),
-            help="Stop the runs in progress.")
+# The button is there only while the runs are: it is cleared as soon as they end (at
+# once when their results are remembered).
+stop_slot = st.empty()
+stop_slot.button("Stop", key=K("stop"), on_click=st.session_state.__setitem__, args=(K("stopped"), run_key),
+                 help="Stop the runs in progress.")
 try:
     elbow = runners.elbow(dataset, ks, n_init=n_init, seed=seed)
     criteria = runners.criteria(dataset, ks, tuple(types), seed=seed) if types else None
 except ValueError as exc:
     st.error(str(exc), icon="⚠️")
     st.stop()
+finally:
+    stop_slot.empty()
 
 data_query = {p.name: p.format(v) for p in data_picker.url_params(P, data_picker.current_name(P))
               if (v := st.session_state.get(p.key)) is not None}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -21,11 +20,18 @@ def open_lab(page: str, **query) -> AppTest:
     return at
 
 
-def step_of(at: AppTest) -> tuple[int, int]:
-    """(i, N) from the player's "Step i/N" label."""
-    (label,) = [m.value for m in at.markdown if m.value.startswith("**Step ")]
-    m = re.match(r"\*\*Step (\d+)/(\d+)\*\*", label)
-    return int(m.group(1)), int(m.group(2))
+def step_of(at: AppTest, prefix: str = "em", slot: str | None = None) -> tuple[int, int]:
+    """(i, N): the step the lab shows (1-based, as in its label and link) and the trace's length."""
+    return int(at.session_state[f"{prefix}.step"]), len(trace_of(at, slot or prefix))
+
+
+def go(at: AppTest, step: int, prefix: str = "em") -> AppTest:
+    """Step the player as the browser does: it reports the step in the component's state."""
+    mount = at.session_state[f"{prefix}.player.mount"]
+    at.session_state[f"{prefix}-player"] = {"step": {"step": int(step), "mount": mount[2]}}
+    at.run()
+    assert not at.exception, at.exception
+    return at
 
 
 def trace_of(at: AppTest, slot: str):

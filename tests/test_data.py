@@ -156,22 +156,25 @@ def test_numbers_in_all_notations():
 def test_things_float_might_accept_are_not_numbers(value):
     # "3,6" is a decimal comma only where commas do not separate columns; here
     # it is quoted text in a comma file.
-    ds = read_csv(f'x,y\n1,"{value}"\n2,other\n3,text\n'.encode())
+    ds = read_csv(f'x,y\n1,"{value}"\n2,other\n3,"{value}"\n'.encode())
     assert ds.columns == ("x",)
     assert ds.label_name == "y"
+    assert ds.labels == (value, "other", value)
 
 
 def test_separator_inside_quoted_text_does_not_split_it():
-    ds = read_csv(b'name,x,y\n"Smith, J",1,2\n"Doe, A",3,4\n')
+    ds = read_csv(b'team,x,y\n"Smith, J",1,2\n"Doe, A",3,4\n"Smith, J",5,6\n')
     assert ds.columns == ("x", "y")
-    assert ds.labels == ("Smith, J", "Doe, A")
+    assert ds.labels == ("Smith, J", "Doe, A", "Smith, J")
 
 
 def test_tab_file_with_commas_in_text():
-    ds = read_csv(b"name\tx\tlabel\nSmith, J\t1\ta\nDoe, A\t3\tb\nRoe, B\t5\tc\n")
+    ds = read_csv(b"name\tx\tlabel\nSmith, J\t1\ta\nDoe, A\t3\tb\nRoe, B\t5\ta\n")
     assert ds.columns == ("x",)
-    assert ds.label_name == "name"
-    assert ds.labels == ("Smith, J", "Doe, A", "Roe, B")
+    # "name" differs in every row, so "label" holds the known classes.
+    assert ds.label_name == "label"
+    assert ds.labels == ("a", "b", "a")
+    assert any("'name' was left out: it has a different value in every row" in n for n in ds.notes)
 
 
 def test_semicolon_file_with_commas_in_text():
@@ -263,18 +266,19 @@ def test_text_column_becomes_labels_and_never_enters_X():
     assert ds.columns == ("x", "y")
     assert ds.label_name == "species"
     assert ds.labels == ("setosa", "virginica")  # aligned with the kept rows
-    assert any("'species'" in n and "labels" in n for n in ds.notes)
+    assert any("'species'" in n and "known classes" in n for n in ds.notes)
 
 
 def test_missing_label_is_marked():
-    ds = read_csv(b"x,kind\n1,a\n2,\n3,b\n")
-    assert ds.labels == ("a", "(missing)", "b")
+    ds = read_csv(b"x,kind\n1,a\n2,\n3,b\n4,a\n")
+    assert ds.labels == ("a", "(missing)", "b", "a")
 
 
-def test_only_the_first_text_column_becomes_labels():
-    ds = read_csv(b"x,kind,place\n1,a,here\n2,b,there\n")
+def test_only_one_text_column_becomes_labels():
+    ds = read_csv(b"x,kind,place\n1,a,here\n2,b,there\n3,a,there\n")
     assert ds.label_name == "kind"
-    assert any("'place' was left out" in n for n in ds.notes)
+    assert any("'place' was left out" in n and "'kind' is used as the known classes" in n
+               for n in ds.notes)
 
 
 def test_column_with_one_typo_is_left_out_with_the_line_not_made_labels():

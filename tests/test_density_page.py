@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import apptest
-from apptest import step_of
+from apptest import go, step_of
 
 
 def open_lab(**query):
@@ -21,8 +23,8 @@ def test_opens_on_two_moons_with_dbscan_and_steps():
     trace = trace_of(at)
     assert trace.algorithm == "dbscan"
     assert trace.steps[0].phase == "core" and trace.steps[-1].phase == "result"
-    at.button(key="db-next").click().run()
-    assert step_of(at)[0] == 2
+    go(at, step_of(at, "db")[0] + 1, "db")
+    assert step_of(at, "db")[0] == 2
     at.slider(key="db.eps").set_value(0.5).run()
     assert trace_of(at).params["eps"] == 0.5
     for group in ("point", "cluster"):
@@ -34,9 +36,9 @@ def test_opens_on_two_moons_with_dbscan_and_steps():
 def test_optics_and_hdbscan_run_and_step(algo):
     at = open_lab(algo=algo)
     assert trace_of(at).algorithm == algo
-    at.button(key="db-last").click().run()
+    go(at, step_of(at, "db")[1], "db")
     assert not at.exception
-    assert step_of(at)[0] == step_of(at)[1]
+    assert step_of(at, "db")[0] == step_of(at, "db")[1]
     if algo == "optics":
         at.slider(key="db.cut").set_value(0.4).run()
         assert trace_of(at).params["eps_cut"] == 0.4
@@ -57,3 +59,54 @@ def test_link_values_beyond_the_sliders_fall_back_with_a_note():
     notes = " ".join(w.value for w in at.warning)
     for word in ("eps='5'", "cut='4'", "xi='0.001'"):
         assert word in notes
+
+
+def _side_meta(at) -> dict:
+    """What the three side-by-side panels show: ``labels`` and ``titles`` per panel, ``compares``."""
+    figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    metas = sorted((f["layout"]["meta"] for f in figs if "compares" in (f.get("layout", {}).get("meta") or {})),
+                   key=lambda m: m["panel"])
+    assert [m["panel"] for m in metas] == [0, 1, 2]
+    return {"labels": [m["labels"] for m in metas], "titles": [m["title"] for m in metas],
+            "compares": metas[0]["compares"]}
+
+
+def test_the_default_runs_show_every_kind_of_point_and_agreeing_extractions():
+    at = open_lab()
+    trace = trace_of(at)
+    final = trace.steps[-1]
+    n_border = int(((final.labels >= 0) & ~final.core).sum())
+    # a run a student can watch: many steps, two moons, border points as rings and some noise
+    assert len(trace) >= 20
+    assert final.n_clusters == 2 and n_border >= 10 and final.noise.sum() >= 1
+    at = open_lab(algo="optics")
+    trace = trace_of(at)
+    assert len(trace) >= 20
+    cut, xi = trace.steps[-2], trace.steps[-1]
+    # the ξ method at its default finds the two moons, as the default cut does
+    assert cut.n_clusters == xi.n_clusters == 2
+
+
+@pytest.mark.parametrize("algo", ["optics", "hdbscan"])
+def test_side_by_side_compares_the_run_shown_not_another_dbscan(algo):
+    at = open_lab(algo=algo, xi=0.05)
+    go(at, step_of(at, "db")[1], "db")
+    at.segmented_control(key="db-section").set_value("Side by side with EM and k-means").run()
+    assert not at.exception
+    trace = trace_of(at)
+    meta = _side_meta(at)
+    assert meta["labels"][0] == trace.steps[-1].labels.astype(int).tolist()
+    found = trace.steps[-1].n_clusters
+    name = "OPTICS, ξ method (ξ = 0.05)" if algo == "optics" else "HDBSCAN"
+    assert name in meta["compares"]
+    k = max(2, min(10, found))
+    for title in meta["titles"][1:]:
+        assert f"k = {k}" in title
+    captions = " ".join(c.value for c in at.caption)
+    assert meta["compares"] in captions
+    if algo == "optics":
+        # one step back (the ε cut), the panel compares the cut
+        go(at, step_of(at, "db")[0] - 1, "db")
+        meta = _side_meta(at)
+        assert meta["compares"].startswith("OPTICS, cut at ε")
+        assert meta["labels"][0] == trace.steps[-2].labels.astype(int).tolist()

@@ -528,3 +528,17 @@ def test_snapshot_refuses_bad_shapes():
         dataclasses.replace(s, mst_edges=np.zeros((3, 2)))
     assert isinstance(s, HDBSCANSnapshot)
     assert hd.__all__
+
+
+def test_selection_message_names_clusters_as_the_scatter_does():
+    """"cluster j" in the message is label j - 1 (the scatter's and legend's "cluster j"),
+    with its condensed-tree id (the icicle's) and its size."""
+    trace = run("blobs", 10, 5)
+    snap = trace.steps[-1]
+    sizes = np.bincount(snap.labels[snap.labels >= 0])
+    assert 2 <= snap.selected.size <= 6
+    for j, c in enumerate(snap.selected.tolist()):
+        assert f"cluster {j + 1} (condensed #{int(c)}, {sizes[j]} points)" in snap.message
+    n_noise = int((snap.labels < 0).sum())
+    assert f"{n_noise} noise point" in snap.message
+    assert "condensed ids" not in snap.message

@@ -7,7 +7,7 @@ import pytest
 from scipy.cluster.hierarchy import linkage
 
 import apptest
-from apptest import step_of
+from apptest import go, step_of
 from tracelab import hierarchy
 
 
@@ -24,8 +24,8 @@ def test_opens_on_blobs_with_ward_and_matches_scipy():
     trace = trace_of(at)
     assert trace.algorithm == "agnes" and len(trace) == 60
     np.testing.assert_allclose(trace.linkage_matrix[:, 2], linkage(trace.X, "ward")[:, 2], rtol=1e-10)
-    at.button(key="hc-next").click().run()
-    assert step_of(at)[0] == 2
+    go(at, step_of(at, "hc")[0] + 1, "hc")
+    assert step_of(at, "hc")[0] == 2
     assert "Merge" in " ".join(m.value for m in at.markdown)
 
 
@@ -81,3 +81,34 @@ def test_a_low_cut_height_keeps_k_within_its_input():
     at.slider(key="hc.cut_height").set_value(0.0).run()
     assert not at.exception
     assert at.session_state["hc.cutk"] == 50
+
+
+def chart_spec(at, key: str) -> dict:
+    """The plotly figure a chart element carries (AppTest does not inspect charts itself)."""
+    import json
+
+    (chart,) = [c for c in at.get("plotly_chart") if c.proto.id.endswith(key) or key in c.proto.id]
+    return json.loads(chart.proto.spec)
+
+
+def test_merge_heights_on_300_points_use_a_log_scale_and_show_the_cut():
+    at = open_lab(step=20, cutk=3)
+    at.segmented_control(key="hc-section").set_value("Merge heights").run()
+    assert not at.exception
+    spec = chart_spec(at, "hc.heights")
+    assert spec["layout"]["yaxis"]["type"] == "log"
+    (cut,) = [t for t in spec["data"] if t.get("meta", {}).get("role") == "cut"]
+    from tracelab.views import hierarchy as hv
+
+    assert cut["y"][0] == pytest.approx(hv.cut_for_k(trace_of(at), 3))
+
+
+def test_a_file_name_from_an_upload_is_shown_as_written():
+    at = open_lab()
+    at.radio(key="hc.data.source").set_value("Upload a CSV").run()
+    rows = "\n".join(f"{i % 5},{(i * 7) % 11}" for i in range(30))
+    at.file_uploader(key="hc.data.upload").set_value(("[x](javascript:alert(1)).csv", f"a,b\n{rows}\n".encode(),
+                                                      "text/csv")).run()
+    assert not at.exception
+    caption = " ".join(c.value for c in at.caption)
+    assert "\\[x\\]\\(javascript\\:alert\\(1\\)\\)" in caption and "[x](" not in caption

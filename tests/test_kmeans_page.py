@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 import apptest
-from apptest import step_of
+from apptest import go, step_of
 from tracelab import kmedoids
+from tracelab.ui import data_picker
 
 
 def open_lab(**query):
@@ -22,13 +23,13 @@ def test_opens_on_blobs_and_steps_through_assign_and_update():
     at = open_lab()
     trace = trace_of(at)
     assert trace.algorithm == "kmeans" and len(trace.steps[0].centers) == 3
-    assert step_of(at)[0] == 1
-    at.button(key="km-next").click().run()
+    assert step_of(at, "km")[0] == 1
+    go(at, step_of(at, "km")[0] + 1, "km")
     assert "E-step" in " ".join(m.value for m in at.markdown)
-    at.button(key="km-next").click().run()
+    go(at, step_of(at, "km")[0] + 1, "km")
     assert "M-step" in " ".join(m.value for m in at.markdown)
-    at.button(key="km-last").click().run()
-    assert step_of(at)[0] == step_of(at)[1]
+    go(at, step_of(at, "km")[1], "km")
+    assert step_of(at, "km")[0] == step_of(at, "km")[1]
     assert not at.exception
 
 
@@ -87,4 +88,48 @@ def test_bad_link_values_fall_back_with_notes():
     notes = " ".join(w.value for w in at.warning)
     for word in ("algo='kmeanz'", "metric='hamming'", "sigma2='3'"):
         assert word in notes
-    assert step_of(at)[0] == 1
+    assert step_of(at, "km")[0] == 1
+
+
+def test_the_default_run_can_be_watched_over_several_iterations():
+    at = open_lab()
+    trace = trace_of(at)
+    assert trace.params["init"] == "random" and trace.params["seed"] == 199
+    steps = trace.steps
+    # Each E-step after the first (which repeats the start's assignment) moves points
+    # between clusters, in at least four iterations...
+    moved = [int(np.sum(np.asarray(s.labels) != np.asarray(steps[s.index - 1].labels)))
+             for s in steps if s.phase == "E" and s.iteration >= 2]
+    assert sum(m > 0 for m in moved) >= 4, moved
+    # ...and the inertia falls visibly at four M-steps or more, not all at once.
+    drops = [steps[s.index - 1].inertia - s.inertia for s in steps if s.phase == "M"]
+    total = steps[0].inertia - steps[-1].inertia
+    assert sum(d > 0.02 * total for d in drops) >= 4, drops
+    assert max(drops) < 0.6 * total
+    # It ends on the three blobs (no local minimum as a first lesson).
+    assert sorted(np.bincount(np.asarray(steps[-1].labels)).tolist()) == [100, 100, 100]
+
+
+NASTY = ("**bold**", "$x^2$", "[link](javascript:alert(1))")
+
+
+def nasty_csv() -> bytes:
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal(0, 1, (20, 3)), rng.normal(4, 1, (20, 3))])
+    return (";".join(NASTY) + "\n" + "\n".join(";".join(f"{v:.3f}" for v in row) for row in X)).encode()
+
+
+def test_column_and_file_names_from_a_csv_are_shown_as_written():
+    at = open_lab()
+    at.radio(key="km.data.source").set_value("Upload a CSV").run()
+    at.file_uploader(key="km.data.upload").set_value(("**my**_data.csv", nasty_csv(), "text/csv")).run()
+    assert not at.exception
+    assert trace_of(at).X.shape[1] == 3
+    (table,) = at.table
+    rows = [str(r) for r in table.value.index]
+    # st.table reads headers as Markdown: every character of a user's name is escaped
+    for name in NASTY:
+        assert f"centre {data_picker.plain(name)}" in rows, rows
+    assert not any("**bold**" in r or "$x^2$" in r or "](" in r for r in rows)
+    caption = " ".join(c.value for c in at.caption)
+    assert data_picker.plain("**my**_data.csv") in caption and "**my**" not in caption

@@ -35,3 +35,16 @@ def test_bishop_figure_separates_the_two_eruption_types_by_iteration_20():
     assert short[0] < -1 and short[1] < -1
     assert long_[0] > 0.5 and long_[1] > 0.5
     assert set(lessons.BISHOP_FAITHFUL.small_multiples) == {1, 2, 5, 20}
+
+
+def test_the_home_hook_has_a_sure_and_an_unsure_eruption_after_convergence():
+    preset = lessons.HOOK
+    data = preset.data()
+    assert data.columns == ("eruptions",) and data.X.shape == (272, 1)
+    trace = trace_em(data, **preset.params)
+    assert trace.converged
+    certainty = trace.steps[-1].responsibilities.max(axis=1)
+    # Between the groups (about 2.8 min) a point is split near 0.5; inside, far above 0.99.
+    assert certainty.min() < 0.6 and np.sort(certainty)[len(certainty) // 2] > 0.99
+    short, long_ = np.sort(trace.steps[-1].means.ravel())
+    assert 1.9 < short < 2.2 and 4.1 < long_ < 4.4

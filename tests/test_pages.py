@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from tracelab import datasets
 from tracelab.trace import Trace
+from apptest import go, step_of
 
 TIMEOUT = 60
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -22,17 +24,6 @@ def em():
     at.run()
     assert not at.exception, at.exception
     return at
-
-
-def label(at) -> str:
-    texts = [m.value for m in at.markdown if m.value.startswith("**Step ")]
-    assert len(texts) == 1, texts
-    return texts[0]
-
-
-def step_of(at) -> tuple[int, int]:
-    m = re.match(r"\*\*Step (\d+)/(\d+)\*\*", label(at))
-    return int(m.group(1)), int(m.group(2))
 
 
 def alerts(at) -> str:
@@ -54,40 +45,95 @@ def test_em_page_opens_on_old_faithful_at_step_one(em):
     assert em.session_state["em.data.standardize"] is True
 
 
-def test_player_buttons_and_slider_move_the_step(em):
+def test_the_default_em_run_is_one_a_student_can_watch(em):
+    trace = em.session_state["_trace_memo.em"][1]
+    assert trace.params["init"] == "random_from_data" and trace.params["seed"] == 15
+    assert 10 <= trace.n_iter <= 30 and trace.converged
+    ll = [s.log_likelihood for s in trace.steps if s.phase == "M"]
+    assert sum(b - a > 1.0 for a, b in zip(ll, ll[1:])) >= 8  # the climb spans many steps
+    moved = np.linalg.norm(trace.steps[-1].means - trace.steps[0].means, axis=1)
+    assert moved.max() > 1.0  # a mean travels across the data (standardised units)
+    covs = [s.covariances for s in trace.steps if s.phase == "M"]
+    assert np.abs(covs[-1] - covs[0]).max() > 0.3  # and the Gaussians reshape
+    assert step_of(em) == (1, len(trace))
+
+
+def test_the_parameters_table_shows_every_gaussian_and_data_names_as_written():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("pages/em.py")
+    at.query_params.update({"k": "10"})
+    at.run()
+    assert not at.exception
+    (grid,) = [d for d in at.dataframe if "Gaussian 10" in list(d.value.columns)]
+    assert list(grid.value.columns) == [f"Gaussian {j}" for j in range(1, 11)]
+    assert not at.table  # not squeezed into the side column
+    # Names from a file in the side table are escaped for its Markdown.
+    at.number_input(key="em.k").set_value(2).run()
+    at.radio(key="em.data.source").set_value("Upload a CSV").run()
+    rows = "\n".join(f"{i % 7}.5,{(i * 3) % 11}.25" for i in range(40))
+    at.file_uploader(key="em.data.upload").set_value(
+        ("names.csv", f"**bold**,[link](javascript:alert(1))\n{rows}\n".encode(), "text/csv")).run()
+    assert not at.exception
+    (table,) = at.table
+    labels = list(table.value.index)
+    assert r"mean \*\*bold\*\*" in labels
+    assert r"mean \[link\]\(javascript\:alert\(1\)\)" in labels
+
+
+def test_one_feature_is_counted_as_one_feature():
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.switch_page("pages/em.py")
+    at.query_params.update({"data": "six_points", "std": "0"})
+    at.run()
+    assert not at.exception
+    assert any("6 points, 1 feature." in c.value for c in at.caption)
+
+
+def test_the_browsers_step_reaches_python_and_the_steps_tables(em):
+    trace = em.session_state["_trace_memo.em"][1]
     _, n = step_of(em)
-    em.button(key="em-next").click().run()
-    assert step_of(em) == (2, n) and "E-step" in label(em)
-    em.button(key="em-next").click().run()
-    assert step_of(em)[0] == 3 and "M-step" in label(em)
-    em.button(key="em-prev").click().run()
-    assert step_of(em)[0] == 2
-    em.button(key="em-last").click().run()
-    assert step_of(em)[0] == n
-    assert em.button(key="em-next").disabled
-    em.button(key="em-first").click().run()
+    go(em, 2)
+    assert step_of(em) == (2, n) and trace[1].phase == "E"
+    assert any(m.value == "**Parameters at step 2**" for m in em.markdown)
+    go(em, 3)
+    assert step_of(em)[0] == 3 and trace[2].phase == "M"
+    go(em, n)
+    assert step_of(em)[0] == n and em.query_params["step"] in (str(n), [str(n)])
+    go(em, 1)
     assert step_of(em)[0] == 1
-    assert em.button(key="em-prev").disabled
-    em.slider(key="em.step").set_value(4).run()
-    assert step_of(em)[0] == 4
     assert not em.exception
 
 
-def test_play_advances_and_pause_stops(em):
-    em.button(key="em-play").click().run()
-    assert em.session_state["em.playing"] is True
-    first = step_of(em)[0]
-    em.run()  # what the fragment's timer does
-    assert step_of(em)[0] == first + 1
-    em.button(key="em-play").click().run()
-    assert em.session_state["em.playing"] is False
-    held = step_of(em)[0]
+def test_a_stale_report_from_before_python_moved_the_step_is_ignored(em):
+    go(em, 4)
+    mount = em.session_state["em.player.mount"]
+    # Python moves the step (a preset, a link): the browser starts over from there.
+    em.session_state["em.step"] = 2
     em.run()
-    assert step_of(em)[0] == held
+    assert step_of(em)[0] == 2
+    assert em.session_state["em.player.mount"][2] == mount[2] + 1
+    # The component still holds its old report (step 4, the old mount): not taken again.
+    em.run()
+    assert step_of(em)[0] == 2
+
+
+def test_the_player_is_sent_the_trace_once_with_every_steps_label(em):
+    import json
+
+    (player,) = [e for e in em.get("bidi_component") if e.proto.component_name == "tracelab.player"]
+    spec = json.loads(player.proto.bytes)
+    trace = em.session_state["_trace_memo.em"][1]
+    assert spec["labels"] == [s.message for s in trace.steps]
+    assert spec["start"] == 1 and len(spec["charts"]) == 2
+    assert spec["plotly_url"].startswith("app/static/plotly-")
+    before = player.proto.bytes
+    go(em, 3)
+    (player,) = [e for e in em.get("bidi_component") if e.proto.component_name == "tracelab.player"]
+    assert player.proto.bytes == before, "stepping in the browser sends nothing new"
 
 
 def test_parameter_changes_recompute_and_keep_the_step(em):
-    em.slider(key="em.step").set_value(5).run()
+    go(em, 5)
     em.number_input(key="em.k").set_value(3).run()
     assert not em.exception
     assert step_of(em)[0] == 5
@@ -186,7 +232,7 @@ def test_url_parameters_in_and_state_out():
     assert at.session_state["em.k"] == 3 and at.session_state["em.cov"] == "diag"
     assert at.session_state["em.data.name"] == "iris"
     assert at.session_state["_trace_memo.em"][1].X.shape == (150, 4)
-    at.button(key="em-next").click().run()
+    go(at, 7)
     assert at.query_params["step"] == ["7"] or at.query_params["step"] == "7"
 
 
@@ -235,7 +281,7 @@ def test_a_link_made_from_an_upload_says_the_file_cannot_travel():
 
 
 def test_choosing_a_point_shows_its_responsibility_formula(em):
-    em.slider(key="em.step").set_value(2).run()
+    go(em, 2)
     em.number_input(key="em.point").set_value(17).run()
     assert not em.exception
     trace = em.session_state["_trace_memo.em"][1]
@@ -258,16 +304,13 @@ def test_trace_file_replay_and_a_broken_trace_file(em):
     assert "not a TraceLab trace" in alerts(em)
 
 
-@pytest.mark.parametrize("section", ["Responsibilities", "Equations", "Animation", "Share and export"])
+@pytest.mark.parametrize("section", ["Responsibilities", "Equations", "Share and export"])
 def test_every_section_draws(em, section):
     em.segmented_control(key="em-section").set_value(section).run()
     assert not em.exception
-    if section == "Animation":
-        (chart,) = [c for c in em.get("plotly_chart") if c.proto.id.endswith("em.animation") or "frames" in c.proto.spec]
-        assert '"frames"' in chart.proto.spec
     if section == "Equations":
         assert not any("← this step" in m.value for m in em.markdown)  # step 1 is the start
-        em.button(key="em-next").click().run()
+        go(em, 2)
         assert any("← this step" in m.value for m in em.markdown)
 
 
@@ -284,7 +327,7 @@ def test_every_generator_runs_in_the_lab():
 def test_leaving_for_home_and_coming_back_keeps_the_lab_as_it_was(em):
     em.number_input(key="em.k").set_value(3).run()
     em.selectbox(key="em.cov").set_value("diag").run()
-    em.slider(key="em.step").set_value(4).run()
+    go(em, 4)
     em.switch_page("pages/home.py").run()
     assert not em.exception
     em.switch_page("pages/em.py").run()
@@ -296,8 +339,6 @@ def test_leaving_for_home_and_coming_back_keeps_the_lab_as_it_was(em):
 def test_the_remaining_controls_change_what_is_run_or_shown(em):
     em.toggle(key="em.hard").set_value(True).run()
     em.toggle(key="em.uncertain").set_value(True).run()
-    assert not em.exception
-    em.segmented_control(key="em.speed").set_value("fast").run()
     assert not em.exception
     em.number_input(key="em.seed").set_value(7).run()
     em.number_input(key="em.reg").set_value(1e-3).run()
@@ -344,6 +385,6 @@ def test_tiny_uploads_never_raise_on_any_page_or_section(page, prefix):
         for section in at.segmented_control(key=f"{prefix}-section").options:
             at.segmented_control(key=f"{prefix}-section").set_value(section).run()
             assert not at.exception, (name, section)
-        if page != "selection" and not at.button(key=f"{prefix}-last").disabled:
-            at.button(key=f"{prefix}-last").click().run()
+        if page != "selection" and step_of(at, prefix)[1] > 1:
+            go(at, step_of(at, prefix)[1], prefix)
             assert not at.exception, name

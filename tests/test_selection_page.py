@@ -71,9 +71,24 @@ def test_a_range_that_is_too_large_for_the_data_is_narrowed():
     assert "using k = 1 to 5" in " ".join(w.value for w in at.warning)
 
 
+def test_stop_is_shown_only_while_the_runs_are():
+    at = open_lab(kmax=4)
+    # the runs are over when the page is drawn: no Stop button is left on it
+    assert not [b for b in at.button if b.key == "ck.stop"]
+    assert at.get("plotly_chart")
+
+
+def test_a_dataset_with_one_feature_is_not_called_features():
+    at = open_lab(data="six_points", kmax=3)
+    captions = " ".join(c.value for c in at.caption)
+    assert "1 feature." in captions and "1 features" not in captions
+
+
 def test_stop_keeps_the_runs_stopped_until_run_again():
     at = open_lab(kmax=4)
-    at.button(key="ck.stop").click().run()
+    # a click on Stop while the runs go (the button's callback): AppTest cannot click mid-run
+    at.session_state["ck.stopped"] = at.session_state["ck.runs"]
+    at.run()
     assert not at.exception
     assert "Stopped" in " ".join(i.value for i in at.info)
     assert not at.get("plotly_chart")

@@ -7,6 +7,8 @@ original figure.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import plotly.graph_objects as go
 import pytest
@@ -22,6 +24,11 @@ from tracelab.views import density as dv
 
 EPS = 0.4
 MIN_SAMPLES = 5
+
+
+def _plain(title: str) -> str:
+    """A title as read: line breaks and font spans gone, one space between words."""
+    return " ".join(re.sub(r"<br>|<[^>]+>", " ", title or "").split())
 
 
 def _valid(fig: go.Figure) -> go.Figure:
@@ -107,8 +114,8 @@ def test_queue_marked_and_counted_in_title(db):
     q = _one(fig, "queue")
     assert list(q.customdata) == snap.queue.tolist()
     n = snap.queue.size
-    assert f"queue: {n} point{'s' if n != 1 else ''}" in fig.layout.title.text
-    assert fig.layout.title.text.startswith(f"Step {i + 1} · ")
+    assert f"queue: {n} point{'s' if n != 1 else ''}" in _plain(fig.layout.title.text)
+    assert _plain(fig.layout.title.text).startswith(f"Step {i + 1} · ")
 
 
 def test_point_kinds_and_colours_match_snapshot(db):
@@ -142,7 +149,7 @@ def test_point_kinds_and_colours_match_snapshot(db):
     last = db.steps[-1]
     fig = dv.dbscan_scatter(db, len(db) - 1)
     assert len(_one(fig, "noise").customdata) == int((last.labels < 0).sum()) > 0
-    assert "noise point" in fig.layout.title.text
+    assert "noise point" in _plain(fig.layout.title.text)
     assert not _role(fig, "eps-ball")
 
 
@@ -230,7 +237,8 @@ def test_reachability_bars_follow_ordering(op):
 
 def test_cut_colouring_equals_cluster_optics_dbscan(op):
     eps = 0.35
-    for i in (len(op) // 2, len(op) - 1):
+    # an ordering step and the "cut" step (moved to another ε); the "xi" step draws ξ's own clusters
+    for i in (len(op) // 2, len(op) - 2):
         snap = op.steps[i]
         fig = _valid(dv.optics_reachability(op, i, eps_cut=eps))
         labels = cluster_optics_dbscan(snap.reachability, snap.core_distances, snap.ordering, eps)
@@ -378,3 +386,191 @@ def test_side_by_side_three_panels(db, X):
     assert titles[0].startswith("DBSCAN") and titles[1].startswith("EM") and titles[2].startswith("k-means")
     with pytest.raises(ValueError, match="same data"):
         dv.side_by_side(db, trace_em(X[:60], 2, seed=0), km)
+
+
+# ------------------------------------------------------------ what the titles say is drawn
+
+
+def _legend(fig) -> dict[str, str]:
+    """Legend-only entries naming colours: name -> marker colour."""
+    return {tr.name: tr.marker.color for tr in _role(fig, "legend") if tr.showlegend}
+
+
+def _counts(message: str) -> str:
+    """'24 clusters, 71 noise points' from an OPTICS step message."""
+    return message.rsplit(": ", 1)[1].rstrip(".")
+
+
+@pytest.mark.parametrize("eps_cut", [None, 0.3])
+def test_xi_step_draws_the_xi_clusters_not_the_cut(X, eps_cut):
+    op = trace_optics(X, MIN_SAMPLES, xi=0.05, eps_cut=0.3, group="10 points")
+    i = len(op) - 1
+    snap = op.steps[i]
+    assert snap.phase == "xi"
+    cut = op.steps[-2].labels
+    assert (np.unique(snap.labels).size != np.unique(cut).size)  # the two extractions differ here
+    order = snap.ordering.astype(int)
+    reach = _valid(dv.optics_reachability(op, i, eps_cut=eps_cut))
+    bars = _one(reach, "reachability")
+    fin = np.isfinite(snap.reachability[order])
+    want = np.array([_color(int(lb)) for lb in snap.labels[order]], dtype=object)
+    want[~fin] = "#CFCFCF"
+    assert list(bars.marker.color) == want.tolist()
+    assert not _role(reach, "eps-cut")  # no cut line on the ξ step
+    sc = _valid(dv.optics_scatter(op, i, eps_cut=eps_cut))
+    assert list(_one(sc, "points").marker.color) == [_color(int(lb)) for lb in snap.labels]
+    # both titles say what the step's message says: ξ and its counts, no cut
+    for fig in (reach, sc):
+        title = _plain(fig.layout.title.text)
+        assert "ξ method (ξ = 0.05)" in title and _counts(snap.message) in title
+        assert "cut" not in title
+
+
+def test_xi_charts_change_with_xi(X):
+    a = trace_optics(X, MIN_SAMPLES, xi=0.05, eps_cut=0.3, group="10 points")
+    b = trace_optics(X, MIN_SAMPLES, xi=0.3, eps_cut=0.3, group="10 points")
+    assert not np.array_equal(a.steps[-1].labels, b.steps[-1].labels)
+    for view in (dv.optics_reachability, dv.optics_scatter):
+        fa, fb = view(a, len(a) - 1, eps_cut=0.3), view(b, len(b) - 1, eps_cut=0.3)
+        role = "reachability" if view is dv.optics_reachability else "points"
+        assert list(_one(fa, role).marker.color) != list(_one(fb, role).marker.color)
+        assert _plain(fa.layout.title.text) != _plain(fb.layout.title.text)
+
+
+def test_cut_step_titles_name_the_cut_and_its_counts(op):
+    i = len(op) - 2
+    snap = op.steps[i]
+    for fig in (dv.optics_reachability(op, i, eps_cut=snap.eps_cut), dv.optics_scatter(op, i, eps_cut=snap.eps_cut)):
+        title = _plain(fig.layout.title.text)
+        assert f"cut at ε = {snap.eps_cut:.3g}" in title and _counts(snap.message) in title
+        assert "ξ" not in title
+
+
+def _stretched(X):
+    # one feature ten times the other's spread: the old views gave up equal scale here
+    return np.column_stack([X[:, 0], 10 * X[:, 1]])
+
+
+@pytest.mark.parametrize("stretch", [False, True])
+def test_every_plane_view_is_drawn_to_equal_scale(X, stretch):
+    Xs = _stretched(X) if stretch else X
+    eps = 0.4 * (10 if stretch else 1)
+    db_ = trace_dbscan(Xs, eps, MIN_SAMPLES)
+    op_ = trace_optics(Xs, MIN_SAMPLES, group="10 points")
+    hd_ = trace_hdbscan(Xs, 8)
+    em = trace_em(Xs, 2, seed=0)
+    km = trace_kmeans(Xs, 2, seed=0)
+    figs = [dv.dbscan_scatter(db_, 1), dv.dbscan_scatter(db_, len(db_) - 1),
+            dv.optics_scatter(op_, 2), dv.optics_scatter(op_, len(op_) - 1),
+            dv.hdbscan_mst(hd_, 2), dv.hdbscan_mst(hd_, len(hd_) - 1)]
+    for tr in (db_, op_, hd_):
+        figs.append(dv.side_by_side(tr, em, km))
+        figs.extend(dv.side_by_side_panels(tr, em, km))
+    for fig in figs:
+        _valid(fig)
+        lay = fig.layout.to_plotly_json()
+        xs = sorted(k for k in lay if k.startswith("xaxis"))
+        assert xs
+        for xk in xs:
+            sfx = xk[len("xaxis"):]
+            ya, xa = lay[f"yaxis{sfx}"], lay[xk]
+            assert ya.get("scaleanchor") == f"x{sfx}" and ya.get("scaleratio") == 1, (xk, _plain(fig.layout.title.text))
+            assert ya.get("constrain") == "domain" and xa.get("constrain") == "domain"
+        assert not any("not to scale" in (a.text or "") for a in fig.layout.annotations)
+
+
+def _check_cluster_legend(fig, labels):
+    legend = _legend(fig)
+    labels = np.asarray(labels, dtype=int)
+    for c in np.unique(labels[labels >= 0])[: len(common.PALETTE)]:
+        assert legend[f"cluster {c + 1}"] == _color(int(c))
+    # noise named in the legend (DBSCAN's noise points are a trace of their own, named "noise")
+    named = {tr.name for tr in fig.data if tr.showlegend and tr.x is not None and len(tr.x) > 0} | set(legend)
+    assert ("noise" in named) == bool((labels < 0).any())
+    # every name in the legend is one the hover texts use
+    hover = " ".join(str(t) for tr in fig.data for t in (tr.hovertext or []) if isinstance(tr.hovertext, tuple))
+    for name in legend:
+        if name.startswith("cluster "):
+            assert name in hover
+
+
+def test_scatters_have_a_legend_naming_the_cluster_colours(db, op, hd):
+    fig = _valid(dv.dbscan_scatter(db, len(db) - 1))
+    _check_cluster_legend(fig, db.steps[-1].labels)
+    assert fig.layout.legend.itemclick is False
+    for i in (len(op) - 2, len(op) - 1):
+        fig = _valid(dv.optics_scatter(op, i))
+        _check_cluster_legend(fig, op.steps[i].labels)
+        assert fig.layout.showlegend
+    fig = _valid(dv.hdbscan_mst(hd, len(hd) - 1))
+    _check_cluster_legend(fig, hd.steps[-1].labels)
+    assert fig.layout.showlegend
+    assert not _valid(dv.hdbscan_mst(hd, 0)).layout.showlegend  # the colour bar explains the colours
+
+
+def test_cluster_legend_with_more_clusters_than_colours():
+    labels = np.r_[np.arange(15), -1]
+    entries = dv._cluster_legend(labels)
+    names = [e["name"] for e in entries]
+    assert names[:12] == [f"cluster {c}" for c in range(1, 13)]
+    assert "clusters 13–15: the colours repeat" in names and names[-1] == "noise"
+
+
+def test_side_by_side_compares_one_labelling_and_says_which(X):
+    op_ = trace_optics(X, MIN_SAMPLES, xi=0.05, eps_cut=0.3, group="10 points")
+    km = trace_kmeans(X, 2, seed=0)
+    em = trace_em(X, 2, seed=0)
+    for extraction, snap in (("cut", op_.steps[-2]), ("xi", op_.steps[-1])):
+        fig = _valid(dv.side_by_side(op_, em, km, extraction=extraction))
+        assert fig.layout.meta["labels"][0] == snap.labels.astype(int).tolist()
+        titles = fig.layout.meta["titles"]
+        found = int(np.unique(snap.labels[snap.labels >= 0]).size)
+        assert ("ξ method (ξ = 0.05)" if extraction == "xi" else "cut at ε = 0.3") in titles[0]
+        assert fig.layout.meta["compares"] in titles[0]
+        assert f"{found} cluster" in titles[0]
+        # EM's and k-means' k stated with the number the first panel found
+        for t in titles[1:]:
+            assert "k = 2" in t
+            assert ("as many as OPTICS found" in t) == (found == 2)
+            if found != 2:
+                assert f"OPTICS found {found} clusters" in t
+    hd_ = trace_hdbscan(X, 8)
+    fig = _valid(dv.side_by_side(hd_, em, km))
+    assert fig.layout.meta["titles"][0].startswith("HDBSCAN")
+    assert fig.layout.meta["labels"][0] == hd_.steps[-1].labels.astype(int).tolist()
+
+
+def test_side_by_side_panels_are_the_three_panels_of_side_by_side(db, X):
+    em = trace_em(X, 2, seed=0)
+    km = trace_kmeans(X, 3, seed=0)
+    one = dv.side_by_side(db, em, km)
+    panels = [_valid(f) for f in dv.side_by_side_panels(db, em, km)]
+    assert [f.layout.meta["panel"] for f in panels] == [0, 1, 2]
+    for c, f in enumerate(panels):
+        assert f.layout.meta["labels"] == one.layout.meta["labels"][c]
+        assert f.layout.meta["title"] == one.layout.meta["titles"][c]
+        head, tail = one.layout.meta["titles"][c].split("<br>")
+        assert head in _plain(f.layout.title.text) and tail in _plain(f.layout.title.text)
+        pts = _one(f, "points")
+        assert list(pts.marker.color) == [_color(int(lb)) for lb in one.layout.meta["labels"][c]]
+        labels = np.asarray(one.layout.meta["labels"][c])
+        _check_cluster_legend(f, labels)
+    assert "k = 3 (DBSCAN found 2 clusters)" in _plain(panels[2].layout.title.text)
+
+
+def test_dbscan_legend_names_dark_grey_cores_only_while_there_are_some(db):
+    first = _valid(dv.dbscan_scatter(db, 0))  # the core points are found, no cluster yet
+    last = _valid(dv.dbscan_scatter(db, len(db) - 1))
+    assert "core point (dark grey: in no cluster yet)" in _legend(first)
+    assert "core point (filled)" in _legend(last) and not any("dark grey" in n for n in _legend(last))
+    # the legend's room is the same at every step: the plot area does not jump
+    assert first.layout.margin.b == last.layout.margin.b and first.layout.height == last.layout.height
+
+
+def test_titles_come_in_lines_short_enough_for_a_narrow_column(op):
+    for i in (4, len(op) - 2, len(op) - 1):
+        for fig in (dv.optics_scatter(op, i, eps_cut=0.3), dv.optics_reachability(op, i, eps_cut=0.3)):
+            lines = [re.sub(r"<[^>]+>", "", t) for t in fig.layout.title.text.split("<br>")]
+            assert 1 <= len(lines) <= dv.TITLE_LINES
+            assert all(len(t) <= 44 for t in lines), lines
+            assert lines[0].startswith(f"Step {i + 1} · ")

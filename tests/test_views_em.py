@@ -522,13 +522,15 @@ def test_responsibilities_table_keeps_columns_named_like_its_own(bishop, faithfu
 
 # ----------------------------------------------------------------------------- LaTeX
 
-_NUM = r"(-?[0-9.]+(?: \\times 10\^\{-?\d+\})?)"
+# A number as the formulas write it: plain, "m \times 10^{e}", or a responsibility's "m\mathrm{e}{e}".
+_NUM = r"(-?[0-9.]+(?: \\times 10\^\{-?\d+\}|\\mathrm\{e\}\{-?\d+\})?)"
 
 
 def _num(s: str) -> float:
-    m = re.fullmatch(r"(-?[0-9.]+)(?: \\times 10\^\{(-?\d+)\})?", s.strip())
+    m = re.fullmatch(r"(-?[0-9.]+)(?: \\times 10\^\{(-?\d+)\}|\\mathrm\{e\}\{(-?\d+)\})?", s.strip())
     assert m, s
-    return float(m.group(1)) * (10.0 ** int(m.group(2)) if m.group(2) else 1.0)
+    e = m.group(2) or m.group(3)
+    return float(m.group(1)) * (10.0 ** int(e) if e else 1.0)
 
 
 def _half_ulp(v: float, sig: int = 4) -> float:
@@ -565,6 +567,23 @@ def test_responsibility_latex_numbers_agree_with_the_responsibilities(bishop):
     for i in (mixed, extreme, 0):
         _check_latex(bishop, step, i)
     _check_latex(bishop, 0, mixed)
+
+
+def test_the_table_and_the_formula_write_each_responsibility_alike(bishop):
+    step = m_step(bishop, 1)
+    resp = bishop.steps[step].responsibilities
+    extreme = int(np.argmin(resp[:, 0]))
+    assert resp[extreme, 0] < 1e-3  # tiny: the old formula added "≈ 0.0003", the table all its digits
+    tex = em.responsibility_latex(bishop, step, extreme)
+    for k in range(2):
+        text = em.format_responsibility(resp[extreme, k])
+        latex = em.format_responsibility(resp[extreme, k], latex=True)
+        assert latex.replace(r"\mathrm{e}{", "e").rstrip("}") == text
+        assert tex.split(f"r_{{{extreme},{k + 1}}} &=")[1].split("\\\\")[0].rstrip().endswith(latex)
+    assert r"\approx" not in tex
+    assert em.format_responsibility(resp[extreme, 0]).count("e-") == 1
+    assert em.format_responsibility(0.5) == "0.5000" and em.format_responsibility(3e-20) == "3.000e-20"
+    assert em.format_responsibility(0.001234) == "0.001234" and em.format_responsibility(1.0) == "1.000"
 
 
 def test_responsibility_latex_escapes_column_names(bishop):
@@ -654,5 +673,116 @@ def test_log_likelihood_curve_zooms_past_a_far_start(bishop):
     lo, hi = fig.layout.yaxis.range
     assert lo < ll[2:].min() and hi > ll.max() and lo > ll[0]
     assert any("below the axis" in a.text for a in fig.layout.annotations)
-    # on the start itself the whole curve stays in view
-    assert em.log_likelihood_curve(bishop, 0).layout.yaxis.range is None
+    # on the start itself the whole curve stays in view, with no note
+    start = valid(em.log_likelihood_curve(bishop, 0))
+    lo, hi = start.layout.yaxis.range
+    assert lo <= ll.min() and hi >= ll.max()
+    assert not any("below the axis" in a.text for a in start.layout.annotations)
+
+
+# ------------------------------------------------------- trust what you see (views)
+
+
+def test_every_chart_with_ellipses_is_drawn_to_equal_scale(bishop, iris):
+    for fig in (em.scatter_2d(bishop, 3), em.scatter_2d(iris, 2, axes="pca"), em.animation_figure(bishop)):
+        lay = valid(fig).layout
+        assert lay.yaxis.scaleanchor == "x" and lay.yaxis.scaleratio == 1
+        assert lay.xaxis.constrain == "domain" and lay.yaxis.constrain == "domain"
+    lay = valid(em.small_multiples(bishop, (1, 2, 5, 20))).layout
+    for c in ("", "2", "3", "4", "5"):
+        y = lay[f"yaxis{c}"]
+        assert y.scaleanchor == f"x{c}" and y.scaleratio == 1 and y.constrain == "domain"
+        assert lay[f"xaxis{c}"].constrain == "domain"
+
+
+def test_an_equal_scale_scatter_of_lopsided_columns_says_why_it_is_narrow(faithful_X):
+    raw = faithful_X * np.array([1.14, 13.6]) + np.array([3.49, 70.9])  # minutes, as recorded
+    trace = trace_em(raw, 2, seed=0, max_iter=3)
+    notes = [a.text for a in valid(em.scatter_2d(trace, 0)).layout.annotations]
+    assert any("equal scale" in t and "standardise" in t for t in notes)
+    assert not valid(em.scatter_2d(trace_em(faithful_X, 2, seed=0, max_iter=3), 0)).layout.annotations
+
+
+def test_the_scatter_legend_sits_below_the_plot_for_many_gaussians(faithful_X):
+    trace = trace_em(faithful_X, 10, seed=0, max_iter=2)
+    lay = valid(em.scatter_2d(trace, 0)).layout
+    assert lay.legend.y < 0 and lay.legend.yanchor == "top"  # never over the title
+    assert lay.margin.b >= 80 + 22 * 3
+
+
+def test_the_curve_rings_the_two_steps_the_tol_test_compared(faithful_X):
+    trace = trace_em(faithful_X, 2, init="random_from_data", seed=15)
+    assert trace.converged
+    a, b = em.tol_compared_steps(trace)
+    assert trace.steps[a].phase == trace.steps[b].phase == "E"
+    assert b == len(trace) - 2 and a == b - 2  # the last M-step ran after the test
+    fig = valid(em.log_likelihood_curve(trace, 0))
+    (marks,) = role(fig, "tol-compared")
+    assert list(marks.x) == [a + 1, b + 1]
+    n = faithful_X.shape[0]
+    change = (trace.steps[b].log_likelihood - trace.steps[a].log_likelihood) / n
+    assert abs(change) < trace.params["tol"]
+    assert f"steps {a + 1} and {b + 1} of the curve" in trace.message
+    not_converged = trace_em(faithful_X, 2, init="random_from_data", seed=15, tol=0, max_iter=4)
+    assert em.tol_compared_steps(not_converged) is None
+    assert not role(valid(em.log_likelihood_curve(not_converged, 0)), "tol-compared")
+
+
+@pytest.mark.parametrize("lo, hi", [(-598.110566, -598.110565), (-475061.4, -475060.9), (-2050.0, -385.0),
+                                    (-0.0012, -0.0011), (12.5, 13.0)])
+def test_value_axis_ticks_are_short_whole_numbers(lo, hi):
+    axis, left = common.value_axis(lo, hi, title="log-likelihood")
+    r0, r1 = axis["range"]
+    assert r0 <= lo and r1 >= hi
+    labels = common.tick_labels(r0, r1, axis["dtick"])
+    assert 2 <= len(labels) <= 11
+    assert len(set(labels)) == len(labels)
+    for text in labels:
+        assert "k" not in text and len(text) <= 9, labels
+        value = float(text.replace("−", "-").replace(",", ""))
+        assert r0 - 1e-12 <= value <= r1 + 1e-12
+    assert left >= 7 * max(len(t) for t in labels) + 20  # room for the labels and the title
+    assert axis["exponentformat"] == "none" and axis["tickmode"] == "linear"
+
+
+def test_a_fast_converging_run_keeps_readable_ticks_and_names_the_hidden_steps(bishop):
+    # The log-likelihood flattens out within a fraction of a unit: the axis still spans a
+    # readable width and labels every tick with few digits.
+    fig = valid(em.log_likelihood_curve(bishop, len(bishop) - 1))
+    lo, hi = fig.layout.yaxis.range
+    labels = common.tick_labels(lo, hi, fig.layout.yaxis.dtick)
+    assert all(len(t) <= 8 for t in labels), labels
+    ll = np.array([s.log_likelihood for s in bishop.steps])
+    hidden = np.flatnonzero(ll < lo) + 1
+    assert hidden.size
+    (note,) = [a.text for a in fig.layout.annotations if "below the axis" in a.text]
+    assert note.startswith(f"↓ steps {hidden[0]}–{hidden[-1]} below the axis")
+
+
+def test_off_axis_note_names_steps_below_and_above():
+    values = np.array([-10.0, 5.0, 1.0, 1.1, 1.2])
+    note = common.off_axis_note(values, [0.0, 2.0])
+    assert "↓ step 1 below the axis" in note["text"] and "↑ step 2 above the axis" in note["text"]
+    assert common.off_axis_note(values, [-20.0, 20.0]) is None
+
+
+def test_the_home_hook_names_two_different_points_as_its_chart_labels_them():
+    from tracelab import lessons
+    from tracelab.views import home
+
+    preset = lessons.HOOK
+    trace = trace_em(preset.data().X, **preset.params)
+    step, sure, unsure = home.hook_points(trace)
+    assert sure != unsure and trace.steps[step].phase in ("E", "init")
+    r = trace.steps[step].responsibilities
+    assert r[sure].max() >= home.SURE_FROM and r[unsure].max() <= home.UNSURE_UP_TO
+    fig = valid(home.hook_figure(trace))
+    labels = {a.name: a.text for a in fig.layout.annotations if a.name}
+    caption = home.hook_caption(trace)
+    for name, i in (("hook-sure", sure), ("hook-unsure", unsure)):
+        probs = " / ".join(em.format_responsibility(v) for v in r[i])
+        assert labels[name] == f"x = {trace.X[i, 0]:.2f} min: r = {probs}"
+        assert f"{trace.X[i, 0]:.2f} min" in caption and probs in caption
+    (ring,) = role(fig, "hook-point")
+    assert list(ring.customdata) == [sure, unsure]
+    assert f"step {step + 1} of {len(trace)}" in fig.layout.title.text

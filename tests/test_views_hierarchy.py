@@ -339,7 +339,7 @@ def test_scatter_colours_clusters_and_marks_the_merge(ward, X40):
     cen = _one(fig, "centroids")
     np.testing.assert_allclose([cen.x[0], cen.y[0]], X40[a].mean(axis=0))
     np.testing.assert_allclose([cen.x[1], cen.y[1]], X40[b].mean(axis=0))
-    assert fig.layout.title.text.startswith(f"Step {step + 1} · merge {step}")
+    assert fig.layout.title.text.startswith(f"Step {step + 1}<br>merge {step}")
 
 
 def test_scatter_many_clusters_only_largest_coloured(ward):
@@ -354,7 +354,58 @@ def test_scatter_many_clusters_only_largest_coloured(ward):
     single = sizes[labels] == 1
     assert not set(colors[single]) & palette
     assert set(np.asarray(pts.marker.size)[single]) == {5}
-    assert "single points" in _notes(fig)
+    assert f"small, light grey: {int(single.sum())} single points" in _notes(fig)
+
+
+def test_scatter_is_to_scale_with_a_legend_naming_the_colours(ward):
+    step = 30  # 10 clusters
+    fig = _valid(hv.scatter(ward, step))
+    xa, ya = fig.layout.xaxis, fig.layout.yaxis
+    assert ya.scaleanchor == "x" and ya.scaleratio == 1 and ya.constrain == "domain"
+    pts = _one(fig, "points")
+    legend = _role(fig, "legend")
+    labels = np.asarray(ward.steps[step].labels)
+    colors = np.array(pts.marker.color)
+    sizes = np.bincount(labels)
+    named = [tr for tr in legend if tr.meta["what"] == "cluster"]
+    assert [tr.name for tr in named] == [f"{j + 1}" for j in range(len(named))]
+    assert fig.layout.legend.title.text == "cluster:"
+    for tr in named:
+        members = colors == tr.marker.color
+        # the points of that colour are one cluster of m points, and say so on hover
+        assert len(set(labels[members])) == 1 and sizes[labels[members][0]] == members.sum() == tr.meta["size"]
+        assert set(np.asarray(pts.hovertext)[members]) == {f"cluster {tr.name} · {members.sum()} points"}
+    # clusters are numbered from 1, largest first, as the dendrogram's link colours are
+    assert [tr.meta["size"] for tr in named] == sorted((tr.meta["size"] for tr in named), reverse=True)
+    # the dendrogram beside it, with the cut line drawn, colours the same clusters the same way
+    with_cut = hv.dendrogram(ward, step, cut_k=3, color_by_cut=False)
+    assert _one(with_cut, "cut").meta["k"] == 3
+    for dendro in (hv.dendrogram(ward, step), with_cut):
+        links = {tr.name: tr.line.color for tr in _role(dendro, "links", state="done")}
+        for tr in named:
+            assert links[f"cluster {tr.name}"] == tr.marker.color
+    assert fig.layout.showlegend and fig.layout.legend.itemclick is False
+
+
+def test_scatter_legend_lists_the_coloured_clusters_and_notes_say_what_grey_is(ward):
+    fig = _valid(hv.scatter(ward, 15))
+    legend = _role(fig, "legend")
+    assert [tr.name for tr in legend] == [str(j + 1) for j in range(hv.MAX_COLORED)]
+    labels = np.asarray(ward.steps[15].labels)
+    sizes = np.bincount(labels)
+    grey = int((sizes >= 2).sum()) - hv.MAX_COLORED
+    assert grey == 1 and "grey: 1 smaller cluster<br>" in _notes(fig)  # one cluster, said in the singular
+
+
+def test_heatmap_says_what_its_axes_and_colours_are(X40):
+    t = hierarchy.trace_agnes(X40, linkage="average", metric="manhattan")
+    fig = _valid(hv.distance_heatmap(t, 3))
+    for ax in (fig.layout.xaxis, fig.layout.yaxis):
+        assert "point" in ax.title.text and "leaf order" in ax.title.text
+    hm = _one(fig, "distances")
+    assert "Manhattan" in hm.colorbar.title.text and "distance" in hm.colorbar.title.text
+    # the colour bar sits in the figure: fixed margins leave it room on the right
+    assert fig.layout.margin.r >= 90
 
 
 def test_scatter_cut_k_and_stable_ranges(ward):
@@ -392,7 +443,7 @@ def test_scatter_diana_marks_the_splinter_group():
 
 def test_merge_heights(ward):
     Z = ward.linkage_matrix
-    fig = _valid(hv.merge_heights(ward, 12))
+    fig = _valid(hv.merge_heights(ward, 12, log_y=False))
     curve = _one(fig, "heights")
     assert np.asarray(curve.x).tolist() == list(range(2, 41))
     np.testing.assert_array_equal(np.asarray(curve.y), Z[:, 2])
@@ -400,8 +451,49 @@ def test_merge_heights(ward):
     assert (cur.x[0], cur.y[0]) == (13, Z[11, 2])
     assert fig.layout.shapes[0].x0 == 13
     assert not _role(fig, "inversions")
-    start = _one(_valid(hv.merge_heights(ward, 0)), "current")
+    start = _one(_valid(hv.merge_heights(ward, 0, log_y=False)), "current")
     assert (start.x[0], start.y[0]) == (1, 0.0)
+
+
+def _axis_share(fig: go.Figure, y: float) -> float:
+    """Where height ``y`` sits on the drawn y axis, 0 at the bottom and 1 at the top."""
+    ya = fig.layout.yaxis
+    lo, hi = ya.range
+    v = np.log10(y) if ya.type == "log" else y
+    return (v - lo) / (hi - lo)
+
+
+def test_merge_heights_at_300_points_show_the_early_merges_and_the_last_ones():
+    X = np.asarray(datasets.load("blobs").standardized().X, dtype=float)
+    t = hierarchy.trace_agnes(X, linkage="ward")
+    h = t.linkage_matrix[:, 2]
+    fig = _valid(hv.merge_heights(t, 5, cut_height=hv.cut_for_k(t, 3)))
+    # On a linear axis the median merge sits in the bottom 1 % (a flat line); here it is readable.
+    assert h.max() / np.median(h) > 100
+    assert fig.layout.yaxis.type == "log" and fig.layout.meta["log"]
+    assert 0.25 < _axis_share(fig, float(np.median(h))) < 0.9
+    assert 0 < _axis_share(fig, float(h[h > 0].min())) < _axis_share(fig, float(h.max())) < 1
+    last = _one(fig, "last-merges")
+    assert np.asarray(last.customdata).tolist() == list(range(hv.LAST_MERGES, 0, -1))  # clusters left
+    assert np.asarray(last.x).tolist() == list(range(300 - hv.LAST_MERGES + 1, 301))
+    assert "log scale" in _notes(fig) and f"last {hv.LAST_MERGES} merges" in _notes(fig)
+    assert "log scale" in fig.layout.yaxis.title.text
+    np.testing.assert_array_equal(np.asarray(_one(fig, "heights").meta["heights"]), h)
+    cut = _one(fig, "cut")
+    assert cut.y[0] == pytest.approx(hv.cut_for_k(t, 3))
+    assert cut.text[-1] == "cut: k = 3"  # says which cut, as the dendrogram's "k = 3" does
+    # the start (height 0) is drawn at the floor of the log axis, not lost below it
+    start = _one(_valid(hv.merge_heights(t, 0)), "current")
+    assert 0 < _axis_share(fig, start.y[0]) < 0.1
+
+
+def test_merge_heights_of_equal_points_on_a_log_axis():
+    X = np.vstack([np.zeros((3, 2)), np.random.default_rng(0).normal(size=(60, 2)) * [1, 1] + 50])
+    t = hierarchy.trace_agnes(X, linkage="single")
+    fig = _valid(hv.merge_heights(t, 2, log_y=True))
+    y = np.asarray(_one(fig, "heights").y, dtype=float)
+    assert np.all(y > 0)
+    assert "at height 0 drawn at" in _notes(fig)
 
 
 def test_merge_heights_marks_inversions(crossing):
@@ -429,6 +521,10 @@ def test_linkage_comparison(X40):
         np.testing.assert_allclose(np.sort(heights), np.sort(linkage(X40, method=name)[:, 2]))
         pts = [t for t in _role(fig, "points") if t.meta["panel"] == c]
         assert len(pts) == 1 and len(np.unique(np.asarray(pts[0].meta["labels"]))) == 3
+        # the scatter under each tree is drawn to scale, as the lab's scatter is
+        sfx = pts[0].yaxis[1:]
+        ya = fig.layout[f"yaxis{sfx}"]
+        assert ya.scaleanchor == f"x{sfx}" and ya.scaleratio == 1 and ya.constrain == "domain"
     # single linkage chains: its tree is lower and flatter than complete's
     assert linkage(X40, "single")[:, 2].max() < linkage(X40, "complete")[:, 2].max()
 

@@ -243,13 +243,82 @@ def test_axes_and_uirevision_are_stable_over_steps(km):
     assert kv.scatter(km, 0, axes=(1, 0)).layout.uirevision != figs[0].layout.uirevision
 
 
-def test_unequal_spans_are_not_forced_to_scale():
+def _scale_ratio(layout, sfx: str = "") -> float:
+    """Units per plot-domain share on y over x: 1 means one unit is as long on both axes
+    once plotly shrinks the constrained domain (scaleanchor/scaleratio say it must)."""
+    xa, ya = layout[f"xaxis{sfx}"], layout[f"yaxis{sfx}"]
+    assert ya.scaleanchor == f"x{sfx}" and ya.scaleratio == 1
+    assert xa.constrain == "domain" and ya.constrain == "domain"
+    return (ya.range[1] - ya.range[0]) / (xa.range[1] - xa.range[0])
+
+
+def test_unequal_spans_are_drawn_to_scale_with_a_widened_range():
     X = pd.read_csv(DATA / "old_faithful.csv").to_numpy(dtype=float)  # raw: minutes vs minutes
     t = trace_kmeans(X, 2, seed=0)
     fig = _valid(kv.scatter(t, 0))
-    assert fig.layout.yaxis.scaleanchor is None
-    assert any("not to scale" in a.text for a in fig.layout.annotations)
-    assert _valid(kv.scatter(t, 0, equal_aspect=True)).layout.yaxis.scaleanchor == "x"
+    # one unit as long on both axes, and no thin strip: the short range is widened to half the long one
+    assert _scale_ratio(fig.layout) == pytest.approx(kv.SPAN_RATIO_UP_TO)
+    assert fig.layout.xaxis.range[0] <= X[:, 0].min() and fig.layout.xaxis.range[1] >= X[:, 0].max()
+    assert any("drawn to scale" in a.text and "15" in a.text for a in fig.layout.annotations)
+    # the region grid spans the widened range: every cell of the plot is shaded
+    reg = _one(fig, "regions")
+    assert reg.x[0] == pytest.approx(fig.layout.xaxis.range[0]) and reg.x[-1] == pytest.approx(fig.layout.xaxis.range[1])
+    assert _valid(kv.scatter(t, 0, equal_aspect=False)).layout.yaxis.scaleanchor is None
+
+
+def test_side_by_side_and_hardening_panels_are_each_to_scale(km_faithful, em_faithful, fixed_runs):
+    X = pd.read_csv(DATA / "old_faithful.csv").to_numpy(dtype=float)
+    t = trace_kmeans(X, 2, seed=0)
+    e = trace_em(X, n_components=2, init="random_from_data", means_init=t.steps[0].centers, seed=0)
+    fig = _valid(kv.comparison(t, e, 1))
+    assert _scale_ratio(fig.layout) == pytest.approx(_scale_ratio(fig.layout, "2"))
+    for sfx in ("", "2", "3", "4"):
+        _scale_ratio(_valid(kv.hardening(fixed_runs, kmeans_trace=km_faithful)).layout, sfx)
+
+
+def test_to_scale_puts_an_em_scatter_to_scale(em_faithful):
+    from tracelab.views import em as ev
+
+    fig = _valid(kv.to_scale(ev.scatter_2d(em_faithful, 3)))
+    assert _scale_ratio(fig.layout) <= kv.SPAN_RATIO_UP_TO + 1e-9
+
+
+def test_legend_names_the_colours_as_the_table_does(km, pam):
+    for trace in (km, pam):
+        fig = _valid(kv.scatter(trace, 3))
+        legend = _role(fig, "legend")
+        table = kv.centers_table(trace, 3)
+        assert [tr.name for tr in legend] == table["cluster"].tolist() == ["cluster 1", "cluster 2", "cluster 3"]
+        assert all(tr.showlegend for tr in legend) and fig.layout.showlegend
+        points = _one(fig, "points")
+        labels = np.asarray(trace.steps[3].labels)
+        # a point of cluster j + 1 has the colour of the legend's entry j
+        for j, tr in enumerate(legend):
+            assert {c for c, lab in zip(points.marker.color, labels) if lab == j} <= {tr.marker.color}
+            assert f"cluster {j + 1}" in points.hovertext[int(np.flatnonzero(labels == j)[0])]
+
+
+def test_comparison_legend_pairs_cluster_j_with_gaussian_j(km_faithful, em_faithful):
+    fig = _valid(kv.comparison(km_faithful, em_faithful, 2))
+    legend = _role(fig, "legend")
+    assert [tr.name for tr in legend] == ["1", "2"]
+    assert fig.layout.legend.title.text == "cluster / Gaussian:"
+    # Gaussian j's ellipse and cluster j's points have the legend's colour j
+    for j, tr in enumerate(legend):
+        assert _role(fig, "ellipse")[j].line.color == tr.marker.color == common.component_color(j)
+
+
+def test_iterations_done_never_runs_ahead_of_the_step(km):
+    for step, snap in enumerate(km.steps):
+        done = kv.iterations_done(km, step)
+        ks = kv.comparison(km, trace_em(km.X, 3, means_init=km.steps[0].centers, max_iter=3), done).layout.meta[
+            "kmeans_step"] if step in (0, 1, 2, 3) else None
+        if snap.phase == "E":
+            assert done == snap.iteration - 1
+        else:
+            assert done == snap.iteration
+        if ks is not None:
+            assert ks <= step  # the left panel shows this step or an earlier one, never a later one
 
 
 @pytest.mark.parametrize("spec,order", [
@@ -349,7 +418,7 @@ def test_comparison_picks_the_m_steps(km_faithful, em_faithful):
         assert km_faithful.steps[ks].phase == "M" and km_faithful.steps[ks].iteration == t
         assert em_faithful.steps[es].phase == "M" and em_faithful.steps[es].iteration == t
         titles = [a.text for a in fig.layout.annotations[:2]]
-        assert titles == [f"k-means: hard labels (iteration {t})", f"EM: responsibilities (iteration {t})"]
+        assert titles == [f"k-means: hard labels<br>iteration {t}", f"EM: responsibilities<br>iteration {t}"]
         left = [tr for tr in _role(fig, "points") if tr.xaxis in (None, "x")]
         right = [tr for tr in _role(fig, "points") if tr.xaxis == "x2"]
         assert len(left) == len(right) == 1
@@ -406,8 +475,8 @@ def test_hardening_small_multiples(fixed_runs, km_faithful):
     assert meta["variances"] == [2.0, 0.5, 0.02]
     assert meta["hardness"] == pytest.approx([kv.hardness(fixed_runs[v]) for v in (2.0, 0.5, 0.02)])
     titles = [a.text for a in fig.layout.annotations[:3]]
-    assert titles[0].startswith("σ² = 2<br>mean max responsibility ")
-    assert f"{meta['hardness'][2]:.2f}" in titles[2] and "agrees with k-means" in titles[2]
+    assert titles[0].startswith("σ² = 2<br>max r ")
+    assert f"{meta['hardness'][2]:.2f}" in titles[2] and f"k-means {meta['agreement'][2]:.0%}" in titles[2]
     assert len(_role(fig, "points")) == 3 and len(_role(fig, "ellipse")) == 6
     pts = [tr for tr in _role(fig, "points") if tr.xaxis == "x3"][0]
     last = fixed_runs[0.02].steps[-1]
@@ -475,7 +544,8 @@ def test_click_to_center_on_more_features(iris_km):
 def test_with_click_grid_puts_the_grid_first(km):
     fig = _valid(kv.with_click_grid(kv.scatter(km, 0), km, n=5))
     assert fig.data[0].meta["role"] == "grid"
-    assert fig.data[-1].meta["role"] == "centers"
+    drawn = [tr for tr in fig.data if tr.meta["role"] != "legend"]  # legend entries draw nothing
+    assert drawn[-1].meta["role"] == "centers"
 
 
 def test_placement_figure_with_data_only(blobs):

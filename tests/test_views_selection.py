@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 import pytest
 
 from tracelab import selection as S
+from tracelab.views import common
 from tracelab.views import selection as V
 
 
@@ -105,6 +106,17 @@ def test_criteria_plot(blobs):
         V.criteria_plot(res, which="dic")
 
 
+def test_silhouette_names_and_colours_clusters_as_the_kmeans_lab():
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 0.3, (20, 2)), rng.normal(3, 0.3, (20, 2)), rng.normal(6, 0.3, (20, 2))]
+    labels = np.repeat([0, 2, 3], 20)  # cluster 2 (label 1) empty, as k-means may leave it
+    fig = _validate(V.silhouette_plot(X, labels))
+    bars = _role(fig, "bars")
+    assert [b.name for b in bars] == ["cluster 1", "cluster 3", "cluster 4"]
+    assert [b.marker.color for b in bars] == [common.rgba(common.PALETTE[c], 0.85) for c in (0, 2, 3)]
+    assert [t.split(" (")[0] for t in fig.layout.yaxis.ticktext] == ["cluster 1", "cluster 3", "cluster 4"]
+
+
 def test_contingency_heatmap():
     t = np.array([0, 0, 1, 1, 2, 2, 2])
     p = np.array([1, 1, 0, -1, 0, 0, 3])
@@ -112,7 +124,22 @@ def test_contingency_heatmap():
     fig = _validate(V.contingency_heatmap(*table))
     (hm,) = _role(fig, "counts")
     np.testing.assert_array_equal(hm.z, table.counts)
-    assert list(hm.x) == ["noise", "cluster 0", "cluster 1", "cluster 3"]
-    assert list(hm.y) == ["class 0", "class 1", "class 2"]
+    # clusters counted from 1, as the k-means lab names them; the rows are the class names
+    assert list(hm.x) == ["noise", "cluster 1", "cluster 2", "cluster 4"]
+    assert list(hm.y) == ["0", "1", "2"]
+    assert list(hm.customdata[0][1]) == ["0", "0"]  # the labels as given
+    # a colour scale says what the shades mean
+    assert hm.showscale is True and hm.colorbar.title.text == "points"
+    # more points, darker (plotly.js's named "Blues" makes 0 the darkest)
+
+    def luminance(hex_color):
+        r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    scale = [c for _, c in hm.colorscale]
+    assert luminance(scale[0]) > luminance(scale[-1]) + 100
+    # the margins grow for the tick labels, so the axis titles never cover them
+    assert fig.layout.yaxis.automargin is True and fig.layout.xaxis.automargin is True
+    assert fig.layout.margin.autoexpand is True
     with pytest.raises(ValueError, match="shape"):
         V.contingency_heatmap([0, 1], [0], np.zeros((3, 1)))

@@ -24,7 +24,16 @@ import numpy as np
 
 from tracelab.trace import freeze
 
-__all__ = ["Dataset", "DataError", "digest", "read_csv", "MAX_BYTES", "MAX_ROWS"]
+__all__ = [
+    "Dataset",
+    "DataError",
+    "digest",
+    "read_csv",
+    "default_features",
+    "class_column",
+    "MAX_BYTES",
+    "MAX_ROWS",
+]
 
 #: Largest file :func:`read_csv` accepts, in bytes (50 MB). Read at call time,
 #: so tests can lower it.
@@ -186,6 +195,187 @@ class Dataset:
 
 
 # ---------------------------------------------------------------------------
+# Choosing the columns: which ones are features, which one holds known classes
+
+# Least number of rows for the values of a column to show it is a row number:
+# in a shorter file a measurement such as 3, 4, 5 runs by chance.
+_MIN_ROWS_FOR_ID = 5
+# Names that say a column identifies rows (compared as lower-case words, see
+# _words): "id", "ID", "row_id", "studentId", "Patient ID", pandas' "Unnamed: 0".
+# "index" only on its own: "body mass index" is a measurement.
+_ID_NAMES = re.compile(
+    r"^(?:.* )?(?:id|ids|uid|uuid|guid)(?: .*)?$|^(?:index|idx|rowid|rownum|row index|"
+    r"row number|row no|unnamed 0)$"
+)
+# Names that often hold a row number but not always ("row" can be a grid
+# coordinate): such a column is left out only if it also holds one whole number
+# per row. An empty name ("#") and the names given to columns without a header
+# ("column 1", pandas' "Unnamed: 3") count too.
+_MAYBE_ID_NAMES = re.compile(r"^(?:|row|rows|no|nr|num|number|obs|observation|column \d+|unnamed \d+)$")
+# Names of columns that hold known classes.
+_CLASS_NAMES = re.compile(
+    r"(?:^| )(?:class|classes|label|labels|species|target|group|groups|category|"
+    r"categories|kind|type|variety|cluster|clusters)(?: |$)"
+)
+# A numeric column is taken for class codes only when its name ends so: "target",
+# "true label", but not "group size", a measurement.
+_CLASS_CODE_NAMES = re.compile(
+    r"(?:^| )(?:class|label|species|target|group|category|kind|type|variety|cluster)$"
+)
+# Most known classes a column may hold; see class_column.
+_MAX_CLASSES = 20
+# Rows per class at least, on average: fewer, and the column is more like a name.
+_ROWS_PER_CLASS = 5
+
+
+def _words(name: str) -> str:
+    """``name`` as lower-case words: "studentId" and "student_id" both give "student id"."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", str(name))
+    return " ".join(w for w in re.split(r"[^0-9a-zA-Z]+", spaced.lower()) if w)
+
+
+def _whole(values: np.ndarray) -> bool:
+    """Whether every present value of ``values`` is a whole number (and one is present)."""
+    present = values[~np.isnan(values)]
+    return bool(present.size) and bool(np.all(np.isfinite(present) & (present == np.round(present))))
+
+
+def _code(value: float) -> str:
+    """A class code as text: 2.0 is class "2"."""
+    return "(missing)" if np.isnan(value) else str(int(value))
+
+
+def _distinct(labels: Iterable[str]) -> set[str]:
+    return {v for v in labels if v != "(missing)"}
+
+
+def class_column(candidates: dict[str, list[str]]) -> tuple[str | None, dict[str, str]]:
+    """The column that holds the known classes, if one does.
+
+    Known classes are few values shared by many rows (iris' three species). A
+    column with a different value in every row (a name, an identifier) is
+    never classes, nor one with a single value. A column qualifies with 2 to
+    20 distinct values and at least 5 rows per value on average (at least 3
+    values are always allowed, so a short file can have classes). Of several
+    that qualify, one named like classes ("class", "label", "species",
+    "target", "group", "y", ...) wins, then the one with the fewest distinct
+    values, then the first.
+
+    Parameters
+    ----------
+    candidates : dict of str to list of str
+        Each candidate column's values, one per row (n_rows of them), in file
+        order; a missing value is ``"(missing)"`` and is not counted as a class.
+
+    Returns
+    -------
+    name : str or None
+        The chosen column, or None if no column qualifies.
+    rejected : dict of str to str
+        For each column that does not qualify, why, as a clause to follow
+        "left out:" (e.g. "it has a different value in every row, ...").
+    """
+    rejected: dict[str, str] = {}
+    ranked = []
+    for position, (col, values) in enumerate(candidates.items()):
+        present = [v for v in values if v != "(missing)"]
+        n_values = len(_distinct(present))
+        limit = min(_MAX_CLASSES, max(3, len(values) // _ROWS_PER_CLASS))
+        if n_values < 2:
+            rejected[col] = "it holds no more than one value, so it cannot be known classes"
+        elif n_values == len(present):
+            rejected[col] = (
+                "it has a different value in every row, like a name or an identifier, "
+                "so it cannot be known classes"
+            )
+        elif n_values > limit:
+            rejected[col] = (
+                f"it has {n_values} different values in {len(values)} rows, too many "
+                f"for known classes (at most {limit} here)"
+            )
+        else:
+            words = _words(col)
+            named = bool(_CLASS_NAMES.search(words)) or words == "y"
+            ranked.append((not named, n_values, position, col))
+    return (min(ranked)[3] if ranked else None), rejected
+
+
+def _row_numbers(values: np.ndarray, words: str) -> str | None:
+    """Why ``values`` look like row numbers (a clause), or None if they do not.
+
+    ``values`` is a column of shape (n_samples,); ``words`` its name as :func:`_words` gives it.
+    """
+    n = values.shape[0]
+    if n < _MIN_ROWS_FOR_ID or not _whole(values) or np.unique(values).size != n:
+        return None
+    lo, hi = int(values.min()), int(values.max())
+    steps = np.diff(values)
+    if hi - lo == n - 1:
+        return f"it holds the whole numbers {lo} to {hi}, one per row, like row numbers"
+    if (np.all(steps > 0) or np.all(steps < 0)) and hi - lo + 1 <= 2 * n:
+        # Row numbers after some rows were deleted: still one step at a time, mostly.
+        way = "up" if steps[0] > 0 else "down"
+        return (
+            f"its whole numbers go {way} row by row ({_code(values[0])}, {_code(values[1])}, "
+            f"{_code(values[2])}, ...), one per row, like row numbers"
+        )
+    if _MAYBE_ID_NAMES.match(words):
+        return "its name and its whole numbers, one per row, say it numbers the rows"
+    return None
+
+
+def default_features(data: Dataset) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The feature columns to cluster by default, and the columns left out with why.
+
+    Left out are the known classes (``data.label_name``, when it is a numeric
+    column) and columns that identify rows rather than measure something:
+
+    * a column named like an identifier: "id", "ID", "row_id", "studentId",
+      "Patient ID", "index", "rowid", pandas' "Unnamed: 0";
+    * whole numbers, one different number per row, that run without gaps
+      (1 to n, 0 to n-1, or any start, in any order) or step up (or down) the
+      file with small gaps, as row numbers do once some rows were deleted;
+    * whole numbers, one per row, in a column named "row", "no", "number",
+      "#", or without a header ("column 1", "Unnamed: 3").
+
+    Measurements are kept even when every row has its own value (a height of
+    172.4 cm is as unique as an id): the value rules need whole numbers and a
+    run like row numbers, and at least 5 rows. If every column would be left
+    out, none is: there is nothing else to cluster.
+
+    Parameters
+    ----------
+    data : Dataset
+        The data as read, with all its numeric columns (``X`` of shape
+        (n_samples, n_features)).
+
+    Returns
+    -------
+    features : tuple of str
+        The columns to cluster, in ``data.columns`` order.
+    left_out : dict of str to str
+        Each column left out, in ``data.columns`` order, with why, as a clause
+        (e.g. "it holds the whole numbers 1 to 300, one per row, like row numbers").
+    """
+    left_out: dict[str, str] = {}
+    for j, col in enumerate(data.columns):
+        values = data.X[:, j]
+        words = _words(col)
+        if col == data.label_name:
+            left_out[col] = "it holds the known classes, which clusters are compared with"
+            continue
+        why = _row_numbers(values, words)
+        if why is None and _ID_NAMES.match(words):
+            why = "its name says it identifies rows; it is not a measurement"
+        if why is not None:
+            left_out[col] = why
+    features = tuple(c for c in data.columns if c not in left_out)
+    if not features:
+        return tuple(data.columns), {}
+    return features, left_out
+
+
+# ---------------------------------------------------------------------------
 # Reading CSV files
 
 _SEPARATORS = (",", ";", "\t")
@@ -263,8 +453,13 @@ def read_csv(
     and ``?`` mark missing values.
 
     A column is numeric when every value in it that is not missing is a number.
-    The first text column is kept as ``labels`` (e.g. iris species) and never
-    clustered; other text columns are left out, with a note.
+    One text column with few distinct values is kept as ``labels``, the known
+    classes (e.g. iris species), chosen by :func:`class_column`, and never
+    clustered; a numeric column of whole numbers named like classes (e.g.
+    "target") can be the known classes too. Other text columns are left out,
+    with a note saying why. Every numeric column is kept in ``X``: which ones to
+    cluster by default (leaving out row numbers and identifiers) is
+    :func:`default_features`' choice.
 
     Parameters
     ----------
@@ -371,8 +566,7 @@ def _read_csv(source: Any, columns: Any, name: str | None) -> Dataset:
         )
     chosen = _choose_columns(columns, numeric, problems)
 
-    labels = label_name = None
-    left_out = []
+    classes: dict[str, list[str]] = {}
     for col, values in text_columns.items():
         present = [v for v in values if v.lower() not in _MISSING]
         n_numbers = sum(_number(v, decimal_comma) is not None for v in present)
@@ -383,20 +577,31 @@ def _read_csv(source: Any, columns: Any, name: str | None) -> Dataset:
                 f"Column {problems[col]}, so it was read as text and left out; "
                 "fix that value to use the column."
             )
-        elif label_name is None:
-            label_name = col
-            labels = ["(missing)" if v.lower() in _MISSING else v for v in values]
-            notes.append(
-                f"Column {_show(col)} holds text: it is kept as labels to compare "
-                "clusters with, not clustered."
-            )
         else:
-            left_out.append(col)
-    if left_out:
+            classes[col] = ["(missing)" if v.lower() in _MISSING else v for v in values]
+    for col, values in numeric.items():
+        # Integer codes in a column named like the classes ("target" in
+        # scikit-learn's frames) are classes too; they stay a numeric column, so a
+        # student can still add them to the features.
+        if _CLASS_CODE_NAMES.search(_words(col)) and _whole(values):
+            classes[col] = [_code(v) for v in values]
+    label_name, why_not = class_column(classes)
+    labels = classes[label_name] if label_name is not None else None
+    if label_name is not None:
+        what = "text" if label_name in text_columns else "class codes"
         notes.append(
-            f"Text {'column' if len(left_out) == 1 else 'columns'} {_show_names(left_out)} "
-            f"{'was' if len(left_out) == 1 else 'were'} left out; only numbers are clustered."
+            f"Column {_show(label_name)} holds {what} with "
+            f"{len(_distinct(labels))} values: it is kept as the known classes to "
+            "compare clusters with, not clustered."
         )
+    for col in text_columns:
+        if col in why_not:
+            notes.append(f"Text column {_show(col)} was left out: {why_not[col]}.")
+        elif col in classes and col != label_name:
+            notes.append(
+                f"Text column {_show(col)} was left out: only numbers are clustered, "
+                f"and {_show(label_name)} is used as the known classes."
+            )
 
     X = np.column_stack([numeric[c] for c in chosen])
     missing = np.isnan(X).any(axis=1)

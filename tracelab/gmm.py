@@ -1097,6 +1097,7 @@ def _em_steps(cfg: _Config) -> Iterator[EMSnapshot]:
     prev_R = prev_ent = None
     prev_labels = None
     prev_mean_ll = -math.inf
+    mean_ll = -math.inf
     change = math.inf
     converged = False
     t = 0
@@ -1172,25 +1173,84 @@ def _em_steps(cfg: _Config) -> Iterator[EMSnapshot]:
             converged = True
 
     n_iter = t - 1
+    its = f"iteration{'s' if n_iter != 1 else ''}"
     if converged:
+        # What scikit-learn compared: the mean log-likelihood of the parameters scored by
+        # the last two E-steps (those after iterations n_iter - 2 and n_iter - 1); the last
+        # M-step ran after the test, so the final value is not one of the two.
         message = (
-            f"EM converged after {n_iter} iteration{'s' if n_iter != 1 else ''}: the mean "
-            f"log-likelihood per point changed by {_num(abs(change), 2)} (less than tol = "
-            f"{cfg.tol:g}); final log-likelihood {ll:.1f}."
+            f"EM converged after {n_iter} {its}: the mean log-likelihood per point went from "
+            f"{_compared_pair(prev_mean_ll - change, prev_mean_ll, n_iter)}, marked at steps "
+            f"{2 * n_iter - 2} and {2 * n_iter} of the curve (log-likelihood "
+            f"{' → '.join(_ll_pair((prev_mean_ll - change) * n, prev_mean_ll * n))}): a change of "
+            f"{_num(abs(change), 2)}, less than tol = {cfg.tol:g}; the last M-step then "
+            f"brought it to {ll / n:.{_mean_decimals(change)}f}, final log-likelihood {ll:.1f}."
         )
     elif cfg.tol == 0:
-        message = (
-            f"EM ran all {n_iter} iteration{'s' if n_iter != 1 else ''} (tol = 0); "
-            f"final log-likelihood {ll:.1f}."
-        )
+        message = f"EM ran all {n_iter} {its} (tol = 0); final log-likelihood {ll:.1f}."
     else:
         message = (
-            f"EM stopped after max_iter = {n_iter} iteration{'s' if n_iter != 1 else ''} "
-            "without converging (the mean "
+            f"EM stopped after max_iter = {n_iter} {its} without converging (the mean "
             f"log-likelihood per point last changed by {_num(abs(change), 2)}, tol = "
             f"{cfg.tol:g}); final log-likelihood {ll:.1f}."
         )
+    stacked = _stacked_note(X, params[0])
+    if stacked:
+        message += " " + stacked + (" Try tol = 0 (run all max_iter iterations) or another start (seed or init)."
+                                    if converged else " Try another start (seed or init).")
     return converged, n_iter, message
+
+
+#: Means closer together than this fraction of the data's spread count as "on top of each other".
+STACKED_BELOW = 0.25
+
+
+def _stacked_note(X: np.ndarray, means: np.ndarray) -> str:
+    """Say so when every mean sits within a small fraction of the data's spread of the others.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    means : ndarray of shape (n_components, n_features)
+
+    Returns
+    -------
+    str
+        A sentence, or '' (also for one component, which is never "stacked").
+    """
+    k = means.shape[0]
+    if k < 2:
+        return ""
+    # The root of the total variance: the typical distance of a point from the data's mean.
+    spread = math.sqrt(float(np.var(X, axis=0).sum()))
+    if spread == 0:
+        return ""
+    diff = means[:, None, :] - means[None, :, :]
+    widest = float(np.sqrt((diff**2).sum(axis=-1)).max())
+    if widest >= STACKED_BELOW * spread:
+        return ""
+    return (
+        f"All {k} Gaussians are still on top of each other: their means are at most "
+        f"{_num(widest, 2)} apart, {widest / spread:.0%} of the data's spread ({_num(spread, 2)}), "
+        "so EM has not yet separated them; it stopped because the first steps changed little."
+    )
+
+
+def _mean_decimals(change: float) -> int:
+    """Decimals that show a change of ``change`` with two significant digits (4 to 8)."""
+    if change == 0 or not math.isfinite(change):
+        return 4
+    return int(min(8, max(4, -math.floor(math.log10(abs(change))) + 1)))
+
+
+def _compared_pair(before: float, after: float, n_iter: int) -> str:
+    """'-2.830452 (start) to -2.829536 (after iteration 1)': the two values the tol test compared.
+
+    Printed with enough decimals that their difference can be read off them.
+    """
+    dec = _mean_decimals(after - before)
+    first = "start" if n_iter == 2 else f"after iteration {n_iter - 2}"
+    return f"{before:.{dec}f} ({first}) to {after:.{dec}f} (after iteration {n_iter - 1})"
 
 
 def _params_dict(cfg: _Config) -> dict[str, Any]:

@@ -542,7 +542,7 @@ def _hdbscan_steps(cfg: _Config) -> Iterator[HDBSCANSnapshot]:
     stability = freeze(compute_stability(condensed))
     best = int(np.argmax(np.where(np.isnan(stability[1:, 1]), -np.inf, stability[1:, 1]))) + 1 \
         if stability.shape[0] > 1 else 0
-    tail = (f"; the most stable below the root is cluster {int(stability[best, 0])} with "
+    tail = (f"; the most stable below the root is condensed cluster #{int(stability[best, 0])} with "
             f"{_num(stability[best, 1])}" if stability.shape[0] > 1
             else "; no split leaves two clusters, so only the root exists")
     yield snap("stability", n_groups, (
@@ -558,9 +558,16 @@ def _hdbscan_steps(cfg: _Config) -> Iterator[HDBSCANSnapshot]:
     k = int(selected.size)
     if k:
         sizes = np.bincount(labels[labels >= 0], minlength=k)
-        found = (f"excess of mass selects {_plural(k, 'cluster')} (condensed ids "
-                 f"{_ids(selected)}) of {'/'.join(map(str, sizes)) if k <= 6 else f'{sizes.min()} to {sizes.max()}'} "
-                 f"points, leaving {_plural(n_noise, 'point')} as noise")
+        # Named as the scatter, its legend and the tables name them (cluster 1, 2, ... =
+        # labels 0, 1, ...), with the condensed tree's ids for the icicle plot beside.
+        if k <= 6:
+            which = ", ".join(f"cluster {j + 1} (condensed #{int(c)}, {_plural(int(sizes[j]), 'point')})"
+                              for j, c in enumerate(selected))
+        else:
+            which = (f"clusters 1 to {k} (condensed {_ids(selected)}) of {sizes.min()} to "
+                     f"{sizes.max()} points")
+        found = (f"excess of mass selects {_plural(k, 'cluster')}: {which}; "
+                 f"{_plural(n_noise, 'noise point')} left")
     else:
         found = f"excess of mass selects no cluster (the root is never chosen), so all {n} points are noise"
     yield snap("select", n_groups, f"Selection: {found}.", mst_edges=mst, linkage=Z,

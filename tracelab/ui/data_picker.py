@@ -6,15 +6,16 @@ its message and the last good data set stays in use.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import streamlit as st
 
 from tracelab import datasets
-from tracelab.data import Dataset, DataError, read_csv
+from tracelab.data import Dataset, DataError, default_features, read_csv
 from tracelab.ui import url
 
-__all__ = ["DataChoice", "UPLOAD", "url_params", "pick_dataset", "choose_builtin", "current_name"]
+__all__ = ["DataChoice", "UPLOAD", "url_params", "pick_dataset", "choose_builtin", "current_name", "plain"]
 
 UPLOAD = "upload"
 BUILT_IN, UPLOAD_CSV = "Built-in", "Upload a CSV"
@@ -179,7 +180,7 @@ def pick_dataset(prefix: str, *, default: str = "old_faithful", container=None) 
         last = st.session_state.get(last_key) or (_default_dataset(prefix, default), default)
         return DataChoice(last[0], last[1], str(exc))
     for note in chosen.notes:
-        box.caption(note)
+        box.caption(plain(note))
     st.session_state[last_key] = (chosen, source_name)
     st.session_state[_k(prefix, "source_name")] = source_name
     return DataChoice(chosen, source_name, error)
@@ -196,13 +197,21 @@ def _columns_and_scale(prefix: str, box, raw: Dataset) -> Dataset:
             if wanted and all(c in raw.columns for c in wanted):
                 st.session_state[cols_key] = wanted
             else:
-                box.warning(f"The link's feature columns ({pending}) are not all columns of this data; using all.")
-        st.session_state.setdefault(cols_key, list(raw.columns))
+                box.warning(plain(f"The link's feature columns ({pending}) are not all columns of this data; "
+                                  "using the default ones."))
+        features, left_out = default_features(raw)
+        st.session_state.setdefault(cols_key, list(features))
         columns = box.multiselect("Feature columns", list(raw.columns), key=cols_key, persist_state=PERSIST)
+        # Say what the default left out for as long as it stays out, so that a
+        # student who wonders where "id" went reads why and how to get it back.
+        unused = {c: why for c, why in left_out.items() if c not in columns}
+        if unused:
+            box.info(plain(_left_out_note(unused)), icon="ℹ️")
         try:
             chosen = raw.select(columns)
         except DataError as exc:
-            box.warning(str(exc) + " Using all columns meanwhile.")
+            box.warning(plain(str(exc)) + " Using the default columns meanwhile.")
+            chosen = raw.select(features)
     subset = chosen.columns != raw.columns
     st.session_state[cols_url_key] = _SEP.join(chosen.columns) if subset else None
     if box.toggle(
@@ -214,6 +223,26 @@ def _columns_and_scale(prefix: str, box, raw: Dataset) -> Dataset:
     ):
         chosen = chosen.standardized()
     return chosen
+
+
+def _left_out_note(left_out: dict[str, str]) -> str:
+    """One note on the columns the default features leave out: which, why, and how to add them."""
+    lines = [f"{name!r} is not clustered by default: {why}." for name, why in left_out.items()]
+    them = "it" if len(left_out) == 1 else "them"
+    return " ".join(lines) + f" To cluster on {them} anyway, add {them} under Feature columns."
+
+
+# Characters Streamlit's Markdown gives a meaning to (emphasis, links, LaTeX,
+# colour and icon directives, HTML): escaped, a name from a file is shown as written.
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:&])")
+
+
+def plain(text: str) -> str:
+    """``text`` escaped so that Streamlit's Markdown shows it as written, never as formatting.
+
+    Notes about an upload hold its column names, which come from the student's file.
+    """
+    return _MARKDOWN.sub(r"\\\1", str(text))
 
 
 def _apply_link(prefix: str, names: list[str]) -> None:

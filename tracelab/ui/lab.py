@@ -132,7 +132,8 @@ def shown_trace(
         shown = (
             compute(),
             list(dataset.columns),
-            f"{dataset.name}: {dataset.n_samples} points, {dataset.n_features} features",
+            f"{dataset.name}: {dataset.n_samples} point{'s' if dataset.n_samples != 1 else ''}, "
+            f"{dataset.n_features} feature{'s' if dataset.n_features != 1 else ''}",
         )
         st.session_state[f"{prefix}.shown"] = shown
     except ValueError as exc:

@@ -17,7 +17,7 @@ from typing import Any
 
 import streamlit as st
 
-from tracelab import datasets, lessons, selection
+from tracelab import lessons, selection
 from tracelab.data import Dataset
 from tracelab.density import trace_dbscan, trace_optics
 from tracelab.gmm import trace_em
@@ -88,10 +88,9 @@ def em_trace(dataset: Dataset, params: dict[str, Any], *, slot: str = "em") -> T
 
 
 def lesson_trace() -> Trace:
-    """EM on the lesson's six points from the lesson's start (means 1.60 / 4.40)."""
-    preset = lessons.SIX_POINTS
-    params = dict(preset.params, tol=1e-6, max_iter=100)
-    return em_trace(datasets.load(preset.dataset), params, slot="lesson")
+    """The home page's run: EM on Old Faithful's eruption lengths (:data:`tracelab.lessons.HOOK`)."""
+    preset = lessons.HOOK
+    return em_trace(preset.data(), dict(preset.params), slot="lesson")
 
 
 # Results of many fits (the choosing-k lab), shared by every session. Not st.cache_data:

@@ -8,6 +8,7 @@ no per-point Python objects beyond the colour strings Plotly needs.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -20,6 +21,7 @@ __all__ = [
     "UNCERTAIN_BELOW",
     "axis_range",
     "blend",
+    "climb_range",
     "component_color",
     "component_colors",
     "curve_with_marker",
@@ -28,11 +30,15 @@ __all__ = [
     "figure",
     "format_count",
     "mark_current",
+    "nice_dtick",
+    "off_axis_note",
     "pca_axes",
     "project_covariances",
     "project_points",
     "rgba",
     "subsample",
+    "tick_labels",
+    "value_axis",
 ]
 
 # Okabe & Ito's colour-blind-safe set (without black) first, so the first few
@@ -413,14 +419,19 @@ def curve_with_marker(
         curve["hovertext"] = list(hovertext)
         curve["hovertemplate"] = "step %{x}: %{y:.6g}<br>%{hovertext}<extra></extra>"
     marker, vline = current_step_parts(x[current].item(), float(y[current]))
+    # Short whole-number ticks with room for the title (value_axis), whatever the zoom.
+    finite = y[np.isfinite(y)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 1.0)
+    pad = 0.06 * (hi - lo)
+    yaxis, left = value_axis(lo - pad, hi + pad, title=yaxis_title)
     return figure(
         [curve, marker],
         {
             "title": {"text": title} if title else None,
             "xaxis": {"title": {"text": xaxis_title}},
-            "yaxis": {"title": {"text": yaxis_title}},
+            "yaxis": yaxis,
             "shapes": [vline],
-            "margin": {"l": 60, "r": 20, "t": 40 if title else 20, "b": 50},
+            "margin": {"l": max(60, left), "r": 20, "t": 40 if title else 20, "b": 50},
             "uirevision": f"curve-{name}",
             "showlegend": False,
         },
@@ -475,3 +486,168 @@ def phase_curve(xs: np.ndarray, ys: np.ndarray, phases: np.ndarray, hover: Seque
             "meta": {"role": role, "phase": phase},
         })
     return traces
+
+
+# ----------------------------------------------------------- value axes of step curves
+
+#: A value axis never spans less than this fraction of its largest magnitude: a run that
+#: converges fast would otherwise zoom on differences in the 8th digit, with tick labels
+#: like "-598.11056605" that no margin holds.
+MIN_SPAN_FRACTION = 1e-3
+#: Pixels per character of a tick label (Plotly's 12 px font), and around the title.
+_CHAR_PX = 7.2
+_TITLE_PX = 30
+
+
+def nice_dtick(span: float, n_ticks: int = 5) -> float:
+    """A tick spacing of 1, 2, 2.5 or 5 times a power of ten giving about ``n_ticks`` ticks.
+
+    Parameters
+    ----------
+    span : float
+        Width of the range (> 0).
+    n_ticks : int, default 5
+    """
+    raw = span / max(n_ticks, 1)
+    power = 10.0 ** math.floor(math.log10(raw))
+    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if m * power >= raw:
+            return m * power
+    return 10.0 * power
+
+
+def tick_labels(lo: float, hi: float, dtick: float) -> list[str]:
+    """The labels of the ticks ``k * dtick`` inside ``[lo, hi]``, with as many decimals as ``dtick`` needs.
+
+    Uses the typographic minus and thin-space-free thousands separators, as Plotly
+    draws them with ``separatethousands``.
+    """
+    decimals = _decimals(dtick)
+    first = math.ceil(lo / dtick - 1e-9)
+    last = math.floor(hi / dtick + 1e-9)
+    out = []
+    for i in range(first, last + 1):
+        v = i * dtick
+        out.append(f"{v:,.{decimals}f}".replace("-", "−"))
+    return out
+
+
+def _decimals(dtick: float) -> int:
+    """Decimals that write every multiple of ``dtick`` exactly (2.5 needs one more than 2 or 5)."""
+    for d in range(0, 12):
+        if abs(round(dtick * 10**d) - dtick * 10**d) < 1e-6 * dtick * 10**d:
+            return d
+    return 12
+
+
+def value_axis(lo: float, hi: float, *, title: str, n_ticks: int = 5) -> tuple[dict, int]:
+    """A y-axis over ``[lo, hi]`` whose ticks are short whole numbers, and the left margin it needs.
+
+    The range is widened around its middle to at least :data:`MIN_SPAN_FRACTION` of its
+    largest magnitude; ticks are spaced by :func:`nice_dtick` and written with exactly the
+    decimals that spacing needs (``tickformat``), never with an SI suffix ("k") or cut
+    digits; the margin holds the widest label plus the title beside it, so the title
+    never covers the ticks.
+
+    Parameters
+    ----------
+    lo, hi : float
+        The range to show (``lo < hi`` or equal).
+    title : str
+        The axis title (already escaped for Plotly).
+    n_ticks : int, default 5
+
+    Returns
+    -------
+    axis : dict
+        Plotly layout axis: ``range``, ``tickmode="linear"``, ``tick0``, ``dtick``,
+        ``tickformat``, ``title``.
+    margin_left : int
+        Pixels the figure's left margin should have.
+    """
+    lo, hi = float(lo), float(hi)
+    min_span = MIN_SPAN_FRACTION * max(abs(lo), abs(hi), 1e-12)
+    if hi - lo < min_span:
+        mid = (lo + hi) / 2
+        lo, hi = mid - min_span / 2, mid + min_span / 2
+    dtick = nice_dtick(hi - lo, n_ticks)
+    decimals = _decimals(dtick)
+    labels = tick_labels(lo, hi, dtick)
+    width = max((len(s) for s in labels), default=4)
+    axis = {
+        "range": [lo, hi],
+        "tickmode": "linear",
+        "tick0": 0.0,
+        "dtick": dtick,
+        "tickformat": f",.{decimals}f",
+        "exponentformat": "none",
+        "title": {"text": title, "standoff": 6},
+    }
+    return axis, int(math.ceil(width * _CHAR_PX + _TITLE_PX))
+
+
+def climb_range(values: np.ndarray, extra: Sequence[float] = ()) -> tuple[list[float], bool]:
+    """The y-range of a per-step curve: all of it, or the climb after the first steps.
+
+    A start far below (or, for a falling cost, above) the rest squeezes the rest
+    into a flat line. When the first two values lie more than 3 spans of the later
+    values away from them, the range covers only the later values (and the ``extra``
+    values near them, e.g. lower bounds); the caller says on the chart which steps
+    are off it (:func:`off_axis_note`).
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_steps,)
+    extra : sequence of float
+        Other values drawn on the same axis, kept in view if near the later values.
+
+    Returns
+    -------
+    range : list of two floats
+    zoomed : bool
+        Whether some values lie outside the range.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return [-1.0, 1.0], False
+    lo, hi = float(finite.min()), float(finite.max())
+    zoomed = False
+    if values.size >= 4:
+        rest = values[2:]
+        rlo, rhi = float(rest.min()), float(rest.max())
+        span = max(rhi - rlo, 1e-9 * max(1.0, abs(rhi)))
+        if lo < rlo - 3 * span or hi > rhi + 3 * span:
+            near = [float(b) for b in extra if rlo - 3 * span <= b <= rhi + 3 * span]
+            lo, hi = min([rlo, *near]), max([rhi, *near])
+            zoomed = True
+    pad = 0.08 * (hi - lo) if hi > lo else 0.5 * MIN_SPAN_FRACTION * max(abs(lo), 1e-12)
+    return [lo - pad, hi + pad], zoomed
+
+
+def off_axis_note(values: np.ndarray, yrange: Sequence[float], fmt=lambda v: f"{v:.6g}") -> dict | None:
+    """An annotation naming the steps (from 1) whose values lie outside ``yrange``, or None.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_steps,)
+    yrange : [lo, hi]
+    fmt : callable
+        Formats the farthest value.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    lo, hi = float(yrange[0]), float(yrange[1])
+    parts = []
+    for side, mask, arrow, far in (("below", values < lo, "↓", np.min), ("above", values > hi, "↑", np.max)):
+        if mask.any():
+            idx = np.flatnonzero(mask)
+            which = (f"step {idx[0] + 1}" if idx.size == 1 else
+                     f"steps {idx[0] + 1}–{idx[-1] + 1}" if idx[-1] - idx[0] + 1 == idx.size else
+                     f"{idx.size} steps")
+            parts.append(f"{arrow} {which} {side} the axis: {fmt(float(far(values[mask])))}")
+    if not parts:
+        return None
+    return {"text": "<br>".join(parts), "xref": "paper", "yref": "paper", "x": 0.01, "y": 0.01,
+            "xanchor": "left", "yanchor": "bottom", "showarrow": False,
+            "bgcolor": "rgba(255,255,255,0.85)", "font": {"size": 12, "color": "#555"},
+            "name": "off-axis"}

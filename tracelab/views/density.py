@@ -43,7 +43,6 @@ from tracelab.views.common import (
     project_points,
 )
 from tracelab.views.kmeans import (
-    _aspect,
     _check_same_data,
     _final_resp,
     _label_colors,
@@ -61,7 +60,9 @@ __all__ = [
     "k_distance_plot",
     "optics_reachability",
     "optics_scatter",
+    "compared_labels",
     "side_by_side",
+    "side_by_side_panels",
     "step_title",
 ]
 
@@ -135,7 +136,8 @@ def step_title(trace: Trace, step: int) -> str:
             e = getattr(snap, "eps_cut", None)
             return f"{head} · cut at ε = {float(e):.3g}" if e is not None else f"{head} · cut"
         if phase == "xi":
-            return f"{head} · ξ clusters"
+            xi = _params(trace).get("xi")
+            return f"{head} · ξ method (ξ = {float(xi):.3g})" if xi is not None else f"{head} · ξ method"
     if algo == "hdbscan":
         names = {"core": "core distances", "mreach": "mutual reachability",
                  "mst": "minimum spanning tree", "linkage": "single linkage",
@@ -150,6 +152,46 @@ def _cluster_summary(labels: np.ndarray) -> str:
     k = int(np.unique(labels[labels >= 0]).size)
     noise = int((labels < 0).sum())
     return f"{k} cluster{'s' if k != 1 else ''}, {format_count(noise)} noise point{'s' if noise != 1 else ''}"
+
+
+def _wrap(text: str, width: int, *, at_dots: bool = True) -> list[str]:
+    """``text`` in lines of at most ``width`` characters: at " · " (if ``at_dots``), then between words."""
+    lines: list[str] = []
+    for part in text.split(" · ") if at_dots else [text]:
+        line = ""
+        for word in part.split(" "):
+            if line and len(line) + 1 + len(word) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = f"{line} {word}" if line else word
+        if line:
+            lines.append(line)
+    return lines
+
+
+#: Title lines a step view reserves room for (its top margin is fixed: no jump between steps).
+TITLE_LINES = 4
+
+
+def _title(head: str, full: str, *, width: int = 34, size: int = 16) -> dict:
+    """A title in short lines: the step (``head``) first, what the chart shows below, smaller.
+
+    Plotly does not wrap titles, and the charts sit in columns as narrow as ~280 px
+    (two columns on a 1024 px screen), so the lines are cut here: ``head`` at
+    ``width`` characters, the details (``full`` after ``head``, " · "-separated)
+    at ``width`` + 10 in a smaller font. At most :data:`TITLE_LINES` lines.
+    """
+    tail = full[len(head):].removeprefix(" · ") if full.startswith(head) else full
+    lines = _wrap(head, width, at_dots=False)
+    small = _wrap(tail, width + 10) if tail else []
+    room = max(TITLE_LINES - len(lines), 1)
+    if len(small) > room:
+        small = small[:room - 1] + [" ".join(small[room - 1:])]
+    text = "<br>".join(lines + [f"<span style=\"font-size:{size - 4}px\">{t}</span>" for t in small])
+    # plotly.js shifts a multi-line title up by about one line: the pad keeps it inside.
+    return {"text": text, "y": 1, "yanchor": "top", "font": {"size": size},
+            "pad": {"t": 24 if len(lines) + len(small) > 1 else 12}}
 
 
 @dataclass
@@ -183,13 +225,27 @@ class _Ctx:
         return (f"point #%{{customdata}}<br>{_esc(self.plane.xlabel)} = %{{x:.4g}}<br>"
                 f"{_esc(self.plane.ylabel)} = %{{y:.4g}}")
 
-    def axes_layout(self, *, equal: bool | None = True) -> tuple[dict, dict, str | None]:
-        xa, ya, note = _aspect(self.xrange, self.yrange, equal)
+    def axes_layout(self, sfx: str = "") -> tuple[dict, dict]:
+        """The x and y axes of one subplot (``sfx`` "", "2", ...), drawn to equal scale."""
+        xa, ya = _equal_scale(sfx)
         x = {"title": {"text": _esc(self.plane.xlabel)}, "range": self.xrange, "zeroline": False,
              "showgrid": False, **xa}
         y = {"title": {"text": _esc(self.plane.ylabel)}, "range": self.yrange, "zeroline": False,
              "showgrid": False, **ya}
-        return x, y, note
+        return x, y
+
+
+def _equal_scale(sfx: str = "") -> tuple[dict, dict]:
+    """Axis settings that make one unit as long on y as on x in subplot ``x{sfx}``/``y{sfx}``.
+
+    Every view here draws distances (ε-balls, reachability links, MST edges, the
+    clusters a distance threshold made), which a stretched axis would misstate,
+    so the scale is equal whatever the spread of the data. ``constrain="domain"``
+    shrinks the plot area rather than widening a range, so the fixed ranges stay
+    as given across steps.
+    """
+    return ({"constrain": "domain"},
+            {"scaleanchor": f"x{sfx}", "scaleratio": 1, "constrain": "domain"})
 
 
 def _markers(ctx: _Ctx, rows: np.ndarray, *, role: str, name: str, marker: dict,
@@ -219,9 +275,75 @@ def _segments(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return xy[:, 0], xy[:, 1]
 
 
-def _legend_below() -> dict:
-    return {"orientation": "h", "yanchor": "top", "y": -0.13, "xanchor": "left", "x": 0.0,
-            "bgcolor": "rgba(255,255,255,0)", "itemsizing": "constant"}
+def _legend_below(plot_height: float = 340.0) -> dict:
+    """A horizontal legend under the x-axis title of a plot area ``plot_height`` px tall."""
+    # Legend entries only explain colours and symbols: a click would hide nothing useful
+    # (the "cluster j" entries draw no points), so clicks are off.
+    return {"orientation": "h", "yanchor": "top", "y": -48.0 / plot_height, "xanchor": "left", "x": 0.0,
+            "bgcolor": "rgba(255,255,255,0)", "itemsizing": "constant",
+            "itemclick": False, "itemdoubleclick": False}
+
+
+def _legend_rows(names: Sequence[str], width: float = 340.0) -> int:
+    """Rows a horizontal legend with these entries takes on a chart about ``width`` px wide."""
+    rows, used = 1, 0.0
+    for name in names:
+        w = 40.0 + 6.5 * len(name)  # symbol and gap, then the text at ~12 px Arial
+        if used and used + w > width:
+            rows, used = rows + 1, 0.0
+        used += w
+    return rows
+
+
+def _legend_margin(names: Sequence[str], width: float = 340.0) -> int:
+    """Bottom margin (px) for the x-axis title and a legend of these entries below it.
+
+    Margins are fixed (see :mod:`tracelab.views.common`), so the legend's room is
+    reserved here; it is computed from every entry any step of the trace can show,
+    so the plot area does not jump between steps.
+    """
+    return 62 + 21 * _legend_rows(names, width)
+
+
+def _key_entry(name: str, marker: dict, role: str = "legend", **meta: Any) -> dict:
+    """A legend entry that draws nothing: it names a colour or a symbol used on the chart."""
+    return {"type": "scatter", "x": [None], "y": [None], "mode": "markers", "name": name,
+            "showlegend": True, "hoverinfo": "skip", "marker": marker,
+            "meta": {"role": role, **meta}}
+
+
+def _cluster_legend(labels: np.ndarray, *, noise: bool = True) -> list[dict]:
+    """Legend entries "cluster 1", "cluster 2", ... in the colours the points carry, and "noise".
+
+    The names are those of the hover texts and step messages (clusters counted
+    from 1). The palette has ``len(PALETTE)`` colours; beyond that they repeat,
+    and one entry says which clusters share them.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n_samples,), int
+        -1 is noise.
+    noise : bool, default True
+        Add a "noise" entry when some label is -1.
+
+    Returns
+    -------
+    list of dict
+        Trace dicts with ``meta={"role": "legend", "label": j}`` (``label`` -1 for noise,
+        None for the "colours repeat" entry).
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    found = np.unique(labels[labels >= 0]).tolist()
+    out = [_key_entry(f"cluster {c + 1}", {"color": _label_colors(np.array([c]))[0], "size": 10,
+                                           "symbol": "square"}, label=int(c))
+           for c in found[:len(PALETTE)]]
+    if len(found) > len(PALETTE):
+        out.append(_key_entry(
+            f"clusters {found[len(PALETTE)] + 1}–{found[-1] + 1}: the colours repeat",
+            {"color": "rgba(0,0,0,0)", "size": 1}, label=None))
+    if noise and (labels < 0).any():
+        out.append(_key_entry("noise", {"color": _NOISE, "size": 10, "symbol": "square"}, label=-1))
+    return out
 
 
 # ------------------------------------------------------------------------------ DBSCAN
@@ -334,17 +456,26 @@ def dbscan_scatter(
                                    "line": {"width": 0}},
                            texts=texts(rows, "noise")))
     rows = np.flatnonzero(kinds["border"])
-    traces.append(_markers(ctx, rows, role="border", name="border",
+    # Core and border points carry their cluster's colour; their legend entries (below)
+    # name the symbol only, and the "cluster j" entries name the colours.
+    traces.append(_markers(ctx, rows, role="border", name="border", showlegend=False,
                            marker={"symbol": "circle-open", "color": _label_colors(labels[rows]),
                                    "size": 8, "line": {"width": 2}},
                            texts=texts(rows, "border")))
     rows = np.flatnonzero(kinds["core"])
     core_colors = np.array(_label_colors(labels[rows]), dtype=object)
     core_colors[labels[rows] < 0] = _PENDING_CORE
-    traces.append(_markers(ctx, rows, role="core", name="core",
+    traces.append(_markers(ctx, rows, role="core", name="core", showlegend=False,
                            marker={"color": core_colors.tolist(), "size": 9,
                                    "line": {"color": "white", "width": 0.5}},
                            texts=texts(rows, "core")))
+    pending = bool((labels[rows] < 0).any())
+    traces.append(_key_entry("core point (dark grey: in no cluster yet)" if pending else "core point (filled)",
+                             {"color": _PENDING_CORE, "size": 9}, kind="core"))
+    traces.append(_key_entry("border point (ring)",
+                             {"symbol": "circle-open", "color": _PENDING_CORE, "size": 8,
+                              "line": {"width": 2}}, kind="border"))
+    traces.extend(_cluster_legend(labels, noise=False))
 
     current = int(getattr(snap, "current", -1))
     neighbors = _arr(getattr(snap, "neighbors", None), np.int64)
@@ -404,15 +535,19 @@ def dbscan_scatter(
         title += f" · {format_count(nc)} core point{'s' if nc != 1 else ''}"
     else:
         title += f" · queue: {format_count(int(queue.size))} point{'s' if queue.size != 1 else ''}"
-    xa, ya, _ = ctx.axes_layout(equal=True)
+    xa, ya = ctx.axes_layout()
     if notes:
         annotations.append(_note(" · ".join(notes), x=0.0, y=1.0, xanchor="left"))
+    every = ["not reached yet", "noise", "queue", "current point", "core point (dark grey: in no cluster yet)",
+             "border point (ring)"] + [tr["name"] for tr in _cluster_legend(trace.steps[-1].labels, noise=False)]
+    bottom = _legend_margin(every)
     return figure(traces, {
-        "title": {"text": title},
+        "title": _title(step_title(trace, step), title),
         "xaxis": xa, "yaxis": ya,
-        "margin": {"l": 60, "r": 20, "t": 60, "b": 95},
+        "height": 422 + bottom,
+        "margin": {"l": 60, "r": 20, "t": 100, "b": bottom},
         "annotations": annotations,
-        "legend": _legend_below(),
+        "legend": _legend_below(322),
         "showlegend": True,
         "uirevision": f"dbscan-scatter-{ctx.plane.key}",
         "hovermode": "closest",
@@ -482,7 +617,7 @@ def k_distance_plot(
         "yaxis": {"title": {"text": f"distance to neighbour {k}"}, "range": [0.0, 1.08 * top],
                   "zeroline": False},
         "annotations": annotations,
-        "margin": {"l": 65, "r": 20, "t": 60, "b": 50},
+        "margin": {"l": 65, "r": 20, "t": 78, "b": 50},
         "showlegend": False,
         "uirevision": f"k-distance-{k}-{metric}",
         "hovermode": "closest",
@@ -493,7 +628,19 @@ def k_distance_plot(
 
 
 def _optics_labels(trace: Trace, snap: Any, eps_cut: float | None) -> tuple[np.ndarray | None, float | None, str]:
-    """(labels or None, ε of the line or None, where the labels came from)."""
+    """(labels or None, ε of the cut line or None, where the labels came from).
+
+    The "xi" step draws the ξ method's clusters, always: it is what its message
+    counts. The "cut" step draws its own cut, or a cut at ``eps_cut`` when one
+    is given that differs from the step's. An "order" step has no clusters of its
+    own; with ``eps_cut`` it shows what a cut of the ordering so far would give.
+    The third element is "xi", "cut" or "none".
+    """
+    if snap.phase == "xi":
+        return np.asarray(snap.labels, dtype=np.int64), None, "xi"
+    own = getattr(snap, "eps_cut", None)
+    if snap.phase == "cut" and own is not None and (eps_cut is None or float(eps_cut) == float(own)):
+        return np.asarray(snap.labels, dtype=np.int64), float(own), "cut"
     if eps_cut is not None:
         from tracelab.density import cluster_optics_dbscan
 
@@ -501,12 +648,20 @@ def _optics_labels(trace: Trace, snap: Any, eps_cut: float | None) -> tuple[np.n
                                     np.asarray(snap.core_distances, dtype=np.float64),
                                     np.asarray(snap.ordering, dtype=np.int64), float(eps_cut))
         return np.asarray(lab, dtype=np.int64), float(eps_cut), "cut"
-    labels = np.asarray(snap.labels, dtype=np.int64)
-    e = getattr(snap, "eps_cut", None)
-    e = float(e) if e is not None else None
-    if (labels >= 0).any():
-        return labels, e, "step"
-    return None, e, "none"
+    return None, None, "none"
+
+
+def _optics_summary(trace: Trace, snap: Any, labels: np.ndarray | None, eps_line: float | None,
+                    source: str) -> str:
+    """The title's tail naming which clusters the colours show, e.g. " · cut at ε = 0.3: 2 clusters, …"."""
+    if source == "xi":
+        # step_title already names ξ
+        return f" · {_cluster_summary(labels)}"
+    if source == "cut":
+        if snap.phase == "cut":
+            return f" · {_cluster_summary(labels)}"  # step_title already says "cut at ε = …"
+        return f" · cut at ε = {eps_line:.3g}: {_cluster_summary(labels)}"
+    return ""
 
 
 def _optics_top(trace: Trace, eps_cut: float | None) -> float:
@@ -588,18 +743,15 @@ def optics_reachability(trace: Trace, step: int, *, eps_cut: float | None = None
             "hovertemplate": f"cut at ε = {eps_line:.4g}<extra></extra>",
             "meta": {"role": "eps-cut", "eps": eps_line},
         })
-    title = step_title(trace, step)
-    if source == "cut":
-        title += f" · cut at ε = {eps_line:.3g}: {_cluster_summary(labels)}"
-    elif source == "step":
-        title += f" · {_cluster_summary(labels)}"
+    title = step_title(trace, step) + _optics_summary(trace, snap, labels, eps_line, source)
     return figure(traces, {
-        "title": {"text": title},
+        "title": _title(step_title(trace, step), title),
+        "meta": {"source": source, "eps_cut": eps_line},
         "xaxis": {"title": {"text": "points in OPTICS order"}, "range": [0.5, n + 0.5],
                   "zeroline": False},
         "yaxis": {"title": {"text": "reachability distance"}, "range": [0.0, top], "zeroline": False},
         "bargap": 0.0 if n > 200 else 0.1,
-        "margin": {"l": 65, "r": 20, "t": 60, "b": 50},
+        "margin": {"l": 65, "r": 20, "t": 100, "b": 50},
         "showlegend": False,
         "uirevision": "optics-reachability",
         "hovermode": "closest",
@@ -694,17 +846,27 @@ def optics_scatter(
             r = reach[cur]
             title += (f" · point #{cur}" + (f" reached from #{pc} at {r:.3g}" if pc >= 0 and np.isfinite(r)
                                             else " (reachability undefined)"))
-    if source == "cut":
-        title += f" · cut at ε = {eps_line:.3g}: {_cluster_summary(labels)}"
-    elif source == "step" and snap.phase != "order":
-        title += f" · {_cluster_summary(labels)}"
-    xa, ya, note = ctx.axes_layout(equal=None)
+    title += _optics_summary(trace, snap, labels, eps_line, source)
+    if labels is not None:
+        traces.extend(_cluster_legend(labels[ordered]))
+    elif ordered.any():
+        traces.append(_key_entry("ordered", {"color": _NEUTRAL, "size": 10, "symbol": "square"}))
+    if not ordered.all():
+        traces.append(_key_entry("not ordered yet", {"color": _UNREACHED, "size": 10, "symbol": "square"}))
+    xa, ya = ctx.axes_layout()
+    # Room for the largest legend any step can show: the final cut's or the ξ method's.
+    every = [tr["name"] for tr in _cluster_legend(
+        max((trace.steps[-1].labels, trace.steps[-2].labels if len(trace) > 1 else trace.steps[-1].labels),
+            key=lambda lb: int(np.max(lb, initial=-1))))]
+    bottom = _legend_margin(every)
     return figure(traces, {
-        "title": {"text": title},
+        "title": _title(step_title(trace, step), title),
+        "meta": {"source": source, "eps_cut": eps_line},
         "xaxis": xa, "yaxis": ya,
-        "annotations": [_note(note)] if note else [],
-        "margin": {"l": 60, "r": 20, "t": 60, "b": 55},
-        "showlegend": False,
+        "height": 422 + bottom,
+        "margin": {"l": 60, "r": 20, "t": 100, "b": bottom},
+        "legend": _legend_below(322),
+        "showlegend": True,
         "uirevision": f"optics-scatter-{ctx.plane.key}",
         "hovermode": "closest",
     })
@@ -788,6 +950,7 @@ def hdbscan_mst(
                                        "opacity": np.where(labels >= 0, 0.15 + 0.85 * np.clip(prob, 0, 1), 0.8),
                                        "line": {"width": 0}},
                                texts=texts))
+        traces.extend(_cluster_legend(labels))
         title += f" · {_cluster_summary(labels)}"
     else:
         cd = np.asarray(snap.core_distances, dtype=np.float64) if snap.core_distances is not None \
@@ -812,13 +975,17 @@ def hdbscan_mst(
                                    marker={"color": _UNREACHED, "size": 7, "line": {"width": 0}},
                                    texts=["core distance not computed yet"] * rows.size))
         title += f" · {E.shape[0]} of {max(n - 1, 0)} MST edges"
-    xa, ya, note = ctx.axes_layout(equal=None)
+    xa, ya = ctx.axes_layout()
+    # The legend (clusters of the "select" step) gets its room at every step: no jump.
+    final = trace.steps[-1].labels
+    bottom = _legend_margin([tr["name"] for tr in _cluster_legend(final)]) if final is not None else 55
     return figure(traces, {
-        "title": {"text": title},
+        "title": _title(step_title(trace, step), title),
         "xaxis": xa, "yaxis": ya,
-        "annotations": [_note(note)] if note else [],
-        "margin": {"l": 60, "r": 20 if snap.phase == "select" else 90, "t": 60, "b": 55},
-        "showlegend": False,
+        "height": 422 + bottom,
+        "margin": {"l": 60, "r": 90, "t": 100, "b": bottom},
+        "legend": _legend_below(322),
+        "showlegend": snap.phase == "select",
         "uirevision": f"hdbscan-mst-{ctx.plane.key}",
         "hovermode": "closest",
     })
@@ -891,11 +1058,11 @@ def hdbscan_condensed_tree(trace: Trace, step: int) -> go.Figure:
         text = ("the condensed tree is built at the “condense” stage"
                 + (f" (step {first + 1})" if first is not None else ""))
         return figure([], {
-            "title": {"text": title},
+            "title": _title(step_title(trace, step), title),
             "xaxis": {"visible": False, "range": [0, 1]},
             "yaxis": {"visible": False, "range": [0, 1]},
             "annotations": [_note(text, x=0.5, y=0.5, xanchor="center", yanchor="middle")],
-            "margin": {"l": 60, "r": 20, "t": 60, "b": 50},
+            "margin": {"l": 60, "r": 20, "t": 100, "b": 50},
             "showlegend": False,
             "uirevision": "hdbscan-condensed",
         })
@@ -927,7 +1094,8 @@ def hdbscan_condensed_tree(trace: Trace, step: int) -> go.Figure:
                 line_w[pos[c]] = 2.0
     hover = []
     for c, b, dth, s in zip(ids, births, deaths, sizes):
-        t = f"cluster {c}<br>{format_count(int(s))} points<br>λ from {b:.4g} to {dth:.4g}"
+        t = (f"condensed cluster #{c}{' (the root)' if c == ids[0] else ''}<br>{format_count(int(s))} points"
+             f"<br>λ from {b:.4g} to {dth:.4g}")
         if c in stab:
             t += f"<br>stability {stab[c]:.4g}"
         if c in sel_label:
@@ -947,13 +1115,13 @@ def hdbscan_condensed_tree(trace: Trace, step: int) -> go.Figure:
     else:
         title += f" · {len(ids)} clusters"
     return figure(traces, {
-        "title": {"text": title},
+        "title": _title(step_title(trace, step), title),
         "xaxis": {"title": {"text": "points (bar width = cluster size)"}, "range": [0, n],
                   "showgrid": False, "zeroline": False, "showticklabels": False},
         "yaxis": {"title": {"text": "λ = 1 / distance"}, "range": [lam_top * 1.04, 0],
                   "zeroline": False},
         "bargap": 0.0,
-        "margin": {"l": 65, "r": 20, "t": 60, "b": 50},
+        "margin": {"l": 65, "r": 20, "t": 100, "b": 50},
         "showlegend": False,
         "uirevision": "hdbscan-condensed",
         "hovermode": "closest",
@@ -963,89 +1131,205 @@ def hdbscan_condensed_tree(trace: Trace, step: int) -> go.Figure:
 # --------------------------------------------------------------------------- side by side
 
 
-def side_by_side(
-    dbscan_trace: Trace,
-    em_trace: Trace,
-    kmeans_trace: Trace,
-    *,
-    axes: tuple[int, int] | str = (0, 1),
-    columns: Sequence[str] | None = None,
-) -> go.Figure:
-    """Final DBSCAN, EM (hard labels) and k-means results on the same data, side by side.
+def compared_labels(trace: Trace, extraction: str | None = None) -> tuple[np.ndarray, str]:
+    """The final clusters of a density-based run, and how to name them in a title.
 
     Parameters
     ----------
-    dbscan_trace : Trace
-        From :func:`tracelab.density.trace_dbscan`.
+    trace : Trace
+        From :func:`tracelab.density.trace_dbscan`, :func:`tracelab.density.trace_optics`
+        or :func:`tracelab.hdbscan_trace.trace_hdbscan`.
+    extraction : {"cut", "xi"}, optional
+        For OPTICS, which extraction: the ε cut (its "cut" step, the default) or the
+        ξ method (its "xi" step). Ignored for the other algorithms.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,), int
+        -1 is noise.
+    name : str
+        E.g. ``"DBSCAN (ε = 0.3, min_samples = 10)"`` or ``"OPTICS, ξ method (ξ = 0.05)"``.
+    """
+    algo = getattr(trace, "algorithm", None)
+    p = _params(trace)
+    if algo == "dbscan":
+        return (np.asarray(trace.steps[-1].labels, dtype=np.int64),
+                f"DBSCAN (ε = {float(p.get('eps', 0)):.3g}, min_samples = {p.get('min_samples', '?')})")
+    if algo == "optics":
+        if extraction not in (None, "cut", "xi"):
+            raise ValueError(f"extraction should be 'cut' or 'xi', but got {extraction!r}")
+        if extraction == "xi":
+            snap = next(s for s in reversed(trace.steps) if s.phase == "xi")
+            return (np.asarray(snap.labels, dtype=np.int64),
+                    f"OPTICS, ξ method (ξ = {float(p.get('xi', 0.05)):.3g})")
+        snap = next(s for s in reversed(trace.steps) if s.phase == "cut")
+        return (np.asarray(snap.labels, dtype=np.int64),
+                f"OPTICS, cut at ε = {float(snap.eps_cut):.3g}")
+    if algo == "hdbscan":
+        return (np.asarray(trace.steps[-1].labels, dtype=np.int64),
+                f"HDBSCAN (min_cluster_size = {p.get('min_cluster_size', '?')})")
+    raise ValueError(f"trace should come from DBSCAN, OPTICS or HDBSCAN, but its algorithm is {algo!r}")
+
+
+def _side_parts(density_trace: Trace, em_trace: Trace, kmeans_trace: Trace, extraction: str | None,
+                axes: Any, columns: Sequence[str] | None):
+    """(ctx, [labels of the three panels], [their titles], the first panel's name, the methods' names)."""
+    if getattr(density_trace, "algorithm", None) not in ("dbscan", "optics", "hdbscan"):
+        raise ValueError("density_trace should come from trace_dbscan, trace_optics or trace_hdbscan, "
+                         f"but its algorithm is {getattr(density_trace, 'algorithm', None)!r}")
+    if density_trace.X is None:
+        raise ValueError("the trace holds no data (X); run it again to draw it")
+    if getattr(kmeans_trace, "algorithm", None) not in ("kmeans", "kmedoids"):
+        raise ValueError(f"kmeans_trace should come from trace_kmeans, but its algorithm is "
+                         f"{getattr(kmeans_trace, 'algorithm', None)!r}")
+    what = {"dbscan": "DBSCAN", "optics": "OPTICS", "hdbscan": "HDBSCAN"}[density_trace.algorithm]
+    _check_same_data(density_trace, em_trace, f"the {what} and EM traces")
+    _check_same_data(density_trace, kmeans_trace, f"the {what} and k-means traces")
+    ctx = _Ctx.build(density_trace, axes, columns)
+    db, name = compared_labels(density_trace, extraction)
+    found = int(np.unique(db[db >= 0]).size)
+    resp = _final_resp(em_trace)
+    em = np.argmax(resp, axis=1).astype(np.int64)
+    km = np.asarray(kmeans_trace.steps[-1].labels, dtype=np.int64)
+    kname = "k-medoids" if kmeans_trace.algorithm == "kmedoids" else "k-means"
+
+    def k_text(k: int) -> str:
+        if k == found:
+            return f"k = {k}, as many as {what} found"
+        return f"k = {k} ({what} found {found} cluster{'s' if found != 1 else ''})"
+
+    titles = [
+        f"{name}<br>{_cluster_summary(db)}",
+        f"EM: most responsible Gaussian<br>{k_text(int(resp.shape[1]))}",
+        f"{kname}<br>{k_text(int(np.asarray(kmeans_trace.steps[-1].centers).shape[0]))}",
+    ]
+    return ctx, [db, em, km], titles, name, (what, "EM", kname)
+
+
+def side_by_side(
+    density_trace: Trace,
+    em_trace: Trace,
+    kmeans_trace: Trace,
+    *,
+    extraction: str | None = None,
+    axes: tuple[int, int] | str = (0, 1),
+    columns: Sequence[str] | None = None,
+) -> go.Figure:
+    """Final density-based, EM (hard labels) and k-means results on the same data, side by side.
+
+    Parameters
+    ----------
+    density_trace : Trace
+        A DBSCAN, OPTICS or HDBSCAN trace; its clusters are
+        :func:`compared_labels` ``(density_trace, extraction)``.
     em_trace : Trace
         From :func:`tracelab.gmm.trace_em`; each point takes its most
         responsible Gaussian under the final parameters.
     kmeans_trace : Trace
         From :func:`tracelab.kmeans.trace_kmeans` (or k-medoids).
+    extraction : {"cut", "xi"}, optional
+        For OPTICS: compare the ε cut's clusters (default) or the ξ method's.
     axes, columns
         As in :func:`dbscan_scatter`.
 
     Returns
     -------
     plotly Figure
-        Three panels (on ``x``/``y``, ``x2``/``y2``, ``x3``/``y3``), each one
-        "points" trace (``customdata`` = rows, ``meta["panel"]`` 0..2, colours
-        by label, DBSCAN noise grey) with a title annotation; ``layout.meta``
-        holds the three label arrays as lists under ``labels``.
+        Three panels (on ``x``/``y``, ``x2``/``y2``, ``x3``/``y3``), each to equal
+        scale, each one "points" trace (``customdata`` = rows, ``meta["panel"]``
+        0..2, colours by label, noise grey) with a title annotation naming what
+        it shows; EM's and k-means' titles give their k and, when it is not the
+        number of clusters the first panel found, that number too. One legend
+        names the colours ("cluster 1", ..., "noise"): cluster j has the same
+        colour in every panel. ``layout.meta`` holds the three label arrays as
+        lists under ``labels``, the ``titles`` and what the first panel
+        ``compares`` (its name).
     """
-    _check(dbscan_trace, "dbscan", "trace_dbscan")
-    if getattr(kmeans_trace, "algorithm", None) not in ("kmeans", "kmedoids"):
-        raise ValueError(f"kmeans_trace should come from trace_kmeans, but its algorithm is "
-                         f"{getattr(kmeans_trace, 'algorithm', None)!r}")
-    _check_same_data(dbscan_trace, em_trace, "the DBSCAN and EM traces")
-    _check_same_data(dbscan_trace, kmeans_trace, "the DBSCAN and k-means traces")
-    ctx = _Ctx.build(dbscan_trace, axes, columns)
-    db = np.asarray(dbscan_trace.steps[-1].labels, dtype=np.int64)
-    resp = _final_resp(em_trace)
-    em = np.argmax(resp, axis=1).astype(np.int64)
-    km = np.asarray(kmeans_trace.steps[-1].labels, dtype=np.int64)
-    p = _params(dbscan_trace)
-    kname = "k-medoids" if kmeans_trace.algorithm == "kmedoids" else "k-means"
-    titles = [
-        f"DBSCAN (ε = {float(p.get('eps', 0)):.3g}, min_samples = {p.get('min_samples', '?')})"
-        f"<br>{_cluster_summary(db)}",
-        f"EM: most responsible Gaussian<br>k = {resp.shape[1]}",
-        f"{kname}<br>k = {int(np.unique(km[km >= 0]).size)}",
-    ]
-    gap = 0.04
+    ctx, labelings, titles, name, whos = _side_parts(density_trace, em_trace, kmeans_trace, extraction,
+                                                     axes, columns)
+    db, em, km = labelings
+    gap = 0.05
     width = (1.0 - 2 * gap) / 3
     doms = [[c * (width + gap), c * (width + gap) + width] for c in range(3)]
-    xa, ya, note = _aspect(ctx.xrange, ctx.yrange, None)
     traces, annotations = [], []
     layout: dict[str, Any] = {}
-    for c, (labels, what) in enumerate(zip((db, em, km), ("DBSCAN", "EM", kname))):
+    for c, (labels, who) in enumerate(zip(labelings, whos)):
         sfx = "" if c == 0 else str(c + 1)
-        tr = _markers(ctx, np.arange(ctx.n), role="points", name=what, showlegend=False,
+        tr = _markers(ctx, np.arange(ctx.n), role="points", name=who, showlegend=False,
                       marker={"color": _label_colors(labels), "size": 6, "line": {"width": 0}},
                       texts=_label_texts(labels))
         tr["meta"] = {"role": "points", "panel": c}
         traces.append(_em._on_axes(tr, c))
-        layout[f"xaxis{sfx}"] = {"domain": doms[c], "anchor": f"y{sfx}", "range": ctx.xrange,
-                                 "zeroline": False, "showgrid": False,
-                                 "title": {"text": _esc(ctx.plane.xlabel)}, **xa}
-        yextra = {**ya, "scaleanchor": f"x{sfx}"} if ya else {}
-        layout[f"yaxis{sfx}"] = {"domain": [0, 1], "anchor": f"x{sfx}", "range": ctx.yrange,
-                                 "zeroline": False, "showgrid": False, "showticklabels": c == 0,
-                                 **yextra}
+        xa, ya = ctx.axes_layout(sfx)
+        layout[f"xaxis{sfx}"] = {**xa, "domain": doms[c], "anchor": f"y{sfx}"}
+        layout[f"yaxis{sfx}"] = {**ya, "domain": [0, 1], "anchor": f"x{sfx}", "showticklabels": c == 0}
+        if c:
+            layout[f"yaxis{sfx}"]["title"] = {"text": ""}
         annotations.append(_em._subplot_title(titles[c], sum(doms[c]) / 2, 1.0))
-    layout["yaxis"]["title"] = {"text": _esc(ctx.plane.ylabel)}
-    if note:
-        annotations.append(_note(note, x=0.0, y=-0.2, xanchor="left", yanchor="top"))
+    every = np.concatenate([db, em, km])
+    traces.extend(_cluster_legend(every))
+    bottom = _legend_margin([tr["name"] for tr in _cluster_legend(every)], width=900.0)
     layout.update({
-        "height": 400,
-        "margin": {"l": 60, "r": 20, "t": 64, "b": 80 if note else 55},
+        "height": 340 + bottom,
+        "margin": {"l": 60, "r": 20, "t": 64, "b": bottom},
         "annotations": annotations,
-        "showlegend": False,
+        "legend": _legend_below(276),
+        "showlegend": True,
         "uirevision": f"density-side-by-side-{ctx.plane.key}",
         "hovermode": "closest",
-        "meta": {"labels": [db.tolist(), em.tolist(), km.tolist()], "titles": titles},
+        "meta": {"labels": [db.tolist(), em.tolist(), km.tolist()], "titles": titles, "compares": name},
     })
     return figure(traces, layout)
+
+
+def side_by_side_panels(
+    density_trace: Trace,
+    em_trace: Trace,
+    kmeans_trace: Trace,
+    *,
+    extraction: str | None = None,
+    axes: tuple[int, int] | str = (0, 1),
+    columns: Sequence[str] | None = None,
+) -> list[go.Figure]:
+    """The three panels of :func:`side_by_side` as three figures, to lay out in columns.
+
+    Columns that stack on a narrow screen keep each panel (and its title) readable
+    where one three-panel figure would squeeze them; the arguments are those of
+    :func:`side_by_side`.
+
+    Returns
+    -------
+    list of 3 plotly Figures
+        Each: one "points" trace (``customdata`` = rows, ``meta["panel"]`` 0..2),
+        the same fixed ranges to equal scale, a two-line title (what it is; its
+        clusters or its k), and a legend naming its colours. ``layout.meta`` holds
+        ``panel``, ``labels`` (list), ``title`` and ``compares`` (the first
+        panel's name, in every panel).
+    """
+    ctx, labelings, titles, name, whos = _side_parts(density_trace, em_trace, kmeans_trace, extraction,
+                                                     axes, columns)
+    # Every panel reserves room for the largest legend, so the three plot areas match.
+    bottom = max(_legend_margin([tr["name"] for tr in _cluster_legend(lb)], width=260.0) for lb in labelings)
+    figs = []
+    for c, (labels, who) in enumerate(zip(labelings, whos)):
+        tr = _markers(ctx, np.arange(ctx.n), role="points", name=who, showlegend=False,
+                      marker={"color": _label_colors(labels), "size": 6, "line": {"width": 0}},
+                      texts=_label_texts(labels))
+        tr["meta"] = {"role": "points", "panel": c}
+        xa, ya = ctx.axes_layout()
+        head, tail = titles[c].split("<br>", 1)
+        figs.append(figure([tr, *_cluster_legend(labels)], {
+            "title": _title(head, f"{head} · {tail}", width=24, size=14),
+            "xaxis": xa, "yaxis": ya,
+            "height": 352 + bottom,
+            "margin": {"l": 50, "r": 10, "t": 100, "b": bottom},
+            "legend": _legend_below(252),
+            "showlegend": True,
+            "uirevision": f"density-side-by-side-{c}-{ctx.plane.key}",
+            "hovermode": "closest",
+            "meta": {"panel": c, "labels": labels.tolist(), "title": titles[c], "compares": name},
+        }))
+    return figs
 
 
 # -------------------------------------------------------------------------- stepping

@@ -37,7 +37,10 @@ from tracelab.gmm import weighted_log_prob
 from tracelab.trace import Trace
 from tracelab.views import stepping
 from tracelab.views.common import (
+    climb_range,
+    off_axis_note,
     phase_curve,
+    value_axis,
     PALETTE,
     UNCERTAIN_BELOW,
     axis_range,
@@ -56,9 +59,11 @@ from tracelab.views.common import (
 
 __all__ = [
     "GL_ABOVE",
+    "equal_scale",
     "step_charts",
     "density_1d",
     "equations_latex",
+    "format_responsibility",
     "log_likelihood_curve",
     "parameters_table",
     "responsibilities_table",
@@ -494,16 +499,66 @@ def scatter_2d(
     return figure(traces, _scatter_layout(ctx, title=step_title(trace, step)))
 
 
+#: Height (px) of the scatter: its plot area is about as tall as the lab's column is wide.
+SCATTER_HEIGHT = 560
+#: Above this ratio of the two axes' spans, an equal-scale chart says why it is so narrow.
+LOPSIDED_ABOVE = 4.0
+
+
+def equal_scale(x_axis: str = "x") -> dict:
+    """Layout keys that make a y-axis draw one unit as many pixels as its x-axis.
+
+    Covariance ellipses, circles and distances only look like what they are when
+    both axes share one scale: a spherical Gaussian must be drawn round. The plot
+    area shrinks (``constrain="domain"``) rather than the ranges growing, so the
+    data stay centred and fixed across steps.
+
+    Parameters
+    ----------
+    x_axis : str, default "x"
+        The x-axis the y-axis is tied to ("x", "x2", ...).
+
+    Returns
+    -------
+    dict
+        ``scaleanchor``, ``scaleratio`` and ``constrain`` for the y-axis; give the
+        x-axis ``constrain="domain"`` too.
+    """
+    return {"scaleanchor": x_axis, "scaleratio": 1, "constrain": "domain"}
+
+
+def _lopsided_note(xrange: Sequence[float], yrange: Sequence[float]) -> str | None:
+    """A note when equal scale makes the plot a thin strip, or None."""
+    sx, sy = xrange[1] - xrange[0], yrange[1] - yrange[0]
+    if min(sx, sy) <= 0 or max(sx, sy) / min(sx, sy) <= LOPSIDED_ABOVE:
+        return None
+    return ("drawn to equal scale (one unit is as long on both axes); "
+            "standardise the columns to compare them at one size")
+
+
+def _legend_rows(ctx: _ScatterContext) -> int:
+    """Rows of the horizontal legend under the scatter (four Gaussians a row)."""
+    k = len(ctx.trace.steps[0].weights)
+    return -(-k // 4)
+
+
 def _scatter_layout(ctx: _ScatterContext, *, title: str | None) -> dict:
     annotations = []
-    if len(ctx.idx) < ctx.n:
-        annotations.append(_note(_cap_note(len(ctx.idx), ctx.n)))
+    notes = [n for n in (_cap_note(len(ctx.idx), ctx.n) if len(ctx.idx) < ctx.n else None,
+                         _lopsided_note(ctx.xrange, ctx.yrange)) if n]
+    if notes:
+        annotations.append(_note("; ".join(notes), x=1, y=1.0, xanchor="right", yanchor="bottom"))
     return {
         "title": {"text": title} if title else None,
-        "xaxis": {"title": {"text": _esc(ctx.plane.xlabel)}, "range": ctx.xrange, "zeroline": False},
-        "yaxis": {"title": {"text": _esc(ctx.plane.ylabel)}, "range": ctx.yrange, "zeroline": False},
-        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "right", "x": 1},
-        "margin": {"l": 60, "r": 20, "t": 80, "b": 55},
+        "xaxis": {"title": {"text": _esc(ctx.plane.xlabel)}, "range": ctx.xrange, "zeroline": False,
+                  "constrain": "domain"},
+        "yaxis": {"title": {"text": _esc(ctx.plane.ylabel)}, "range": ctx.yrange, "zeroline": False,
+                  **equal_scale("x")},
+        # Below the plot: with many Gaussians the rows of the legend would cover the title.
+        "legend": {"orientation": "h", "yanchor": "top", "y": -0.12, "xanchor": "left", "x": 0},
+        "margin": {"l": 60, "r": 20, "t": 50, "b": 80 + 22 * _legend_rows(ctx)},
+        # Tall enough that, drawn to equal scale, a square cloud fills the column's width.
+        "height": SCATTER_HEIGHT,
         "annotations": annotations,
         "uirevision": f"em-scatter-{ctx.plane.key}",
         "hovermode": "closest",
@@ -625,7 +680,7 @@ def _density_layout(cols: tuple[str, ...], xr: list[float], ymax: float,
                     n_bars: int, notes: list[str], title: str, uirevision: str) -> dict:
     annotations = [
         _subplot_title("densities π·N(x) and the mixture p(x)", 0.5, 1.0),
-        _subplot_title("responsibilities of each point, ordered by value", 0.5, 0.34),
+        _subplot_title("responsibilities of each point, ordered by value", 0.5, 0.30),
     ]
     if notes:
         annotations.append(_note("; ".join(notes), y=1.06))
@@ -633,11 +688,11 @@ def _density_layout(cols: tuple[str, ...], xr: list[float], ymax: float,
         "title": {"text": title},
         "xaxis": {"domain": [0, 1], "anchor": "y", "range": xr, "zeroline": False,
                   "title": {"text": _esc(cols[0])}},
-        "yaxis": {"domain": [0.5, 1.0], "anchor": "x", "range": [-0.04 * ymax, ymax],
+        "yaxis": {"domain": [0.55, 1.0], "anchor": "x", "range": [-0.04 * ymax, ymax],
                   "title": {"text": "density"}},
         "xaxis2": {"domain": [0, 1], "anchor": "y2", "type": "category",
                    "showticklabels": n_bars <= 40, "title": {"text": "points"}},
-        "yaxis2": {"domain": [0.0, 0.34], "anchor": "x2", "range": [0, 1],
+        "yaxis2": {"domain": [0.0, 0.29], "anchor": "x2", "range": [0, 1],
                    "title": {"text": "r"}},
         "barmode": "stack",
         "bargap": 0.15 if n_bars <= 40 else 0.0,
@@ -737,9 +792,11 @@ def log_likelihood_curve(trace: Trace, step: int) -> go.Figure:
         as a dashed line at x = (M-step index - 0.5), between that iteration's
         E and M markers ("lower-bound"); a ringed marker at ``step``
         ("current", the last trace) and a dotted vertical line there (the only
-        shape). When the start lies far below the rest of the climb, the y-axis
-        zooms on the steps after the first M-step and a note gives the value
-        left below (unless the current step is one of those).
+        shape). On a converged run, rings ("tol-compared") mark the two E-steps
+        whose mean log-likelihoods the tol test compared. When the start lies far
+        below the rest of the climb, the y-axis zooms on the later steps and a
+        note ("off-axis") names the steps left below (unless the current step is
+        one of those). Ticks are short whole numbers (:func:`value_axis`).
     """
     step = _step_index(trace, step)
     steps = trace.steps
@@ -766,55 +823,79 @@ def log_likelihood_curve(trace: Trace, step: int) -> go.Figure:
                              "%{y:.6g}<extra></extra>",
             "meta": {"role": "lower-bound"},
         })
+    traces += _tol_compared_traces(trace, ll)
     marker, vline = current_step_parts(step + 1, float(ll[step]), label=f"step {step + 1}")
     traces.append(marker)
-    yaxis: dict[str, Any] = {"title": {"text": "log-likelihood"}}
+    yrange, zoomed = climb_range(ll, [y for _, y, _ in lb])
+    if zoomed and ll[step] < yrange[0]:
+        # The current step is one of those the zoom would hide: show the whole curve.
+        yrange = _full_range(ll, [y for _, y, _ in lb])
+    yaxis, left = value_axis(yrange[0], yrange[1], title="log-likelihood")
     annotations = []
-    zoom = _ll_zoom(ll, [y for _, y, _ in lb])
-    if zoom is not None and ll[step] >= zoom[0]:
-        yaxis["range"] = zoom
-        below = np.flatnonzero(ll < zoom[0])
-        first, last = int(below[0]), int(below[-1])
-        which = f"step {first + 1}" if first == last else f"steps {first + 1}–{last + 1}"
-        annotations.append(_note(
-            f"↓ {which} below the axis: {_fmt(float(ll[below].min()), 6)}",
-            x=0.01, y=0.01, xanchor="left", yanchor="bottom"))
+    note = off_axis_note(ll, yaxis["range"], fmt=lambda v: _fmt(v, 6))
+    if note is not None:
+        annotations.append(note)
     return figure(traces, {
-        "xaxis": {"title": {"text": "step"}, "range": [0.5, len(steps) + 0.5], "zeroline": False},
+        # Room on the right for the rings of the last steps.
+        "xaxis": {"title": {"text": "step"}, "range": [0.5, len(steps) + 0.9], "zeroline": False},
         "yaxis": yaxis,
         "annotations": annotations,
         "shapes": [vline],
-        # Inside the plot, where the rising curve leaves room: the side column is narrow.
-        "legend": {"yanchor": "bottom", "y": 0.06, "xanchor": "right", "x": 0.99,
-                   "bgcolor": "rgba(255,255,255,0.8)"},
-        "height": 380,
-        "margin": {"l": 70, "r": 10, "t": 10, "b": 45},
+        # Under the plot: inside it, in the narrow side column, it covered the climb.
+        # One entry a row: the side column can be 200 px narrow.
+        "legend": {"orientation": "v", "yanchor": "top", "y": -0.14, "xanchor": "left", "x": 0,
+                   "font": {"size": 11}, "tracegroupgap": 0},
+        "height": 480,
+        "margin": {"l": left, "r": 14, "t": 10, "b": 150},
         "uirevision": "em-loglik",
         "hovermode": "closest",
     })
 
 
-def _ll_zoom(ll: np.ndarray, bounds: list[float]) -> list[float] | None:
-    """A y-range for the climb after the first M-step, if the start would flatten it.
+def _full_range(ll: np.ndarray, bounds: list[float]) -> list[float]:
+    allv = np.concatenate([ll, np.asarray(bounds, dtype=np.float64)])
+    lo, hi = float(allv.min()), float(allv.max())
+    pad = 0.06 * (hi - lo)
+    return [lo - pad, hi + pad]
 
-    The start's log-likelihood is often far below everything after the first
-    M-step (e.g. -2050 against -545 on standardised Old Faithful), which squeezes
-    the rest of the curve into a line. When it is more than 3 spans of the later
-    values below them, zoom on the later values; None keeps autorange.
+
+def tol_compared_steps(trace: Trace) -> tuple[int, int] | None:
+    """The two steps whose log-likelihoods the convergence test compared, or None.
+
+    scikit-learn's rule compares the mean log-likelihood scored by the last two
+    E-steps (each scores the parameters of the M-step before it); the run's last
+    M-step comes after the test. None when the run did not converge or has fewer
+    than two E-steps.
+
+    Returns
+    -------
+    (int, int) or None
+        Step indices (0-based) of the earlier and the later E-step.
     """
-    if ll.size < 4:
+    if not trace.converged:
         return None
-    rest = ll[2:]
-    lo, hi = float(rest.min()), float(rest.max())
-    span = max(hi - lo, 1e-9 * max(1.0, abs(hi)))
-    if float(ll.min()) >= lo - 3 * span:
+    e_steps = [s.index for s in trace.steps if s.phase == "E"]
+    if len(e_steps) < 2:
         return None
-    bottom = lo - 0.25 * span
-    # keep the later lower bounds (they sit just under their M-step) in view
-    later = [b for b in bounds[1:] if b >= lo - 3 * span]
-    if later:
-        bottom = min(bottom, min(later) - 0.05 * span)
-    return [bottom, hi + 0.1 * span]
+    return e_steps[-2], e_steps[-1]
+
+
+def _tol_compared_traces(trace: Trace, ll: np.ndarray) -> list[dict]:
+    """Rings on the two E-steps the convergence test compared (role "tol-compared")."""
+    pair = tol_compared_steps(trace)
+    if pair is None:
+        return []
+    n = trace.X.shape[0]
+    a, b = pair
+    text = [f"compared with tol = {trace.params.get('tol', '?')}: mean log-likelihood per point "
+            f"{ll[i] / n:.6g}" for i in pair]
+    return [{
+        "type": "scatter", "x": [a + 1, b + 1], "y": [float(ll[a]), float(ll[b])],
+        "mode": "markers", "name": "compared for tol",
+        "marker": {"symbol": "circle-open", "size": 20, "color": "#C0392B", "line": {"width": 2}},
+        "hovertext": text, "hovertemplate": "step %{x}: %{hovertext}<extra></extra>",
+        "meta": {"role": "tol-compared", "steps": [a, b]},
+    }]
 
 
 # ----------------------------------------------------------------------- small multiples
@@ -917,6 +998,10 @@ def small_multiples(
                                  "zeroline": False, "title": {"text": _esc(xlabel)}}
         layout[f"yaxis{sfx}"] = {"domain": [0, 1], "anchor": f"x{sfx}", "range": yr,
                                  "zeroline": False, "showticklabels": c == 0}
+        if trace.X.shape[1] > 1:
+            # Ellipses: one unit as long on x as on y in every panel.
+            layout[f"xaxis{sfx}"]["constrain"] = "domain"
+            layout[f"yaxis{sfx}"].update(equal_scale(f"x{sfx}"))
         if c == 0:
             layout["yaxis"]["title"] = {"text": _esc(ylabel)}
         else:
@@ -1093,6 +1178,40 @@ def _tex_log(logv: float, sig: int = 4) -> str:
     return rf"{m_str} \times 10^{{{e}}}"
 
 
+#: Responsibilities below this are written in scientific notation (in tables and formulas).
+SCIENTIFIC_BELOW = 1e-3
+
+
+def format_responsibility(r: float, *, latex: bool = False) -> str:
+    """A responsibility as every table and formula of the lab writes it: 4 significant digits.
+
+    ``0.5 -> "0.5000"``, ``0.001234 -> "0.001234"``, ``3e-20 -> "3.000e-20"`` (scientific
+    below :data:`SCIENTIFIC_BELOW`), ``0 -> "0"``. One function, so the responsibilities
+    table and the r_ik formula show the same digits.
+
+    Parameters
+    ----------
+    r : float
+        In [0, 1].
+    latex : bool, default False
+        For ``st.latex``: the same characters, set upright (``3.000\\mathrm{e}{-20}``).
+
+    Returns
+    -------
+    str
+    """
+    r = float(r)
+    if r == 0 or not math.isfinite(r):
+        return "0" if r == 0 else str(r)
+    if abs(r) >= SCIENTIFIC_BELOW:
+        return f"{r:#.4g}".rstrip(".")
+    mantissa, exponent = f"{r:.3e}".split("e")
+    exponent = f"{int(exponent):03d}" if int(exponent) < 0 else f"{int(exponent):02d}"
+    if latex:
+        return rf"{mantissa}\mathrm{{e}}{{{exponent}}}"
+    return f"{mantissa}e{exponent}"
+
+
 def _tex_num(x: float, sig: int = 4) -> str:
     if x == 0:
         return "0"
@@ -1152,8 +1271,9 @@ def responsibility_latex(
     coords = r",\ ".join(rf"\text{{{_tex_text(c)}}} = {_tex_num(float(v), digits)}" for c, v in zip(cols, x))
     lines = [
         rf"r_{{{sub},k}} &= \frac{{\pi_k\,\mathcal{{N}}(x_{{{sub}}} \mid \mu_k, \Sigma_k)}}"
-        rf"{{\sum_{{j=1}}^{{{k}}} \pi_j\,\mathcal{{N}}(x_{{{sub}}} \mid \mu_j, \Sigma_j)}}"
-        rf"\qquad x_{{{sub}}} = ({coords})",
+        rf"{{\sum_{{j=1}}^{{{k}}} \pi_j\,\mathcal{{N}}(x_{{{sub}}} \mid \mu_j, \Sigma_j)}}",
+        # On its own line: beside the fraction it ran off narrow screens.
+        rf"x_{{{sub}}} &= ({coords})",
     ]
     for j in range(k):
         lines.append(
@@ -1167,13 +1287,11 @@ def responsibility_latex(
         rf" = {_tex_log(lden, digits)}"
     )
     for j in range(k):
+        # Written exactly as the responsibilities table writes it (format_responsibility).
         r_j = math.exp(float(log_r[j]))
-        # below 0.001 the value is in scientific notation; also give it to 4
-        # decimals, as the responsibilities table shows it
-        tail = rf" \approx {r_j:.4f}" if r_j < 1e-3 else ""
         lines.append(
             rf"r_{{{sub},{j + 1}}} &= \frac{{{_tex_log(float(lwp[j]), digits)}}}{{{_tex_log(lden, digits)}}}"
-            rf" = {_tex_log(float(log_r[j]), digits)}{tail}"
+            rf" = {format_responsibility(r_j, latex=True)}"
         )
     if source is not None:
         lines.append(rf"&\text{{(this M-step used the responsibilities of step {source + 1}, "

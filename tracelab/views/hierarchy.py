@@ -55,7 +55,9 @@ from tracelab.views.common import (
 __all__ = [
     "step_charts",
     "ACCENT",
+    "LAST_MERGES",
     "LEAF_LABELS_UP_TO",
+    "LOG_HEIGHTS_BELOW",
     "MAX_COLORED",
     "cluster_colors",
     "cut_for_k",
@@ -218,16 +220,6 @@ def cluster_colors(labels: np.ndarray, leaf_order: np.ndarray | None = None) -> 
         "slot": slot,
     }
     return colors, summary
-
-
-def _colour_note(summary: dict) -> str | None:
-    parts = []
-    if summary["grey"]:
-        parts.append(f"the {summary['colored']} largest clusters coloured, "
-                     f"{summary['grey']} smaller ones grey")
-    if summary["singletons"]:
-        parts.append(f"{format_count(summary['singletons'])} single points small and light grey")
-    return "; ".join(parts) or None
 
 
 # ------------------------------------------------------------------------ cut heights
@@ -458,7 +450,7 @@ def _dendro_traces(Z, lay, *, done_upto: int, current: int | None, inside: np.nd
     for s in range(MAX_COLORED):
         sel = done & (slot == s)
         if sel.any():
-            traces.append(_link_trace(X4[sel], Y4[sel], merges[sel], name=f"cluster colour {s + 1}",
+            traces.append(_link_trace(X4[sel], Y4[sel], merges[sel], name=f"cluster {s + 1}",
                                       color=PALETTE[s], width=width, state="done", xaxis=xaxis, yaxis=yaxis,
                                       extra_meta={"slot": s}))
     info = {"n_groups": int(roots.size), "n_done": int(done.sum()), "n_future": int(fut.sum())}
@@ -499,6 +491,7 @@ def dendrogram(
     cut_k: int | None = None,
     truncate_above: int = 300,
     color_threshold: float | None = None,
+    color_by_cut: bool = True,
 ) -> go.Figure:
     """The dendrogram with the merges done by ``step`` drawn solid and the rest faded.
 
@@ -519,7 +512,10 @@ def dendrogram(
         ``truncate_mode="lastp"``); a note says so.
     color_threshold : float, optional
         Colour clusters as cut at this height (scipy's ``color_threshold``).
-        Default: the cut, if any; else the clusters at this step.
+        Default: the cut, if any (and ``color_by_cut``); else the clusters at this step.
+    color_by_cut : bool, default True
+        ``False`` colours the clusters at this step even when a cut is drawn,
+        as the scatter beside it does unless it is coloured by the cut.
 
     Returns
     -------
@@ -553,6 +549,8 @@ def dendrogram(
         cut_height = float(cut_height)
         k_line = k_for_height(Z, cut_height)
         inside = _effective_heights(Z) <= cut_height
+    if not color_by_cut:
+        inside = None  # the clusters at this step, as the scatter colours them
     if color_threshold is not None:
         inside = _effective_heights(Z) <= float(color_threshold)
     traces, info = _dendro_traces(Z, lay, done_upto=m, current=m if m >= 1 else None, inside=inside)
@@ -603,19 +601,20 @@ def dendrogram(
             notes.append(f"no single height leaves exactly {k_line} clusters (tied heights)")
     if m >= 1:
         snap = trace.steps[step]
-        notes.insert(0, f"merge {m} of {n - 1}: {len(np.asarray(snap.members_a))} + "
-                        f"{len(np.asarray(snap.members_b))} points at height {_fmt(float(Z[m - 1, 2]))}")
+        notes[:0] = [f"merge {m} of {n - 1}:", f"{len(np.asarray(snap.members_a))} + "
+                     f"{len(np.asarray(snap.members_b))} points at height {_fmt(float(Z[m - 1, 2]))}"]
     else:
         notes.insert(0, f"no merge yet: {format_count(n)} points, each its own cluster")
     linkage = _params(trace).get("linkage", "")
-    annotations.append(_note(" · ".join(notes), x=0.0, y=1.0, xanchor="left"))
+    # one note a line: in a half-width column one long line runs off the chart
+    annotations.append({**_note("<br>".join(notes), x=0.0, y=1.0, xanchor="left"), "align": "left"})
     return figure(traces, {
         "xaxis": _leaf_axis(lay),
         "yaxis": {"title": {"text": f"merge height ({_esc(str(linkage))} linkage)" if linkage else "merge height"},
                   "range": yr, "zeroline": False},
         "annotations": annotations,
-        "height": 420,
-        "margin": {"l": 60, "r": 20, "t": 40, "b": 60 if nl <= LEAF_LABELS_UP_TO else 20},
+        "height": 420 + 16 * (len(notes) - 1),
+        "margin": {"l": 60, "r": 20, "t": 24 + 16 * len(notes), "b": 60 if nl <= LEAF_LABELS_UP_TO else 20},
         "showlegend": False,
         "hovermode": "closest",
         "uirevision": "hierarchy-dendrogram",
@@ -649,6 +648,38 @@ def _labels_at(trace: Trace, step: int, algo: str) -> np.ndarray:
     if lab is None:
         return np.arange(n) if algo == "agnes" else np.zeros(n, dtype=np.int64)
     return np.asarray(lab, dtype=np.int64)
+
+
+def _legend_traces(slot: np.ndarray) -> list[dict]:
+    """Legend entries for the coloured clusters: "1", "2", ... under the legend title "cluster:".
+
+    ``slot`` is each point's colour slot (:func:`cluster_colors`); cluster j + 1
+    is slot j, the j-th largest, as coloured in the dendrogram too. The entries
+    are empty traces (the points are one trace with a colour per point), all
+    equally short: plotly lays a wrapped legend out in columns as wide as its
+    widest entry.
+    """
+    out = []
+    for j in range(int(slot.max()) + 1 if slot.size and slot.max() >= 0 else 0):
+        out.append({"type": "scatter", "x": [None], "y": [None], "mode": "markers", "name": f"{j + 1}",
+                    "showlegend": True, "marker": {"color": PALETTE[j], "size": 10}, "hoverinfo": "skip",
+                    "meta": {"role": "legend", "what": "cluster", "cluster": j,
+                             "size": int(np.count_nonzero(slot == j))}})
+    return out
+
+
+def _grey_notes(labels: np.ndarray, summary: dict) -> list[str]:
+    """What the grey points are (the legend lists the coloured clusters only)."""
+    labels = np.asarray(labels)
+    _, inv, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    single = int(np.sum((counts[inv] == 1) | (labels < 0)))
+    notes = []
+    if summary["grey"]:
+        g = summary["grey"]
+        notes.append(f"grey: {format_count(g)} smaller cluster{'s' if g != 1 else ''}")
+    if single:
+        notes.append(f"small, light grey: {format_count(single)} single point{'s' if single != 1 else ''}")
+    return notes
 
 
 def scatter(
@@ -713,7 +744,12 @@ def scatter(
     single = psize == 1
     xl, yl = _esc(plane.xlabel), _esc(plane.ylabel)
     gl = len(idx) > _GL_ABOVE
-    hover = np.char.add("cluster of ", psize.astype(str)).astype(object)
+    # as the legend names them: "cluster 1" is the largest (the colour slot, from 1)
+    slot = summary["slot"]
+    hover = np.char.add("in a smaller cluster of ", psize.astype(str)).astype(object) + " points"
+    named = slot >= 0
+    hover[named] = (np.char.add("cluster ", (slot[named] + 1).astype(str)).astype(object)
+                    + " · " + psize[named].astype(str).astype(object) + " points")
     hover[single] = "on its own"
     traces: list[dict] = [{
         "type": "scattergl" if gl else "scatter",
@@ -774,20 +810,40 @@ def scatter(
                 "hovertemplate": f"point #%{{customdata}}: moved to the splinter group{gtxt}<extra></extra>",
                 "meta": {"role": "moved", "rows": mv},
             })
-    note = _colour_note(summary)
-    if note:
-        notes.append(note)
     if len(idx) < n:
         notes.append(_em._cap_note(len(idx), n))
-    xr, yr = axis_range(XY[:, 0]), axis_range(XY[:, 1])
+    from tracelab.views.kmeans import legend_rows, scaled_axes  # one rule for both hard-clustering labs
+
+    xr, yr, xa, ya, scale_note = scaled_axes(axis_range(XY[:, 0]), axis_range(XY[:, 1]), names=(xl, yl))
+    if scale_note:
+        notes.append(scale_note)
+    title_parts = title.split(" · ")
+    top = 22 + 19 * len(title_parts)
+    legend = _legend_traces(slot)
+    traces += legend
+    notes[:0] = _grey_notes(labels, summary)
+    # Below the plot. Margins are fixed, so the rows the legend wraps into are
+    # counted here for a narrow chart (a half-width column on a laptop).
+    plot_h = 320
+    rows = legend_rows([tr["name"] for tr in legend], title=55.0)
+    legend_top = 48  # under the x axis title
+    notes_top = legend_top + 20 * rows + 6
+    bottom = notes_top + 17 * len(notes) + 8
     return figure(traces, {
-        "title": {"text": _esc(title)},
-        "xaxis": {"title": {"text": xl}, "range": xr, "zeroline": False},
-        "yaxis": {"title": {"text": yl}, "range": yr, "zeroline": False},
-        "annotations": [_note(" · ".join(notes), x=0.0, y=-0.14, xanchor="left", yanchor="top")] if notes else [],
-        "height": 460,
-        "margin": {"l": 60, "r": 20, "t": 40, "b": 80 if notes else 50},
-        "showlegend": False,
+        # a line per part: a half-width column cuts one long line off
+        "title": {"text": "<br>".join(_esc(part) for part in title_parts), "font": {"size": 14}},
+        "xaxis": {"title": {"text": xl}, "range": xr, "zeroline": False, **xa},
+        "yaxis": {"title": {"text": yl}, "range": yr, "zeroline": False, **ya},
+        "annotations": [{**_note("<br>".join(notes), x=0.0, y=-notes_top / plot_h, xanchor="left",
+                                 yanchor="top"), "align": "left"}] if notes else [],
+        "height": top + plot_h + bottom,
+        "margin": {"l": 60, "r": 20, "t": top, "b": bottom},
+        "showlegend": True,
+        "legend": {"orientation": "h", "traceorder": "normal", "x": 0.0, "xanchor": "left",
+                   "y": -legend_top / plot_h, "yanchor": "top",
+                   "title": {"text": "cluster:", "side": "left"} if summary["colored"] else None,
+                   "itemclick": False, "itemdoubleclick": False,
+                   "font": {"size": 11}, "bgcolor": "rgba(255,255,255,0)"},
         "hovermode": "closest",
         "uirevision": f"hierarchy-scatter-{plane.key}",
         "meta": {"n_clusters": summary["n_clusters"], "colored": summary["colored"]},
@@ -852,7 +908,7 @@ def distance_heatmap(trace: Trace, step: int, *, max_points: int = 400, seed: in
             shapes.append({"type": "rect", "name": "merge-mirror", "xref": "x", "yref": "y",
                            "x0": box[0] - 0.5, "x1": box[1] + 0.5, "y0": box[2] - 0.5, "y1": box[3] + 0.5,
                            "line": {**line, "dash": "dot", "width": 1.5}, "fillcolor": "rgba(0,0,0,0)"})
-            notes.append(f"merge {m}: the outlined block is the distances between the two merged clusters")
+            notes.append(f"merge {m}: the outlined block is the distances<br>between the two merged clusters")
         else:
             notes.append(f"merge {m}: a merged cluster has no point in the sample drawn")
     if len(order) < n:
@@ -862,21 +918,26 @@ def distance_heatmap(trace: Trace, step: int, *, max_points: int = 400, seed: in
           "tickfont": {"size": 9}, "ticks": ""}
     names = {"euclidean": "Euclidean", "manhattan": "Manhattan", "chebyshev": "Chebyshev",
              "cosine": "cosine", "minkowski": f"Minkowski (p = {p:g})"}
+    metric_name = names.get(metric, _esc(metric))
+    axis_title = "point (dendrogram leaf order)"
     return figure([{
         "type": "heatmap", "z": D, "x": text_lbl, "y": text_lbl,
         "colorscale": "Viridis", "reversescale": True, "zmin": 0.0,
-        "colorbar": {"title": {"text": "distance"}, "thickness": 12},
+        "colorbar": {"title": {"text": f"{metric_name}<br>distance", "side": "top"}, "thickness": 12},
         "hovertemplate": "point #%{y} ↔ point #%{x}<br>distance %{z:.4g}<extra></extra>",
         "name": "distances",
         "meta": {"role": "distances", "order": order, "metric": metric},
     }], {
-        "title": {"text": f"{names.get(metric, _esc(metric))} distances, in dendrogram order"},
-        "xaxis": {**ax, "constrain": "domain"},
-        "yaxis": {**ax, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain"},
+        "title": {"text": f"{metric_name} distances between points,<br>in dendrogram order"},
+        "xaxis": {**ax, "constrain": "domain", "title": {"text": axis_title, "standoff": 4}},
+        "yaxis": {**ax, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain",
+                  "title": {"text": axis_title, "standoff": 4}},
         "shapes": shapes,
-        "annotations": [_note(" · ".join(notes), x=0.0, y=-0.02, xanchor="left", yanchor="top")] if notes else [],
-        "height": 480,
-        "margin": {"l": 50 if few else 20, "r": 20, "t": 40, "b": 60 if few else 40},
+        "annotations": [{**_note("<br>".join(notes), x=0.0, y=-0.1 if few else -0.06, xanchor="left",
+                                 yanchor="top"), "align": "left"}] if notes else [],
+        "height": 520,
+        # room on the right for the colour bar (margins are fixed)
+        "margin": {"l": 75 if few else 45, "r": 110, "t": 60, "b": 100 if few else 80},
         "uirevision": "hierarchy-heatmap",
         "meta": {"order": order, "merge_box": box, "merge": m},
     })
@@ -885,8 +946,20 @@ def distance_heatmap(trace: Trace, step: int, *, max_points: int = 400, seed: in
 # ---------------------------------------------------------------------- merge heights
 
 
-def merge_heights(trace: Trace, step: int, *, cut_height: float | None = None) -> go.Figure:
+#: The merge heights go on a log scale when the median merge is below this share of the top one.
+LOG_HEIGHTS_BELOW = 0.1
+#: This many last merges (from this many clusters down to one) are highlighted.
+LAST_MERGES = 10
+
+
+def merge_heights(trace: Trace, step: int, *, cut_height: float | None = None,
+                  log_y: bool | None = None) -> go.Figure:
     """Each merge's height over the steps, the current step marked, inversions flagged.
+
+    On a few hundred points most merges join near neighbours at heights close
+    to 0 and only the last few climb: on a linear axis the curve is flat until
+    its end. By default such heights are drawn on a log scale, the last
+    :data:`LAST_MERGES` merges are highlighted, and a note says both.
 
     Parameters
     ----------
@@ -894,15 +967,22 @@ def merge_heights(trace: Trace, step: int, *, cut_height: float | None = None) -
         From ``trace_agnes``.
     step : int
     cut_height : float, optional
-        Draw the cut as a horizontal dashed line.
+        Draw the cut as a horizontal dashed line ("cut" trace).
+    log_y : bool, optional
+        Log scale for the heights. Default: when the median merge height is
+        below :data:`LOG_HEIGHTS_BELOW` of the highest. Heights of 0 (equal
+        points) are drawn at half the lowest positive height, and a note says so.
 
     Returns
     -------
     plotly Figure
         "heights" (x = step number from 1: merge m at x = m + 1; ``customdata``
-        = merge number), "inversions" (merges lower than the one before: centroid
-        or median linkage; only when there are any), "current" (ringed marker,
-        at x = 1, height 0 for the start) and a dotted vertical line (first shape).
+        = merge number; ``meta["heights"]`` the true heights), "last-merges"
+        (the last merges, ``customdata`` = clusters left after each),
+        "inversions" (merges lower than the one before: centroid or median
+        linkage; only when there are any), "cut" (when given), "current"
+        (ringed marker, at x = 1 for the start) and a dotted vertical line (the
+        only shape). ``layout.meta`` holds ``inversions`` and ``log``.
     """
     _check(trace)
     step = _em._step_index(trace, step)
@@ -912,46 +992,81 @@ def merge_heights(trace: Trace, step: int, *, cut_height: float | None = None) -
     merges = np.arange(1, n)
     xs = merges + 1
     m = _merge_number(trace, step)
+    positive = h[h > 0]
+    if log_y is None:
+        log_y = bool(n > 2 and positive.size and np.median(h) < LOG_HEIGHTS_BELOW * float(h.max()))
+    log_y = bool(log_y and positive.size)
+    floor = float(positive.min()) / 2 if positive.size else 0.0
+    # a log axis cannot show 0: equal points merge at 0 and are drawn at the floor
+    y = np.where(h > 0, h, floor) if log_y else h
     traces: list[dict] = [{
-        "type": "scatter", "x": xs, "y": h, "mode": "lines+markers" if n <= 500 else "lines",
-        "name": "merge height", "showlegend": False, "customdata": merges,
+        "type": "scatter", "x": xs, "y": y, "mode": "lines+markers" if n <= 500 else "lines",
+        "name": "merge height", "showlegend": False, "customdata": np.column_stack([merges, h]),
         "line": {"color": PALETTE[0], "width": 1.5}, "marker": {"size": 5, "color": PALETTE[0]},
-        "hovertemplate": "step %{x} · merge %{customdata}<br>height %{y:.4g}<extra></extra>",
-        "meta": {"role": "heights"},
+        "hovertemplate": "step %{x} · merge %{customdata[0]}<br>height %{customdata[1]:.4g}<extra></extra>",
+        "meta": {"role": "heights", "heights": h},
     }]
+    notes: list[str] = []
+    last = min(LAST_MERGES, n - 1)
+    if n > 2 * LAST_MERGES:
+        sel = slice(n - 1 - last, n - 1)
+        traces.append({
+            "type": "scatter", "x": xs[sel], "y": y[sel], "mode": "markers",
+            "name": f"last {last} merges", "showlegend": True, "customdata": n - merges[sel],
+            "marker": {"size": 9, "color": PALETTE[1], "line": {"color": "black", "width": 1}},
+            "hovertemplate": "step %{x}: %{customdata} clusters left<br>height %{y:.4g}<extra></extra>",
+            "meta": {"role": "last-merges", "merges": merges[sel]},
+        })
+        notes.append(f"the last {last} merges ({last} clusters down to 1) highlighted")
     inv = np.flatnonzero(np.diff(h) < 0) + 1 if n > 2 else np.empty(0, dtype=np.int64)
     if inv.size:
         traces.append({
-            "type": "scatter", "x": xs[inv], "y": h[inv], "mode": "markers", "name": "inversion",
+            "type": "scatter", "x": xs[inv], "y": y[inv], "mode": "markers", "name": "inversion",
             "showlegend": True, "customdata": merges[inv],
             "marker": {"size": 10, "symbol": "triangle-down", "color": PALETTE[4]},
             "hovertemplate": "merge %{customdata} is lower than the merge before<br>"
                              "height %{y:.4g}<extra></extra>",
             "meta": {"role": "inversions", "merges": merges[inv]},
         })
-    shapes: list[dict] = []
-    marker, vline = current_step_parts(int(step + 1), float(h[m - 1]) if m >= 1 else 0.0,
-                                       label=f"step {step + 1}", color=ACCENT)
-    traces.append(marker)
-    shapes.append(vline)
     if cut_height is not None:
-        shapes.append({"type": "line", "name": "cut", "xref": "x domain", "yref": "y", "x0": 0, "x1": 1,
-                       "y0": float(cut_height), "y1": float(cut_height),
-                       "line": {"color": "black", "width": 1.5, "dash": "dash"}})
+        # a trace, not a shape: shapes on a log axis take log10 values
+        cy = max(float(cut_height), floor) if log_y else float(cut_height)
+        k_cut = k_for_height(Z, float(cut_height))
+        traces.append({"type": "scatter", "x": [0.5, n + 0.5], "y": [cy, cy], "mode": "lines+text",
+                       "name": "cut", "showlegend": False, "hoverinfo": "skip",
+                       "text": ["", f"cut: k = {k_cut}"], "textposition": "bottom left",
+                       "line": {"color": "black", "width": 1.5, "dash": "dash"},
+                       "meta": {"role": "cut", "height": float(cut_height), "k": k_cut}})
+    current_y = float(y[m - 1]) if m >= 1 else (floor if log_y else 0.0)
+    marker, vline = current_step_parts(int(step + 1), current_y, label=f"step {step + 1}", color=ACCENT)
+    traces.append(marker)
     top = max(float(h.max()) if n > 1 else 1.0, float(cut_height) if cut_height is not None else 0.0)
-    lo = min(0.0, float(cut_height) if cut_height is not None else 0.0)
+    if log_y:
+        lo_v = min(floor, float(cut_height)) if cut_height is not None and cut_height > 0 else floor
+        # one labelled tick per decade: the minor ticks' "2" and "5" read as heights
+        yaxis = {"type": "log", "range": [np.log10(lo_v) - 0.15, np.log10(top) + 0.15], "dtick": 1,
+                 "title": {"text": "merge height (log scale)"}, "zeroline": False}
+        notes.insert(0, "log scale: the first merges join near neighbours at tiny heights")
+        if np.any(h == 0):
+            notes.append(f"{format_count(int(np.sum(h == 0)))} merges at height 0 drawn at {_fmt(floor)}")
+    else:
+        lo = min(0.0, float(cut_height) if cut_height is not None else 0.0)
+        yaxis = {"title": {"text": "merge height"}, "range": [lo, (top or 1.0) * 1.06], "zeroline": False}
+    annotations = [{**_note("<br>".join(notes), x=0.0, y=1.0, xanchor="left"), "align": "left"}] if notes else []
     return figure(traces, {
         "xaxis": {"title": {"text": "step"}, "range": [0.5, n + 0.5], "zeroline": False},
-        "yaxis": {"title": {"text": "merge height"}, "range": [lo, (top or 1.0) * 1.06], "zeroline": False},
-        "shapes": shapes,
-        "legend": {"yanchor": "top", "y": 0.98, "xanchor": "left", "x": 0.01,
+        "yaxis": yaxis,
+        "shapes": [vline],
+        "annotations": annotations,
+        # bottom right: below the curve's steep end, clear of the cut line
+        "legend": {"yanchor": "bottom", "y": 0.02, "xanchor": "right", "x": 0.99,
                    "bgcolor": "rgba(255,255,255,0.8)"},
-        "showlegend": bool(inv.size),
-        "height": 320,
-        "margin": {"l": 60, "r": 20, "t": 20, "b": 45},
+        "showlegend": bool(inv.size) or n > 2 * LAST_MERGES,
+        "height": 320 + 16 * len(notes),
+        "margin": {"l": 60, "r": 20, "t": 24 + 16 * len(notes), "b": 45},
         "hovermode": "closest",
         "uirevision": "hierarchy-heights",
-        "meta": {"inversions": merges[inv].tolist()},
+        "meta": {"inversions": merges[inv].tolist(), "log": log_y},
     })
 
 
@@ -1052,7 +1167,9 @@ def linkage_comparison(
         if columns is None:
             columns = cols0 if isinstance(cols0, (list, tuple)) and len(cols0) == d else None
         names = [str(c) for c in columns] if columns is not None else [f"x{j + 1}" for j in range(d)]
-        pxr, pyr = axis_range(Xa[:, 0]), axis_range(Xa[:, 1])
+        from tracelab.views.kmeans import scaled_axes  # the points to scale, as in the lab's scatter
+
+        pxr, pyr, pxa, pya, _ = scaled_axes(axis_range(Xa[:, 0]), axis_range(Xa[:, 1]))
     for c, (lk, Z) in enumerate(zip(linkages, Zs)):
         r, col = divmod(c, ncols)
         row = r * (2 if show_points else 1)
@@ -1094,10 +1211,11 @@ def linkage_comparison(
                 "meta": {"role": "points", "panel": c, "linkage": lk, "labels": lab},
             })
             layout[f"xaxis{psfx}"] = {"domain": dom_x, "anchor": f"y{psfx}", "range": pxr, "zeroline": False,
-                                      "showgrid": False, "title": {"text": _esc(names[0])}}
+                                      "showgrid": False, "title": {"text": _esc(names[0])}, **pxa}
             layout[f"yaxis{psfx}"] = {"domain": pdom_y, "anchor": f"x{psfx}", "range": pyr, "zeroline": False,
                                       "showgrid": False, "showticklabels": col == 0,
-                                      "title": {"text": _esc(names[1])} if col == 0 else None}
+                                      "title": {"text": _esc(names[1])} if col == 0 else None,
+                                      **({**pya, "scaleanchor": f"x{psfx}"} if pya else {})}
     notes = []
     if k is not None:
         notes.append(f"coloured: each tree cut into {k} clusters")
@@ -1143,7 +1261,7 @@ def step_charts(
     cut_k, cut_height : optional
         Where the dendrogram is cut (by height if given, else by k).
     color_by_cut : bool
-        Colour the scatter by the cut's clusters instead of this step's.
+        Colour the scatter (and the dendrogram's links) by the cut's clusters instead of this step's.
 
     Returns
     -------
@@ -1158,5 +1276,5 @@ def step_charts(
     views = [main]
     if trace.algorithm == "agnes":
         cut = dict(cut_height=cut_height) if cut_height is not None else dict(cut_k=cut_k)
-        views.append(lambda s: dendrogram(trace, s, **cut))
+        views.append(lambda s: dendrogram(trace, s, color_by_cut=color_by_cut, **cut))
     return stepping.build_spec(views, [snap.message for snap in trace.steps])

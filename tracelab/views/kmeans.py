@@ -59,13 +59,18 @@ __all__ = [
     "agreement_with_kmeans",
     "centers_table",
     "click_grid",
+    "cluster_names",
     "click_to_center",
     "comparison",
     "cost_curve",
     "hardening",
     "hardness",
+    "iterations_done",
+    "legend_rows",
     "placement_figure",
+    "scaled_axes",
     "scatter",
+    "to_scale",
     "unit_ball_outline",
     "with_click_grid",
 ]
@@ -76,8 +81,8 @@ HOVER_TEXT_UP_TO = _em.HOVER_TEXT_UP_TO
 REGION_GRID = 150
 #: Assignment lines are drawn only up to this many drawn points.
 ASSIGNMENT_LINES_UP_TO = 2_000
-#: ``equal_aspect=None`` keeps x and y to scale when their spans differ at most this much.
-EQUAL_ASPECT_UP_TO = 3.0
+#: Axes drawn to scale span at most this ratio: a shorter range is widened up to it.
+SPAN_RATIO_UP_TO = 2.0
 #: Opacity of the region colours.
 REGION_OPACITY = 0.16
 
@@ -180,23 +185,96 @@ def _plane_for(X: np.ndarray, axes: Any, columns: Sequence[str] | None) -> tuple
     return _em._plane(holder, axes, cols), cols
 
 
-def _aspect(xr: list[float], yr: list[float], equal_aspect: bool | None) -> tuple[dict, dict, str | None]:
-    """Axis settings keeping one unit as long on x as on y, and a note when not kept.
+def scaled_axes(xr: list[float], yr: list[float], equal_aspect: bool | None = None,
+              names: tuple[str, str] = ("x", "y")) -> tuple[list[float], list[float], dict, dict, str | None]:
+    """Ranges and axis settings that keep one unit as long on x as on y.
 
-    ``constrain="domain"`` shrinks the plot area rather than widening a range, so the
-    fixed ranges (and the region grid drawn over them) fill the plot.
+    Distances, nearest-centre regions and unit balls are only seen truly when
+    both axes share one scale: a circle must look round. ``scaleanchor`` ties
+    the y axis to x (``scaleratio=1``) and ``constrain="domain"`` shrinks the
+    plot area rather than widening a range, so the fixed ranges (and the region
+    grid drawn over them) fill the plot. When the spans differ more than
+    :data:`SPAN_RATIO_UP_TO`-fold the shorter range is widened (around its
+    middle) to keep the plot from becoming a thin strip, and a note says how
+    unequal the spans are.
+
+    Parameters
+    ----------
+    xr, yr : list of float, [lo, hi]
+        The ranges that cover what is drawn.
+    equal_aspect : bool, optional
+        ``False`` leaves the axes unscaled (no note); anything else draws to scale.
+    names : (str, str)
+        The axes' names, for the note.
+
+    Returns
+    -------
+    xr, yr : list of float
+        The ranges to draw (one may be widened).
+    xaxis, yaxis : dict
+        Settings to merge into the layout's axes (``yaxis["scaleanchor"]`` is
+        ``"x"``; a subplot re-points it at its own x axis).
+    note : str or None
     """
+    xr, yr = [float(v) for v in xr], [float(v) for v in yr]
+    if equal_aspect is False:
+        return xr, yr, {}, {}, None
     sx, sy = xr[1] - xr[0], yr[1] - yr[0]
-    ratio = max(sx, sy) / max(min(sx, sy), 1e-300)
-    if equal_aspect is None:
-        equal_aspect = ratio <= EQUAL_ASPECT_UP_TO
-        note = None if equal_aspect else "axes not to scale: circles look stretched"
-    else:
-        note = None
-    if not equal_aspect:
-        return {}, {}, note
-    return ({"constrain": "domain"},
-            {"scaleanchor": "x", "scaleratio": 1, "constrain": "domain"}, None)
+    note = None
+    big, small = max(sx, sy), max(min(sx, sy), 1e-300)
+    if big / small > SPAN_RATIO_UP_TO:
+        want = big / SPAN_RATIO_UP_TO
+        short, long_ = (names[0], names[1]) if sx < sy else (names[1], names[0])
+        if sx < sy:
+            mid = (xr[0] + xr[1]) / 2
+            xr = [mid - want / 2, mid + want / 2]
+        else:
+            mid = (yr[0] + yr[1]) / 2
+            yr = [mid - want / 2, mid + want / 2]
+        note = (f"drawn to scale: {short} spreads {big / small:.3g}× less than {long_} "
+                "(standardise the columns to weigh them alike)")
+    return (xr, yr, {"constrain": "domain"},
+            {"scaleanchor": "x", "scaleratio": 1, "constrain": "domain"}, note)
+
+
+def to_scale(fig: go.Figure, *, equal_aspect: bool | None = None) -> go.Figure:
+    """``fig`` (changed in place) with every x/y subplot drawn to one scale.
+
+    For figures built elsewhere (the EM scatter of the σ² → 0 section) whose
+    axes carry fixed ranges: each ``yaxisN`` is anchored to its own ``xaxisN``
+    with :func:`scaled_axes`'s settings, and a widening note is appended to the
+    annotations.
+
+    Parameters
+    ----------
+    fig : plotly Figure
+        With ``range`` set on each pair of axes to scale.
+    equal_aspect : bool, optional
+        As in :func:`scatter`.
+
+    Returns
+    -------
+    plotly Figure
+    """
+    notes = []
+    for name in list(fig.layout):
+        if not name.startswith("xaxis"):
+            continue
+        sfx = name[len("xaxis"):]
+        xa, ya = fig.layout[name], fig.layout[f"yaxis{sfx}"] if f"yaxis{sfx}" in fig.layout else None
+        if ya is None or xa.range is None or ya.range is None:
+            continue
+        xt = xa.title.text if xa.title and xa.title.text else "x"
+        yt = ya.title.text if ya.title and ya.title.text else "y"
+        xr, yr, xs, ys, note = scaled_axes(list(xa.range), list(ya.range), equal_aspect, (xt, yt))
+        xa.update(range=xr, **xs)
+        ya.update(range=yr, **({**ys, "scaleanchor": f"x{sfx}"} if ys else {}))
+        if note and not notes:
+            notes.append(note)
+    for note in notes:
+        fig.add_annotation(_note(note, x=0.0, y=-0.12, xanchor="left", yanchor="top"))
+        fig.update_layout(margin={"b": max(int(fig.layout.margin.b or 55), 90)})
+    return fig
 
 
 @dataclass
@@ -215,6 +293,11 @@ class _Context:
     yrange: list[float]
     gl: bool
     n: int
+
+    @property
+    def names(self) -> tuple[str, str]:
+        """The two axes' names, escaped for plotly text."""
+        return _esc(self.plane.xlabel), _esc(self.plane.ylabel)
 
     @classmethod
     def build(cls, trace, axes, columns, max_points, seed) -> _Context:
@@ -262,6 +345,66 @@ def _points_trace(ctx: _Context, labels: np.ndarray, *, size: float = 7, xaxis: 
     else:
         tr["hovertemplate"] = head + "<extra></extra>"
     return tr
+
+
+def cluster_names(k: int) -> list[str]:
+    """What the lab calls each cluster, from 1 as students count: ``"cluster 1"``, ...
+
+    The same names head the clusters table (:func:`centers_table`) and the
+    charts' legends, so a colour can be looked up in the table.
+    """
+    return [f"cluster {j + 1}" for j in range(k)]
+
+
+def _legend_traces(names: Sequence[str], *, xaxis: str = "x", yaxis: str = "y") -> list[dict]:
+    """One legend entry per colour (``names[j]`` in colour j), drawing nothing.
+
+    The points are one trace with a colour per point (fast to redraw), which
+    plotly cannot list by colour; these empty traces give the legend.
+    """
+    return [
+        {"type": "scatter", "x": [None], "y": [None], "xaxis": xaxis, "yaxis": yaxis,
+         "mode": "markers", "name": _esc(name), "showlegend": True,
+         "marker": {"color": component_color(j), "size": 10, "symbol": "circle"},
+         "hoverinfo": "skip", "meta": {"role": "legend", "cluster": j}}
+        for j, name in enumerate(names)
+    ]
+
+
+def legend_rows(names: Sequence[str], width: float = 190.0, *, char: float = 6.5, swatch: float = 40.0,
+                title: float = 0.0) -> int:
+    """Rows a horizontal legend of these entries takes within ``width`` pixels (an estimate).
+
+    Figures here have fixed margins, so a legend above or below the plot gets
+    room for the rows it will need. An entry is about ``swatch`` pixels (marker
+    and gap) plus ``char`` a character at 11-12 px. Plotly puts all entries in
+    one row when they fit beside the title (``side="left"``); otherwise it lays
+    them out in columns as wide as the widest entry. 190 px is the plot of a
+    half-width column in a window 1024 px wide.
+
+    Parameters
+    ----------
+    names : sequence of str
+    width : float, default 190.0
+    char, swatch, title : float
+        Pixels a character, per entry, and for the legend's title.
+
+    Returns
+    -------
+    int, at least 1
+    """
+    widths = [swatch + char * len(name) for name in names]
+    room = max(width - title, 1.0)
+    if not widths or sum(widths) <= room:
+        return 1
+    per_row = max(1, int(room // max(widths)))
+    return -(-len(widths) // per_row)
+
+
+#: A legend in one row above the plot; its entries explain colours and cannot hide them.
+_TOP_LEGEND = {"orientation": "h", "traceorder": "normal", "x": 0.0, "xanchor": "left", "y": 1.0, "yanchor": "bottom",
+               "itemclick": False, "itemdoubleclick": False, "bgcolor": "rgba(255,255,255,0)",
+               "font": {"size": 12}}
 
 
 def _discrete_colorscale(k: int) -> list[list]:
@@ -580,9 +723,10 @@ def scatter(
         ``"minkowski"`` takes ``p`` from the trace's parameters (else 2).
         Cosine draws the two rays bounding the wedge (2 features only).
     equal_aspect : bool, optional
-        Keep one unit equally long on both axes (circles round). Default: only
-        when the two axis spans differ at most 3-fold (else a note says the
-        axes are not to scale).
+        Keep one unit equally long on both axes (circles round, regions and
+        balls true to the distance): the default. When the spans differ more
+        than :data:`SPAN_RATIO_UP_TO`-fold the shorter range is widened and a
+        note says so. ``False`` draws each axis to its own scale.
 
     Returns
     -------
@@ -590,12 +734,16 @@ def scatter(
         Traces, in order (each with ``meta["role"]``): "regions" (heatmap,
         ``z`` = 0-based cluster of each cell, ``z[i, j]`` at ``(x[j], y[i])``),
         "assignments", "points" (``customdata`` = row index), one "path" per
-        cluster, "centers" (k-medoids: ``customdata`` = medoid rows) and
-        "unit-ball". Axis ranges cover the data and every step's centres, and
-        ``layout.uirevision`` depends only on ``axes``.
+        cluster, "centers" (k-medoids: ``customdata`` = medoid rows),
+        "unit-ball", and last one empty "legend" trace per cluster named as
+        :func:`cluster_names` (the clusters table's names) in its colour. Axis
+        ranges cover the data and every step's centres (drawn to scale, see
+        ``equal_aspect``), and ``layout.uirevision`` depends only on ``axes``.
     """
     step = _em._step_index(trace, step)
     ctx = _Context.build(trace, axes, columns, max_points, seed)
+    # to scale before the regions: their grid spans the ranges drawn
+    ctx.xrange, ctx.yrange, xa, ya, aspect_note = scaled_axes(ctx.xrange, ctx.yrange, equal_aspect, ctx.names)
     labels = _labels(trace.steps[step])
     traces: list[dict] = []
     notes: list[str] = []
@@ -623,22 +771,29 @@ def scatter(
             notes.append(note)
     if len(ctx.idx) < ctx.n:
         notes.append(_em._cap_note(len(ctx.idx), ctx.n))
-    xa, ya, aspect_note = _aspect(ctx.xrange, ctx.yrange, equal_aspect)
     if aspect_note:
         notes.append(aspect_note)
     if notes:
-        annotations.append(_note(" · ".join(notes)))
+        annotations.append(_note(" · ".join(notes), x=0.0, y=-0.13, xanchor="left", yanchor="top"))
+    names = cluster_names(ctx.C.shape[1])
+    traces += _legend_traces(names)
+    top = 48 + 19 * legend_rows(names, 250.0)  # the title, then the legend's rows
     layout = {
-        "title": {"text": step_title(trace, step)},
+        # at the very top: plotly's default puts a title midway down a tall top margin,
+        # into the legend's rows
+        "title": {"text": step_title(trace, step), "y": 1.0, "yref": "container", "yanchor": "top",
+                  "pad": {"t": 14}},
         "xaxis": {"title": {"text": _esc(ctx.plane.xlabel)}, "range": ctx.xrange,
                   "zeroline": False, "showgrid": False, **xa},
         "yaxis": {"title": {"text": _esc(ctx.plane.ylabel)}, "range": ctx.yrange,
                   "zeroline": False, "showgrid": False, **ya},
-        "margin": {"l": 60, "r": 20, "t": 80, "b": 55},
+        "height": 400 + top,
+        "margin": {"l": 60, "r": 20, "t": top, "b": 95 if notes else 55},
         "annotations": annotations,
         "uirevision": f"{ctx.algorithm}-scatter-{ctx.plane.key}",
         "hovermode": "closest",
-        "showlegend": False,
+        "showlegend": True,
+        "legend": _TOP_LEGEND,
     }
     return figure(traces, layout)
 
@@ -715,6 +870,29 @@ def _after_iteration(trace: Trace, t: int, *, last_step_if_short: bool) -> tuple
     return (m_steps[earlier] if earlier else 0), earlier, True
 
 
+def iterations_done(trace: Trace, step: int) -> int:
+    """How many whole iterations a k-means/k-medoids trace has done at ``step``.
+
+    An E-step of iteration t has assigned the points but not yet moved the
+    centres, so t - 1 iterations are done; an M-step (or a PAM swap) of
+    iteration t completes it; the start is 0. This is the ``iteration`` to give
+    :func:`comparison` so that its left panel is never ahead of the step shown.
+
+    Parameters
+    ----------
+    trace : Trace
+    step : int
+
+    Returns
+    -------
+    int, at least 0
+    """
+    _check_trace(trace)
+    snap = trace.steps[_em._step_index(trace, step)]
+    it = int(snap.iteration)
+    return max(it - 1, 0) if snap.phase == "E" else it
+
+
 def _check_same_data(a: Trace, b: Trace, what: str) -> None:
     if a.X is None or b.X is None or a.X.shape != b.X.shape or not np.array_equal(a.X, b.X):
         raise ValueError(f"{what} should run on the same data")
@@ -758,9 +936,12 @@ def comparison(
         "centers". Right panel on ``x2``/``y2``: "points" (blended
         responsibilities), one 1σ "ellipse" per Gaussian, "means". Both panels
         share fixed ranges. Titles (the first two annotations) "k-means: hard
-        labels (iteration t)" and "EM: responsibilities (iteration t)", with
-        ", its last" when clipped. ``layout.meta`` holds ``kmeans_step``,
-        ``em_step``, ``kmeans_iteration`` and ``em_iteration``.
+        labels<br>iteration t" and "EM: responsibilities<br>iteration t", with
+        ", its last" when clipped. One empty "legend" trace per cluster, named
+        "1", "2", ... under the legend title "cluster / Gaussian:" (EM starts
+        from the same means, so Gaussian j grows from cluster j).
+        ``layout.meta`` holds ``kmeans_step``, ``em_step``,
+        ``kmeans_iteration`` and ``em_iteration``.
     """
     if not isinstance(iteration, (int, np.integer)) or isinstance(iteration, bool) or iteration < 0:
         raise ValueError(f"iteration should be a whole number, at least 0, but got {iteration!r}")
@@ -776,6 +957,7 @@ def comparison(
     M2 = project_points(M.reshape(-1, M.shape[2]), kctx.plane.offset, kctx.plane.P)
     xr = axis_range(np.asarray(kctx.xrange), M2[:, 0], margin=0.0)
     yr = axis_range(np.asarray(kctx.yrange), M2[:, 1], margin=0.0)
+    xr, yr, xa, ya, aspect_note = scaled_axes(xr, yr, equal_aspect, kctx.names)
     kctx.xrange, kctx.yrange = xr, yr
     ectx.xrange, ectx.yrange = xr, yr
 
@@ -795,23 +977,31 @@ def comparison(
     right += _em._ellipse_traces(ectx, esnap, (1.0,), showlegend=False)
     right.append(_em._means_trace(ectx, esnap))
     traces += [_em._on_axes(tr, 1) for tr in right]
+    # EM starts from k-means' starting means, so Gaussian j grows from cluster j: one colour
+    # each, and a legend "cluster / Gaussian: 1 2 3" short enough for one row on a phone
+    k = kctx.C.shape[1]
+    traces += _legend_traces([str(j + 1) for j in range(k)])
 
     gap = 0.06
     w = (1.0 - gap) / 2
     doms = [[0.0, w], [w + gap, 1.0]]
-    xa, ya, aspect_note = _aspect(xr, yr, equal_aspect)
     if aspect_note:
         notes.append(aspect_note)
     if len(kctx.idx) < kctx.n:
         notes.append(_em._cap_note(len(kctx.idx), kctx.n) + " in each panel")
-    ktitle = f"k-means: hard labels (iteration {kt}{', its last' if kclip else ''})"
-    etitle = f"EM: responsibilities (iteration {et}{', its last' if eclip else ''})"
+    # two lines: side by side on a phone, one-line titles run into each other
+    ktitle = f"k-means: hard labels<br>iteration {kt}{', its last' if kclip else ''}"
+    etitle = f"EM: responsibilities<br>iteration {et}{', its last' if eclip else ''}"
     if kmeans_trace.algorithm == "kmedoids":
         ktitle = "k-medoids" + ktitle[len("k-means"):]
     annotations = [_em._subplot_title(ktitle, sum(doms[0]) / 2, 1.0),
                    _em._subplot_title(etitle, sum(doms[1]) / 2, 1.0)]
+    # the two-line panel titles, then the legend's rows (counted for a phone's width)
+    top = 62 + 19 * legend_rows([str(j + 1) for j in range(k)], 300.0, title=130.0)
+    height, bottom = 400 + top, 90 if notes else 55
     if notes:
-        annotations.append(_note(" · ".join(notes), x=0.0, y=-0.18, xanchor="left", yanchor="top"))
+        annotations.append(_note(" · ".join(notes), x=0.0, y=-48 / (height - top - bottom), xanchor="left",
+                                 yanchor="top"))
     layout = {
         "xaxis": {"domain": doms[0], "anchor": "y", "range": xr, "zeroline": False, "showgrid": False,
                   "title": {"text": _esc(kctx.plane.xlabel)}, **xa},
@@ -822,9 +1012,12 @@ def comparison(
         "yaxis2": {"domain": [0, 1], "anchor": "x2", "range": yr, "zeroline": False, "showgrid": False,
                    **({**ya, "scaleanchor": "x2"} if ya else {})},
         "annotations": annotations,
-        "height": 440,
-        "margin": {"l": 60, "r": 20, "t": 50, "b": 90 if notes else 55},
-        "showlegend": False,
+        "height": height,
+        "margin": {"l": 60, "r": 20, "t": top, "b": bottom},
+        "showlegend": True,
+        # above the two-line panel titles
+        "legend": {**_TOP_LEGEND, "y": 1.0 + 44 / (height - top - bottom),
+                   "title": {"text": "cluster / Gaussian:", "side": "left"}},
         "uirevision": f"kmeans-vs-em-{kctx.plane.key}",
         "hovermode": "closest",
         "meta": {"kmeans_step": ks, "em_step": es, "kmeans_iteration": kt, "em_iteration": et},
@@ -920,7 +1113,9 @@ def hardening(
         One panel per σ² (panel c on ``x{c}``/``y{c}``, the first on ``x``/``y``),
         each with "points" (blended responsibilities under the final
         parameters), one 1σ "ellipse" per Gaussian and the "means"; titled
-        ``"σ² = 0.5<br>mean max responsibility 0.87"``. ``layout.meta`` holds
+        ``"σ² = 0.5<br>max r 0.87"`` (the mean largest responsibility; with
+        ``kmeans_trace`` a third line ``"k-means 98%"``, the
+        :func:`agreement_with_kmeans`). ``layout.meta`` holds
         ``variances``, ``hardness`` (and ``agreement``) in panel order.
     """
     if not em_traces_by_variance:
@@ -934,6 +1129,8 @@ def hardening(
     ctxs = [_em._ScatterContext.build(t, axes, columns, max_points, seed) for _, t in items]
     xr = axis_range(*[np.asarray(c.xrange) for c in ctxs], margin=0.0)
     yr = axis_range(*[np.asarray(c.yrange) for c in ctxs], margin=0.0)
+    xr, yr, xa, ya, aspect_note = scaled_axes(xr, yr, equal_aspect,
+                                            (_esc(ctxs[0].plane.xlabel), _esc(ctxs[0].plane.ylabel)))
     ncols = len(items)
     gap = 0.03
     width = (1.0 - gap * (ncols - 1)) / ncols
@@ -945,18 +1142,18 @@ def hardening(
         resp = _final_resp(t)
         h = float(resp.max(axis=1).mean())
         hards.append(h)
-        title = f"σ² = {var:g}<br>mean max responsibility {h:.2f}"
+        # short lines: four panels side by side on a phone leave about 70 px each
+        title = f"σ² = {var:g}<br>max r {h:.2f}"
         if kmeans_trace is not None:
             a = agreement_with_kmeans(t, kmeans_trace)
             agrees.append(a)
-            title += f"<br>agrees with k-means on {a:.0%}"
+            title += f"<br>k-means {a:.0%}"
         titles.append(title)
         last = t.steps[-1]
         panel = [_em._points_trace(ctx, resp, "responsibilities", False, size=5)]
         panel += _em._ellipse_traces(ctx, last, (1.0,), showlegend=False)
         panel.append(_em._means_trace(ctx, last))
         traces += [_em._on_axes(tr, c) for tr in panel]
-    xa, ya, aspect_note = _aspect(xr, yr, equal_aspect)
     layout: dict[str, Any] = {}
     for c in range(ncols):
         sfx = "" if c == 0 else str(c + 1)
@@ -966,7 +1163,8 @@ def hardening(
                                  "showgrid": False, "showticklabels": c == 0,
                                  **({**ya, "scaleanchor": f"x{sfx}"} if ya else {})}
     layout["yaxis"]["title"] = {"text": _esc(ctxs[0].plane.ylabel)}
-    annotations = [_em._subplot_title(tt, sum(doms[c]) / 2, 1.0) for c, tt in enumerate(titles)]
+    annotations = [{**_em._subplot_title(tt, sum(doms[c]) / 2, 1.0), "font": {"size": 11}}
+                   for c, tt in enumerate(titles)]
     notes = [aspect_note] if aspect_note else []
     if len(ctxs[0].idx) < ctxs[0].n:
         notes.append(_em._cap_note(len(ctxs[0].idx), ctxs[0].n) + " in each panel")
@@ -1026,7 +1224,7 @@ def centers_table(trace: Trace, step: int, columns: Sequence[str] | None = None)
     else:
         dsize = np.full(k, np.nan)
         dC = np.full(C.shape, np.nan)
-    data: dict[str, Any] = {"cluster": [f"cluster {j + 1}" for j in range(k)], "size": sizes,
+    data: dict[str, Any] = {"cluster": cluster_names(k), "size": sizes,
                             "Δ size": dsize}
     noun = "centre"
     if algo == "kmedoids":
@@ -1047,11 +1245,13 @@ def _plane_and_ranges(source: Any, axes: Any, columns: Sequence[str] | None, max
     """The plane and the fixed ranges :func:`scatter` would use (data only for plain X)."""
     if isinstance(source, Trace) and source.algorithm in _ALGORITHMS:
         ctx = _Context.build(source, axes, columns, max_points, seed)
-        return ctx.plane, ctx.columns, ctx.xrange, ctx.yrange
+        xr, yr, *_ = scaled_axes(ctx.xrange, ctx.yrange)
+        return ctx.plane, ctx.columns, xr, yr
     X, cols = _source_X(source)
     plane, cols = _plane_for(X, axes, columns if columns is not None else cols)
     XY = project_points(X, plane.offset, plane.P)
-    return plane, cols, axis_range(XY[:, 0]), axis_range(XY[:, 1])
+    xr, yr, *_ = scaled_axes(axis_range(XY[:, 0]), axis_range(XY[:, 1]))
+    return plane, cols, xr, yr
 
 
 def _grid_trace(xr: list[float], yr: list[float], n: int, xlabel: str, ylabel: str) -> dict:
@@ -1206,7 +1406,8 @@ def placement_figure(
     Xa, cols0 = _source_X(X)
     plane, cols = _plane_for(Xa, axes, columns if columns is not None else cols0)
     XY = project_points(Xa, plane.offset, plane.P)
-    xr, yr = axis_range(XY[:, 0]), axis_range(XY[:, 1])
+    xr, yr, xa, ya, aspect_note = scaled_axes(axis_range(XY[:, 0]), axis_range(XY[:, 1]), equal_aspect,
+                                            (_esc(plane.xlabel), _esc(plane.ylabel)))
     Pc = np.asarray(placed, dtype=np.float64) if placed is not None else np.empty((0, Xa.shape[1]))
     if Pc.size == 0:
         Pc = np.empty((0, Xa.shape[1]))
@@ -1236,7 +1437,6 @@ def placement_figure(
         "hovertemplate": "centre %{text}<extra></extra>",
         "meta": {"role": "placed"},
     })
-    xa, ya, aspect_note = _aspect(xr, yr, equal_aspect)
     notes = [n_ for n_ in (aspect_note, _em._cap_note(len(idx), nX) if len(idx) < nX else None) if n_]
     return figure(traces, {
         "title": {"text": _esc(title) if title is not None else f"Click to place centre {m + 1}"},

@@ -11,7 +11,9 @@ Conventions
   (contingency).
 - A click on a k yields it through ``customdata``: the k itself on the elbow curve,
   ``[k, covariance_type]`` on the criteria lines, the 0-based row index on a silhouette bar.
-- Clusters are named by their labels as given ("cluster 0"); -1 is "noise".
+- Clusters are counted from 1 on screen, as in the k-means lab: integer label j is
+  "cluster j+1" and has colour ``PALETTE[j]``; -1 is "noise". Other labels (strings)
+  are named as given. ``customdata`` keeps the labels as given.
 """
 
 from __future__ import annotations
@@ -36,9 +38,14 @@ def _esc(text: Any) -> str:
     return html.escape(str(text), quote=False)
 
 
+def _is_int(label: Any) -> bool:
+    return isinstance(label, (int, np.integer)) and not isinstance(label, (bool, np.bool_))
+
+
 def _label_name(label: Any) -> str:
-    if isinstance(label, (int, np.integer)) and int(label) == -1:
-        return "noise"
+    """"cluster 1" for label 0 (clusters counted from 1, as the other labs do), "noise" for -1."""
+    if _is_int(label):
+        return "noise" if int(label) == -1 else f"cluster {int(label) + 1}"
     return f"cluster {_esc(label)}"
 
 
@@ -163,7 +170,9 @@ def silhouette_plot(X_or_values, labels, *, values=None, metric: str = "euclidea
         rows = np.flatnonzero(keep & (labels == c))
         rows = rows[np.argsort(values[rows], kind="stable")]
         ys = y0 + np.arange(rows.size)
-        color = component_color(j)
+        # An integer label keeps its colour of the k-means lab (PALETTE[label]), even if a
+        # cluster before it is empty.
+        color = component_color(int(c) if _is_int(c) else j)
         traces.append({
             "type": "bar", "orientation": "h", "x": values[rows], "y": ys, "customdata": rows,
             "name": _label_name(c), "width": 1.0,
@@ -273,8 +282,11 @@ def contingency_heatmap(classes, clusters, counts) -> go.Figure:
     Returns
     -------
     plotly Figure
-        One heatmap trace ("counts"); ``customdata`` holds ``[class, cluster]`` per cell
-        (as strings).
+        One heatmap trace ("counts") with a colour bar (points per cell);
+        ``customdata`` holds ``[class, cluster]`` per cell (the labels as given, as
+        strings). Columns are named "cluster 1", ... (label + 1) and "noise"; rows by
+        the class names. Margins grow to fit the tick labels, so the axis titles
+        never cover them.
     """
     classes = np.asarray(classes)
     clusters = np.asarray(clusters)
@@ -284,20 +296,31 @@ def contingency_heatmap(classes, clusters, counts) -> go.Figure:
             f"counts should have shape {(classes.size, clusters.size)} (classes, clusters), "
             f"but got {counts.shape}"
         )
-    xs = [_label_name(c) for c in clusters]
-    ys = [f"class {_esc(c)}" for c in classes]
+    xs = [_label_name(c.item() if hasattr(c, "item") else c) for c in clusters]
+    # The axis is titled "class": the rows are the class names alone (plain text).
+    ys = [_esc(c) for c in classes.tolist()]
     custom = [[[str(a), str(b)] for b in clusters.tolist()] for a in classes.tolist()]
     trace = {
         "type": "heatmap", "z": counts, "x": xs, "y": ys, "customdata": custom,
-        "colorscale": "Blues", "zmin": 0, "texttemplate": "%{z}", "showscale": False,
+        # More points, darker: plotly.js's own "Blues" runs the other way (0 darkest).
+        "colorscale": [[0.0, "#F7FBFF"], [0.5, "#6BAED6"], [1.0, "#08306B"]],
+        "zmin": 0, "texttemplate": "%{z}", "showscale": True,
+        "colorbar": {"title": {"text": "points", "side": "right"}, "thickness": 14, "len": 0.9},
         "xgap": 1, "ygap": 1,
-        "hovertemplate": "%{y}, %{x}: %{z} points<extra></extra>",
+        "hovertemplate": "class %{y}, %{x}: %{z} points<extra></extra>",
         "meta": {"role": "counts"},
     }
-    return figure([trace], {
-        "xaxis": {"title": {"text": "cluster"}, "type": "category", "side": "bottom"},
-        "yaxis": {"title": {"text": "class"}, "type": "category", "autorange": "reversed"},
-        "height": max(220, 60 + 36 * classes.size),
-        "margin": {"l": 90, "r": 20, "t": 20, "b": 50},
+    # This chart is drawn once per choice, not stepped: automatic margins cost nothing
+    # here, and long class names push the axis title out instead of under it.
+    fig = figure([trace], {
+        "xaxis": {"title": {"text": "cluster", "standoff": 10}, "type": "category",
+                  "side": "bottom", "automargin": True},
+        "yaxis": {"title": {"text": "class", "standoff": 12}, "type": "category",
+                  "autorange": "reversed", "automargin": True},
+        "height": max(240, 80 + 36 * classes.size),
+        "margin": {"l": 60, "r": 20, "t": 20, "b": 50},
         "uirevision": "contingency",
     })
+    # figure() fixes the margins; let this one grow for the tick labels and the colour bar.
+    fig.update_layout(margin={"autoexpand": True})
+    return fig
