@@ -17,7 +17,7 @@ import pytest
 
 from tracelab.gmm import trace_em
 from tracelab.trace import Trace
-from tracelab.views import common, em
+from tracelab.views import common, em, stepping
 
 DATA = Path(__file__).resolve().parent.parent / "tracelab" / "datasets"
 
@@ -606,42 +606,32 @@ def test_equations_highlight_the_phase():
         em.equations_latex("X")
 
 
-# ------------------------------------------------------------------------- animation
+# -------------------------------------------------------------------------- stepping
 
 
-def test_animation_has_a_lean_frame_per_step(bishop):
-    fig = valid(em.animation_figure(bishop))
-    assert len(fig.frames) == len(bishop)
-    assert [f.name for f in fig.frames] == [str(i) for i in range(len(bishop))]
-    assert len(fig.layout.sliders[0].steps) == len(bishop)
-    labels = [b.label for b in fig.layout.updatemenus[0].buttons]
-    assert any("Play" in b for b in labels) and any("Pause" in b for b in labels)
-    step = m_step(bishop, 2)
-    frame = fig.frames[step]
-    assert list(frame.traces) == list(range(len(frame.data)))
-    pts = frame.data[0]
-    assert pts.x is None and pts.y is None  # positions are sent once
-    assert list(pts.marker.color) == common.blend(bishop.steps[step].responsibilities)
-    base = em.scatter_2d(bishop, step)
-    (means,) = role(base, "means")
-    np.testing.assert_allclose(np.c_[frame.data[len(frame.data) - 1].x, frame.data[len(frame.data) - 1].y],
-                               np.c_[means.x, means.y])
+def test_step_charts_are_the_scatter_and_the_curve_at_every_step(bishop):
+    spec = em.step_charts(bishop)
+    doc = spec.spec()
+    assert spec.frames == tuple(range(len(bishop))) and not spec.notes
+    assert doc["labels"] == [s.message for s in bishop.steps]
+    for step in (0, m_step(bishop, 2), len(bishop) - 1):
+        for c, want in enumerate((em.scatter_2d(bishop, step), em.log_likelihood_curve(bishop, step))):
+            chart = doc["charts"][c]
+            assert stepping.apply_patch(chart["base"], chart["patches"][step]) == stepping.figure_json(want)
 
 
-def test_animation_of_one_feature_animates_the_densities(six):
-    fig = valid(em.animation_figure(six))
-    assert len(fig.frames) == len(six)
-    (mix_i,) = [i for i, t in enumerate(fig.data) if (t.meta or {}).get("role") == "mixture"]
-    ys = np.asarray(fig.frames[-1].data[mix_i].y)
-    x = np.asarray(fig.data[mix_i].x)
-    assert np.trapezoid(ys, x) == pytest.approx(1.0, rel=1e-3)
+def test_step_charts_of_one_feature_step_the_densities(six):
+    doc = em.step_charts(six).spec()
+    last = len(six) - 1
+    chart = doc["charts"][0]
+    assert stepping.apply_patch(chart["base"], chart["patches"][last]) == stepping.figure_json(em.density_1d(six, last))
 
 
-def test_animation_html_is_standalone(bishop):
-    html = em.animation_html(bishop)
-    assert html.lstrip().lower().startswith("<html") or "<!doctype" in html[:50].lower()
-    assert len(html) > 1_000_000 and "plotly.js" in html.lower()  # the bundle is inlined
-    assert "addFrames" in html and f'"name":"{len(bishop) - 1}"' in html
+def test_step_charts_send_the_points_once_and_colours_per_step(bishop):
+    doc = em.step_charts(bishop).spec()
+    points = doc["charts"][0]["patches"][m_step(bishop, 2)]["data"]["0"]["set"]
+    assert "x" not in points and "y" not in points  # positions are sent once, in the base
+    assert "marker" in points
 
 
 # ------------------------------------------------------------------ round trip, speed
@@ -684,7 +674,7 @@ def test_log_likelihood_curve_zooms_past_a_far_start(bishop):
 
 
 def test_every_chart_with_ellipses_is_drawn_to_equal_scale(bishop, iris):
-    for fig in (em.scatter_2d(bishop, 3), em.scatter_2d(iris, 2, axes="pca"), em.animation_figure(bishop)):
+    for fig in (em.scatter_2d(bishop, 3), em.scatter_2d(iris, 2, axes="pca")):
         lay = valid(fig).layout
         assert lay.yaxis.scaleanchor == "x" and lay.yaxis.scaleratio == 1
         assert lay.xaxis.constrain == "domain" and lay.yaxis.constrain == "domain"
