@@ -43,16 +43,32 @@ def open_page(page, url):
 
 
 def label_text(page, lab: str = "em") -> str:
-    return page.locator(f".st-key-{lab}-label").inner_text().strip()
+    """The player's "Step i/N · message" label (drawn in the browser)."""
+    label = page.locator(f".st-key-{lab}-player .tl-label")
+    label.wait_for()
+    return label.inner_text().strip()
 
 
 def button(page, name: str, lab: str = "em"):
-    """A player button by its key: em-first, em-prev, em-next, em-last, em-play (km-... in the k-means lab)."""
-    return page.locator(f".st-key-{lab}-{name} button")
+    """A player control: first, prev, next, last, play (in the lab with prefix ``lab``)."""
+    return page.locator(f".st-key-{lab}-player .tl-{name}")
+
+
+def wait_python(page, lab: str = "em") -> None:
+    """Until Python has drawn what depends on the player's step (its tables), and is idle."""
+    page.wait_for_function(
+        """(lab) => {
+            const b = document.querySelector(`.st-key-${lab}-player .tl-player`);
+            const py = document.querySelector(`.st-key-${lab}-at-step`);
+            return b && b.dataset.drawnStep && py && py.innerText.toLowerCase().includes(`step ${b.dataset.step}`);
+        }""",
+        arg=lab,
+    )
+    wait_idle(page)
 
 
 def click_and_wait_label(page, name: str, before: str, lab: str = "em") -> float:
-    """Click a player button, wait for the step label to change and the script to finish; seconds."""
+    """Click a player control, wait for the label to change and Python to catch up; seconds."""
     start = time.perf_counter()
     button(page, name, lab).click()
     page.wait_for_function(
@@ -60,9 +76,9 @@ def click_and_wait_label(page, name: str, before: str, lab: str = "em") -> float
             const el = document.querySelector(sel);
             return el && el.innerText.trim() !== before;
         }""",
-        arg=[f".st-key-{lab}-label", before],
+        arg=[f".st-key-{lab}-player .tl-label", before],
     )
-    wait_idle(page)
+    wait_python(page, lab)
     return time.perf_counter() - start
 
 
@@ -70,7 +86,7 @@ def point_on_chart(page, chart: int, role: str, i: int) -> tuple[float, float]:
     """Page coordinates of point ``i`` of the trace with ``meta.role == role`` in a Plotly chart."""
     return tuple(page.evaluate(
         """([chart, role, i]) => {
-            const gd = document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')[chart];
+            const gd = document.querySelectorAll('.js-plotly-plot')[chart];
             const t = gd._fullData.find(d => d.meta && d.meta.role === role);
             const xa = gd._fullLayout[t.xaxis.replace('x', 'xaxis')], ya = gd._fullLayout[t.yaxis.replace('y', 'yaxis')];
             const box = gd.querySelector('.nsewdrag').getBoundingClientRect();
@@ -81,12 +97,10 @@ def point_on_chart(page, chart: int, role: str, i: int) -> tuple[float, float]:
     ))
 
 
-def animation_frames(html: str) -> list[dict]:
-    """The frames a standalone Plotly HTML file adds to its figure."""
-    start = html.index("Plotly.addFrames(")
-    start = html.index("[", start)
-    frames, _ = json.JSONDecoder().raw_decode(html[start:])
-    return frames
+def player_spec(html: str) -> dict:
+    """The step charts a standalone player file carries."""
+    start = html.index('id="tl-spec">') + len('id="tl-spec">')
+    return json.loads(html[start:html.index("</script>", start)])
 
 
 def assert_no_exception(page):
@@ -100,11 +114,11 @@ def test_every_page_renders_with_charts_and_no_exception(page, app_url, path):
     open_page(page, f"{app_url}/{path}")
     assert_no_exception(page)
     page.get_by_role("heading", name=PAGES[path]).first.wait_for()
-    charts = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot')
+    charts = page.locator(".js-plotly-plot")
     charts.first.wait_for()
     assert charts.count() >= 1
     # A drawn Plotly chart has SVG or WebGL content, not just an empty box.
-    assert page.locator('[data-testid="stPlotlyChart"] .main-svg').count() >= 1
+    page.locator(".js-plotly-plot .main-svg").first.wait_for()
 
 
 def test_a_shared_link_is_the_first_visit_to_a_fresh_server(page, fresh_app_url):
@@ -197,10 +211,9 @@ def test_downloads_are_valid(page, app_url):
     lines = open(info.value.path()).read().splitlines()
     assert len(lines) == 272 + 1
     with page.expect_download() as info:
-        page.get_by_role("button", name="Animation (HTML, works offline)").click()
-    html = open(info.value.path()).read()
-    frames = animation_frames(html)
-    assert [f["name"] for f in frames] == [str(i) for i in range(len(trace))]
+        page.get_by_role("button", name="Player (HTML, works offline)").click()
+    spec = player_spec(open(info.value.path()).read())
+    assert spec["labels"] == [s.message for s in trace.steps] and spec["start"] == 4
     assert_no_exception(page)
 
 
@@ -228,7 +241,7 @@ def test_clicking_a_point_shows_its_responsibility_formula(page, app_url):
     open_page(page, f"{app_url}/em?step=2")
     point_input = page.get_by_label("Point (click one on the chart, or pick its index)")
     assert point_input.input_value() == "0"
-    scatter = page.locator('[data-testid="stPlotlyChart"]').first
+    scatter = page.locator('.st-key-em-player .tl-chart[data-chart="0"]')
     # Plotly draws the data points in row order; row 40 is the 41st marker of the points trace.
     markers = scatter.locator(".scatterlayer .trace").filter(has=page.locator("path.point")).first
     box = markers.locator("path.point").nth(40).bounding_box()
@@ -272,7 +285,7 @@ def test_placing_kmeans_centres_by_clicking_empty_space(page, app_url):
     chart = page.locator('[data-testid="stPlotlyChart"]').first
     box = chart.locator(".nsewdrag").first.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.2)
-    page.locator(".st-key-km-label").wait_for()
+    page.locator(".st-key-km-player .tl-label").wait_for()
     wait_idle(page)
     assert label_text(page, "km").startswith("Step 1/")
     assert "centers=" in page.url
@@ -333,7 +346,7 @@ def test_choosing_k_follows_a_curve_point_into_the_kmeans_lab(page, app_url):
     page.get_by_text("k = 4: inertia", exact=False).first.wait_for()
     wait_idle(page)
     page.get_by_text("Step through this k = 4 run in the k-means lab").click()
-    page.locator(".st-key-km-label").wait_for()
+    page.locator(".st-key-km-player .tl-label").wait_for()
     wait_idle(page)
     assert "/kmeans" in page.url and "k=4" in page.url and "seed=" in page.url
     assert label_text(page, "km").startswith("Step 1/")

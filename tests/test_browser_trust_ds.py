@@ -17,7 +17,7 @@ from test_browser import assert_no_exception, button, label_text, open_page, wai
 
 pytestmark = pytest.mark.browser
 
-CHART = '[data-testid="stPlotlyChart"] .js-plotly-plot'
+CHART = '.js-plotly-plot'
 
 
 def go_last(page, lab: str = "db") -> str:
@@ -57,7 +57,7 @@ def px_per_unit(page) -> list[dict]:
     return page.evaluate(
         """() => {
             const out = [];
-            document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot').forEach((gd, c) => {
+            document.querySelectorAll('.js-plotly-plot').forEach((gd, c) => {
                 const fl = gd._fullLayout;
                 Object.keys(fl).filter(k => /^yaxis\\d*$/.test(k)).forEach(yk => {
                     const ya = fl[yk];
@@ -123,7 +123,7 @@ def test_optics_cut_step_draws_the_cut_and_side_by_side_says_what_it_compares(pa
     button(page, "prev", "db").click()
     page.wait_for_function(
         """([sel, before]) => document.querySelector(sel).innerText.trim() !== before""",
-        arg=[".st-key-db-label", before],
+        arg=[".st-key-db-player .tl-label", before],
     )
     wait_idle(page)
     label = label_text(page, "db")
@@ -150,7 +150,7 @@ def test_density_charts_are_drawn_to_equal_scale(browser, app_url, width, query)
         page.locator(".st-key-db-side2 .js-plotly-plot").wait_for()
         # the step's chart and the panels may still be drawing on a busy machine
         page.wait_for_function(
-            """() => Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot'))
+            """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
                           .filter(gd => gd._fullLayout && gd._fullLayout.yaxis && gd._fullLayout.yaxis.scaleanchor)
                           .length >= 4""")
         wait_idle(page)
@@ -214,7 +214,7 @@ def test_choosing_k_shows_stop_only_while_the_runs_go(page, app_url):
     # settings no run has used yet, and runs long enough to be seen (a few seconds)
     seed = random.randrange(10**6, 10**9)
     open_page(page, f"{app_url}/selection?data=blobs&data_n_samples=10000&kmax=8&ninit=20&seed={seed}")
-    page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').first.wait_for()
+    page.locator('.js-plotly-plot').first.wait_for()
     wait_idle(page, timeout=120_000)
     no_stop = "() => !document.querySelector('.st-key-ck-stop button')"
     page.wait_for_function(no_stop, timeout=5_000)  # the runs are over: no Stop left
@@ -230,6 +230,6 @@ def test_choosing_k_shows_stop_only_while_the_runs_go(page, app_url):
     page.locator(".st-key-ck-resume button").click()
     page.locator(".st-key-ck-stop button").first.wait_for(state="visible", timeout=30_000)
     wait_idle(page, timeout=120_000)
-    page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
+    page.locator('.js-plotly-plot').first.wait_for()
     page.wait_for_function(no_stop, timeout=5_000)
     assert_no_exception(page)

@@ -16,7 +16,7 @@ from test_browser import assert_no_exception, open_page, wait_idle
 
 pytestmark = pytest.mark.browser
 
-CHARTS = '[data-testid="stPlotlyChart"] .js-plotly-plot'
+CHARTS = '.js-plotly-plot'
 
 
 def wait_charts(page, n: int = 1) -> None:

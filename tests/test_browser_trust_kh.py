@@ -13,7 +13,7 @@ from test_browser import assert_no_exception, click_and_wait_label, open_page, w
 
 pytestmark = pytest.mark.browser
 
-CHARTS = '[data-testid="stPlotlyChart"] .js-plotly-plot'
+CHARTS = '.js-plotly-plot'
 
 #: x pixels per unit over y pixels per unit, for every x/y pair of linear axes of chart i.
 SCALE = """([sel, i]) => {
@@ -190,10 +190,10 @@ def test_the_default_kmeans_run_moves_points_over_several_steps(page, app_url):
 
     moved = []
     for i in range(3):  # steps 4, 6 and 8: the E-steps of iterations 2, 3 and 4
-        label = page.locator(".st-key-km-label").inner_text()
+        label = page.locator(".st-key-km-player .tl-label").inner_text()
         assert label.startswith(f"Step {4 + 2 * i}/") and "E-step" in label, label
         moved.append(int(re.search(r"(\d+) points? changed cluster", label).group(1)))
         click_and_wait_label(page, "next", label, "km")
-        click_and_wait_label(page, "next", page.locator(".st-key-km-label").inner_text(), "km")
+        click_and_wait_label(page, "next", page.locator(".st-key-km-player .tl-label").inner_text(), "km")
     assert all(m > 0 for m in moved), moved
     assert_no_exception(page)
