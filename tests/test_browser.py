@@ -299,13 +299,13 @@ def test_hierarchy_lab_steps_merges_and_moves_the_cut(page, app_url):
     click_and_wait_label(page, "next", first, "hc")
     second = label_text(page, "hc")
     assert second.startswith("Step 2/40") and "Merge" in second
-    dendrogram = page.locator('[data-testid="stPlotlyChart"]').nth(1)
+    dendrogram = page.locator('.st-key-hc-player .tl-chart[data-chart="1"]')
     assert "k = 3" in dendrogram.inner_text()
     cut = page.get_by_label("k at the cut")
     cut.fill("5")
     cut.press("Enter")
     page.wait_for_function(
-        """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+        """() => [...document.querySelectorAll('.st-key-hc-player .tl-chart')]
                  .some(c => c.innerText.includes('k = 5'))"""
     )
     wait_idle(page)
@@ -320,11 +320,11 @@ def test_density_lab_steps_dbscan_and_moves_the_optics_cut(page, app_url):
     click_and_wait_label(page, "next", first, "db")
     second = label_text(page, "db")
     assert second.startswith("Step 2/")
-    assert "queue:" in page.locator('[data-testid="stPlotlyChart"]').first.inner_text()
+    assert "queue:" in page.locator('.st-key-db-player .tl-chart[data-chart="0"]').inner_text()
     assert_no_exception(page)
 
     open_page(page, f"{app_url}/density?algo=optics&cut=0.3")
-    reach = page.locator(".st-key-db-reach")
+    reach = page.locator('.st-key-db-player .tl-chart[data-chart="1"]')
     before = reach.inner_text()
     cut = page.locator(".st-key-db-cut input")
     cut.focus()
@@ -335,7 +335,9 @@ def test_density_lab_steps_dbscan_and_moves_the_optics_cut(page, app_url):
         "() => parseFloat(new URLSearchParams(window.location.search).get('cut')) > 0.3"
     )
     wait_idle(page)
-    assert reach.inner_text() != before  # the cut line and the cluster colours moved
+    page.wait_for_function(
+        """(before) => { const c = document.querySelector('.st-key-db-player .tl-chart[data-chart="1"]');
+                         return c && c.innerText !== before; }""", arg=before)  # the cut line moved
     assert_no_exception(page)
 
 

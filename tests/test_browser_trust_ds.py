@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from test_browser import assert_no_exception, button, label_text, open_page, wait_idle
+from test_browser import assert_no_exception, button, label_text, open_page, wait_idle, wait_python
 
 pytestmark = pytest.mark.browser
 
@@ -29,17 +29,24 @@ def go_last(page, lab: str = "db") -> str:
     page.wait_for_function(
         """([sel, before]) => { const el = document.querySelector(sel);
                                 return el && el.innerText.trim() !== before; }""",
-        arg=[f".st-key-{lab}-label", before],
+        arg=[f".st-key-{lab}-player .tl-label", before],
     )
-    wait_idle(page)
+    wait_python(page, lab)
     return label_text(page, lab)
 
 
+# The step player's charts: the scatter first, the reachability plot / condensed tree /
+# k-distance plot beside it.
+PLAYER_CHARTS = {"db-chart": 0, "db-reach": 1, "db-icicle": 1, "db-kdist": 1}
+
+
 def chart(page, key: str) -> dict:
-    """Title, colours and trace roles of the Plotly chart under ``.st-key-<key>``."""
+    """Title, colours and trace roles of a chart: the player's by its old key, else under ``.st-key-<key>``."""
+    sel = (f'.st-key-db-player .tl-chart[data-chart="{PLAYER_CHARTS[key]}"]' if key in PLAYER_CHARTS
+           else f".st-key-{key} .js-plotly-plot")
     return page.evaluate(
-        """(key) => {
-            const gd = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+        """(sel) => {
+            const gd = document.querySelector(sel);
             const colors = gd.data.filter(t => t.meta && ['points', 'reachability'].includes(t.meta.role))
                                   .map(t => Array.from(t.marker.color));
             const legend = Array.from(gd.querySelectorAll('.legend .legendtext')).map(e => e.textContent);
@@ -48,7 +55,7 @@ def chart(page, key: str) -> dict:
             return {title: title, colors: colors,
                     roles: gd.data.map(t => (t.meta || {}).role), legend: legend};
         }""",
-        key,
+        sel,
     )
 
 
@@ -125,7 +132,7 @@ def test_optics_cut_step_draws_the_cut_and_side_by_side_says_what_it_compares(pa
         """([sel, before]) => document.querySelector(sel).innerText.trim() !== before""",
         arg=[".st-key-db-player .tl-label", before],
     )
-    wait_idle(page)
+    wait_python(page, "db")
     label = label_text(page, "db")
     assert "Cut the reachability plot at ε = 0.3" in label
     for key in ("db-chart", "db-reach"):

@@ -22,7 +22,10 @@ CHARTS = '.js-plotly-plot'
 def wait_charts(page, n: int = 1) -> None:
     page.wait_for_function(
         "([sel, n]) => { const c = document.querySelectorAll(sel);"
-        " return c.length >= n && [...c].every(gd => gd._fullLayout && gd.querySelector('.main-svg')); }",
+        " return c.length >= n && [...c].every(gd => gd._fullLayout && gd.querySelector('.main-svg'))"
+        # and the step player has drawn every chart at its current step
+        " && [...document.querySelectorAll('.tl-player')].every(b => b.dataset.drawnStep &&"
+        "    [...b.querySelectorAll('.tl-chart')].every(d => d.dataset.drawnStep === b.dataset.drawnStep)); }",
         arg=[CHARTS, n],
     )
 
@@ -191,7 +194,8 @@ def test_log_likelihood_ticks_are_short_whole_numbers_beside_their_title(page, a
         assert min(t["left"] for t in got["ticks"]) >= got["left"]
         assert got["title"]["right"] <= min(t["left"] for t in got["ticks"]) + 1, got
         if step == "last":
-            page.locator(".st-key-em-first button").click()
+            page.locator(".st-key-em-player .tl-first").click()
+            page.wait_for_function("document.querySelector('.st-key-em-player .tl-player').dataset.drawnStep === '1'")
             wait_idle(page)
             wait_charts(page, 2)
     assert_no_exception(page)

@@ -103,30 +103,46 @@ def test_frame_of_is_the_last_drawn_step_at_or_before():
     assert [stepping.frame_of(frames, s) for s in range(13)] == [0] * 5 + [1] * 5 + [2, 2, 3]
 
 
-def test_a_long_run_draws_every_mth_step_within_the_size_bound():
+def test_a_long_run_draws_every_mth_step_then_the_last_ones_within_the_size_bound():
     X = _faithful()
     trace = trace_em(X, 2, init="random_from_data", seed=3, tol=0, max_iter=60)
     views = [lambda s: ev.scatter_2d(trace, s), lambda s: ev.log_likelihood_curve(trace, s)]
     spec = stepping.build_spec(views, _labels(trace), max_bytes=600_000, max_seconds=60)
     assert spec.n_bytes <= 600_000
-    assert spec.frames[0] == 0 and spec.frames[-1] == len(trace) - 1
-    assert len(spec.frames) < len(trace)
-    gaps = {b - a for a, b in zip(spec.frames[:-2], spec.frames[1:-1])}
-    assert len(gaps) == 1, "every m-th step, then the last"
-    (m,) = gaps
-    assert re.search(rf"every {m}th step of {len(trace)}|every other step", spec.notes[0])
+    frames = spec.frames
+    assert frames[0] == 0 and frames[-1] == len(trace) - 1 and len(frames) < len(trace)
+    gaps = [b - a for a, b in zip(frames, frames[1:])]
+    tail = len(gaps) - next(i for i in range(len(gaps) - 1, -1, -1) if gaps[i] != 1) - 1
+    head = set(gaps[: len(gaps) - tail - 1])
+    assert len(head) == 1 and tail >= 1, gaps  # every m-th step, then every one of the last
+    (m,) = head
+    assert re.search(rf"every ({m}th step|other step) up to step {frames[-tail - 1] + 1} and each of the last "
+                     rf"{tail + 1} of {len(trace)} steps", spec.notes[0]), spec.notes
     assert len(spec.spec()["labels"]) == len(trace), "labels reach every step"
+    doc = spec.spec()
+    for f in (1, len(frames) // 2, len(frames) - 1):  # still exact after thinning
+        chart = doc["charts"][0]
+        assert stepping.apply_patch(chart["base"], chart["patches"][f]) == stepping.figure_json(views[0](frames[f]))
 
 
 def test_the_time_bound_thins_frames_too():
     X = _faithful()
     trace = trace_em(X, 2, init="random_from_data", seed=3, tol=0, max_iter=30)
     ticks = iter(range(10**6))
-    # A fake clock where each call to a view costs a "second": 2 seconds allow few frames.
+    # A fake clock that advances a "second" per reading: ten seconds allow few frames.
     spec = stepping.build_spec([lambda s: ev.log_likelihood_curve(trace, s)], _labels(trace),
                                max_seconds=10, clock=lambda: float(next(ticks)))
-    assert 2 <= len(spec.frames) <= 12
-    assert spec.frames[-1] == len(trace) - 1
+    assert 2 <= len(spec.frames) <= 25 < len(trace)
+    assert spec.frames[0] == 0 and spec.frames[-1] == len(trace) - 1
+
+
+def test_frames_thin_the_beginning_and_keep_the_end():
+    frames = stepping._frames(300, 90)
+    assert len(frames) <= 90 and frames[0] == 0 and frames[-30:] == list(range(270, 300))
+    thinner = stepping._thinned(frames, 300)
+    assert set(thinner) <= set(frames) and len(thinner) < len(frames)
+    assert thinner[0] == 0 and thinner[-30:] == list(range(270, 300))
+    assert stepping._thinned([0, 1, 2, 3, 4], 5) == [0, 2, 4]
 
 
 def test_point_budget_keeps_enough_frames_in_the_bound():

@@ -309,9 +309,13 @@ export default function (component) {
   ui.speed.onchange = () => setStateValue("speed", Number(ui.speed.value));
 
   function onKey(e) {
-    const t = e.target;
+    // The keys step the player when nothing else has the focus (or the player
+    // itself has it); a focused control elsewhere (a slider, a number box, a
+    // menu) keeps its own arrow keys.
+    const t = document.activeElement;
+    const free = !t || t === document.body || t === document.documentElement || ui.box.contains(t);
     const typing = t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName)) && t !== ui.slider;
-    if (typing || e.altKey || e.ctrlKey || e.metaKey) return;
+    if (!free || typing || e.altKey || e.ctrlKey || e.metaKey) return;
     const keys = {
       ArrowRight: () => go(step + 1),
       ArrowLeft: () => go(step - 1),

@@ -201,13 +201,51 @@ def frame_of(frames: Sequence[int], step: int) -> int:
 
 
 def _frames(n_steps: int, most: int) -> list[int]:
-    """Every m-th step with m as small as fits ``most`` frames; the last step always."""
+    """At most ``most`` steps to draw: every step of the last third, every m-th before.
+
+    The end of a long run is drawn whole (the last merges of a hierarchy, the
+    last moves of EM), the beginning thinned evenly from step 0.
+    """
     if n_steps <= most:
         return list(range(n_steps))
-    m = math.ceil((n_steps - 1) / max(most - 1, 1))
-    frames = list(range(0, n_steps - 1, m))
-    frames.append(n_steps - 1)
-    return frames
+    tail = min(n_steps, max(1, most // 3))
+    head_steps, head_room = n_steps - tail, max(most - tail, 1)
+    m = math.ceil(head_steps / head_room)
+    return list(range(0, head_steps, m)) + list(range(head_steps, n_steps))
+
+
+def _thinned(frames: list[int], n_steps: int) -> list[int]:
+    """A subset of ``frames`` with fewer frames, the first and the last kept.
+
+    Every other frame of the thinned beginning goes; once that is spent, every
+    other frame of all.
+    """
+    tail_start = len(frames) - 1
+    while tail_start > 0 and frames[tail_start] - frames[tail_start - 1] == 1:
+        tail_start -= 1
+    head = frames[:tail_start]
+    if len(head) > 2:
+        return head[::2] + frames[tail_start:]
+    out = frames[::2]
+    return out if out[-1] == frames[-1] else [*out, frames[-1]]
+
+
+def _note(frames: Sequence[int], n_steps: int) -> str | None:
+    """What the chart leaves out, in words."""
+    if len(frames) == n_steps:
+        return None
+    gaps = [b - a for a, b in zip(frames, frames[1:])]
+    tail = 0
+    while tail < len(gaps) and gaps[len(gaps) - 1 - tail] == 1:
+        tail += 1
+    m = max(gaps)
+    every = "every other step" if m == 2 else f"every {m}th step"
+    if tail:
+        return (f"To keep this long run light in the browser, the chart draws {every} up to step "
+                f"{frames[len(frames) - 1 - tail] + 1} and each of the last {tail + 1} of {n_steps} steps; "
+                f"the label and the tables show every step.")
+    return (f"To keep this long run light in the browser, the chart draws {every} of {n_steps} (and the last); "
+            f"the label and the tables show every step.")
 
 
 def point_budget(n_points: int, n_steps: int, *, bytes_per_point: int = 60, charts: int = 1,
@@ -271,44 +309,40 @@ def build_spec(
 
     started = clock()
     bases = [figure_json(view(0)) for view in views]
-    # The last step usually differs most from the first: its patch sizes a frame,
-    # and its time (without the first call's set-up) prices one.
-    before_last = clock()
-    last = [make_patch(b, figure_json(view(n_steps - 1))) for b, view in zip(bases, views)]
-    per_frame_seconds = clock() - before_last
+    # A few steps size and price a frame: the last (often the most changed), one in
+    # the middle and the first after the base; the largest patch sets the size.
+    sampled: dict[int, list[dict[str, Any]]] = {}
+    probe_started = clock()
+    for step in sorted({n_steps - 1, n_steps // 2, min(1, n_steps - 1)} - {0}):
+        sampled[step] = [make_patch(b, figure_json(view(step))) for b, view in zip(bases, views)]
+    per_frame_seconds = (clock() - probe_started) / max(len(sampled), 1)
     spent = clock() - started
-    base_bytes = sum(len(json.dumps(b, separators=(",", ":"))) for b in bases)
-    per_frame_bytes = sum(len(json.dumps(p, separators=(",", ":"))) for p in last) + 16
-    label_bytes = sum(len(s) + 4 for s in labels)
 
+    def size(patches: list[dict[str, Any]]) -> int:
+        return sum(len(json.dumps(p, separators=(",", ":"))) for p in patches) + 16
+
+    base_bytes = sum(len(json.dumps(b, separators=(",", ":"))) for b in bases)
+    label_bytes = sum(len(json.dumps(s_)) + 1 for s_ in labels)
+    per_frame_bytes = max((size(p) for p in sampled.values()), default=16)
     room = max(max_bytes - base_bytes - label_bytes - 4_096, per_frame_bytes)
     by_size = room // per_frame_bytes
     by_time = (max_seconds - spent) / per_frame_seconds if per_frame_seconds > 0 else n_steps
-    most = int(max(2, min(n_steps, by_size, by_time + 2)))
-    frames = _frames(n_steps, most)
+    frames = _frames(n_steps, int(max(2, min(n_steps, by_size, by_time + len(sampled) + 1))))
 
-    patches: list[list[dict[str, Any]]] = [[] for _ in views]
-    for f, step in enumerate(frames):
-        for c, (base, view) in enumerate(zip(bases, views)):
-            if step == 0:
-                patches[c].append({})
-            elif step == n_steps - 1:
-                patches[c].append(last[c])
-            else:
-                patches[c].append(make_patch(base, figure_json(view(step))))
+    patches: dict[int, list[dict[str, Any]]] = {0: [{} for _ in views], **sampled}
+    for step in frames:
+        if step not in patches:
+            patches[step] = [make_patch(b, figure_json(view(step))) for b, view in zip(bases, views)]
+    # The estimate may fall short (patches differ from step to step): thin until within the bound.
+    total = base_bytes + label_bytes + sum(size(patches[f]) for f in frames)
+    while total > max_bytes - 4_096 and len(frames) > 2:
+        frames = _thinned(frames, n_steps)
+        total = base_bytes + label_bytes + sum(size(patches[f]) for f in frames)
 
-    notes = []
-    if len(frames) < n_steps:
-        every = frames[1] - frames[0] if len(frames) > 1 else n_steps
-        notes.append(
-            f"The chart draws every {every}th step of {n_steps} (and the last) to keep this long run "
-            f"light in the browser; the label and the tables show every step."
-            if every != 2 else
-            f"The chart draws every other step of {n_steps} (and the last) to keep this run light in "
-            f"the browser; the label and the tables show every step."
-        )
+    note = _note(frames, n_steps)
+    notes = [note] if note else []
     spec = {
-        "charts": [{"base": b, "patches": p} for b, p in zip(bases, patches)],
+        "charts": [{"base": b, "patches": [patches[f][c] for f in frames]} for c, b in enumerate(bases)],
         "frames": frames,
         "labels": list(labels),
         "notes": notes,
