@@ -50,6 +50,24 @@ def _merges_in(traces) -> np.ndarray:
     return np.unique(c[np.isfinite(c)]).astype(int)
 
 
+def _point_colors(pts) -> np.ndarray:
+    """Each point's drawn colour: its ``marker.color`` code read through the trace's banded colour scale."""
+    m = pts.marker
+    t = (np.asarray(m.color, dtype=float) - m.cmin) / (m.cmax - m.cmin)
+    stops = [(float(p), c) for p, c in m.colorscale]
+    bands = [(p0, p1, c0) for (p0, c0), (p1, c1) in zip(stops, stops[1:]) if c0 == c1 and p1 > p0]
+    out = []
+    for v in t:
+        (c,) = {c for p0, p1, c in bands if p0 < v < p1}  # inside exactly one band, never on an edge
+        out.append(c)
+    return np.array(out, dtype=object)
+
+
+def _rows(pts) -> np.ndarray:
+    """The data rows of a scatter's points (``customdata`` holds (row, cluster size) pairs)."""
+    return np.asarray(pts.customdata)[:, 0]
+
+
 def _notes(fig: go.Figure) -> str:
     return " | ".join(a.text for a in fig.layout.annotations)
 
@@ -126,16 +144,21 @@ def test_truncated_layout_matches_scipy_lastp(ward):
 @pytest.mark.parametrize("step", [0, 1, 17, 38, 39])
 def test_done_and_future_links(ward, step):
     fig = _valid(hv.dendrogram(ward, step))
-    done = [t for t in _role(fig, "links") if t.meta["state"] != "future"]
-    future = _role(fig, "links", state="future")
+    links = _role(fig, "links")
+    done = [t for t in links if t.meta["state"] not in ("faded", "unused")]
+    (faded,) = _role(fig, "links", state="faded")
     done_m = _merges_in(done)
-    fut_m = _merges_in(future)
     assert done_m.tolist() == list(range(1, step + 1))
-    assert fut_m.tolist() == list(range(step + 1, 40))
-    assert len(done_m) == step and len(fut_m) == 39 - step
+    assert len(done_m) == step
     assert fig.layout.meta["n_done"] == step and fig.layout.meta["n_future"] == 39 - step
-    for t in future:
-        assert t.line.color == hv.FADED
+    # every link is drawn faded, first (under the rest); the done ones are drawn over it,
+    # opaque and wider, so exactly the merges to come show faded
+    assert faded.line.color == hv.FADED and fig.data[0] is faded
+    assert _merges_in([faded]).tolist() == list(range(1, 40))
+    for t in done:
+        assert t.line.width > faded.line.width and not t.line.color.startswith("rgba")
+    # unused colour traces draw nothing
+    assert all(len(t.x) == 0 for t in links if t.meta["state"] == "unused")
 
 
 @pytest.mark.parametrize("step", [1, 12, 39])
@@ -146,12 +169,13 @@ def test_current_link_is_this_merge(ward, step):
     assert cur.line.color == hv.ACCENT
     assert cur.line.width > max(t.line.width for t in _role(fig, "links"))
     assert _merges_in([cur]).tolist() == [step]
-    x = np.asarray(cur.x, dtype=float)[:4]
-    y = np.asarray(cur.y, dtype=float)[:4]
-    assert y[1] == y[2] == Z[step - 1, 2]
+    x = np.asarray(cur.x)[:4]
+    y = np.asarray(cur.y)[:4]
+    # coordinates are float32 (what the browser receives): the merge's height to 7 digits
+    assert y[1] == y[2] == np.float32(Z[step - 1, 2])
     lay = hv.dendrogram_layout(Z)
     a, b = int(Z[step - 1, 0]), int(Z[step - 1, 1])
-    assert (x[0], x[3]) == (lay["node_x"][a], lay["node_x"][b])
+    assert (x[0], x[3]) == (np.float32(lay["node_x"][a]), np.float32(lay["node_x"][b]))
     # the children are the snapshot's members
     snap = ward.steps[step]
     pos = np.empty(40, dtype=int)
@@ -197,7 +221,7 @@ def test_dendrogram_colours_match_scatter(ward):
     dfig = _valid(hv.dendrogram(ward, step))
     sfig = _valid(hv.scatter(ward, step))
     pts = _one(sfig, "points")
-    color_of = dict(zip(np.asarray(pts.customdata).tolist(), list(pts.marker.color)))
+    color_of = dict(zip(_rows(pts).tolist(), _point_colors(pts).tolist()))
     checked = 0
     for tr in _role(dfig, "links", state="done"):
         x = np.asarray(tr.x, dtype=float)
@@ -327,8 +351,8 @@ def test_scatter_colours_clusters_and_marks_the_merge(ward, X40):
     fig = _valid(hv.scatter(ward, step))
     snap = ward.steps[step]
     pts = _one(fig, "points")
-    assert np.asarray(pts.customdata).tolist() == list(range(40))
-    colors = np.array(pts.marker.color)
+    assert _rows(pts).tolist() == list(range(40))
+    colors = _point_colors(pts)
     labels = np.asarray(snap.labels)
     for lab in np.unique(labels):
         assert len(set(colors[labels == lab])) == 1
@@ -345,7 +369,7 @@ def test_scatter_colours_clusters_and_marks_the_merge(ward, X40):
 def test_scatter_many_clusters_only_largest_coloured(ward):
     fig = _valid(hv.scatter(ward, 15))  # 25 clusters, many of them single points
     pts = _one(fig, "points")
-    colors = np.array(pts.marker.color)
+    colors = _point_colors(pts)
     labels = np.asarray(ward.steps[15].labels)
     sizes = np.bincount(labels)
     palette = set(hv.PALETTE[: hv.MAX_COLORED])
@@ -365,7 +389,7 @@ def test_scatter_is_to_scale_with_a_legend_naming_the_colours(ward):
     pts = _one(fig, "points")
     legend = _role(fig, "legend")
     labels = np.asarray(ward.steps[step].labels)
-    colors = np.array(pts.marker.color)
+    colors = _point_colors(pts)
     sizes = np.bincount(labels)
     named = [tr for tr in legend if tr.meta["what"] == "cluster"]
     assert [tr.name for tr in named] == [f"{j + 1}" for j in range(len(named))]
@@ -374,7 +398,10 @@ def test_scatter_is_to_scale_with_a_legend_naming_the_colours(ward):
         members = colors == tr.marker.color
         # the points of that colour are one cluster of m points, and say so on hover
         assert len(set(labels[members])) == 1 and sizes[labels[members][0]] == members.sum() == tr.meta["size"]
-        assert set(np.asarray(pts.hovertext)[members]) == {f"cluster {tr.name} · {members.sum()} points"}
+        assert set(np.asarray(pts.customdata)[members, 1].tolist()) == {members.sum()}
+    # every point's hover gives its cluster's size, from its customdata
+    assert "in a cluster of %{customdata[1]}" in pts.hovertemplate
+    np.testing.assert_array_equal(np.asarray(pts.customdata)[:, 1], sizes[labels])
     # clusters are numbered from 1, largest first, as the dendrogram's link colours are
     assert [tr.meta["size"] for tr in named] == sorted((tr.meta["size"] for tr in named), reverse=True)
     # the dendrogram beside it, with the cut line drawn, colours the same clusters the same way
@@ -410,7 +437,7 @@ def test_heatmap_says_what_its_axes_and_colours_are(X40):
 
 def test_scatter_cut_k_and_stable_ranges(ward):
     fig = _valid(hv.scatter(ward, 10, cut_k=3))
-    colors = np.array(_one(fig, "points").marker.color)
+    colors = _point_colors(_one(fig, "points"))
     assert _same_partition(colors, hierarchy.cut(ward, 3))
     other = hv.scatter(ward, 30)
     assert list(fig.layout.xaxis.range) == list(other.layout.xaxis.range)

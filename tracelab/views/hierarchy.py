@@ -389,14 +389,27 @@ def _groups(Z: np.ndarray, inside: np.ndarray) -> np.ndarray:
 
 
 def _segments(X4: np.ndarray, Y4: np.ndarray, merges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """U-shaped links as one NaN-separated polyline, each vertex tagged with its merge."""
+    """U-shaped links as one NaN-separated polyline, each vertex tagged with its merge.
+
+    Coordinates are float32 (a link's x is a leaf position or a mean of two,
+    exact in float32 for any tree drawn here; a height keeps 7 significant
+    digits, more than the hover's 4) and merge numbers integers (the separator
+    vertex repeats its link's merge; its x and y are NaN, so it is never drawn
+    nor hovered): the browser receives a third of float64's bytes.
+
+    Returns
+    -------
+    x, y : ndarray of float32, shape (5 m,)
+    customdata : ndarray of int16 (int32 past 32767 merges), shape (5 m,)
+    """
     m = X4.shape[0]
-    x = np.full((m, 5), np.nan)
-    y = np.full((m, 5), np.nan)
-    c = np.full((m, 5), np.nan)
+    x = np.full((m, 5), np.nan, dtype=np.float32)
+    y = np.full((m, 5), np.nan, dtype=np.float32)
     x[:, :4], y[:, :4] = X4, Y4
-    c[:, :4] = merges[:, None]
-    return x.ravel(), y.ravel(), c.ravel()
+    merges = np.asarray(merges, dtype=np.int64)
+    small = merges.size == 0 or int(merges.max()) <= np.iinfo(np.int16).max
+    c = np.repeat(merges.astype(np.int16 if small else np.int32), 5)
+    return x.ravel(), y.ravel(), c
 
 
 def _link_trace(X4, Y4, merges, *, name, color, width, state, xaxis="x", yaxis="y",
@@ -411,13 +424,34 @@ def _link_trace(X4, Y4, merges, *, name, color, width, state, xaxis="x", yaxis="
     }
 
 
+def _first_leaf(Z: np.ndarray, leaves: np.ndarray) -> np.ndarray:
+    """Each node's first leaf position in the dendrogram's order, shape (2n-1,) (ties of equal sizes)."""
+    n = Z.shape[0] + 1
+    first = np.empty(2 * n - 1, dtype=np.float64)
+    first[np.asarray(leaves, dtype=np.int64)] = np.arange(n)
+    ab = Z[:, :2].astype(np.int64)
+    for i in range(n - 1):
+        first[n + i] = min(first[ab[i, 0]], first[ab[i, 1]])
+    return first
+
+
 def _dendro_traces(Z, lay, *, done_upto: int, current: int | None, inside: np.ndarray | None = None,
-                   xaxis: str = "x", yaxis: str = "y", width: float = 1.6) -> tuple[list[dict], dict]:
-    """Link traces: future (faded), done per colour group, other done links, current.
+                   xaxis: str = "x", yaxis: str = "y", width: float = 1.6, underlay: bool = False,
+                   first: np.ndarray | None = None) -> tuple[list[dict], dict]:
+    """Link traces: future (faded), other done links, done per colour group, current.
 
     ``inside`` (per merge, closed downwards) defines the colour groups: maximal
     subtrees of such merges, i.e. the flat clusters of a cut; default the merges
     done by ``done_upto`` (the clusters at this step).
+
+    With ``underlay`` (the stepped dendrogram), the traces are the same at
+    every step, in the same order, so that a step changes only what it must:
+    one faded trace holds *every* link (``meta["state"] == "faded"``, the same
+    at every step) and the done links are drawn over it, wider and opaque, so
+    only the links to come show faded; "other" and the :data:`MAX_COLORED`
+    colour traces are always there (``meta["state"] == "unused"`` and no
+    vertex when a colour has no cluster); "current" has no vertex at the start.
+    ``first`` is :func:`_first_leaf` (computed here when not given).
     """
     n = lay["n"]
     merges = lay["merges"]
@@ -427,40 +461,43 @@ def _dendro_traces(Z, lay, *, done_upto: int, current: int | None, inside: np.nd
     root = _groups(Z, inside_all)
     # colour slots of the groups, ranked like the scatter's clusters
     roots = np.unique(root[root >= 0])
-    first = np.empty(2 * n - 1, dtype=np.float64)
-    first[lay["leaves"]] = np.arange(n)
-    ab = Z[:, :2].astype(np.int64)
-    for i in range(n - 1):
-        first[n + i] = min(first[ab[i, 0]], first[ab[i, 1]])
-    slot_of_root = dict(zip(roots.tolist(),
-                            _rank_groups(Z[roots, 3], first[n + roots]).tolist())) if roots.size else {}
-    slot = np.array([slot_of_root.get(int(r), -1) if r >= 0 else -2 for r in root[rows]], dtype=np.int64)
+    if first is None:
+        first = _first_leaf(Z, lay["leaves"])
+    slot_of_root = np.full(n - 1, -1, dtype=np.int64)
+    if roots.size:
+        slot_of_root[roots] = _rank_groups(Z[roots, 3], first[n + roots])
+    r = root[rows]
+    slot = np.where(r >= 0, slot_of_root[np.maximum(r, 0)], -2)
     X4, Y4 = lay["x"], lay["y"]
     traces: list[dict] = []
     fut = ~done
-    if fut.any():
+    if underlay:
+        traces.append(_link_trace(X4, Y4, merges, name="merges to come", color=FADED, width=width * 0.8,
+                                  state="faded", xaxis=xaxis, yaxis=yaxis,
+                                  extra_meta={"leaves": lay["leaves"], "merges": merges}))
+    elif fut.any():
         traces.append(_link_trace(X4[fut], Y4[fut], merges[fut], name="merges to come", color=FADED,
                                   width=width * 0.8, state="future", xaxis=xaxis, yaxis=yaxis))
     other = done & (slot < 0)
-    if other.any():
+    if other.any() or underlay:
         above = done & (slot == -2)
         state = "above-cut" if inside is not None and not (other & ~above).any() else "other"
         traces.append(_link_trace(X4[other], Y4[other], merges[other], name="other merges", color=OTHER,
-                                  width=width, state=state, xaxis=xaxis, yaxis=yaxis))
+                                  width=width, state=state if other.any() else "unused",
+                                  xaxis=xaxis, yaxis=yaxis))
     for s in range(MAX_COLORED):
         sel = done & (slot == s)
-        if sel.any():
+        if sel.any() or underlay:
             traces.append(_link_trace(X4[sel], Y4[sel], merges[sel], name=f"cluster {s + 1}",
-                                      color=PALETTE[s], width=width, state="done", xaxis=xaxis, yaxis=yaxis,
-                                      extra_meta={"slot": s}))
+                                      color=PALETTE[s], width=width, state="done" if sel.any() else "unused",
+                                      xaxis=xaxis, yaxis=yaxis, extra_meta={"slot": s}))
     info = {"n_groups": int(roots.size), "n_done": int(done.sum()), "n_future": int(fut.sum())}
-    if current is not None and current >= 1:
-        hit = merges == current
-        if hit.any():
-            tr = _link_trace(X4[hit], Y4[hit], merges[hit], name=f"merge {current}", color=ACCENT,
-                             width=width * 2.6, state="current", xaxis=xaxis, yaxis=yaxis)
-            tr["meta"] = {"role": "current", "merge": int(current)}
-            traces.append(tr)
+    hit = merges == current if current is not None and current >= 1 else np.zeros(merges.shape[0], dtype=bool)
+    if hit.any() or underlay:
+        tr = _link_trace(X4[hit], Y4[hit], merges[hit], name=f"merge {current}" if hit.any() else "no merge",
+                         color=ACCENT, width=width * 2.6, state="current", xaxis=xaxis, yaxis=yaxis)
+        tr["meta"] = {"role": "current", "merge": int(current)} if hit.any() else {"role": "no-current"}
+        traces.append(tr)
     return traces, info
 
 
@@ -520,23 +557,42 @@ def dendrogram(
     Returns
     -------
     plotly Figure
-        Link traces (``meta["role"] == "links"``, ``meta["state"]``: "future" in
-        light grey, "done" one per colour, "other"/"above-cut" dark grey; each
-        vertex's ``customdata`` is its merge number = step index), the current
-        merge ("current", thick, :data:`ACCENT`), a "cut" trace (horizontal line,
-        ``meta["height"]``, ``meta["k"]``) with a "k = …" label, and for a
-        truncated tree a "leaves" marker trace. ``layout.meta`` holds ``leaves``
-        (scipy's order), ``merges`` (laid-out merge numbers), ``truncated``,
-        ``n_done``, ``n_future`` (arrays as numpy arrays) and ``merge``.
+        Link traces (``meta["role"] == "links"``; each vertex's ``customdata``
+        is its merge number = step index), in the same order at every step:
+        "faded" (every laid-out link in light grey, under the rest, so only the
+        merges to come show so; its ``meta`` holds ``leaves``, scipy's order,
+        and ``merges``, the laid-out merge numbers), "other"/"above-cut" (done
+        links outside the coloured clusters, dark grey), then one "done" trace
+        per colour (``meta["slot"]``; "unused" and empty when that colour has
+        no cluster), then the current merge ("current", thick,
+        :data:`ACCENT`; "no-current" and empty at the start), a "cut" trace
+        (horizontal line, ``meta["height"]``, ``meta["k"]``) with a "k = …"
+        label, and for a truncated tree a "leaves" marker trace.
+        ``layout.meta`` holds ``truncated``, ``n_done``, ``n_future`` and
+        ``merge``.
     """
     _check(trace)
-    step = _em._step_index(trace, step)
-    Z = _Z(trace)
-    n = Z.shape[0] + 1
     if not isinstance(truncate_above, (int, np.integer)) or truncate_above < 2:
         raise ValueError(f"truncate_above should be a whole number, at least 2, but got {truncate_above!r}")
-    m = _merge_number(trace, step)
+    return _dendrogram_at(trace, step, _dendrogram_prep(trace, truncate_above), cut_height=cut_height,
+                          cut_k=cut_k, color_threshold=color_threshold, color_by_cut=color_by_cut)
+
+
+def _dendrogram_prep(trace: Trace, truncate_above: int) -> dict[str, Any]:
+    """What every step of a dendrogram shares: ``Z``, its layout and each node's first leaf."""
+    Z = _Z(trace)
     lay = dendrogram_layout(Z, truncate_above)
+    return {"Z": Z, "lay": lay, "first": _first_leaf(Z, lay["leaves"]), "truncate_above": int(truncate_above),
+            "effective": _effective_heights(Z)}
+
+
+def _dendrogram_at(trace: Trace, step: int, prep: dict[str, Any], *, cut_height: float | None,
+                   cut_k: int | None, color_threshold: float | None, color_by_cut: bool) -> go.Figure:
+    """:func:`dendrogram` at ``step`` from the steps' shared :func:`_dendrogram_prep`."""
+    step = _em._step_index(trace, step)
+    Z, lay, truncate_above = prep["Z"], prep["lay"], prep["truncate_above"]
+    n = Z.shape[0] + 1
+    m = _merge_number(trace, step)
     k_line = None
     merge_no = np.arange(1, n)
     inside = None
@@ -548,12 +604,13 @@ def dendrogram(
     elif cut_height is not None:
         cut_height = float(cut_height)
         k_line = k_for_height(Z, cut_height)
-        inside = _effective_heights(Z) <= cut_height
+        inside = prep["effective"] <= cut_height
     if not color_by_cut:
         inside = None  # the clusters at this step, as the scatter colours them
     if color_threshold is not None:
-        inside = _effective_heights(Z) <= float(color_threshold)
-    traces, info = _dendro_traces(Z, lay, done_upto=m, current=m if m >= 1 else None, inside=inside)
+        inside = prep["effective"] <= float(color_threshold)
+    traces, info = _dendro_traces(Z, lay, done_upto=m, current=m if m >= 1 else None, inside=inside,
+                                  underlay=True, first=prep["first"])
     notes: list[str] = []
     nl = lay["leaf_nodes"].shape[0]
     ymax = float(np.max(Z[:, 2])) if n > 1 else 1.0
@@ -618,8 +675,9 @@ def dendrogram(
         "showlegend": False,
         "hovermode": "closest",
         "uirevision": "hierarchy-dendrogram",
-        "meta": {"leaves": lay["leaves"], "merges": lay["merges"],
-                 "truncated": lay["truncated"], "n_done": info["n_done"], "n_future": info["n_future"],
+        # what changes with the step only; the leaf order and merge numbers are the
+        # faded trace's (the same at every step, so the player sends them once)
+        "meta": {"truncated": lay["truncated"], "n_done": info["n_done"], "n_future": info["n_future"],
                  "merge": m},
     })
 
@@ -657,14 +715,18 @@ def _legend_traces(slot: np.ndarray) -> list[dict]:
     is slot j, the j-th largest, as coloured in the dendrogram too. The entries
     are empty traces (the points are one trace with a colour per point), all
     equally short: plotly lays a wrapped legend out in columns as wide as its
-    widest entry.
+    widest entry. There are always :data:`MAX_COLORED` of them, those of no
+    cluster hidden (``showlegend`` false, ``meta["role"] == "legend-unused"``):
+    a step then changes entries rather than adding or removing traces.
     """
+    used = int(slot.max()) + 1 if slot.size and slot.max() >= 0 else 0
+    counts = np.bincount(slot[slot >= 0], minlength=MAX_COLORED) if slot.size else np.zeros(MAX_COLORED, int)
     out = []
-    for j in range(int(slot.max()) + 1 if slot.size and slot.max() >= 0 else 0):
+    for j in range(MAX_COLORED):
         out.append({"type": "scatter", "x": [None], "y": [None], "mode": "markers", "name": f"{j + 1}",
-                    "showlegend": True, "marker": {"color": PALETTE[j], "size": 10}, "hoverinfo": "skip",
-                    "meta": {"role": "legend", "what": "cluster", "cluster": j,
-                             "size": int(np.count_nonzero(slot == j))}})
+                    "showlegend": j < used, "marker": {"color": PALETTE[j], "size": 10}, "hoverinfo": "skip",
+                    "meta": {"role": "legend" if j < used else "legend-unused", "what": "cluster", "cluster": j,
+                             "size": int(counts[j])}})
     return out
 
 
@@ -711,82 +773,116 @@ def scatter(
     Returns
     -------
     plotly Figure
-        "points" (one trace, ``customdata`` = row; colours by
-        :func:`cluster_colors`: the :data:`MAX_COLORED` largest clusters in
-        palette colours, smaller grey, singletons small light grey, as the note
-        says); for an AGNES merge "merged" (rings round both merged clusters,
-        ``meta["a"]``/``meta["b"]`` their rows) and "centroids" (a line between
-        the two clusters' centroids); for DIANA "splinter" (rings round the
-        splinter group) and "moved" (points moved this step).
+        "points" (one trace, ``customdata`` = rows of (row, size of its
+        cluster); colours by :func:`cluster_colors`: the :data:`MAX_COLORED`
+        largest clusters in palette colours, smaller grey, singletons small
+        light grey, as the note says; ``marker.color`` holds each point's code
+        c, drawn in ``_CODE_COLORS[c]`` through a banded colour scale: c <
+        MAX_COLORED is cluster c + 1 of the legend); for an AGNES merge
+        "merged" (rings round both merged clusters, ``customdata`` their rows,
+        cluster a's first, ``meta["n_a"]`` of them) and "centroids" (a line between the two clusters'
+        centroids), at the start empty traces "no-merge" and "no-centroids";
+        for DIANA "splinter" (rings round the splinter group) and "moved"
+        (points moved this step). Then :data:`MAX_COLORED` legend entries
+        ("legend", or "legend-unused" and hidden).
     """
+    _check(trace, ("agnes", "diana"))
+    return _scatter_at(trace, step, _scatter_prep(trace, axes, columns, max_points, seed, cut_k))
+
+
+#: Colour of each point code: the :data:`MAX_COLORED` palette colours, then grey, then light grey.
+_CODE_COLORS: tuple[str, ...] = PALETTE[:MAX_COLORED] + (_SMALL, _SINGLE)
+#: Code c is drawn in ``_CODE_COLORS[c]``: a band of the colour scale each, c read at the band's middle.
+_CODE_SCALE: list[list] = [[round(b / len(_CODE_COLORS), 12), c]
+                           for j, c in enumerate(_CODE_COLORS) for b in (j, j + 1)]
+
+
+def _scatter_prep(trace: Trace, axes, columns, max_points: int, seed: int, cut_k: int | None) -> dict[str, Any]:
+    """What every step of a scatter shares: the plane, the points drawn, the axes and the cut's labels."""
     algo = _check(trace, ("agnes", "diana"))
-    step = _em._step_index(trace, step)
     X = np.asarray(trace.X, dtype=np.float64)
     n = X.shape[0]
     cols = _em._columns(trace, columns)
     plane = _em._plane(trace, axes, cols)
     XY = project_points(X, plane.offset, plane.P)
     idx = subsample(n, max_points, seed)
-    snap = trace.steps[step]
     leaf_order = leaves_list(_Z(trace)) if algo == "agnes" and n > 1 else None
+    cut_labels = None
     if cut_k is not None:
         if algo != "agnes":
             raise ValueError("cut_k needs an AGNES trace (a full merge tree)")
         from tracelab import hierarchy as _h  # the engine; imported on use
 
-        labels = np.asarray(_h.cut(trace, cut_k), dtype=np.int64)
-    else:
-        labels = _labels_at(trace, step, algo)
-    colors, summary = cluster_colors(labels, leaf_order)
-    sizes_of = np.unique(labels, return_counts=True)
-    size_pt = dict(zip(sizes_of[0].tolist(), sizes_of[1].tolist()))
-    psize = np.array([size_pt[v] for v in labels.tolist()])
-    single = psize == 1
+        cut_labels = np.asarray(_h.cut(trace, cut_k), dtype=np.int64)
+    from tracelab.views.kmeans import scaled_axes  # one rule for both hard-clustering labs
+
     xl, yl = _esc(plane.xlabel), _esc(plane.ylabel)
+    xr, yr, xa, ya, scale_note = scaled_axes(axis_range(XY[:, 0]), axis_range(XY[:, 1]), names=(xl, yl))
+    return {"algo": algo, "n": n, "plane": plane, "XY": XY, "idx": idx, "leaf_order": leaf_order,
+            "cut_k": cut_k, "cut_labels": cut_labels, "xl": xl, "yl": yl, "axes": (xr, yr, xa, ya, scale_note)}
+
+
+def _scatter_at(trace: Trace, step: int, prep: dict[str, Any]) -> go.Figure:
+    """:func:`scatter` at ``step`` from the steps' shared :func:`_scatter_prep`."""
+    step = _em._step_index(trace, step)
+    algo, n, plane, XY, idx = prep["algo"], prep["n"], prep["plane"], prep["XY"], prep["idx"]
+    cut_k, xl, yl = prep["cut_k"], prep["xl"], prep["yl"]
+    snap = trace.steps[step]
+    labels = prep["cut_labels"] if cut_k is not None else _labels_at(trace, step, algo)
+    _colors, summary = cluster_colors(labels, prep["leaf_order"])
+    _, inv, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    psize = counts[inv]
+    single = psize == 1
     gl = len(idx) > _GL_ABOVE
     # as the legend names them: "cluster 1" is the largest (the colour slot, from 1)
     slot = summary["slot"]
-    hover = np.char.add("in a smaller cluster of ", psize.astype(str)).astype(object) + " points"
-    named = slot >= 0
-    hover[named] = (np.char.add("cluster ", (slot[named] + 1).astype(str)).astype(object)
-                    + " · " + psize[named].astype(str).astype(object) + " points")
-    hover[single] = "on its own"
+    # Colours as small codes through a banded colour scale, and the hover's cluster
+    # size as a number: the browser gets a few bytes a point where a colour name and
+    # a sentence each took tens (they change at every step).
+    code = np.where(slot >= 0, slot, np.where(single | (labels < 0), MAX_COLORED + 1, MAX_COLORED))
     traces: list[dict] = [{
         "type": "scattergl" if gl else "scatter",
         "x": XY[idx, 0], "y": XY[idx, 1], "mode": "markers", "name": "points", "showlegend": False,
-        "customdata": idx,
-        "marker": {"color": colors[idx].tolist(), "size": np.where(single[idx], 5, 8),
-                   "line": {"width": 0}},
-        "hovertext": hover[idx].tolist(),
-        "hovertemplate": f"point #%{{customdata}}<br>{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}"
-                         "<br>%{hovertext}<extra></extra>",
-        "meta": {"role": "points", "labels": labels[idx]},
+        "customdata": np.column_stack([idx, psize[idx]]),
+        "marker": {"color": code[idx], "colorscale": _CODE_SCALE, "cmin": -0.5,
+                   "cmax": len(_CODE_COLORS) - 0.5, "showscale": False,
+                   "size": np.where(single[idx], 5, 8), "line": {"width": 0}},
+        "hovertemplate": f"point #%{{customdata[0]}}<br>{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}"
+                         "<br>in a cluster of %{customdata[1]}<extra></extra>",
+        "meta": {"role": "points"},
     }]
     notes = []
     title = step_title(trace, step)
     if cut_k is not None:
         title += f" · coloured by the cut into {cut_k} clusters"
-    if algo == "agnes" and snap.phase == "merge":
-        a = np.asarray(snap.members_a, dtype=np.int64)
-        b = np.asarray(snap.members_b, dtype=np.int64)
+    if algo == "agnes":
+        # At the start the same two traces, empty: a step changes them rather than adds them.
+        merged = snap.phase == "merge"
+        a = np.asarray(snap.members_a if merged else [], dtype=np.int64)
+        b = np.asarray(snap.members_b if merged else [], dtype=np.int64)
         ab = np.concatenate([a, b])
+        # rings and centroids in float32: they move every step, and a ring's centre
+        # a ten-millionth off its point is the same pixel
+        ring_xy = XY[ab].astype(np.float32)
         traces.append({
-            "type": "scatter", "x": XY[ab, 0], "y": XY[ab, 1], "mode": "markers",
+            "type": "scatter", "x": ring_xy[:, 0], "y": ring_xy[:, 1], "mode": "markers",
             "name": "merged now", "showlegend": False, "customdata": ab,
             "marker": {"size": 14, "color": "rgba(0,0,0,0)",
                        "line": {"color": ACCENT, "width": 2.5}},
             "hovertemplate": "point #%{customdata}: merged at this step<extra></extra>",
-            "meta": {"role": "merged", "a": a, "b": b},
+            # the first n_a rings are cluster a's (customdata), the rest b's
+            "meta": {"role": "merged" if merged else "no-merge", "n_a": int(a.shape[0])},
         })
-        ca, cb = XY[a].mean(axis=0), XY[b].mean(axis=0)
+        cen = np.array([XY[a].mean(axis=0), XY[b].mean(axis=0)], dtype=np.float32) if merged else np.empty((0, 2))
         traces.append({
-            "type": "scatter", "x": [ca[0], cb[0]], "y": [ca[1], cb[1]], "mode": "lines+markers",
+            "type": "scatter", "x": cen[:, 0].tolist(), "y": cen[:, 1].tolist(), "mode": "lines+markers",
             "name": "centroids", "showlegend": False,
             "line": {"color": ACCENT, "width": 2, "dash": "dot"},
             "marker": {"symbol": "x", "size": 11, "color": ACCENT},
-            "hovertext": [f"centroid of the {len(a)} points merged", f"centroid of the other {len(b)}"],
+            "hovertext": [f"centroid of the {len(a)} points merged", f"centroid of the other {len(b)}"]
+            if merged else [],
             "hovertemplate": "%{hovertext}<extra></extra>",
-            "meta": {"role": "centroids"},
+            "meta": {"role": "centroids" if merged else "no-centroids"},
         })
     elif algo == "diana" and snap.phase == "splinter":
         sp = _rows(snap.splinter, n)
@@ -812,9 +908,9 @@ def scatter(
             })
     if len(idx) < n:
         notes.append(_em._cap_note(len(idx), n))
-    from tracelab.views.kmeans import legend_rows, scaled_axes  # one rule for both hard-clustering labs
+    from tracelab.views.kmeans import legend_rows  # one rule for both hard-clustering labs
 
-    xr, yr, xa, ya, scale_note = scaled_axes(axis_range(XY[:, 0]), axis_range(XY[:, 1]), names=(xl, yl))
+    xr, yr, xa, ya, scale_note = prep["axes"]
     if scale_note:
         notes.append(scale_note)
     title_parts = title.split(" · ")
@@ -825,7 +921,7 @@ def scatter(
     # Below the plot. Margins are fixed, so the rows the legend wraps into are
     # counted here for a narrow chart (a half-width column on a laptop).
     plot_h = 320
-    rows = legend_rows([tr["name"] for tr in legend], title=55.0)
+    rows = legend_rows([tr["name"] for tr in legend if tr["showlegend"]], title=55.0)
     legend_top = 48  # under the x axis title
     notes_top = legend_top + 20 * rows + 6
     bottom = notes_top + 17 * len(notes) + 8
@@ -1268,13 +1364,12 @@ def step_charts(
     StepSpec
     """
     max_points = stepping.point_budget(trace.X.shape[0], len(trace))
-
-    def main(s: int) -> go.Figure:
-        return scatter(trace, s, axes=axes, columns=columns, cut_k=cut_k if color_by_cut else None,
-                       max_points=max_points)
-
-    views = [main]
+    # what every step shares is computed once: the build's time bound is per run, not per step
+    points = _scatter_prep(trace, axes, columns, max_points, 0, cut_k if color_by_cut else None)
+    views = [lambda s: _scatter_at(trace, s, points)]
     if trace.algorithm == "agnes":
         cut = dict(cut_height=cut_height) if cut_height is not None else dict(cut_k=cut_k)
-        views.append(lambda s: dendrogram(trace, s, color_by_cut=color_by_cut, **cut))
+        tree = _dendrogram_prep(trace, 300)
+        views.append(lambda s: _dendrogram_at(trace, s, tree, color_threshold=None, color_by_cut=color_by_cut,
+                                              **{"cut_height": None, "cut_k": None, **cut}))
     return stepping.build_spec(views, [snap.message for snap in trace.steps])
