@@ -92,8 +92,9 @@ def test_every_lab_steps_in_the_browser(page, app_url, browser, path, lab):
     ctl(page, lab, "prev").click()
     wait_drawn(page, lab, 1)
 
-    # The keys: → ← End Home, also after clicking elsewhere on the page.
-    page.locator('[data-testid="stMainBlockContainer"] h1').click()
+    # The keys: → ← End Home, also after clicking on text elsewhere on the page.
+    page.locator('[data-testid="stMainBlockContainer"] [data-testid="stCaptionContainer"]').first.click()
+    assert not page.evaluate("document.activeElement.closest('.tl-player')")
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowRight")
     wait_drawn(page, lab, 3)

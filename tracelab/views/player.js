@@ -313,9 +313,11 @@ export default function (component) {
     // itself has it); a focused control elsewhere (a slider, a number box, a
     // menu) keeps its own arrow keys.
     const t = document.activeElement;
-    const free = !t || t === document.body || t === document.documentElement || ui.box.contains(t);
-    const typing = t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName)) && t !== ui.slider;
-    if (!free || typing || e.altKey || e.ctrlKey || e.metaKey) return;
+    const control = (el) => el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT|BUTTON|A)$/.test(el.tagName) ||
+      /^(slider|spinbutton|textbox|combobox|listbox|option|radio|checkbox|switch|tab|menuitem|button)$/.test(el.getAttribute("role") || ""));
+    const mine = t && ui.box.contains(t);
+    const busy = mine ? t.tagName === "SELECT" : control(t);
+    if (busy || e.altKey || e.ctrlKey || e.metaKey) return;
     const keys = {
       ArrowRight: () => go(step + 1),
       ArrowLeft: () => go(step - 1),
