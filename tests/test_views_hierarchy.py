@@ -7,6 +7,8 @@ dicts in ``to_dict``).
 
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 import plotly.graph_objects as go
 import pytest
@@ -25,6 +27,14 @@ SIX = np.array([[0.0, 0.0], [0.3, 0.1], [4.0, 4.0], [4.2, 4.5], [9.0, 0.5], [9.5
 def _valid(fig: go.Figure) -> go.Figure:
     go.Figure(fig.to_dict())  # raises on any misspelt property
     return fig
+
+
+def _arr(v) -> np.ndarray:
+    """An array as drawn: the views write the hierarchy's per-step arrays as plotly.js typed arrays."""
+    if isinstance(v, dict) and "bdata" in v:
+        a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]).newbyteorder("<"))
+        return a.reshape([int(d) for d in v["shape"].split(",")]) if "shape" in v else a
+    return np.asarray(v)
 
 
 def _role(fig: go.Figure, role: str, **meta) -> list:
@@ -46,26 +56,29 @@ def _merges_in(traces) -> np.ndarray:
     """Merge numbers drawn by some link traces (each link's vertices share one)."""
     if not traces:
         return np.empty(0, dtype=int)
-    c = np.concatenate([np.asarray(t.customdata, dtype=float) for t in traces])
+    # the stepped dendrogram's coloured links carry theirs in meta (the faded tree under them hovers)
+    c = np.concatenate([_arr(t.customdata if t.customdata is not None else t.meta["merges"]).astype(float)
+                        for t in traces])
     return np.unique(c[np.isfinite(c)]).astype(int)
 
 
 def _point_colors(pts) -> np.ndarray:
-    """Each point's drawn colour: its ``marker.color`` code read through the trace's banded colour scale."""
+    """Each point's drawn colour: its ``marker.color`` code read through the trace's colour scale.
+
+    plotly.js maps a value v to ``(v - cmin) / (cmax - cmin)`` on the scale; each
+    code must fall exactly on a stop (the same float JavaScript computes), where
+    the colour is that stop's, unblended.
+    """
     m = pts.marker
-    t = (np.asarray(m.color, dtype=float) - m.cmin) / (m.cmax - m.cmin)
-    stops = [(float(p), c) for p, c in m.colorscale]
-    bands = [(p0, p1, c0) for (p0, c0), (p1, c1) in zip(stops, stops[1:]) if c0 == c1 and p1 > p0]
-    out = []
-    for v in t:
-        (c,) = {c for p0, p1, c in bands if p0 < v < p1}  # inside exactly one band, never on an edge
-        out.append(c)
-    return np.array(out, dtype=object)
+    t = (_arr(m.color).astype(float) - m.cmin) / (m.cmax - m.cmin)
+    stops = {float(p): c for p, c in m.colorscale}
+    assert all(v in stops for v in t.tolist()), "a point's colour would be a blend of two"
+    return np.array([stops[v] for v in t.tolist()], dtype=object)
 
 
 def _rows(pts) -> np.ndarray:
     """The data rows of a scatter's points (``customdata`` holds (row, cluster size) pairs)."""
-    return np.asarray(pts.customdata)[:, 0]
+    return _arr(pts.customdata)[:, 0]
 
 
 def _notes(fig: go.Figure) -> str:
@@ -158,7 +171,7 @@ def test_done_and_future_links(ward, step):
     for t in done:
         assert t.line.width > faded.line.width and not t.line.color.startswith("rgba")
     # unused colour traces draw nothing
-    assert all(len(t.x) == 0 for t in links if t.meta["state"] == "unused")
+    assert all(len(_arr(t.x)) == 0 for t in links if t.meta["state"] == "unused")
 
 
 @pytest.mark.parametrize("step", [1, 12, 39])
@@ -169,8 +182,8 @@ def test_current_link_is_this_merge(ward, step):
     assert cur.line.color == hv.ACCENT
     assert cur.line.width > max(t.line.width for t in _role(fig, "links"))
     assert _merges_in([cur]).tolist() == [step]
-    x = np.asarray(cur.x)[:4]
-    y = np.asarray(cur.y)[:4]
+    x = _arr(cur.x)[:4]
+    y = _arr(cur.y)[:4]
     # coordinates are float32 (what the browser receives): the merge's height to 7 digits
     assert y[1] == y[2] == np.float32(Z[step - 1, 2])
     lay = hv.dendrogram_layout(Z)
@@ -224,8 +237,8 @@ def test_dendrogram_colours_match_scatter(ward):
     color_of = dict(zip(_rows(pts).tolist(), _point_colors(pts).tolist()))
     checked = 0
     for tr in _role(dfig, "links", state="done"):
-        x = np.asarray(tr.x, dtype=float)
-        y = np.asarray(tr.y, dtype=float)
+        x = _arr(tr.x).astype(float)
+        y = _arr(tr.y).astype(float)
         feet = x[(y == 0) & np.isfinite(x)]
         rows = lay["leaves"][np.rint(feet).astype(int)]
         assert {color_of[r] for r in rows.tolist()} == {tr.line.color}
@@ -359,10 +372,10 @@ def test_scatter_colours_clusters_and_marks_the_merge(ward, X40):
     assert len({colors[labels == lab][0] for lab in np.unique(labels)}) == len(np.unique(labels))
     merged = _one(fig, "merged")
     a, b = np.asarray(snap.members_a), np.asarray(snap.members_b)
-    assert sorted(np.asarray(merged.customdata).tolist()) == sorted(np.concatenate([a, b]).tolist())
+    assert sorted(_arr(merged.customdata).tolist()) == sorted(np.concatenate([a, b]).tolist())
     cen = _one(fig, "centroids")
-    np.testing.assert_allclose([cen.x[0], cen.y[0]], X40[a].mean(axis=0))
-    np.testing.assert_allclose([cen.x[1], cen.y[1]], X40[b].mean(axis=0))
+    np.testing.assert_allclose([cen.x[0], cen.y[0]], X40[a].mean(axis=0), rtol=1e-6)  # float32
+    np.testing.assert_allclose([cen.x[1], cen.y[1]], X40[b].mean(axis=0), rtol=1e-6)
     assert fig.layout.title.text.startswith(f"Step {step + 1}<br>merge {step}")
 
 
@@ -377,7 +390,7 @@ def test_scatter_many_clusters_only_largest_coloured(ward):
     assert len(used) == min(hv.MAX_COLORED, int((sizes >= 2).sum()))
     single = sizes[labels] == 1
     assert not set(colors[single]) & palette
-    assert set(np.asarray(pts.marker.size)[single]) == {5}
+    assert set(_arr(pts.marker.size)[single].tolist()) == {5}
     assert f"small, light grey: {int(single.sum())} single points" in _notes(fig)
 
 
@@ -398,10 +411,10 @@ def test_scatter_is_to_scale_with_a_legend_naming_the_colours(ward):
         members = colors == tr.marker.color
         # the points of that colour are one cluster of m points, and say so on hover
         assert len(set(labels[members])) == 1 and sizes[labels[members][0]] == members.sum() == tr.meta["size"]
-        assert set(np.asarray(pts.customdata)[members, 1].tolist()) == {members.sum()}
+        assert set(_arr(pts.customdata)[members, 1].tolist()) == {members.sum()}
     # every point's hover gives its cluster's size, from its customdata
     assert "in a cluster of %{customdata[1]}" in pts.hovertemplate
-    np.testing.assert_array_equal(np.asarray(pts.customdata)[:, 1], sizes[labels])
+    np.testing.assert_array_equal(_arr(pts.customdata)[:, 1], sizes[labels])
     # clusters are numbered from 1, largest first, as the dendrogram's link colours are
     assert [tr.meta["size"] for tr in named] == sorted((tr.meta["size"] for tr in named), reverse=True)
     # the dendrogram beside it, with the cut line drawn, colours the same clusters the same way
@@ -544,7 +557,7 @@ def test_linkage_comparison(X40):
         panel = [t for t in _role(fig, "links") if t.meta["panel"] == c]
         ax = "x" if c == 0 else f"x{c + 1}"
         assert {t.xaxis for t in panel} == {ax}
-        heights = np.concatenate([np.asarray(t.y, dtype=float).reshape(-1, 5)[:, 1] for t in panel])
+        heights = np.concatenate([_arr(t.y).astype(float).reshape(-1, 5)[:, 1] for t in panel])
         np.testing.assert_allclose(np.sort(heights), np.sort(linkage(X40, method=name)[:, 2]))
         pts = [t for t in _role(fig, "points") if t.meta["panel"] == c]
         assert len(pts) == 1 and len(np.unique(np.asarray(pts[0].meta["labels"]))) == 3
@@ -569,7 +582,41 @@ def test_linkage_comparison_euclidean_only_linkages(X40):
     titles = [a.text for a in fig.layout.annotations[:2]]
     assert "Euclidean" not in titles[0] and "(Euclidean distances)" in titles[1]
     ward_links = [t for t in _role(fig, "links") if t.meta["panel"] == 1]
-    heights = np.concatenate([np.asarray(t.y, dtype=float).reshape(-1, 5)[:, 1] for t in ward_links])
+    heights = np.concatenate([_arr(t.y).astype(float).reshape(-1, 5)[:, 1] for t in ward_links])
     np.testing.assert_allclose(np.sort(heights), np.sort(linkage(X40, method="ward")[:, 2]))
     with pytest.raises(ValueError, match="linkage should be one of"):
         hv.linkage_comparison(X40, linkages=("median",))
+
+
+# ------------------------------------------------------------------------ step charts
+
+
+def test_default_run_step_charts_are_lean():
+    """The lab's default run (300 blobs, Ward, cut at k = 3): what each drawn step costs the browser.
+
+    Each step's patch used to resend every point's colour name and hover sentence,
+    every link's float64 coordinates and the leaf order (about 70 KB a step: 85 of
+    300 steps fitted the size bound). The time bound is lifted here (it depends on
+    the machine); the size bound alone decides the frames.
+    """
+    import functools
+    import json
+
+    from tracelab.views import stepping
+
+    X = np.asarray(datasets.load("blobs").standardized().X, dtype=float)
+    t = hierarchy.trace_agnes(X, linkage="ward")
+    build = stepping.build_spec
+    try:
+        hv.stepping.build_spec = functools.partial(build, max_seconds=600)
+        spec = hv.step_charts(t, cut_k=3)
+    finally:
+        hv.stepping.build_spec = build
+    doc = spec.spec()
+    per_frame = [sum(len(json.dumps(ch["patches"][f], separators=(",", ":"))) for ch in doc["charts"])
+                 for f in range(len(spec.frames))]
+    assert spec.n_steps == 300 and spec.n_bytes <= stepping.MAX_SPEC_BYTES
+    assert max(per_frame) <= 27_000 and np.mean(per_frame) <= 20_000, (max(per_frame), np.mean(per_frame))
+    # the end of the run, where the tree is cut, is drawn step by step, and most of the beginning
+    assert len(spec.frames) >= 190 and spec.frames[-80:] == tuple(range(220, 300))
+    assert spec.n_bytes <= 3_700_000, spec.n_bytes

@@ -32,6 +32,7 @@ Conventions
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -133,6 +134,42 @@ def _metric(trace: Trace) -> tuple[str, float]:
 
 def _fmt(x: float) -> str:
     return f"{x:.4g}"
+
+
+_SHORT_TYPES = {"int8": "i1", "uint8": "u1", "int16": "i2", "uint16": "u2", "int32": "i4", "uint32": "u4",
+                "float32": "f4", "float64": "f8"}
+
+
+def _typed(a: Any) -> dict | list:
+    """An array as plotly.js's typed-array spec (``{"dtype", "bdata"[, "shape"]}``), made here.
+
+    The same JSON plotly writes for a numpy array (int64 narrowed to the
+    smallest integer type that holds it; an empty array as ``[]``), without the
+    per-array conversion plotly runs on every figure: the step charts draw
+    hundreds of figures, and that conversion was most of their time.
+
+    Parameters
+    ----------
+    a : array-like of numbers, 1-D or 2-D
+
+    Returns
+    -------
+    dict, or an empty list
+    """
+    a = np.asarray(a)
+    if a.size == 0:
+        return []
+    if a.dtype == np.int64 or a.dtype == np.intp:
+        lo, hi = int(a.min()), int(a.max())
+        for t in (np.int8, np.int16, np.int32):
+            if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max:
+                a = a.astype(t)
+                break
+    a = np.ascontiguousarray(a)
+    spec = {"dtype": _SHORT_TYPES[str(a.dtype)], "bdata": base64.b64encode(a.tobytes()).decode("ascii")}
+    if a.ndim > 1:
+        spec["shape"] = str(a.shape)[1:-1]
+    return spec
 
 
 def step_title(trace: Trace, step: int) -> str:
@@ -413,15 +450,26 @@ def _segments(X4: np.ndarray, Y4: np.ndarray, merges: np.ndarray) -> tuple[np.nd
 
 
 def _link_trace(X4, Y4, merges, *, name, color, width, state, xaxis="x", yaxis="y",
-                showlegend=False, extra_meta=None) -> dict:
+                showlegend=False, extra_meta=None, hover=True) -> dict:
+    """One polyline of U-shaped links; without ``hover``, the merge numbers go in ``meta["merges"]``.
+
+    A link drawn over the stepped dendrogram's faded tree needs no hover of its
+    own: the faded trace under it has every link's, with the same text.
+    """
     x, y, c = _segments(X4, Y4, merges)
-    return {
-        "type": "scatter", "x": x, "y": y, "customdata": c, "xaxis": xaxis, "yaxis": yaxis,
+    out = {
+        "type": "scatter", "x": _typed(x), "y": _typed(y), "xaxis": xaxis, "yaxis": yaxis,
         "mode": "lines", "name": name, "showlegend": showlegend, "connectgaps": False,
         "line": {"color": color, "width": width},
-        "hovertemplate": "merge %{customdata}<br>height %{y:.4g}<extra></extra>",
         "meta": {"role": "links", "state": state, **(extra_meta or {})},
     }
+    if hover:
+        out["customdata"] = _typed(c)
+        out["hovertemplate"] = "merge %{customdata}<br>height %{y:.4g}<extra></extra>"
+    else:
+        out["hoverinfo"] = "skip"
+        out["meta"]["merges"] = _typed(c[::5])
+    return out
 
 
 def _first_leaf(Z: np.ndarray, leaves: np.ndarray) -> np.ndarray:
@@ -435,9 +483,16 @@ def _first_leaf(Z: np.ndarray, leaves: np.ndarray) -> np.ndarray:
     return first
 
 
+def _faded_trace(lay: dict, width: float = 1.6, xaxis: str = "x", yaxis: str = "y") -> dict:
+    """Every laid-out link, faded: the stepped dendrogram's bottom layer, the same at every step."""
+    return _link_trace(lay["x"], lay["y"], lay["merges"], name="merges to come", color=FADED, width=width * 0.8,
+                       state="faded", xaxis=xaxis, yaxis=yaxis,
+                       extra_meta={"leaves": _typed(lay["leaves"]), "merges": _typed(lay["merges"])})
+
+
 def _dendro_traces(Z, lay, *, done_upto: int, current: int | None, inside: np.ndarray | None = None,
                    xaxis: str = "x", yaxis: str = "y", width: float = 1.6, underlay: bool = False,
-                   first: np.ndarray | None = None) -> tuple[list[dict], dict]:
+                   first: np.ndarray | None = None, faded: dict | None = None) -> tuple[list[dict], dict]:
     """Link traces: future (faded), other done links, done per colour group, current.
 
     ``inside`` (per merge, closed downwards) defines the colour groups: maximal
@@ -448,10 +503,12 @@ def _dendro_traces(Z, lay, *, done_upto: int, current: int | None, inside: np.nd
     every step, in the same order, so that a step changes only what it must:
     one faded trace holds *every* link (``meta["state"] == "faded"``, the same
     at every step) and the done links are drawn over it, wider and opaque, so
-    only the links to come show faded; "other" and the :data:`MAX_COLORED`
-    colour traces are always there (``meta["state"] == "unused"`` and no
+    only the links to come show faded, and hovering any link reads it; "other"
+    and the :data:`MAX_COLORED` colour traces (no hover of their own, their
+    merge numbers in ``meta["merges"]``) are always there (``meta["state"] == "unused"`` and no
     vertex when a colour has no cluster); "current" has no vertex at the start.
-    ``first`` is :func:`_first_leaf` (computed here when not given).
+    ``first`` is :func:`_first_leaf` and ``faded`` :func:`_faded_trace`
+    (made here when not given; the steps share them).
     """
     n = lay["n"]
     merges = lay["merges"]
@@ -472,9 +529,7 @@ def _dendro_traces(Z, lay, *, done_upto: int, current: int | None, inside: np.nd
     traces: list[dict] = []
     fut = ~done
     if underlay:
-        traces.append(_link_trace(X4, Y4, merges, name="merges to come", color=FADED, width=width * 0.8,
-                                  state="faded", xaxis=xaxis, yaxis=yaxis,
-                                  extra_meta={"leaves": lay["leaves"], "merges": merges}))
+        traces.append(faded if faded is not None else _faded_trace(lay, width, xaxis, yaxis))
     elif fut.any():
         traces.append(_link_trace(X4[fut], Y4[fut], merges[fut], name="merges to come", color=FADED,
                                   width=width * 0.8, state="future", xaxis=xaxis, yaxis=yaxis))
@@ -484,13 +539,13 @@ def _dendro_traces(Z, lay, *, done_upto: int, current: int | None, inside: np.nd
         state = "above-cut" if inside is not None and not (other & ~above).any() else "other"
         traces.append(_link_trace(X4[other], Y4[other], merges[other], name="other merges", color=OTHER,
                                   width=width, state=state if other.any() else "unused",
-                                  xaxis=xaxis, yaxis=yaxis))
+                                  xaxis=xaxis, yaxis=yaxis, hover=not underlay))
     for s in range(MAX_COLORED):
         sel = done & (slot == s)
         if sel.any() or underlay:
             traces.append(_link_trace(X4[sel], Y4[sel], merges[sel], name=f"cluster {s + 1}",
                                       color=PALETTE[s], width=width, state="done" if sel.any() else "unused",
-                                      xaxis=xaxis, yaxis=yaxis, extra_meta={"slot": s}))
+                                      xaxis=xaxis, yaxis=yaxis, extra_meta={"slot": s}, hover=not underlay))
     info = {"n_groups": int(roots.size), "n_done": int(done.sum()), "n_future": int(fut.sum())}
     hit = merges == current if current is not None and current >= 1 else np.zeros(merges.shape[0], dtype=bool)
     if hit.any() or underlay:
@@ -583,7 +638,7 @@ def _dendrogram_prep(trace: Trace, truncate_above: int) -> dict[str, Any]:
     Z = _Z(trace)
     lay = dendrogram_layout(Z, truncate_above)
     return {"Z": Z, "lay": lay, "first": _first_leaf(Z, lay["leaves"]), "truncate_above": int(truncate_above),
-            "effective": _effective_heights(Z)}
+            "effective": _effective_heights(Z), "faded": _faded_trace(lay)}
 
 
 def _dendrogram_at(trace: Trace, step: int, prep: dict[str, Any], *, cut_height: float | None,
@@ -610,7 +665,7 @@ def _dendrogram_at(trace: Trace, step: int, prep: dict[str, Any], *, cut_height:
     if color_threshold is not None:
         inside = prep["effective"] <= float(color_threshold)
     traces, info = _dendro_traces(Z, lay, done_upto=m, current=m if m >= 1 else None, inside=inside,
-                                  underlay=True, first=prep["first"])
+                                  underlay=True, first=prep["first"], faded=prep["faded"])
     notes: list[str] = []
     nl = lay["leaf_nodes"].shape[0]
     ymax = float(np.max(Z[:, 2])) if n > 1 else 1.0
@@ -777,7 +832,7 @@ def scatter(
         cluster); colours by :func:`cluster_colors`: the :data:`MAX_COLORED`
         largest clusters in palette colours, smaller grey, singletons small
         light grey, as the note says; ``marker.color`` holds each point's code
-        c, drawn in ``_CODE_COLORS[c]`` through a banded colour scale: c <
+        c, drawn in ``_CODE_COLORS[c]`` through a colour scale with a stop at each code: c <
         MAX_COLORED is cluster c + 1 of the legend); for an AGNES merge
         "merged" (rings round both merged clusters, ``customdata`` their rows,
         cluster a's first, ``meta["n_a"]`` of them) and "centroids" (a line between the two clusters'
@@ -792,9 +847,8 @@ def scatter(
 
 #: Colour of each point code: the :data:`MAX_COLORED` palette colours, then grey, then light grey.
 _CODE_COLORS: tuple[str, ...] = PALETTE[:MAX_COLORED] + (_SMALL, _SINGLE)
-#: Code c is drawn in ``_CODE_COLORS[c]``: a band of the colour scale each, c read at the band's middle.
-_CODE_SCALE: list[list] = [[round(b / len(_CODE_COLORS), 12), c]
-                           for j, c in enumerate(_CODE_COLORS) for b in (j, j + 1)]
+#: Code c is drawn in ``_CODE_COLORS[c]``: one stop a code, read exactly there (``cmin`` 0, ``cmax`` the last code).
+_CODE_SCALE: list[list] = [[j / (len(_CODE_COLORS) - 1), c] for j, c in enumerate(_CODE_COLORS)]
 
 
 def _scatter_prep(trace: Trace, axes, columns, max_points: int, seed: int, cut_k: int | None) -> dict[str, Any]:
@@ -819,7 +873,8 @@ def _scatter_prep(trace: Trace, axes, columns, max_points: int, seed: int, cut_k
     xl, yl = _esc(plane.xlabel), _esc(plane.ylabel)
     xr, yr, xa, ya, scale_note = scaled_axes(axis_range(XY[:, 0]), axis_range(XY[:, 1]), names=(xl, yl))
     return {"algo": algo, "n": n, "plane": plane, "XY": XY, "idx": idx, "leaf_order": leaf_order,
-            "cut_k": cut_k, "cut_labels": cut_labels, "xl": xl, "yl": yl, "axes": (xr, yr, xa, ya, scale_note)}
+            "cut_k": cut_k, "cut_labels": cut_labels, "xl": xl, "yl": yl, "axes": (xr, yr, xa, ya, scale_note),
+            "x": _typed(XY[idx, 0]), "y": _typed(XY[idx, 1])}
 
 
 def _scatter_at(trace: Trace, step: int, prep: dict[str, Any]) -> go.Figure:
@@ -842,11 +897,11 @@ def _scatter_at(trace: Trace, step: int, prep: dict[str, Any]) -> go.Figure:
     code = np.where(slot >= 0, slot, np.where(single | (labels < 0), MAX_COLORED + 1, MAX_COLORED))
     traces: list[dict] = [{
         "type": "scattergl" if gl else "scatter",
-        "x": XY[idx, 0], "y": XY[idx, 1], "mode": "markers", "name": "points", "showlegend": False,
-        "customdata": np.column_stack([idx, psize[idx]]),
-        "marker": {"color": code[idx], "colorscale": _CODE_SCALE, "cmin": -0.5,
-                   "cmax": len(_CODE_COLORS) - 0.5, "showscale": False,
-                   "size": np.where(single[idx], 5, 8), "line": {"width": 0}},
+        "x": prep["x"], "y": prep["y"], "mode": "markers", "name": "points", "showlegend": False,
+        "customdata": _typed(np.column_stack([idx, psize[idx]])),
+        "marker": {"color": _typed(code[idx]), "colorscale": _CODE_SCALE, "cmin": 0,
+                   "cmax": len(_CODE_COLORS) - 1, "showscale": False,
+                   "size": _typed(np.where(single[idx], 5, 8)), "line": {"width": 0}},
         "hovertemplate": f"point #%{{customdata[0]}}<br>{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}"
                          "<br>in a cluster of %{customdata[1]}<extra></extra>",
         "meta": {"role": "points"},
@@ -865,8 +920,8 @@ def _scatter_at(trace: Trace, step: int, prep: dict[str, Any]) -> go.Figure:
         # a ten-millionth off its point is the same pixel
         ring_xy = XY[ab].astype(np.float32)
         traces.append({
-            "type": "scatter", "x": ring_xy[:, 0], "y": ring_xy[:, 1], "mode": "markers",
-            "name": "merged now", "showlegend": False, "customdata": ab,
+            "type": "scatter", "x": _typed(ring_xy[:, 0]), "y": _typed(ring_xy[:, 1]), "mode": "markers",
+            "name": "merged now", "showlegend": False, "customdata": _typed(ab),
             "marker": {"size": 14, "color": "rgba(0,0,0,0)",
                        "line": {"color": ACCENT, "width": 2.5}},
             "hovertemplate": "point #%{customdata}: merged at this step<extra></extra>",
