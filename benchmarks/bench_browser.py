@@ -118,6 +118,12 @@ _CLICK_AND_TIME = """([lab, step]) => new Promise((resolve) => {
 })"""
 
 
+def _first(page, lab: str) -> None:
+    first = page.locator(f".st-key-{lab}-player .tl-first")
+    if not first.is_disabled():
+        first.click()
+
+
 def measure_lab(page, base: str, lab: str, path: str, clicks: int) -> dict:
     counter = Bytes(page)
     page.goto(base + path)
@@ -126,7 +132,7 @@ def measure_lab(page, base: str, lab: str, path: str, clicks: int) -> dict:
     box = page.locator(f".st-key-{lab}-player .tl-player")
     spec_bytes = int(box.get_attribute("data-spec-bytes") or 0)
     n_steps = int(box.get_attribute("data-n-steps") or 0)
-    page.locator(f".st-key-{lab}-player .tl-first").click()
+    _first(page, lab)
     _wait_idle(page)
     charts, texts, sent = [], [], []
     for _ in range(min(clicks, max(n_steps - 1, 0))):
@@ -140,7 +146,7 @@ def measure_lab(page, base: str, lab: str, path: str, clicks: int) -> dict:
             texts.append(text)
         sent.append(counter.n - before)
     # Play at the fastest speed for ~3 s from the start.
-    page.locator(f".st-key-{lab}-player .tl-first").click()
+    _first(page, lab)
     page.locator(f".st-key-{lab}-player .tl-speed").select_option("20")
     start = int(box.get_attribute("data-step"))
     page.locator(f".st-key-{lab}-player .tl-play").click()
