@@ -457,10 +457,17 @@ def _link_trace(X4, Y4, merges, *, name, color, width, state, xaxis="x", yaxis="
     own: the faded trace under it has every link's, with the same text.
     """
     x, y, c = _segments(X4, Y4, merges)
+    line = {"color": color, "width": width}
+    if not hover:
+        # Without hover a U needs only its left foot, its top right corner and its right
+        # foot, drawn "vh" (up, then across; then down): 4 vertices a link with the gap, not 5.
+        keep = np.array([True, False, True, True, True] * X4.shape[0], dtype=bool)
+        x, y, c = x[keep], y[keep], c[keep]
+        line["shape"] = "vh"
     out = {
         "type": "scatter", "x": _typed(x), "y": _typed(y), "xaxis": xaxis, "yaxis": yaxis,
         "mode": "lines", "name": name, "showlegend": showlegend, "connectgaps": False,
-        "line": {"color": color, "width": width},
+        "line": line,
         "meta": {"role": "links", "state": state, **(extra_meta or {})},
     }
     if hover:
@@ -468,7 +475,7 @@ def _link_trace(X4, Y4, merges, *, name, color, width, state, xaxis="x", yaxis="
         out["hovertemplate"] = "merge %{customdata}<br>height %{y:.4g}<extra></extra>"
     else:
         out["hoverinfo"] = "skip"
-        out["meta"]["merges"] = _typed(c[::5])
+        out["meta"]["merges"] = _typed(c[::4])
     return out
 
 
