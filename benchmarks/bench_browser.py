@@ -39,11 +39,11 @@ CHROMIUM_ARGS = [
 RUNS = [
     ("EM, default", "em", "/em"),
     ("EM, 121 steps", "em", "/em?init=random_from_data&seed=3&tol=0&iter=60"),
-    ("k-means, default", "kmeans", "/kmeans"),
-    ("hierarchy, default", "hierarchy", "/hierarchy"),
-    ("DBSCAN, default", "density", "/density"),
-    ("OPTICS", "density", "/density?algo=optics"),
-    ("HDBSCAN", "density", "/density?algo=hdbscan"),
+    ("k-means, default", "km", "/kmeans"),
+    ("hierarchy, default", "hc", "/hierarchy"),
+    ("DBSCAN, default", "db", "/density"),
+    ("OPTICS", "db", "/density?algo=optics"),
+    ("HDBSCAN", "db", "/density?algo=hdbscan"),
 ]
 
 

@@ -124,7 +124,8 @@ def draw_step() -> None:
 
 
 def draw_sections(step: int, cut_k: int | None, height: float | None) -> None:
-    sections = ["Distance matrix", "Merge heights", "Linkage comparison", "Share and export"]
+    # Merge heights first: the distance matrix is a large heatmap, redrawn at every step
+    sections = ["Merge heights", "Distance matrix", "Linkage comparison", "Share and export"]
     section = lab.section_picker(P, sections)
     if section in ("Distance matrix", "Merge heights") and trace.algorithm != "agnes":
         st.caption("This view belongs to AGNES's merges; switch the algorithm to see it.")
