@@ -24,7 +24,7 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-def _chromium_path() -> str | None:
+def chromium_path() -> str | None:
     for name in ("chromium", "chromium-browser"):
         path = shutil.which(name)
         if path:
@@ -46,9 +46,10 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_app():
-    """Run ``streamlit run app.py`` headless on a free port; yield its base URL."""
+def serve_app(base_path: str = ""):
+    """Run ``streamlit run app.py`` headless on a free port (under ``base_path``); yield its base URL."""
     port = _free_port()
+    extra = ["--server.baseUrlPath", base_path] if base_path else []
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "streamlit", "run", "app.py",
@@ -57,13 +58,14 @@ def serve_app():
             "--server.address", "127.0.0.1",
             "--browser.gatherUsageStats", "false",
             "--server.fileWatcherType", "none",
+            *extra,
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{port}" + (f"/{base_path}" if base_path else "")
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -107,7 +109,7 @@ def browser():
         from playwright.sync_api import sync_playwright
     except ImportError:
         _require("Playwright for Python is not installed (pip install -r requirements-dev.txt)")
-    path = _chromium_path()
+    path = chromium_path()
     if path is None:
         _require("no system Chromium was found (apt-get install chromium)")
     with sync_playwright() as pw:

@@ -7,17 +7,13 @@ written after stepping, opened again in a fresh browser context.
 
 from __future__ import annotations
 
-import contextlib
 import re
-import subprocess
-import sys
 import time
-import urllib.request
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.conftest import CHROMIUM_ARGS, ROOT, _chromium_path as browser_path, _free_port
+from tests.conftest import CHROMIUM_ARGS, chromium_path as browser_path, serve_app
 from tests.test_browser import assert_no_exception, open_page, wait_idle
 
 pytestmark = pytest.mark.browser
@@ -207,34 +203,8 @@ def test_a_heavy_run_opens_with_a_note_and_steps(page, app_url):
     print(f"heavy run opened in {opened:.1f} s")
 
 
-@contextlib.contextmanager
-def _serve(*extra: str):
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.fileWatcherType", "none", *extra],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
 def test_plotly_js_is_fetched_once_and_cached_also_under_a_base_path(browser, tmp_path):
-    with _serve("--server.baseUrlPath", "course/tracelab") as port:
-        base = f"http://127.0.0.1:{port}/course/tracelab"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{base}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.3)
+    with serve_app(base_path="course/tracelab") as base:
         # A browser profile on disk, as a student's browser has (private contexts cache in memory only).
         context = browser.browser_type.launch_persistent_context(
             str(tmp_path / "profile"), executable_path=browser_path(), args=CHROMIUM_ARGS,
