@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import statistics
 import time
 from urllib.parse import parse_qs, urlparse
 
@@ -353,19 +352,3 @@ def test_choosing_k_follows_a_curve_point_into_the_kmeans_lab(page, app_url):
     assert "/kmeans" in page.url and "k=4" in page.url and "seed=" in page.url
     assert label_text(page, "km").startswith("Step 1/")
     assert_no_exception(page)
-
-
-def test_click_to_label_time(page, app_url, capsys):
-    """Median time from a click on Next to the new label with the script done (printed)."""
-    open_page(page, f"{app_url}/em?tol=0&iter=20")
-    times = []
-    for _ in range(12):
-        before = label_text(page)
-        if button(page, "next").is_disabled():
-            break
-        times.append(click_and_wait_label(page, "next", before))
-    median_ms = statistics.median(times) * 1000
-    with capsys.disabled():
-        print(f"\n[browser] Next click -> new label, median of {len(times)}: {median_ms:.0f} ms")
-    assert_no_exception(page)
-    assert len(times) >= 10
