@@ -124,7 +124,7 @@ def test_optics_cut_step_draws_the_cut_and_side_by_side_says_what_it_compares(pa
     k = max(2, min(10, found))
     for t in titles[1:]:
         assert f"k = {k}" in t
-        assert (f"as many as OPTICS found" if k == found else f"OPTICS found {found} clusters") in t
+        assert ("as many as OPTICS found" if k == found else f"OPTICS found {found} clusters") in t
     # one step back: the ε cut, in the charts and in the comparison
     before = label
     button(page, "prev", "db").click()

@@ -397,7 +397,7 @@ def test_scatter_many_clusters_only_largest_coloured(ward):
 def test_scatter_is_to_scale_with_a_legend_naming_the_colours(ward):
     step = 30  # 10 clusters
     fig = _valid(hv.scatter(ward, step))
-    xa, ya = fig.layout.xaxis, fig.layout.yaxis
+    ya = fig.layout.yaxis
     assert ya.scaleanchor == "x" and ya.scaleratio == 1 and ya.constrain == "domain"
     pts = _one(fig, "points")
     legend = _role(fig, "legend")
