@@ -83,6 +83,12 @@ def click_and_wait_label(page, name: str, before: str, lab: str = "em") -> float
 
 def point_on_chart(page, chart: int, role: str, i: int) -> tuple[float, float]:
     """Page coordinates of point ``i`` of the trace with ``meta.role == role`` in a Plotly chart."""
+    # Charts are drawn after the script finishes: wait for this one and its trace.
+    page.wait_for_function(
+        """([chart, role]) => { const gd = document.querySelectorAll('.js-plotly-plot')[chart];
+                               return gd && gd._fullData && gd._fullData.some(d => d.meta && d.meta.role === role); }""",
+        arg=[chart, role],
+    )
     return tuple(page.evaluate(
         """([chart, role, i]) => {
             const gd = document.querySelectorAll('.js-plotly-plot')[chart];
