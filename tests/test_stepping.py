@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 
@@ -70,7 +71,7 @@ def test_base_plus_patch_is_the_view_at_every_step(name, trace, views):
     for f, step in enumerate(spec.frames):
         for c, view in enumerate(views):
             chart = doc["charts"][c]
-            assert stepping.apply_patch(chart["base"], chart["patches"][f]) == stepping.figure_json(view(step)), (
+            assert stepping.figure_at(chart, f) == stepping.figure_json(view(step)), (
                 f"{name}: chart {c} differs at step {step}"
             )
 
@@ -98,6 +99,54 @@ def test_patch_handles_added_and_removed_traces_and_keys():
     assert base["data"][0]["name"] == "a", "the base is never changed"
 
 
+def test_an_array_that_only_grows_sends_its_new_end():
+    typed = lambda a: {"dtype": "f4", "bdata": base64.b64encode(np.asarray(a, np.float32).tobytes()).decode()}
+    prev = {"data": [{"x": [1, 2], "y": typed([1, 2]), "z": typed([1, 2])}], "layout": {"shapes": [{"a": 1}]}}
+    fig = {"data": [{"x": [1, 2, 3], "y": typed([1, 2, 3, 4]), "z": typed([2, 2, 3])}],
+           "layout": {"shapes": [{"a": 1}, {"b": 2}]}}
+    patch = stepping.make_patch(prev, fig)
+    assert patch["data"]["0"]["append"] == {"x": [3], "y": typed([3, 4])}
+    assert patch["data"]["0"]["set"] == {"z": typed([2, 2, 3])}, "a changed start is sent whole"
+    assert patch["layout"] == {"append": {"shapes": [{"b": 2}]}}
+    assert stepping.apply_patch(prev, patch) == fig
+    # an empty array, or another dtype, is replaced, not appended to
+    again = stepping.make_patch({"data": [{"x": [], "y": typed([1])}], "layout": {}},
+                                {"data": [{"x": [1], "y": {"dtype": "f8", "bdata": "AAAAAAAA8D8="}}], "layout": {}})
+    assert set(again["data"]["0"]["set"]) == {"x", "y"} and "append" not in again["data"]["0"]
+
+
+COMPOSED = [c for c in CASES if c[0] in ("em", "kmeans", "agnes", "hdbscan")]
+
+
+@pytest.mark.parametrize("name,trace,views", COMPOSED, ids=[c[0] for c in COMPOSED])
+def test_composed_patches_do_what_the_patches_do_in_turn(name, trace, views):
+    doc = stepping.build_spec(views, _labels(trace), max_seconds=60).spec()
+    for chart in doc["charts"]:
+        patches = chart["patches"]
+        composed = patches[1]
+        for f in range(2, len(patches)):
+            composed = stepping.compose_patches(composed, patches[f])
+            if f % 3 == 0 or f == len(patches) - 1:
+                assert stepping.apply_patch(chart["base"], composed) == stepping.figure_at(chart, f), (name, f)
+        assert json.loads(json.dumps(composed)) == composed
+        at = stepping.figure_at(chart, 1)
+        assert stepping.apply_patch(at, stepping.compose_patches(patches[2], patches[3])) == stepping.figure_at(chart, 3)
+
+
+def test_a_spec_thinned_after_drawing_is_still_exact():
+    """The size estimate falls short on purpose: the bound then thins frames by merging their patches."""
+    X = _faithful()
+    trace = trace_em(X, 3, init="random_from_data", seed=3, tol=0, max_iter=40)
+    views = [lambda s: ev.scatter_2d(trace, s), lambda s: ev.log_likelihood_curve(trace, s)]
+    whole = stepping.build_spec(views, _labels(trace), max_seconds=60)
+    spec = stepping.build_spec(views, _labels(trace), max_seconds=60, max_bytes=whole.n_bytes * 2 // 3)
+    assert spec.n_bytes <= whole.n_bytes * 2 // 3 and len(spec.frames) < len(trace)
+    doc = spec.spec()
+    for f, step in enumerate(spec.frames):
+        for c, view in enumerate(views):
+            assert stepping.figure_at(doc["charts"][c], f) == stepping.figure_json(view(step)), (c, step)
+
+
 def test_frame_of_is_the_last_drawn_step_at_or_before():
     frames = [0, 5, 10, 12]
     assert [stepping.frame_of(frames, s) for s in range(13)] == [0] * 5 + [1] * 5 + [2, 2, 3]
@@ -122,7 +171,7 @@ def test_a_long_run_draws_every_mth_step_then_the_last_ones_within_the_size_boun
     doc = spec.spec()
     for f in (1, len(frames) // 2, len(frames) - 1):  # still exact after thinning
         chart = doc["charts"][0]
-        assert stepping.apply_patch(chart["base"], chart["patches"][f]) == stepping.figure_json(views[0](frames[f]))
+        assert stepping.figure_at(chart, f) == stepping.figure_json(views[0](frames[f]))
 
 
 def test_the_time_bound_thins_frames_too():
@@ -132,7 +181,7 @@ def test_the_time_bound_thins_frames_too():
     # A fake clock that advances a "second" per reading: ten seconds allow few frames.
     spec = stepping.build_spec([lambda s: ev.log_likelihood_curve(trace, s)], _labels(trace),
                                max_seconds=10, clock=lambda: float(next(ticks)))
-    assert 2 <= len(spec.frames) <= 25 < len(trace)
+    assert 2 <= len(spec.frames) <= 40 < len(trace)
     assert spec.frames[0] == 0 and spec.frames[-1] == len(trace) - 1
 
 

@@ -617,21 +617,26 @@ def test_step_charts_are_the_scatter_and_the_curve_at_every_step(bishop):
     for step in (0, m_step(bishop, 2), len(bishop) - 1):
         for c, want in enumerate((em.scatter_2d(bishop, step), em.log_likelihood_curve(bishop, step))):
             chart = doc["charts"][c]
-            assert stepping.apply_patch(chart["base"], chart["patches"][step]) == stepping.figure_json(want)
+            assert stepping.figure_at(chart, step) == stepping.figure_json(want)
 
 
 def test_step_charts_of_one_feature_step_the_densities(six):
     doc = em.step_charts(six).spec()
     last = len(six) - 1
     chart = doc["charts"][0]
-    assert stepping.apply_patch(chart["base"], chart["patches"][last]) == stepping.figure_json(em.density_1d(six, last))
+    assert stepping.figure_at(chart, last) == stepping.figure_json(em.density_1d(six, last))
 
 
 def test_step_charts_send_the_points_once_and_colours_per_step(bishop):
     doc = em.step_charts(bishop).spec()
-    points = doc["charts"][0]["patches"][m_step(bishop, 2)]["data"]["0"]["set"]
+    patches = doc["charts"][0]["patches"]
+    e_step, m = m_step(bishop, 2) - 1, m_step(bishop, 2)
+    assert bishop[e_step].phase == "E"
+    points = patches[e_step]["data"]["0"]["set"]
     assert "x" not in points and "y" not in points  # positions are sent once, in the base
-    assert "marker" in points
+    assert "marker" in points  # an E-step recolours the points
+    # an M-step moves the Gaussians only: the colours of the E-step before it stay, unsent
+    assert "0" not in patches[m].get("data", {}) and patches[m]["data"]
 
 
 # ------------------------------------------------------------------ round trip, speed

@@ -31,24 +31,38 @@ function loadPlotly(url) {
   return window.__tracelabPlotly;
 }
 
-// Mirrors tracelab.views.stepping.apply_patch exactly.
+// Mirrors tracelab.views.stepping.apply_patch exactly: a frame's figure is the
+// figure of the frame before it with the patch's keys set, unset and appended to.
 function applyPart(obj, part) {
   const out = Object.assign({}, obj, (part && part.set) || {});
   for (const k of (part && part.unset) || []) delete out[k];
+  for (const [k, tail] of Object.entries((part && part.append) || {})) out[k] = concat(out[k], tail);
   return out;
 }
 
-function applyPatch(base, patch) {
-  const n = patch.n_data === undefined ? base.data.length : patch.n_data;
+function applyPatch(prev, patch) {
+  const n = patch.n_data === undefined ? prev.data.length : patch.n_data;
   const traces = patch.data || {};
   const data = [];
   for (let i = 0; i < n; i++) {
     const part = traces[String(i)];
     if (part && part.whole) data.push(Object.assign({}, part.set));
-    else if (part) data.push(applyPart(base.data[i], part));
-    else data.push(base.data[i]);
+    else if (part) data.push(applyPart(prev.data[i], part));
+    else data.push(prev.data[i]);
   }
-  return { data, layout: applyPart(base.layout, patch.layout || {}) };
+  return { data, layout: applyPart(prev.layout, patch.layout || {}) };
+}
+
+// An array with more values at its end: two plain arrays, or typed arrays
+// (decoded from Plotly's {dtype, bdata} JSON) of one type.
+function concat(a, b) {
+  if (Array.isArray(a)) return a.concat(b);
+  const x = values(a);
+  const y = values(b);
+  const out = new x.constructor(x.length + y.length);
+  out.set(x);
+  out.set(y, x.length);
+  return out;
 }
 
 const DTYPES = {
@@ -88,6 +102,30 @@ function withRing(fig, row) {
     return { data: fig.data, layout };
   }
   return fig;
+}
+
+// A chart's figure at any frame, from the patches in turn. The last figure made
+// is kept (stepping on applies one patch) and every CHECKPOINT-th one (stepping
+// back or jumping starts from the nearest before it, not from the base).
+const CHECKPOINT = 32;
+
+function figures(chart) {
+  const marks = new Map([[0, chart.base]]);
+  let at = 0;
+  let fig = chart.base;
+  return (f) => {
+    if (f < at) {
+      at = Math.floor(f / CHECKPOINT) * CHECKPOINT;
+      while (!marks.has(at)) at -= CHECKPOINT;
+      fig = marks.get(at);
+    }
+    while (at < f) {
+      at += 1;
+      fig = applyPatch(fig, chart.patches[at]);
+      if (at % CHECKPOINT === 0) marks.set(at, fig);
+    }
+    return fig;
+  };
 }
 
 function frameOf(frames, step) {
@@ -177,6 +215,7 @@ export default function (component) {
   const n = spec.labels.length;
   const ui = buildDom(parentElement, spec.charts.length, spec.widths || spec.charts.map(() => 1));
   const config = Object.assign({ displaylogo: false, responsive: true }, spec.config || {});
+  const figureAt = spec.charts.map(figures);
 
   let step = Math.min(Math.max((spec.start || 1) - 1, 0), n - 1);
   let drawnFrame = -1;
@@ -185,6 +224,7 @@ export default function (component) {
   let wanted = -1;
   let playing = false;
   let timer = null;
+  let tickAt = 0; // when the step being played began
   let reported = spec.start || 1;
   let reportTimer = null;
   let lastReport = 0;
@@ -216,6 +256,7 @@ export default function (component) {
   }
 
   async function draw() {
+    if (!plotly && playing) return nextTick(); // nothing can be drawn yet: play the labels
     if (!plotly || drawing || !alive) return;
     const f = frameOf(spec.frames, step);
     if (f === drawnFrame && !dirty) return;
@@ -230,8 +271,7 @@ export default function (component) {
           await new Promise((r) => requestAnimationFrame(r));
           if (!alive || frameOf(spec.frames, step) !== f) break;
         }
-        const chart = spec.charts[c];
-        let fig = applyPatch(chart.base, chart.patches[f]);
+        let fig = figureAt[c](f);
         if (c === 0) fig = withRing(fig, selected);
         await plotly.react(ui.divs[c], fig.data, fig.layout, config);
         ui.divs[c].dataset.drawnStep = String(spec.frames[f] + 1);
@@ -248,6 +288,7 @@ export default function (component) {
     drawing = false;
     // Always the newest: a step that came in while drawing is drawn now.
     if (alive && (dirty || frameOf(spec.frames, step) !== drawnFrame)) requestAnimationFrame(draw);
+    else nextTick();
   }
 
   function show() {
@@ -266,15 +307,18 @@ export default function (component) {
     ui.next.disabled = ui.last.disabled = step >= n - 1;
     ui.play.textContent = playing ? "Pause" : "Play";
     ui.play.classList.toggle("tl-primary", playing);
-    draw();
+    // Drawn in a task of its own, queued after Streamlit's (setTimeout 0) that
+    // sends a report: Python's rerun starts before the chart takes the thread.
+    setTimeout(draw, 0);
   }
 
   function go(s) {
     s = Math.min(Math.max(s, 0), n - 1);
     if (s === step) return;
     step = s;
-    show();
+    // Python first: its rerun then overlaps with drawing the chart here.
     report(false);
+    show();
   }
 
   function stop() {
@@ -284,11 +328,23 @@ export default function (component) {
     report(true);
   }
 
+  // Play moves one step at a time, each once its charts are drawn: at most
+  // the chosen speed, never a step the student did not see. The next step is
+  // due one period after this one began, so drawing time is not added to it.
+  function nextTick() {
+    if (!playing || !alive) return;
+    clearTimeout(timer);
+    const period = 1000 / Number(ui.speed.value);
+    timer = setTimeout(tick, Math.max(0, tickAt + period - performance.now()));
+  }
+
   function tick() {
     if (!playing || !alive) return;
     if (step >= n - 1) return stop();
+    tickAt = performance.now();
     go(step + 1);
-    timer = setTimeout(tick, 1000 / Number(ui.speed.value));
+    // A step drawn by the same frame as the one before (a thinned run) has nothing to wait for.
+    if (frameOf(spec.frames, step) === drawnFrame && !dirty) nextTick();
   }
 
   function togglePlay() {
@@ -297,7 +353,8 @@ export default function (component) {
     playing = true;
     if (step >= n - 1) go(0); // from the start at the end, as a video player does
     show();
-    timer = setTimeout(tick, 1000 / Number(ui.speed.value));
+    tickAt = performance.now();
+    nextTick();
   }
 
   ui.first.onclick = () => go(0);

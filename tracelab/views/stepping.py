@@ -1,14 +1,15 @@
-"""Step charts for the browser player: one base figure per chart plus compact per-step patches.
+"""Step charts for the browser player: one base figure per chart plus compact per-frame patches.
 
 A lab's views draw one figure per step. The player in the browser needs the
 whole run at once, but sending every figure whole would repeat what does not
 change (axes, titles, the points' coordinates). :func:`build_spec` calls the
 views on every drawn step and keeps, for each chart, the first figure (the
 *base*) and, for every later frame, only the top-level trace and layout keys
-whose values differ from the base (the *patch*). :func:`apply_patch` is the
-one reading of a patch, mirrored line for line by the player's JavaScript
-(``tracelab/ui/player.js``); the tests check that base + patch reproduces the
-view's own figure at every step.
+whose values differ from the frame before (the *patch*); an array that only
+grows (a dendrogram's links so far) sends its new end. :func:`apply_patch` is
+the one reading of a patch, mirrored line for line by the player's JavaScript
+(``tracelab/views/player.js``); :func:`figure_at` replays a chart's patches,
+and the tests check that it reproduces the view's own figure at every step.
 
 Bounds: a spec never exceeds :data:`MAX_SPEC_BYTES` nor takes much more than
 :data:`MAX_BUILD_SECONDS` to build. Past either, fewer frames are drawn (every
@@ -20,6 +21,7 @@ with :func:`point_budget`.
 
 from __future__ import annotations
 
+import base64
 import functools
 import html
 import json
@@ -39,6 +41,8 @@ __all__ = [
     "StepSpec",
     "build_spec",
     "apply_patch",
+    "compose_patches",
+    "figure_at",
     "figure_json",
     "frame_of",
     "point_budget",
@@ -63,8 +67,9 @@ class StepSpec:
     json : str
         The spec as compact JSON: ``{"charts": [{"base": figure, "patches":
         [patch, ...]}, ...], "frames": [step, ...], "labels": [str, ...],
-        "notes": [str, ...]}``. ``patches[f]`` turns the base into the figure of
-        step ``frames[f]`` (``patches[0]`` is empty).
+        "notes": [str, ...]}``. ``patches[f]`` turns the figure of frame
+        ``f - 1`` into that of step ``frames[f]`` (``patches[0]`` is empty:
+        the base is frame 0); see :func:`figure_at`.
     frames : tuple of int
         The 0-based steps that are drawn, increasing, first and last included.
     n_steps : int
@@ -103,49 +108,87 @@ def figure_json(fig: Any) -> dict[str, Any]:
     return {"data": out.get("data", []), "layout": out.get("layout", {})}
 
 
-def _diff(base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """Top-level keys of ``new`` that differ from ``base``, and those ``new`` lacks."""
+def _diff(prev: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Top-level keys of ``new`` that differ from ``prev``, those ``new`` lacks, and grown arrays' ends."""
     patch: dict[str, Any] = {}
-    changed = {k: v for k, v in new.items() if base.get(k, _MISSING) != v}
+    changed: dict[str, Any] = {}
+    grown: dict[str, Any] = {}
+    for k, v in new.items():
+        old = prev.get(k, _MISSING)
+        if old == v:
+            continue
+        tail = _tail(old, v)
+        if tail is None:
+            changed[k] = v
+        else:
+            grown[k] = tail
     if changed:
         patch["set"] = changed
-    removed = [k for k in base if k not in new]
+    removed = [k for k in prev if k not in new]
     if removed:
         patch["unset"] = removed
+    if grown:
+        patch["append"] = grown
     return patch
+
+
+def _typed_bytes(v: Any) -> bytes | None:
+    """The raw bytes of a 1-D typed-array spec (``{"dtype", "bdata"}``), else None."""
+    if isinstance(v, dict) and set(v) == {"dtype", "bdata"}:
+        return base64.b64decode(v["bdata"])
+    return None
+
+
+def _tail(old: Any, new: Any) -> Any:
+    """What was appended to ``old`` to make ``new`` (same kind of array, ``old`` a proper prefix), else None."""
+    if isinstance(old, list) and isinstance(new, list):
+        if 0 < len(old) < len(new) and new[: len(old)] == old:
+            return new[len(old):]
+        return None
+    a, b = _typed_bytes(old), _typed_bytes(new)
+    if a and b is not None and old["dtype"] == new["dtype"] and len(a) < len(b) and b.startswith(a):
+        return {"dtype": new["dtype"], "bdata": base64.b64encode(b[len(a):]).decode("ascii")}
+    return None
+
+
+def _concat(a: Any, b: Any) -> Any:
+    """``a`` with ``b`` appended: two lists, or two typed-array specs of one dtype."""
+    if isinstance(a, list):
+        return a + b
+    return {"dtype": a["dtype"], "bdata": base64.b64encode(_typed_bytes(a) + _typed_bytes(b)).decode("ascii")}
 
 
 _MISSING = object()
 
 
-def make_patch(base: dict[str, Any], fig: dict[str, Any]) -> dict[str, Any]:
-    """The patch that turns ``base`` into ``fig`` (both from :func:`figure_json`).
+def make_patch(prev: dict[str, Any], fig: dict[str, Any]) -> dict[str, Any]:
+    """The patch that turns ``prev`` into ``fig`` (both from :func:`figure_json`).
 
     Traces are compared by position; when the number of traces differs, the
-    patch carries the list's length and the traces past the base's whole.
+    patch carries the list's length and the traces past ``prev``'s whole.
 
     Returns
     -------
     dict
-        ``{"data": {"<i>": {"set": {...}, "unset": [...]}}, "n_data": int,
-        "layout": {"set": ..., "unset": ...}}``, with empty parts left out.
+        ``{"data": {"<i>": {"set": {...}, "unset": [...], "append": {...}}},
+        "n_data": int, "layout": {"set": ..., "unset": ..., "append": ...}}``,
+        with empty parts left out; a new trace is ``{"whole": true, "set": trace}``.
     """
     patch: dict[str, Any] = {}
-    base_data, data = base["data"], fig["data"]
+    prev_data, data = prev["data"], fig["data"]
     traces: dict[str, Any] = {}
     for i, tr in enumerate(data):
-        if i < len(base_data):
-            d = _diff(base_data[i], tr)
+        if i < len(prev_data):
+            d = _diff(prev_data[i], tr)
             if d:
                 traces[str(i)] = d
         else:
-            traces[str(i)] = {"set": tr, "unset": []}
-            traces[str(i)]["whole"] = True
+            traces[str(i)] = {"whole": True, "set": tr}
     if traces:
         patch["data"] = traces
-    if len(data) != len(base_data):
+    if len(data) != len(prev_data):
         patch["n_data"] = len(data)
-    layout = _diff(base["layout"], fig["layout"])
+    layout = _diff(prev["layout"], fig["layout"])
     if layout:
         patch["layout"] = layout
     return patch
@@ -156,25 +199,27 @@ def _apply(obj: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
     out.update(part.get("set", {}))
     for k in part.get("unset", ()):
         out.pop(k, None)
+    for k, tail in part.get("append", {}).items():
+        out[k] = _concat(out[k], tail)
     return out
 
 
-def apply_patch(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    """The figure a patch describes: the base with the patch's keys set and unset.
+def apply_patch(prev: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """The figure a patch describes: ``prev`` with the patch's keys set, unset and appended to.
 
     The player's JavaScript does exactly this before ``Plotly.react``.
 
     Parameters
     ----------
-    base, patch : dict
-        A chart's base and one of its patches, as in :class:`StepSpec`.
+    prev, patch : dict
+        A chart's figure at one frame and the next frame's patch, as in :class:`StepSpec`.
 
     Returns
     -------
     dict
-        ``{"data": [...], "layout": {...}}``; the base is not changed.
+        ``{"data": [...], "layout": {...}}``; ``prev`` is not changed.
     """
-    n = patch.get("n_data", len(base["data"]))
+    n = patch.get("n_data", len(prev["data"]))
     data = []
     traces = patch.get("data", {})
     for i in range(n):
@@ -182,10 +227,102 @@ def apply_patch(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
         if part is not None and part.get("whole"):
             data.append(dict(part["set"]))
         elif part is not None:
-            data.append(_apply(base["data"][i], part))
+            data.append(_apply(prev["data"][i], part))
         else:
-            data.append(base["data"][i])
-    return {"data": data, "layout": _apply(base["layout"], patch.get("layout", {}))}
+            data.append(prev["data"][i])
+    return {"data": data, "layout": _apply(prev["layout"], patch.get("layout", {}))}
+
+
+def figure_at(chart: dict[str, Any], frame: int) -> dict[str, Any]:
+    """A chart's figure at ``frame``: its base with patches ``1..frame`` applied in turn.
+
+    Parameters
+    ----------
+    chart : dict
+        One of a spec's charts, ``{"base": figure, "patches": [patch, ...]}``.
+    frame : int
+        Index into the spec's frames.
+
+    Returns
+    -------
+    dict
+    """
+    fig = chart["base"]
+    for patch in chart["patches"][1 : frame + 1]:
+        fig = apply_patch(fig, patch)
+    return fig
+
+
+def _compose_part(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """One trace's (or the layout's) change ``a`` followed by ``b``, as one change."""
+    sets, unset, appended = dict(a.get("set", {})), list(a.get("unset", [])), dict(a.get("append", {}))
+    for k, v in b.get("set", {}).items():
+        sets[k] = v
+        appended.pop(k, None)
+        if k in unset:
+            unset.remove(k)
+    for k in b.get("unset", ()):
+        sets.pop(k, None)
+        appended.pop(k, None)
+        if k not in unset:
+            unset.append(k)
+    for k, tail in b.get("append", {}).items():
+        if k in sets:
+            sets[k] = _concat(sets[k], tail)
+        elif k in appended:
+            appended[k] = _concat(appended[k], tail)
+        else:
+            appended[k] = tail
+    out: dict[str, Any] = {}
+    if sets:
+        out["set"] = sets
+    if unset:
+        out["unset"] = unset
+    if appended:
+        out["append"] = appended
+    return out
+
+
+def compose_patches(first: dict[str, Any], then: dict[str, Any]) -> dict[str, Any]:
+    """One patch doing ``first`` then ``then``: ``apply_patch(apply_patch(f, first), then)``.
+
+    Lets a frame be dropped (the spec thinned) without drawing its neighbours again.
+
+    Parameters
+    ----------
+    first, then : dict
+        Consecutive patches of one chart.
+
+    Returns
+    -------
+    dict
+    """
+    n = then.get("n_data", first.get("n_data"))
+    out: dict[str, Any] = {}
+    if n is not None:
+        out["n_data"] = n
+    a, b = first.get("data", {}), then.get("data", {})
+    traces: dict[str, Any] = {}
+    for i in sorted({*a, *b}, key=int):
+        if n is not None and int(i) >= n:
+            continue
+        pa, pb = a.get(i), b.get(i)
+        if pb is None:
+            traces[i] = pa
+        elif pb.get("whole") or pa is None:
+            traces[i] = pb
+        elif pa.get("whole"):
+            traces[i] = {"whole": True, "set": _apply(pa["set"], pb)}
+        else:
+            part = _compose_part(pa, pb)
+            if part:
+                traces[i] = part
+    if traces:
+        out["data"] = traces
+    layout = _compose_part(first.get("layout", {}), then.get("layout", {}))
+    if layout:
+        out["layout"] = layout
+    return out
 
 
 def frame_of(frames: Sequence[int], step: int) -> int:
@@ -310,12 +447,19 @@ def build_spec(
     started = clock()
     bases = [figure_json(view(0)) for view in views]
     # A few steps size and price a frame: the last (often the most changed), one in
-    # the middle and the first after the base; the largest patch sets the size.
-    sampled: dict[int, list[dict[str, Any]]] = {}
+    # the middle and the first after the base, each with the step before it; the
+    # largest patch sets the size. What is drawn here is used again below.
+    drawn: dict[int, list[dict[str, Any]]] = {0: bases}
+
+    def draw(step: int) -> list[dict[str, Any]]:
+        if step not in drawn:
+            drawn[step] = [figure_json(view(step)) for view in views]
+        return drawn[step]
+
     probe_started = clock()
-    for step in sorted({n_steps - 1, n_steps // 2, min(1, n_steps - 1)} - {0}):
-        sampled[step] = [make_patch(b, figure_json(view(step))) for b, view in zip(bases, views)]
-    per_frame_seconds = (clock() - probe_started) / max(len(sampled), 1)
+    sampled = {step: [make_patch(a, b) for a, b in zip(draw(step - 1), draw(step))]
+               for step in sorted({n_steps - 1, n_steps // 2, min(1, n_steps - 1)} - {0})}
+    per_frame_seconds = (clock() - probe_started) / max(len(drawn) - 1, 1)
     spent = clock() - started
 
     def size(patches: list[dict[str, Any]]) -> int:
@@ -327,16 +471,31 @@ def build_spec(
     room = max(max_bytes - base_bytes - label_bytes - 4_096, per_frame_bytes)
     by_size = room // per_frame_bytes
     by_time = (max_seconds - spent) / per_frame_seconds if per_frame_seconds > 0 else n_steps
-    frames = _frames(n_steps, int(max(2, min(n_steps, by_size, by_time + len(sampled) + 1))))
+    frames = _frames(n_steps, int(max(2, min(n_steps, by_size, by_time + len(drawn)))))
 
-    patches: dict[int, list[dict[str, Any]]] = {0: [{} for _ in views], **sampled}
-    for step in frames:
-        if step not in patches:
-            patches[step] = [make_patch(b, figure_json(view(step))) for b, view in zip(bases, views)]
-    # The estimate may fall short (patches differ from step to step): thin until within the bound.
+    # Each frame's patch against the frame before it; a figure is dropped once diffed.
+    patches: dict[int, list[dict[str, Any]]] = {0: [{} for _ in views]}
+    prev = bases
+    for step in frames[1:]:
+        figs = draw(step)
+        patches[step] = [make_patch(a, b) for a, b in zip(prev, figs)]
+        prev = figs
+        for done in [k for k in drawn if k <= step]:
+            del drawn[done]
+    # The estimate may fall short (a patch across skipped steps carries more than one
+    # step's change): thin until within the bound, merging a dropped frame's patch
+    # into the next kept one.
     total = base_bytes + label_bytes + sum(size(patches[f]) for f in frames)
     while total > max_bytes - 4_096 and len(frames) > 2:
-        frames = _thinned(frames, n_steps)
+        kept = set(_thinned(frames, n_steps))
+        pending: list[dict[str, Any]] | None = None
+        for f in frames[1:]:
+            if pending is not None:
+                patches[f] = [compose_patches(a, b) for a, b in zip(pending, patches[f])]
+                pending = None
+            if f not in kept:
+                pending = patches.pop(f)
+        frames = [f for f in frames if f in kept]
         total = base_bytes + label_bytes + sum(size(patches[f]) for f in frames)
 
     note = _note(frames, n_steps)
