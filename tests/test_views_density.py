@@ -96,7 +96,9 @@ def test_eps_circle_has_radius_eps_around_current_point(db, X):
     c = X[snap.current]
     xs, ys = np.asarray(ball.x), np.asarray(ball.y)
     r = np.hypot(xs - c[0], ys - c[1])
-    np.testing.assert_allclose(r, EPS, rtol=1e-9)
+    # positions are float32, as the browser draws them: 7 digits, far below a pixel
+    assert xs.dtype == np.float32
+    np.testing.assert_allclose(r, EPS, rtol=1e-6)
     np.testing.assert_allclose(ball.meta["center"], c)
     assert list(_one(fig, "current").customdata) == [snap.current]
     # lighter balls around the neighbours, one closed outline each
@@ -134,8 +136,8 @@ def test_point_kinds_and_colours_match_snapshot(db):
         seen = []
         for role, rows in expect.items():
             tr = _one(fig, role)
-            assert list(tr.customdata) == rows.tolist(), (i, role)
-            seen += list(tr.customdata)
+            assert _kind_rows(tr).tolist() == rows.tolist(), (i, role)
+            seen += _kind_rows(tr).tolist()
         assert sorted(seen) == list(range(len(labels)))  # a partition
         core_tr = _one(fig, "core")
         want = [_color(lb) if lb >= 0 else "#666666" for lb in labels[expect["core"]]]
@@ -148,9 +150,44 @@ def test_point_kinds_and_colours_match_snapshot(db):
     # at the result some points are noise and the title gives the summary
     last = db.steps[-1]
     fig = dv.dbscan_scatter(db, len(db) - 1)
-    assert len(_one(fig, "noise").customdata) == int((last.labels < 0).sum()) > 0
+    assert len(_kind_rows(_one(fig, "noise"))) == int((last.labels < 0).sum()) > 0
     assert "noise point" in _plain(fig.layout.title.text)
     assert not _role(fig, "eps-ball")
+
+
+def _kind_rows(tr) -> np.ndarray:
+    """The rows of a DBSCAN kind trace: ``customdata`` holds (row, neighbours within ε) pairs."""
+    c = np.asarray(tr.customdata, dtype=int)
+    return c[:, 0] if c.ndim == 2 else c.reshape(-1)
+
+
+def test_dbscan_hover_gives_kind_cluster_and_neighbour_count(db):
+    """Each point's hover reads "core · cluster 2<br>23 neighbours within ε": the label's name per point
+    (hovertext), the count beside the row in customdata, the rest in the template."""
+    i = _expand_step(db)
+    snap = db.steps[i]
+    fig = _valid(dv.dbscan_scatter(db, i))
+    for role, what in (("core", "core"), ("border", "border"), ("unreached", "not reached yet")):
+        tr = _one(fig, role)
+        c = np.asarray(tr.customdata, dtype=int)
+        assert c.shape[1] == 2
+        np.testing.assert_array_equal(c[:, 1], snap.neighbor_counts[c[:, 0]])
+        want = ["noise" if lb < 0 else f"cluster {lb + 1}" for lb in snap.labels[c[:, 0]]]
+        assert list(tr.hovertext) == want
+        assert tr.hovertemplate.startswith("point #%{customdata[0]}<br>")
+        assert f"<br>{what} · %{{hovertext}}<br>%{{customdata[1]}} neighbours within ε" in tr.hovertemplate
+
+
+def test_neighbour_balls_are_one_outline_moved_to_each_neighbour(db, X):
+    i = _expand_step(db)
+    snap = db.steps[i]
+    nb = _one(_valid(dv.dbscan_scatter(db, i)), "eps-neighbors")
+    rows = snap.neighbors[snap.neighbors != snap.current]
+    xs = np.asarray(nb.x, dtype=float).reshape(rows.size, dv.NEIGHBOR_BALL_POINTS + 1)
+    ys = np.asarray(nb.y, dtype=float).reshape(rows.size, dv.NEIGHBOR_BALL_POINTS + 1)
+    assert np.isnan(xs[:, -1]).all()
+    r = np.hypot(xs[:, :-1] - X[rows, 0, None], ys[:, :-1] - X[rows, 1, None])
+    np.testing.assert_allclose(r, EPS, rtol=1e-6)
 
 
 def test_manhattan_ball_is_a_diamond(db_manhattan, X):
@@ -160,7 +197,7 @@ def test_manhattan_ball_is_a_diamond(db_manhattan, X):
     ball = _one(fig, "eps-ball")
     c = X[snap.current]
     l1 = np.abs(np.asarray(ball.x) - c[0]) + np.abs(np.asarray(ball.y) - c[1])
-    np.testing.assert_allclose(l1, EPS, rtol=1e-9)
+    np.testing.assert_allclose(l1, EPS, rtol=1e-6)  # float32 positions
     assert ball.meta["metric"] == "manhattan"
 
 

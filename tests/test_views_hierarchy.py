@@ -62,23 +62,33 @@ def _merges_in(traces) -> np.ndarray:
     return np.unique(c[np.isfinite(c)]).astype(int)
 
 
-def _point_colors(pts) -> np.ndarray:
-    """Each point's drawn colour: its ``marker.color`` code read through the trace's colour scale.
+def _point_colors(fig) -> np.ndarray:
+    """Each point's drawn colour: its ``marker.color`` code read through the layout's colour axis.
 
     plotly.js maps a value v to ``(v - cmin) / (cmax - cmin)`` on the scale; each
     code must fall exactly on a stop (the same float JavaScript computes), where
     the colour is that stop's, unblended.
     """
-    m = pts.marker
-    t = (_arr(m.color).astype(float) - m.cmin) / (m.cmax - m.cmin)
-    stops = {float(p): c for p, c in m.colorscale}
+    m = _one(fig, "points").marker
+    assert m.coloraxis == "coloraxis"
+    ax = fig.layout.coloraxis
+    assert ax.showscale is False
+    t = (_arr(m.color).astype(float) - ax.cmin) / (ax.cmax - ax.cmin)
+    stops = {float(p): c for p, c in ax.colorscale}
     assert all(v in stops for v in t.tolist()), "a point's colour would be a blend of two"
     return np.array([stops[v] for v in t.tolist()], dtype=object)
 
 
 def _rows(pts) -> np.ndarray:
-    """The data rows of a scatter's points (``customdata`` holds (row, cluster size) pairs)."""
-    return _arr(pts.customdata)[:, 0]
+    """The data rows of a scatter's points: in order when all are drawn, else customdata's (row, size) pairs."""
+    c = _arr(pts.customdata)
+    return c[:, 0] if c.ndim == 2 else np.arange(c.shape[0])
+
+
+def _sizes(pts) -> np.ndarray:
+    """The size of each drawn point's cluster, as its hover gives it (customdata)."""
+    c = _arr(pts.customdata)
+    return c[:, 1] if c.ndim == 2 else c
 
 
 def _notes(fig: go.Figure) -> str:
@@ -224,7 +234,12 @@ def test_cut_height_labels_k(ward):
     assert "k = 3" in _notes(fig)
     # at the last step: one colour per cut cluster, the two merges above the cut grey
     assert len(_role(fig, "links", state="done")) == 3
-    assert _merges_in(_role(fig, "links", state="above-cut")).tolist() == [38, 39]
+    # the grey trace holds every done link under the colour traces: the two above the cut show grey
+    (grey,) = _role(fig, "links", state="above-cut")
+    coloured = _merges_in(_role(fig, "links", state="done"))
+    assert _merges_in([grey]).tolist() == list(range(1, 40))
+    assert sorted(set(_merges_in([grey]).tolist()) - set(coloured.tolist())) == [38, 39]
+    assert fig.data.index(grey) < min(fig.data.index(t) for t in _role(fig, "links", state="done"))
 
 
 def test_dendrogram_colours_match_scatter(ward):
@@ -234,7 +249,7 @@ def test_dendrogram_colours_match_scatter(ward):
     dfig = _valid(hv.dendrogram(ward, step))
     sfig = _valid(hv.scatter(ward, step))
     pts = _one(sfig, "points")
-    color_of = dict(zip(_rows(pts).tolist(), _point_colors(pts).tolist()))
+    color_of = dict(zip(_rows(pts).tolist(), _point_colors(sfig).tolist()))
     checked = 0
     for tr in _role(dfig, "links", state="done"):
         x = _arr(tr.x).astype(float)
@@ -253,7 +268,7 @@ def test_truncation_note_above_the_cap(ward):
     drawn = _merges_in(_role(fig, "links"))
     assert drawn.tolist() == list(range(31, 40))
     leaves = _one(fig, "leaves")
-    assert len(leaves.x) == int((hv.dendrogram_layout(ward.linkage_matrix, 10)["leaf_nodes"] >= 40).sum())
+    assert len(_arr(leaves.x)) == int((hv.dendrogram_layout(ward.linkage_matrix, 10)["leaf_nodes"] >= 40).sum())
     # an early merge is inside a collapsed leaf: that leaf is marked, no link is
     early = _valid(hv.dendrogram(ward, 3, truncate_above=10))
     assert not _role(early, "current")
@@ -365,7 +380,7 @@ def test_scatter_colours_clusters_and_marks_the_merge(ward, X40):
     snap = ward.steps[step]
     pts = _one(fig, "points")
     assert _rows(pts).tolist() == list(range(40))
-    colors = _point_colors(pts)
+    colors = _point_colors(fig)
     labels = np.asarray(snap.labels)
     for lab in np.unique(labels):
         assert len(set(colors[labels == lab])) == 1
@@ -382,7 +397,7 @@ def test_scatter_colours_clusters_and_marks_the_merge(ward, X40):
 def test_scatter_many_clusters_only_largest_coloured(ward):
     fig = _valid(hv.scatter(ward, 15))  # 25 clusters, many of them single points
     pts = _one(fig, "points")
-    colors = _point_colors(pts)
+    colors = _point_colors(fig)
     labels = np.asarray(ward.steps[15].labels)
     sizes = np.bincount(labels)
     palette = set(hv.PALETTE[: hv.MAX_COLORED])
@@ -402,7 +417,7 @@ def test_scatter_is_to_scale_with_a_legend_naming_the_colours(ward):
     pts = _one(fig, "points")
     legend = _role(fig, "legend")
     labels = np.asarray(ward.steps[step].labels)
-    colors = _point_colors(pts)
+    colors = _point_colors(fig)
     sizes = np.bincount(labels)
     named = [tr for tr in legend if tr.meta["what"] == "cluster"]
     assert [tr.name for tr in named] == [f"{j + 1}" for j in range(len(named))]
@@ -411,10 +426,12 @@ def test_scatter_is_to_scale_with_a_legend_naming_the_colours(ward):
         members = colors == tr.marker.color
         # the points of that colour are one cluster of m points, and say so on hover
         assert len(set(labels[members])) == 1 and sizes[labels[members][0]] == members.sum() == tr.meta["size"]
-        assert set(_arr(pts.customdata)[members, 1].tolist()) == {members.sum()}
-    # every point's hover gives its cluster's size, from its customdata
-    assert "in a cluster of %{customdata[1]}" in pts.hovertemplate
-    np.testing.assert_array_equal(_arr(pts.customdata)[:, 1], sizes[labels])
+        assert set(_sizes(pts)[members].tolist()) == {members.sum()}
+    # every point's hover gives its number and its cluster's size (customdata); all 40
+    # are drawn, so point #i is the trace's i-th
+    assert pts.hovertemplate.startswith("point #%{pointNumber}<br>")
+    assert "in a cluster of %{customdata}<" in pts.hovertemplate
+    np.testing.assert_array_equal(_sizes(pts), sizes[labels])
     # clusters are numbered from 1, largest first, as the dendrogram's link colours are
     assert [tr.meta["size"] for tr in named] == sorted((tr.meta["size"] for tr in named), reverse=True)
     # the dendrogram beside it, with the cut line drawn, colours the same clusters the same way
@@ -448,9 +465,24 @@ def test_heatmap_says_what_its_axes_and_colours_are(X40):
     assert fig.layout.margin.r >= 90
 
 
+def test_subsampled_scatter_names_each_drawn_point_by_its_row(ward):
+    """With a subsample, the i-th drawn point is not row i: customdata holds (row, cluster size) pairs."""
+    fig = _valid(hv.scatter(ward, 30, max_points=15))
+    pts = _one(fig, "points")
+    c = _arr(pts.customdata)
+    assert c.shape == (15, 2)
+    rows = c[:, 0]
+    assert len(set(rows.tolist())) == 15 and rows.max() < 40
+    np.testing.assert_allclose(_arr(pts.x), hv.project_points(ward.X, np.zeros(2), np.eye(2))[rows, 0])
+    labels = np.asarray(ward.steps[30].labels)
+    np.testing.assert_array_equal(c[:, 1], np.bincount(labels)[labels[rows]])
+    assert pts.hovertemplate.startswith("point #%{customdata[0]}<br>")
+    assert "in a cluster of %{customdata[1]}<" in pts.hovertemplate
+
+
 def test_scatter_cut_k_and_stable_ranges(ward):
     fig = _valid(hv.scatter(ward, 10, cut_k=3))
-    colors = _point_colors(_one(fig, "points"))
+    colors = _point_colors(fig)
     assert _same_partition(colors, hierarchy.cut(ward, 3))
     other = hv.scatter(ward, 30)
     assert list(fig.layout.xaxis.range) == list(other.layout.xaxis.range)
@@ -471,8 +503,8 @@ def test_scatter_diana_marks_the_splinter_group():
     for i, snap in enumerate(t.steps):
         fig = _valid(hv.scatter(t, i))
         if snap.phase == "splinter":
-            assert sorted(np.asarray(_one(fig, "splinter").customdata).tolist()) == sorted(snap.splinter.tolist())
-            assert np.asarray(_one(fig, "moved").customdata).tolist() == [snap.moved]
+            assert sorted(_arr(_one(fig, "splinter").customdata).tolist()) == sorted(snap.splinter.tolist())
+            assert _arr(_one(fig, "moved").customdata).tolist() == [snap.moved]
         else:
             assert not _role(fig, "splinter") and not _role(fig, "merged")
         assert hv.step_title(t, i).startswith(f"Step {i + 1}")

@@ -38,7 +38,9 @@ from tracelab.views import em as _em
 from tracelab.views.common import (
     PALETTE,
     axis_range,
+    as_figure,
     figure,
+    figure_dict,
     format_count,
     project_points,
 )
@@ -70,6 +72,8 @@ GL_ABOVE = _em.GL_ABOVE
 HOVER_TEXT_UP_TO = _em.HOVER_TEXT_UP_TO
 #: At most this many lighter ε-balls are drawn around the current point's neighbours.
 MAX_NEIGHBOR_BALLS = 200
+#: Vertices of each neighbour's ε outline (the current point's has 361).
+NEIGHBOR_BALL_POINTS = 41
 
 _NOISE = "#BBBBBB"  # noise: the grey of kmeans' label -1
 _UNREACHED = "#DDDDDD"  # not reached yet / not ordered yet
@@ -202,6 +206,7 @@ class _Ctx:
     plane: _em._Plane
     columns: tuple[str, ...]
     XY: np.ndarray  # (n, 2)
+    XY32: np.ndarray  # (n, 2) float32: what the traces carry
     xrange: list[float]
     yrange: list[float]
     gl: bool
@@ -218,8 +223,8 @@ class _Ctx:
         if pad > 0:
             xr, yr = [xr[0] - pad, xr[1] + pad], [yr[0] - pad, yr[1] + pad]
         n = XY.shape[0]
-        return cls(trace=trace, plane=plane, columns=cols, XY=XY, xrange=xr, yrange=yr,
-                   gl=n > GL_ABOVE, n=n)
+        return cls(trace=trace, plane=plane, columns=cols, XY=XY, XY32=XY.astype(np.float32), xrange=xr,
+                   yrange=yr, gl=n > GL_ABOVE, n=n)
 
     def head(self) -> str:
         return (f"point #%{{customdata}}<br>{_esc(self.plane.xlabel)} = %{{x:.4g}}<br>"
@@ -253,7 +258,7 @@ def _markers(ctx: _Ctx, rows: np.ndarray, *, role: str, name: str, marker: dict,
     rows = np.asarray(rows, dtype=np.int64)
     tr = {
         "type": "scattergl" if ctx.gl else "scatter",
-        "x": ctx.XY[rows, 0], "y": ctx.XY[rows, 1], "mode": "markers", "name": name,
+        "x": ctx.XY32[rows, 0], "y": ctx.XY32[rows, 1], "mode": "markers", "name": name,
         "showlegend": showlegend, "customdata": rows, "marker": marker,
         "meta": {"role": role}, **extra,
     }
@@ -266,9 +271,13 @@ def _markers(ctx: _Ctx, rows: np.ndarray, *, role: str, name: str, marker: dict,
 
 
 def _segments(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """x, y of NaN-separated segments A[i] -> B[i] (one line trace for all)."""
+    """x, y of NaN-separated segments A[i] -> B[i] (one line trace for all), float32.
+
+    Float32 as the points' positions (:class:`_Ctx`): half the bytes of float64 at every
+    step, and a segment's end still lands on its point's pixel.
+    """
     m = A.shape[0]
-    xy = np.full((m, 3, 2), np.nan)
+    xy = np.full((m, 3, 2), np.nan, dtype=np.float32)
     xy[:, 0] = A
     xy[:, 1] = B
     xy = xy.reshape(-1, 2)
@@ -381,9 +390,9 @@ def dbscan_kinds(snap: Any) -> dict[str, np.ndarray]:
 
 def _ball(center: np.ndarray, radius: float, P: np.ndarray, metric: str, p: float,
           n_points: int) -> tuple[np.ndarray, np.ndarray]:
-    if metric == "minkowski":
-        return unit_ball_outline(center, radius, P, "minkowski", p, n_points)
-    return unit_ball_outline(center, radius, P, metric, 2.0, n_points)
+    """The outline of the ε-ball around ``center`` in the plane, float32 as every position drawn here."""
+    xs, ys = unit_ball_outline(center, radius, P, metric, p if metric == "minkowski" else 2.0, n_points)
+    return np.asarray(xs, dtype=np.float32), np.asarray(ys, dtype=np.float32)
 
 
 def dbscan_scatter(
@@ -423,6 +432,20 @@ def dbscan_scatter(
         ``"queue: 12 points"``. Axes are to scale (balls look round) and the
         ranges cover the data widened by ε.
     """
+    return as_figure(_dbscan_scatter(trace, step, axes=axes, columns=columns,
+                                     show_neighbor_balls=show_neighbor_balls))
+
+
+def _dbscan_scatter(
+    trace: Trace,
+    step: int,
+    *,
+    axes: tuple[int, int] | str = (0, 1),
+    columns: Sequence[str] | None = None,
+    show_neighbor_balls: bool = True,
+    typed: bool = False,
+) -> dict[str, Any]:
+    """:func:`dbscan_scatter` as a figure dict (``typed``: arrays written as plotly sends them, for the step charts)."""
     _check(trace, "dbscan", "trace_dbscan")
     step = _em._step_index(trace, step)
     snap = trace.steps[step]
@@ -439,36 +462,48 @@ def dbscan_scatter(
     notes: list[str] = []
     annotations: list[dict] = []
 
-    def texts(rows: np.ndarray, what: str) -> list[str]:
-        lab = _label_texts(labels[rows])
+    def texts(rows: np.ndarray) -> list[str]:
+        return _label_texts(labels[rows])
+
+    def hover(tr: dict, what: str) -> dict:
+        # "what · cluster 2<br>23 neighbours within ε": the per-point part (the label's
+        # name) in hovertext, the count in customdata beside the row, the rest in the
+        # template: a step sends a word a point rather than a sentence.
+        if "hovertext" not in tr:
+            return tr
+        head = ctx.head()
+        tail = ""
         if counts.shape == labels.shape:
-            cnt = counts[rows].astype(str).astype(object)
-            return [f"{what} · {lb}<br>{c} neighbours within ε" for lb, c in zip(lab, cnt.tolist())]
-        return [f"{what} · {lb}" for lb in lab]
+            rows = tr["customdata"]
+            tr["customdata"] = np.column_stack([rows, counts[rows]])
+            head = head.replace("%{customdata}", "%{customdata[0]}")
+            tail = "<br>%{customdata[1]} neighbours within ε"
+        tr["hovertemplate"] = f"{head}<br>{what} · %{{hovertext}}{tail}<extra></extra>"
+        return tr
 
     rows = np.flatnonzero(kinds["unreached"])
-    traces.append(_markers(ctx, rows, role="unreached", name="not reached yet",
+    traces.append(hover(_markers(ctx, rows, role="unreached", name="not reached yet",
                            marker={"color": _UNREACHED, "size": 7, "line": {"width": 0}},
-                           texts=texts(rows, "not reached yet")))
+                           texts=texts(rows)), "not reached yet"))
     rows = np.flatnonzero(kinds["noise"])
-    traces.append(_markers(ctx, rows, role="noise", name="noise",
+    traces.append(hover(_markers(ctx, rows, role="noise", name="noise",
                            marker={"symbol": "x", "color": _NOISE, "size": 8,
                                    "line": {"width": 0}},
-                           texts=texts(rows, "noise")))
+                           texts=texts(rows)), "noise"))
     rows = np.flatnonzero(kinds["border"])
     # Core and border points carry their cluster's colour; their legend entries (below)
     # name the symbol only, and the "cluster j" entries name the colours.
-    traces.append(_markers(ctx, rows, role="border", name="border", showlegend=False,
+    traces.append(hover(_markers(ctx, rows, role="border", name="border", showlegend=False,
                            marker={"symbol": "circle-open", "color": _label_colors(labels[rows]),
                                    "size": 8, "line": {"width": 2}},
-                           texts=texts(rows, "border")))
+                           texts=texts(rows)), "border"))
     rows = np.flatnonzero(kinds["core"])
     core_colors = np.array(_label_colors(labels[rows]), dtype=object)
     core_colors[labels[rows] < 0] = _PENDING_CORE
-    traces.append(_markers(ctx, rows, role="core", name="core", showlegend=False,
+    traces.append(hover(_markers(ctx, rows, role="core", name="core", showlegend=False,
                            marker={"color": core_colors.tolist(), "size": 9,
                                    "line": {"color": "white", "width": 0.5}},
-                           texts=texts(rows, "core")))
+                           texts=texts(rows)), "core"))
     pending = bool((labels[rows] < 0).any())
     traces.append(_key_entry("core point (dark grey: in no cluster yet)" if pending else "core point (filled)",
                              {"color": _PENDING_CORE, "size": 9}, kind="core"))
@@ -489,10 +524,15 @@ def dbscan_scatter(
     if current >= 0 and metric != "cosine" and eps > 0:
         if show_neighbor_balls and neighbors.size:
             nb = neighbors[neighbors != current][:MAX_NEIGHBOR_BALLS]
-            # 73 points: every 5°, so the corners of diamonds and squares (multiples of 45°) are hit
-            outs = [_ball(ctx.XY[i], eps, ctx.plane.P, metric, p, 73) for i in nb.tolist()]
-            xs = np.concatenate([np.append(o[0], np.nan) for o in outs]) if outs else np.empty(0)
-            ys = np.concatenate([np.append(o[1], np.nan) for o in outs]) if outs else np.empty(0)
+            # Every ball is the same outline moved to its centre. 41 points: every 9°, so the
+            # corners of diamonds and squares (multiples of 45°) are hit, and a circle's chords
+            # stray from it by 0.3 % of ε (well under a pixel); the outlines change at every step.
+            ox, oy = _ball(np.zeros(2), eps, ctx.plane.P, metric, p, NEIGHBOR_BALL_POINTS)
+            ring = np.empty((nb.size, NEIGHBOR_BALL_POINTS + 1, 2), dtype=np.float32)
+            ring[:, :-1, 0] = ctx.XY[nb, 0, None] + ox
+            ring[:, :-1, 1] = ctx.XY[nb, 1, None] + oy
+            ring[:, -1] = np.nan
+            xs, ys = ring[:, :, 0].ravel(), ring[:, :, 1].ravel()
             traces.append({"type": "scatter", "x": xs, "y": ys, "mode": "lines",
                            "name": "ε around neighbours", "showlegend": False, "connectgaps": False,
                            "hoverinfo": "skip",
@@ -541,7 +581,7 @@ def dbscan_scatter(
     every = ["not reached yet", "noise", "queue", "current point", "core point (dark grey: in no cluster yet)",
              "border point (ring)"] + [tr["name"] for tr in _cluster_legend(trace.steps[-1].labels, noise=False)]
     bottom = _legend_margin(every)
-    return figure(traces, {
+    return figure_dict(traces, {
         "title": _title(step_title(trace, step), title),
         "xaxis": xa, "yaxis": ya,
         "height": 422 + bottom,
@@ -552,7 +592,7 @@ def dbscan_scatter(
         "uirevision": f"dbscan-scatter-{ctx.plane.key}",
         "hovermode": "closest",
         "meta": {"eps": eps, "metric": metric, "current": current, "queue": int(queue.size)},
-    })
+    }, typed=typed)
 
 
 def k_distance_plot(
@@ -703,6 +743,12 @@ def optics_reachability(trace: Trace, step: int, *, eps_cut: float | None = None
         outlined. "eps-cut": the horizontal cut line, when there is one. The
         x-axis spans all n points from the first step, the y-axis is fixed.
     """
+    return as_figure(_optics_reachability(trace, step, eps_cut=eps_cut))
+
+
+def _optics_reachability(trace: Trace, step: int, *, eps_cut: float | None = None,
+                         typed: bool = False) -> dict[str, Any]:
+    """:func:`optics_reachability` as a figure dict (``typed``: arrays written as plotly sends them, for the step charts)."""
     _check(trace, "optics", "trace_optics")
     step = _em._step_index(trace, step)
     snap = trace.steps[step]
@@ -744,7 +790,7 @@ def optics_reachability(trace: Trace, step: int, *, eps_cut: float | None = None
             "meta": {"role": "eps-cut", "eps": eps_line},
         })
     title = step_title(trace, step) + _optics_summary(trace, snap, labels, eps_line, source)
-    return figure(traces, {
+    return figure_dict(traces, {
         "title": _title(step_title(trace, step), title),
         "meta": {"source": source, "eps_cut": eps_line},
         "xaxis": {"title": {"text": "points in OPTICS order"}, "range": [0.5, n + 0.5],
@@ -755,7 +801,7 @@ def optics_reachability(trace: Trace, step: int, *, eps_cut: float | None = None
         "showlegend": False,
         "uirevision": "optics-reachability",
         "hovermode": "closest",
-    })
+    }, typed=typed)
 
 
 def optics_scatter(
@@ -787,6 +833,19 @@ def optics_scatter(
         faint), "current-link" (the current, last ordered, point to its
         predecessor), "current" (a ring; ``customdata`` = its row).
     """
+    return as_figure(_optics_scatter(trace, step, eps_cut=eps_cut, axes=axes, columns=columns))
+
+
+def _optics_scatter(
+    trace: Trace,
+    step: int,
+    *,
+    eps_cut: float | None = None,
+    axes: tuple[int, int] | str = (0, 1),
+    columns: Sequence[str] | None = None,
+    typed: bool = False,
+) -> dict[str, Any]:
+    """:func:`optics_scatter` as a figure dict (``typed``: arrays written as plotly sends them, for the step charts)."""
     _check(trace, "optics", "trace_optics")
     step = _em._step_index(trace, step)
     snap = trace.steps[step]
@@ -859,7 +918,7 @@ def optics_scatter(
         max((trace.steps[-1].labels, trace.steps[-2].labels if len(trace) > 1 else trace.steps[-1].labels),
             key=lambda lb: int(np.max(lb, initial=-1))))]
     bottom = _legend_margin(every)
-    return figure(traces, {
+    return figure_dict(traces, {
         "title": _title(step_title(trace, step), title),
         "meta": {"source": source, "eps_cut": eps_line},
         "xaxis": xa, "yaxis": ya,
@@ -869,7 +928,7 @@ def optics_scatter(
         "showlegend": True,
         "uirevision": f"optics-scatter-{ctx.plane.key}",
         "hovermode": "closest",
-    })
+    }, typed=typed)
 
 
 # ------------------------------------------------------------------------------ HDBSCAN
@@ -904,6 +963,18 @@ def hdbscan_mst(
         not known yet are in "pending"), at it by the final labels (noise grey)
         with ``marker.opacity`` = membership probability.
     """
+    return as_figure(_hdbscan_mst(trace, step, axes=axes, columns=columns))
+
+
+def _hdbscan_mst(
+    trace: Trace,
+    step: int,
+    *,
+    axes: tuple[int, int] | str = (0, 1),
+    columns: Sequence[str] | None = None,
+    typed: bool = False,
+) -> dict[str, Any]:
+    """:func:`hdbscan_mst` as a figure dict (``typed``: arrays written as plotly sends them, for the step charts)."""
     _check(trace, "hdbscan", "trace_hdbscan")
     step = _em._step_index(trace, step)
     snap = trace.steps[step]
@@ -922,7 +993,7 @@ def hdbscan_mst(
                        else np.empty((0, 3)), dtype=np.float64).reshape(-1, 3)[:, 2]
     W_all = W_all[np.isfinite(W_all)]
     wmax = float(W_all.max()) if W_all.size else 1.0
-    mid = (ctx.XY[ii] + ctx.XY[jj]) / 2
+    mid = ((ctx.XY[ii] + ctx.XY[jj]) / 2).astype(np.float32)
     traces.append({"type": "scatter", "x": mid[:, 0], "y": mid[:, 1], "mode": "markers",
                    "name": "edge weights", "showlegend": False,
                    "customdata": np.column_stack([ii, jj]) if E.shape[0] else np.empty((0, 2)),
@@ -979,7 +1050,7 @@ def hdbscan_mst(
     # The legend (clusters of the "select" step) gets its room at every step: no jump.
     final = trace.steps[-1].labels
     bottom = _legend_margin([tr["name"] for tr in _cluster_legend(final)]) if final is not None else 55
-    return figure(traces, {
+    return figure_dict(traces, {
         "title": _title(step_title(trace, step), title),
         "xaxis": xa, "yaxis": ya,
         "height": 422 + bottom,
@@ -988,7 +1059,7 @@ def hdbscan_mst(
         "showlegend": snap.phase == "select",
         "uirevision": f"hdbscan-mst-{ctx.plane.key}",
         "hovermode": "closest",
-    })
+    }, typed=typed)
 
 
 def _condensed_layout(condensed: np.ndarray, n: int) -> dict[int, dict[str, float]]:
@@ -1048,6 +1119,11 @@ def hdbscan_condensed_tree(trace: Trace, step: int) -> go.Figure:
         the others are light grey; ``meta["selected"]`` lists the selected ids.
         Hover shows size, λ range and (when known) stability.
     """
+    return as_figure(_hdbscan_condensed_tree(trace, step))
+
+
+def _hdbscan_condensed_tree(trace: Trace, step: int, *, typed: bool = False) -> dict[str, Any]:
+    """:func:`hdbscan_condensed_tree` as a figure dict (``typed``: arrays written as plotly sends them, for the step charts)."""
     _check(trace, "hdbscan", "trace_hdbscan")
     step = _em._step_index(trace, step)
     snap = trace.steps[step]
@@ -1057,7 +1133,7 @@ def hdbscan_condensed_tree(trace: Trace, step: int) -> go.Figure:
         first = next((s.index for s in trace.steps if s.condensed is not None), None)
         text = ("the condensed tree is built at the “condense” stage"
                 + (f" (step {first + 1})" if first is not None else ""))
-        return figure([], {
+        return figure_dict([], {
             "title": _title(step_title(trace, step), title),
             "xaxis": {"visible": False, "range": [0, 1]},
             "yaxis": {"visible": False, "range": [0, 1]},
@@ -1065,7 +1141,7 @@ def hdbscan_condensed_tree(trace: Trace, step: int) -> go.Figure:
             "margin": {"l": 60, "r": 20, "t": 100, "b": 50},
             "showlegend": False,
             "uirevision": "hdbscan-condensed",
-        })
+        }, typed=typed)
     cond = np.asarray(snap.condensed, dtype=np.float64).reshape(-1, 4)
     info = _condensed_layout(cond, n)
     ids = sorted(info, key=lambda c: (info[c]["birth"], c))
@@ -1114,7 +1190,7 @@ def hdbscan_condensed_tree(trace: Trace, step: int) -> go.Figure:
         title += f" · {len(selected)} cluster{'s' if len(selected) != 1 else ''} selected"
     else:
         title += f" · {len(ids)} clusters"
-    return figure(traces, {
+    return figure_dict(traces, {
         "title": _title(step_title(trace, step), title),
         "xaxis": {"title": {"text": "points (bar width = cluster size)"}, "range": [0, n],
                   "showgrid": False, "zeroline": False, "showticklabels": False},
@@ -1125,7 +1201,7 @@ def hdbscan_condensed_tree(trace: Trace, step: int) -> go.Figure:
         "showlegend": False,
         "uirevision": "hdbscan-condensed",
         "hovermode": "closest",
-    })
+    }, typed=typed)
 
 
 # --------------------------------------------------------------------------- side by side
@@ -1363,13 +1439,15 @@ def step_charts(
     if trace.algorithm == "dbscan":
         # The k-th nearest other point, with k = MinPts - 1 (at most n - 1).
         k = max(1, min(int(trace.params["min_samples"]) - 1, trace.X.shape[0] - 1))
-        kdist = k_distance_plot(trace.X, k, eps=float(trace.params["eps"]), metric=trace.params["metric"])
-        views = [lambda s: dbscan_scatter(trace, s, axes=axes, columns=columns), lambda s: kdist]
+        # the same at every step: converted once
+        kdist = stepping.figure_json(k_distance_plot(trace.X, k, eps=float(trace.params["eps"]),
+                                                     metric=trace.params["metric"]))
+        views = [lambda s: _dbscan_scatter(trace, s, axes=axes, columns=columns, typed=True), lambda s: kdist]
     elif trace.algorithm == "optics":
         cut = trace.params.get("eps_cut")
-        views = [lambda s: optics_scatter(trace, s, eps_cut=cut, axes=axes, columns=columns),
-                 lambda s: optics_reachability(trace, s, eps_cut=cut)]
+        views = [lambda s: _optics_scatter(trace, s, eps_cut=cut, axes=axes, columns=columns, typed=True),
+                 lambda s: _optics_reachability(trace, s, eps_cut=cut, typed=True)]
     else:
-        views = [lambda s: hdbscan_mst(trace, s, axes=axes, columns=columns),
-                 lambda s: hdbscan_condensed_tree(trace, s)]
+        views = [lambda s: _hdbscan_mst(trace, s, axes=axes, columns=columns, typed=True),
+                 lambda s: _hdbscan_condensed_tree(trace, s, typed=True)]
     return stepping.build_spec(views, labels)

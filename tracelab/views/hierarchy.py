@@ -32,7 +32,6 @@ Conventions
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -47,10 +46,13 @@ from tracelab.views.common import (
     PALETTE,
     axis_range,
     current_step_parts,
+    as_figure,
     figure,
+    figure_dict,
     format_count,
     project_points,
     subsample,
+    typed_array,
 )
 
 __all__ = [
@@ -136,17 +138,12 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
-_SHORT_TYPES = {"int8": "i1", "uint8": "u1", "int16": "i2", "uint16": "u2", "int32": "i4", "uint32": "u4",
-                "float32": "f4", "float64": "f8"}
-
-
 def _typed(a: Any) -> dict | list:
     """An array as plotly.js's typed-array spec (``{"dtype", "bdata"[, "shape"]}``), made here.
 
-    The same JSON plotly writes for a numpy array (int64 narrowed to the
-    smallest integer type that holds it; an empty array as ``[]``), without the
-    per-array conversion plotly runs on every figure: the step charts draw
-    hundreds of figures, and that conversion was most of their time.
+    The same JSON plotly writes for a numpy array (:func:`~tracelab.views.common.typed_array`;
+    an empty array as ``[]``), without the per-array conversion plotly runs on
+    every figure: the step charts draw hundreds of figures.
 
     Parameters
     ----------
@@ -159,17 +156,7 @@ def _typed(a: Any) -> dict | list:
     a = np.asarray(a)
     if a.size == 0:
         return []
-    if a.dtype == np.int64 or a.dtype == np.intp:
-        lo, hi = int(a.min()), int(a.max())
-        for t in (np.int8, np.int16, np.int32):
-            if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max:
-                a = a.astype(t)
-                break
-    a = np.ascontiguousarray(a)
-    spec = {"dtype": _SHORT_TYPES[str(a.dtype)], "bdata": base64.b64encode(a.tobytes()).decode("ascii")}
-    if a.ndim > 1:
-        spec["shape"] = str(a.shape)[1:-1]
-    return spec
+    return typed_array(a)
 
 
 def step_title(trace: Trace, step: int) -> str:
@@ -451,18 +438,27 @@ def _segments(X4: np.ndarray, Y4: np.ndarray, merges: np.ndarray) -> tuple[np.nd
 
 def _link_trace(X4, Y4, merges, *, name, color, width, state, xaxis="x", yaxis="y",
                 showlegend=False, extra_meta=None, hover=True) -> dict:
-    """One polyline of U-shaped links; without ``hover``, the merge numbers go in ``meta["merges"]``.
+    """One polyline of U-shaped links, each vertex's merge number in ``customdata``.
 
     A link drawn over the stepped dendrogram's faded tree needs no hover of its
-    own: the faded trace under it has every link's, with the same text.
+    own: the faded trace under it has every link's, with the same text. Without
+    ``hover`` a link has 4 vertices and one merge number in ``customdata`` (not
+    shown; the tests and clicks read it): a trace's links grow by appending, so
+    a step sends only its new end.
     """
-    x, y, c = _segments(X4, Y4, merges)
     line = {"color": color, "width": width}
-    if not hover:
+    if hover:
+        x, y, c = _segments(X4, Y4, merges)
+    else:
         # Without hover a U needs only its left foot, its top right corner and its right
         # foot, drawn "vh" (up, then across; then down): 4 vertices a link with the gap, not 5.
-        keep = np.array([True, False, True, True, True] * X4.shape[0], dtype=bool)
-        x, y, c = x[keep], y[keep], c[keep]
+        m = X4.shape[0]
+        x = np.full((m, 4), np.nan, dtype=np.float32)
+        y = np.full((m, 4), np.nan, dtype=np.float32)
+        x[:, :3], y[:, :3] = X4[:, 1:], Y4[:, [0, 2, 3]]
+        x, y = x.ravel(), y.ravel()
+        merges = np.asarray(merges, dtype=np.int64)
+        c = merges.astype(np.int16 if merges.size == 0 or int(merges.max()) <= np.iinfo(np.int16).max else np.int32)
         line["shape"] = "vh"
     out = {
         "type": "scatter", "x": _typed(x), "y": _typed(y), "xaxis": xaxis, "yaxis": yaxis,
@@ -475,7 +471,7 @@ def _link_trace(X4, Y4, merges, *, name, color, width, state, xaxis="x", yaxis="
         out["hovertemplate"] = "merge %{customdata}<br>height %{y:.4g}<extra></extra>"
     else:
         out["hoverinfo"] = "skip"
-        out["meta"]["merges"] = _typed(c[::4])
+        out["customdata"] = _typed(c)
     return out
 
 
@@ -512,8 +508,12 @@ def _dendro_traces(Z, lay, *, done_upto: int, current: int | None, inside: np.nd
     at every step) and the done links are drawn over it, wider and opaque, so
     only the links to come show faded, and hovering any link reads it; "other"
     and the :data:`MAX_COLORED` colour traces (no hover of their own, their
-    merge numbers in ``meta["merges"]``) are always there (``meta["state"] == "unused"`` and no
-    vertex when a colour has no cluster); "current" has no vertex at the start.
+    merge numbers in ``customdata``, one a link) are always there
+    (``meta["state"] == "unused"`` and no vertex when a colour has no cluster);
+    "other" then holds every done link, the colour traces drawn over it, so only
+    the links outside the coloured clusters show grey (its state names those;
+    "covered" when there are none);
+    "current" has no vertex at the start.
     ``first`` is :func:`_first_leaf` and ``faded`` :func:`_faded_trace`
     (made here when not given; the steps share them).
     """
@@ -544,8 +544,12 @@ def _dendro_traces(Z, lay, *, done_upto: int, current: int | None, inside: np.nd
     if other.any() or underlay:
         above = done & (slot == -2)
         state = "above-cut" if inside is not None and not (other & ~above).any() else "other"
-        traces.append(_link_trace(X4[other], Y4[other], merges[other], name="other merges", color=OTHER,
-                                  width=width, state=state if other.any() else "unused",
+        # Stepped, the grey trace holds every done link, in merge order, under the colour
+        # traces (which draw the same U over it): a step then appends its one link rather
+        # than resending the grey links whenever a cluster enters or leaves the coloured ten.
+        grey = done if underlay else other
+        traces.append(_link_trace(X4[grey], Y4[grey], merges[grey], name="other merges", color=OTHER,
+                                  width=width, state=state if other.any() else "covered" if grey.any() else "unused",
                                   xaxis=xaxis, yaxis=yaxis, hover=not underlay))
     for s in range(MAX_COLORED):
         sel = done & (slot == s)
@@ -572,7 +576,7 @@ def _leaf_axis(lay: dict, n_labels_up_to: int = LEAF_LABELS_UP_TO) -> dict:
         nodes = lay["leaf_nodes"]
         text = np.where(nodes < n, nodes.astype(str).astype(object),
                         ("(" + lay["leaf_sizes"].astype(str).astype(object) + ")"))
-        axis.update({"tickmode": "array", "tickvals": np.arange(nl), "ticktext": text.tolist(),
+        axis.update({"tickmode": "array", "tickvals": _typed(np.arange(nl)), "ticktext": text.tolist(),
                      "tickangle": -90 if nl > 20 else 0, "tickfont": {"size": 10}})
     else:
         axis.update({"showticklabels": False})
@@ -623,8 +627,10 @@ def dendrogram(
         is its merge number = step index), in the same order at every step:
         "faded" (every laid-out link in light grey, under the rest, so only the
         merges to come show so; its ``meta`` holds ``leaves``, scipy's order,
-        and ``merges``, the laid-out merge numbers), "other"/"above-cut" (done
-        links outside the coloured clusters, dark grey), then one "done" trace
+        and ``merges``, the laid-out merge numbers), "other"/"above-cut" (every
+        done link, dark grey, under the colour traces: the links outside the
+        coloured clusters show grey; the state says which they are, "covered"
+        when none does), then one "done" trace
         per colour (``meta["slot"]``; "unused" and empty when that colour has
         no cluster), then the current merge ("current", thick,
         :data:`ACCENT`; "no-current" and empty at the start), a "cut" trace
@@ -636,8 +642,8 @@ def dendrogram(
     _check(trace)
     if not isinstance(truncate_above, (int, np.integer)) or truncate_above < 2:
         raise ValueError(f"truncate_above should be a whole number, at least 2, but got {truncate_above!r}")
-    return _dendrogram_at(trace, step, _dendrogram_prep(trace, truncate_above), cut_height=cut_height,
-                          cut_k=cut_k, color_threshold=color_threshold, color_by_cut=color_by_cut)
+    return as_figure(_dendrogram_at(trace, step, _dendrogram_prep(trace, truncate_above), cut_height=cut_height,
+                                    cut_k=cut_k, color_threshold=color_threshold, color_by_cut=color_by_cut))
 
 
 def _dendrogram_prep(trace: Trace, truncate_above: int) -> dict[str, Any]:
@@ -649,8 +655,12 @@ def _dendrogram_prep(trace: Trace, truncate_above: int) -> dict[str, Any]:
 
 
 def _dendrogram_at(trace: Trace, step: int, prep: dict[str, Any], *, cut_height: float | None,
-                   cut_k: int | None, color_threshold: float | None, color_by_cut: bool) -> go.Figure:
-    """:func:`dendrogram` at ``step`` from the steps' shared :func:`_dendrogram_prep`."""
+                   cut_k: int | None, color_threshold: float | None, color_by_cut: bool) -> dict[str, Any]:
+    """:func:`dendrogram` at ``step`` as a figure dict, from the steps' shared :func:`_dendrogram_prep`.
+
+    Every array in it is already a typed-array spec (:func:`_typed`), as plotly
+    would send it: the step charts use the dict as it is.
+    """
     step = _em._step_index(trace, step)
     Z, lay, truncate_above = prep["Z"], prep["lay"], prep["truncate_above"]
     n = Z.shape[0] + 1
@@ -658,14 +668,20 @@ def _dendrogram_at(trace: Trace, step: int, prep: dict[str, Any], *, cut_height:
     k_line = None
     merge_no = np.arange(1, n)
     inside = None
+    # the cut is the same at every step: found once per prep (scipy checks Z on every call)
+    cuts = prep.setdefault("cuts", {})
     if cut_height is None and cut_k is not None:
-        cut_height = cut_for_k(Z, cut_k)
+        if ("k", cut_k) not in cuts:
+            cuts["k", cut_k] = cut_for_k(Z, cut_k)
+        cut_height = cuts["k", cut_k]
         k_line = int(cut_k)
         # hierarchy.cut's clusters: the partition after the first n - k merges
         inside = merge_no <= n - k_line
     elif cut_height is not None:
         cut_height = float(cut_height)
-        k_line = k_for_height(Z, cut_height)
+        if ("h", cut_height) not in cuts:
+            cuts["h", cut_height] = k_for_height(Z, cut_height)
+        k_line = cuts["h", cut_height]
         inside = prep["effective"] <= cut_height
     if not color_by_cut:
         inside = None  # the clusters at this step, as the scatter colours them
@@ -696,11 +712,11 @@ def _dendrogram_at(trace: Trace, step: int, prep: dict[str, Any], *, cut_height:
                 colors[lx == inside] = ACCENT
                 notes.append(f"merge {m} is inside the leaf marked in colour")
         traces.append({
-            "type": "scatter", "x": lx.astype(float), "y": np.zeros(lx.shape[0]), "mode": "markers",
+            "type": "scatter", "x": _typed(lx.astype(float)), "y": _typed(np.zeros(lx.shape[0])), "mode": "markers",
             "name": "collapsed clusters", "showlegend": False, "hovertext": hover,
             "hovertemplate": "%{hovertext}<extra></extra>",
             "marker": {"symbol": "triangle-up", "size": 7, "color": colors.tolist()},
-            "customdata": lay["leaf_nodes"][small] - n + 1,
+            "customdata": _typed(lay["leaf_nodes"][small] - n + 1),
             "meta": {"role": "leaves"},
         })
     if cut_height is not None:
@@ -716,7 +732,9 @@ def _dendrogram_at(trace: Trace, step: int, prep: dict[str, Any], *, cut_height:
                             "xanchor": "right", "yanchor": "bottom", "showarrow": False,
                             "font": {"size": 13, "color": "black"},
                             "bgcolor": "rgba(255,255,255,0.8)"})
-        if k_line != k_for_height(Z, cut_height):
+        if ("h", cut_height) not in cuts:
+            cuts["h", cut_height] = k_for_height(Z, cut_height)
+        if k_line != cuts["h", cut_height]:
             notes.append(f"no single height leaves exactly {k_line} clusters (tied heights)")
     if m >= 1:
         snap = trace.steps[step]
@@ -727,7 +745,7 @@ def _dendrogram_at(trace: Trace, step: int, prep: dict[str, Any], *, cut_height:
     linkage = _params(trace).get("linkage", "")
     # one note a line: in a half-width column one long line runs off the chart
     annotations.append({**_note("<br>".join(notes), x=0.0, y=1.0, xanchor="left"), "align": "left"})
-    return figure(traces, {
+    return figure_dict(traces, {
         "xaxis": _leaf_axis(lay),
         "yaxis": {"title": {"text": f"merge height ({_esc(str(linkage))} linkage)" if linkage else "merge height"},
                   "range": yr, "zeroline": False},
@@ -835,12 +853,13 @@ def scatter(
     Returns
     -------
     plotly Figure
-        "points" (one trace, ``customdata`` = rows of (row, size of its
-        cluster); colours by :func:`cluster_colors`: the :data:`MAX_COLORED`
+        "points" (one trace; ``customdata`` = the size of each point's
+        cluster, its i-th point being data row i, or rows of (row, size) when
+        the points are subsampled; colours by :func:`cluster_colors`: the :data:`MAX_COLORED`
         largest clusters in palette colours, smaller grey, singletons small
         light grey, as the note says; ``marker.color`` holds each point's code
-        c, drawn in ``_CODE_COLORS[c]`` through a colour scale with a stop at each code: c <
-        MAX_COLORED is cluster c + 1 of the legend); for an AGNES merge
+        c, drawn in ``_CODE_COLORS[c]`` through ``layout.coloraxis``, a colour scale with a
+        stop at each code: c < MAX_COLORED is cluster c + 1 of the legend); for an AGNES merge
         "merged" (rings round both merged clusters, ``customdata`` their rows,
         cluster a's first, ``meta["n_a"]`` of them) and "centroids" (a line between the two clusters'
         centroids), at the start empty traces "no-merge" and "no-centroids";
@@ -849,7 +868,7 @@ def scatter(
         ("legend", or "legend-unused" and hidden).
     """
     _check(trace, ("agnes", "diana"))
-    return _scatter_at(trace, step, _scatter_prep(trace, axes, columns, max_points, seed, cut_k))
+    return as_figure(_scatter_at(trace, step, _scatter_prep(trace, axes, columns, max_points, seed, cut_k)))
 
 
 #: Colour of each point code: the :data:`MAX_COLORED` palette colours, then grey, then light grey.
@@ -884,8 +903,9 @@ def _scatter_prep(trace: Trace, axes, columns, max_points: int, seed: int, cut_k
             "x": _typed(XY[idx, 0]), "y": _typed(XY[idx, 1])}
 
 
-def _scatter_at(trace: Trace, step: int, prep: dict[str, Any]) -> go.Figure:
-    """:func:`scatter` at ``step`` from the steps' shared :func:`_scatter_prep`."""
+def _scatter_at(trace: Trace, step: int, prep: dict[str, Any]) -> dict[str, Any]:
+    """:func:`scatter` at ``step`` as a figure dict, from the steps' shared :func:`_scatter_prep` (arrays typed, as
+    :func:`_dendrogram_at`'s)."""
     step = _em._step_index(trace, step)
     algo, n, plane, XY, idx = prep["algo"], prep["n"], prep["plane"], prep["XY"], prep["idx"]
     cut_k, xl, yl = prep["cut_k"], prep["xl"], prep["yl"]
@@ -902,15 +922,21 @@ def _scatter_at(trace: Trace, step: int, prep: dict[str, Any]) -> go.Figure:
     # size as a number: the browser gets a few bytes a point where a colour name and
     # a sentence each took tens (they change at every step).
     code = np.where(slot >= 0, slot, np.where(single | (labels < 0), MAX_COLORED + 1, MAX_COLORED))
+    # The colour scale sits in the layout's coloraxis (the same at every step), so a
+    # step's marker carries only the codes and sizes. With every point drawn, point
+    # #i is the trace's i-th (plotly's pointNumber) and customdata holds only the
+    # cluster sizes, which change; with a subsample, (row, size) pairs.
+    every = len(idx) == n
     traces: list[dict] = [{
         "type": "scattergl" if gl else "scatter",
         "x": prep["x"], "y": prep["y"], "mode": "markers", "name": "points", "showlegend": False,
-        "customdata": _typed(np.column_stack([idx, psize[idx]])),
-        "marker": {"color": _typed(code[idx]), "colorscale": _CODE_SCALE, "cmin": 0,
-                   "cmax": len(_CODE_COLORS) - 1, "showscale": False,
+        "customdata": _typed(psize if every else np.column_stack([idx, psize[idx]])),
+        "marker": {"color": _typed(code[idx]), "coloraxis": "coloraxis",
                    "size": _typed(np.where(single[idx], 5, 8)), "line": {"width": 0}},
-        "hovertemplate": f"point #%{{customdata[0]}}<br>{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}"
-                         "<br>in a cluster of %{customdata[1]}<extra></extra>",
+        "hovertemplate": (f"point #%{{pointNumber}}<br>{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}"
+                          "<br>in a cluster of %{customdata}<extra></extra>") if every else
+                         (f"point #%{{customdata[0]}}<br>{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}"
+                          "<br>in a cluster of %{customdata[1]}<extra></extra>"),
         "meta": {"role": "points"},
     }]
     notes = []
@@ -949,24 +975,24 @@ def _scatter_at(trace: Trace, step: int, prep: dict[str, Any]) -> go.Figure:
     elif algo == "diana" and snap.phase == "splinter":
         sp = _rows(snap.splinter, n)
         traces.append({
-            "type": "scatter", "x": XY[sp, 0], "y": XY[sp, 1], "mode": "markers",
-            "name": "splinter group", "showlegend": False, "customdata": sp,
+            "type": "scatter", "x": _typed(XY[sp, 0]), "y": _typed(XY[sp, 1]), "mode": "markers",
+            "name": "splinter group", "showlegend": False, "customdata": _typed(sp),
             "marker": {"size": 14, "symbol": "diamond-open", "color": SPLINTER,
                        "line": {"color": SPLINTER, "width": 2}},
             "hovertemplate": "point #%{customdata}: in the splinter group<extra></extra>",
-            "meta": {"role": "splinter", "rows": sp},
+            "meta": {"role": "splinter", "rows": _typed(sp)},
         })
         mv = _rows(snap.moved, n) if getattr(snap, "moved", None) is not None else np.empty(0, np.int64)
         if mv.size:
             gain = getattr(snap, "gain", None)
             gtxt = f" (gain {_fmt(float(np.max(gain)))})" if gain is not None and np.size(gain) else ""
             traces.append({
-                "type": "scatter", "x": XY[mv, 0], "y": XY[mv, 1], "mode": "markers",
-                "name": "moved", "showlegend": False, "customdata": mv,
+                "type": "scatter", "x": _typed(XY[mv, 0]), "y": _typed(XY[mv, 1]), "mode": "markers",
+                "name": "moved", "showlegend": False, "customdata": _typed(mv),
                 "marker": {"size": 18, "symbol": "circle-open", "color": ACCENT,
                            "line": {"color": ACCENT, "width": 3}},
                 "hovertemplate": f"point #%{{customdata}}: moved to the splinter group{gtxt}<extra></extra>",
-                "meta": {"role": "moved", "rows": mv},
+                "meta": {"role": "moved", "rows": _typed(mv)},
             })
     if len(idx) < n:
         notes.append(_em._cap_note(len(idx), n))
@@ -987,7 +1013,7 @@ def _scatter_at(trace: Trace, step: int, prep: dict[str, Any]) -> go.Figure:
     legend_top = 48  # under the x axis title
     notes_top = legend_top + 20 * rows + 6
     bottom = notes_top + 17 * len(notes) + 8
-    return figure(traces, {
+    return figure_dict(traces, {
         # a line per part: a half-width column cuts one long line off
         "title": {"text": "<br>".join(_esc(part) for part in title_parts), "font": {"size": 14}},
         "xaxis": {"title": {"text": xl}, "range": xr, "zeroline": False, **xa},
@@ -1003,6 +1029,7 @@ def _scatter_at(trace: Trace, step: int, prep: dict[str, Any]) -> go.Figure:
                    "itemclick": False, "itemdoubleclick": False,
                    "font": {"size": 11}, "bgcolor": "rgba(255,255,255,0)"},
         "hovermode": "closest",
+        "coloraxis": {"colorscale": _CODE_SCALE, "cmin": 0, "cmax": len(_CODE_COLORS) - 1, "showscale": False},
         "uirevision": f"hierarchy-scatter-{plane.key}",
         "meta": {"n_clusters": summary["n_clusters"], "colored": summary["colored"]},
     })
