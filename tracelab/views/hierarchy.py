@@ -495,7 +495,8 @@ def _faded_trace(lay: dict, width: float = 1.6, xaxis: str = "x", yaxis: str = "
 
 def _dendro_traces(Z, lay, *, done_upto: int, current: int | None, inside: np.ndarray | None = None,
                    xaxis: str = "x", yaxis: str = "y", width: float = 1.6, underlay: bool = False,
-                   first: np.ndarray | None = None, faded: dict | None = None) -> tuple[list[dict], dict]:
+                   first: np.ndarray | None = None, faded: dict | None = None,
+                   cache: dict | None = None) -> tuple[list[dict], dict]:
     """Link traces: future (faded), other done links, done per colour group, current.
 
     ``inside`` (per merge, closed downwards) defines the colour groups: maximal
@@ -515,7 +516,9 @@ def _dendro_traces(Z, lay, *, done_upto: int, current: int | None, inside: np.nd
     "covered" when there are none);
     "current" has no vertex at the start.
     ``first`` is :func:`_first_leaf` and ``faded`` :func:`_faded_trace`
-    (made here when not given; the steps share them).
+    (made here when not given; the steps share them). ``cache``, shared by the
+    steps of one dendrogram, keeps the link traces made so far: most colours'
+    links are the same from one step to the next.
     """
     n = lay["n"]
     merges = lay["merges"]
@@ -554,9 +557,15 @@ def _dendro_traces(Z, lay, *, done_upto: int, current: int | None, inside: np.nd
     for s in range(MAX_COLORED):
         sel = done & (slot == s)
         if sel.any() or underlay:
-            traces.append(_link_trace(X4[sel], Y4[sel], merges[sel], name=f"cluster {s + 1}",
-                                      color=PALETTE[s], width=width, state="done" if sel.any() else "unused",
-                                      xaxis=xaxis, yaxis=yaxis, extra_meta={"slot": s}, hover=not underlay))
+            key = (s, width, xaxis, underlay, merges[sel].tobytes())
+            tr = cache.get(key) if cache is not None else None
+            if tr is None:
+                tr = _link_trace(X4[sel], Y4[sel], merges[sel], name=f"cluster {s + 1}",
+                                 color=PALETTE[s], width=width, state="done" if sel.any() else "unused",
+                                 xaxis=xaxis, yaxis=yaxis, extra_meta={"slot": s}, hover=not underlay)
+                if cache is not None:
+                    cache[key] = tr
+            traces.append(tr)
     info = {"n_groups": int(roots.size), "n_done": int(done.sum()), "n_future": int(fut.sum())}
     hit = merges == current if current is not None and current >= 1 else np.zeros(merges.shape[0], dtype=bool)
     if hit.any() or underlay:
@@ -688,7 +697,8 @@ def _dendrogram_at(trace: Trace, step: int, prep: dict[str, Any], *, cut_height:
     if color_threshold is not None:
         inside = prep["effective"] <= float(color_threshold)
     traces, info = _dendro_traces(Z, lay, done_upto=m, current=m if m >= 1 else None, inside=inside,
-                                  underlay=True, first=prep["first"], faded=prep["faded"])
+                                  underlay=True, first=prep["first"], faded=prep["faded"],
+                                  cache=prep.setdefault("links", {}))
     notes: list[str] = []
     nl = lay["leaf_nodes"].shape[0]
     ymax = float(np.max(Z[:, 2])) if n > 1 else 1.0
@@ -900,7 +910,8 @@ def _scatter_prep(trace: Trace, axes, columns, max_points: int, seed: int, cut_k
     xr, yr, xa, ya, scale_note = scaled_axes(axis_range(XY[:, 0]), axis_range(XY[:, 1]), names=(xl, yl))
     return {"algo": algo, "n": n, "plane": plane, "XY": XY, "idx": idx, "leaf_order": leaf_order,
             "cut_k": cut_k, "cut_labels": cut_labels, "xl": xl, "yl": yl, "axes": (xr, yr, xa, ya, scale_note),
-            "x": _typed(XY[idx, 0]), "y": _typed(XY[idx, 1])}
+            # float32, as the rings and centroids: a ten-millionth of the span is far below a pixel
+            "x": _typed(XY[idx, 0].astype(np.float32)), "y": _typed(XY[idx, 1].astype(np.float32))}
 
 
 def _scatter_at(trace: Trace, step: int, prep: dict[str, Any]) -> dict[str, Any]:
