@@ -114,22 +114,48 @@ def draw_step() -> None:
     url.write(url_params, share.url_values(url_params))
 
 
+SECTIONS = ["Side by side with EM and k-means", "Share and export"]
+
+
 def draw_sections(step: int, axes) -> None:
-    section = lab.section_picker(P, ["Side by side with EM and k-means", "Share and export"])
+    section = lab.section_picker(P, SECTIONS)
+    # The side-by-side panels do not change with the step (OPTICS's only between its
+    # extractions): they are drawn once, after the fragment (draw_side_by_side), so a
+    # step's rerun neither rebuilds nor resends them. What they should show is noted
+    # here; when it changes (section, axes, extraction), the whole page reruns to draw it.
+    want = None
     if section.startswith("Side"):
         # OPTICS has two extractions: compare the one the step above draws.
-        extraction = "xi" if trace.steps[step].phase == "xi" else "cut"
-        figs = side_by_side(axes, extraction)
-        st.caption(f"The same data through {figs[0].layout.meta['compares']}, EM and k-means "
-                   "(with as many clusters, 2 to 10): which assumptions fit?"
-                   + (" OPTICS is compared through the ε cut, or through the ξ method at its step."
-                      if trace.algorithm == "optics" else ""))
-        # Three columns, which stack on a narrow screen, rather than one figure squeezed.
-        for c, (col, fig) in enumerate(zip(st.columns(3), figs)):
-            with col:
-                st.plotly_chart(fig, key=K(f"side{c}"), theme=None, config=lab.CHART_CONFIG)
-    else:
+        want = ("xi" if trace.steps[step].phase == "xi" else "cut", axes)
+    st.session_state[K("side.want")] = want
+    if not st.session_state.get(K("side.full_run")) and st.session_state.get(K("side.drawn")) != want:
+        st.rerun(scope="app")
+    if want is None:
         lab.share_section(P, trace, url_params, choice=choice, replay=replay, check=check, files=[])
 
 
-player.run_in_fragment(P, draw_step)
+def draw_side_by_side() -> None:
+    """The panels the step's section asked for (draw_sections), drawn on the page's full runs only."""
+    want = st.session_state.get(K("side.want"))
+    st.session_state[K("side.drawn")] = want
+    if want is None:
+        return
+    extraction, axes = want
+    figs = side_by_side(axes, extraction)
+    st.caption(f"The same data through {figs[0].layout.meta['compares']}, EM and k-means "
+               "(with as many clusters, 2 to 10): which assumptions fit?"
+               + (" OPTICS is compared through the ε cut, or through the ξ method at its step."
+                  if trace.algorithm == "optics" else ""))
+    # Three columns, which stack on a narrow screen, rather than one figure squeezed.
+    for c, (col, fig) in enumerate(zip(st.columns(3), figs)):
+        with col:
+            st.plotly_chart(fig, key=K(f"side{c}"), theme=None, config=lab.CHART_CONFIG)
+
+
+# A full run draws the fragment and then the panels; a step's rerun is the fragment's only.
+st.session_state[K("side.full_run")] = True
+try:
+    player.run_in_fragment(P, draw_step)
+    draw_side_by_side()
+finally:
+    st.session_state[K("side.full_run")] = False

@@ -217,7 +217,8 @@ def cluster_colors(labels: np.ndarray, leaf_order: np.ndarray | None = None) -> 
     colors : ndarray of str, shape (n_samples,)
     summary : dict
         ``n_clusters``, ``colored``, ``grey`` (clusters of 2+ points drawn grey),
-        ``singletons`` and ``slot`` (each point's colour slot, -1 for grey).
+        ``singletons``, ``single_points`` (points drawn as singletons: alone or noise)
+        and ``slot`` (each point's colour slot, -1 for grey).
     """
     labels = np.asarray(labels, dtype=np.int64)
     n = labels.shape[0]
@@ -241,6 +242,7 @@ def cluster_colors(labels: np.ndarray, leaf_order: np.ndarray | None = None) -> 
         "colored": int((slot_of >= 0).sum()),
         "grey": int(((slot_of < 0) & (sizes >= 2) & real).sum()),
         "singletons": int(((sizes == 1) & real).sum()),
+        "single_points": int(single.sum()),
         "slot": slot,
     }
     return colors, summary
@@ -820,11 +822,9 @@ def _legend_traces(slot: np.ndarray) -> list[dict]:
     return out
 
 
-def _grey_notes(labels: np.ndarray, summary: dict) -> list[str]:
+def _grey_notes(summary: dict) -> list[str]:
     """What the grey points are (the legend lists the coloured clusters only)."""
-    labels = np.asarray(labels)
-    _, inv, counts = np.unique(labels, return_inverse=True, return_counts=True)
-    single = int(np.sum((counts[inv] == 1) | (labels < 0)))
+    single = summary["single_points"]
     notes = []
     if summary["grey"]:
         g = summary["grey"]
@@ -1016,7 +1016,7 @@ def _scatter_at(trace: Trace, step: int, prep: dict[str, Any]) -> dict[str, Any]
     top = 22 + 19 * len(title_parts)
     legend = _legend_traces(slot)
     traces += legend
-    notes[:0] = _grey_notes(labels, summary)
+    notes[:0] = _grey_notes(summary)
     # Below the plot. Margins are fixed, so the rows the legend wraps into are
     # counted here for a narrow chart (a half-width column on a laptop).
     plot_h = 320
