@@ -581,9 +581,63 @@ def test_the_table_and_the_formula_write_each_responsibility_alike(bishop):
         assert latex.replace(r"\mathrm{e}{", "e").rstrip("}") == text
         assert tex.split(f"r_{{{extreme},{k + 1}}} &=")[1].split("\\\\")[0].rstrip().endswith(latex)
     assert r"\approx" not in tex
-    assert em.format_responsibility(resp[extreme, 0]).count("e-") == 1
-    assert em.format_responsibility(0.5) == "0.5000" and em.format_responsibility(3e-20) == "3.000e-20"
-    assert em.format_responsibility(0.001234) == "0.001234" and em.format_responsibility(1.0) == "1.000"
+    assert em.format_responsibility(0.5) == "0.5" and em.format_responsibility(3e-20) == "3e-20"
+    assert em.format_responsibility(0.001234) == "0.001234" and em.format_responsibility(1.0) == "1"
+    assert em.format_responsibility(3e-20, latex=True) == r"3\mathrm{e}{-20}"
+
+
+def test_the_formula_writes_a_responsibility_below_a_millionth_as_the_grid_does(faithful_X):
+    # The lab's default run: at its last step point 0 is all but certainly in Gaussian 2.
+    trace = trace_em(faithful_X, 2, init="random_from_data", seed=15)
+    step = len(trace) - 1
+    r = trace.steps[step].responsibilities[0]
+    assert r[0] < 1e-6  # exponent notation in the grid (JavaScript's rule), so in the formula too
+    tex = em.responsibility_latex(trace, step, 0)
+    for k, shown in ((1, "3.117e-9"), (2, "1")):
+        assert em.format_responsibility(r[k - 1]) == shown
+        line = tex.split(f"r_{{0,{k}}} &=")[1].split("\\\\")[0].rstrip()
+        assert line.endswith(" = " + em.format_responsibility(r[k - 1], latex=True)), line
+    assert tex.split("r_{0,1} &=")[1].split("\\\\")[0].rstrip().endswith(r" = 3.117\mathrm{e}{-9}")
+
+
+# (x, String(Number(x.toPrecision(4)))) as Chromium computes it: sprintf-js's "%.4g", the
+# responsibilities grid's format. Across both ends of JavaScript's plain notation (1e-6, 1e21),
+# rounding into the next power, halfway cases (0.015625 is exact: JavaScript rounds it up,
+# Python's "%.4g" to even), and the ends of the float range.
+GRID_WRITES = [
+    (0.5, "0.5"),
+    (1.0, "1"),
+    (0.5476, "0.5476"),
+    (0.99996, "1"),
+    (0.99994, "0.9999"),
+    (0.015625, "0.01563"),
+    (0.001234, "0.001234"),
+    (2.5e-05, "0.000025"),
+    (1.626e-06, "0.000001626"),
+    (1e-06, "0.000001"),
+    (9.99996e-07, "0.000001"),
+    (9.9994e-07, "9.999e-7"),
+    (1.626e-07, "1.626e-7"),
+    (1e-07, "1e-7"),
+    (3e-20, "3e-20"),
+    (123456.0, "123500"),
+    (9.9994e20, "999900000000000000000"),
+    (9.99996e20, "1e+21"),
+    (1e21, "1e+21"),
+    (-0.5, "-0.5"),
+    (-1.626e-07, "-1.626e-7"),
+    (0.0, "0"),
+    (5e-324, "5e-324"),
+]
+
+
+@pytest.mark.parametrize(("x", "shown"), GRID_WRITES)
+def test_a_responsibility_is_written_as_the_grid_writes_it(x, shown):
+    assert em.format_responsibility(x) == shown
+    # the formula: the same characters, the exponent's "e" upright
+    latex = em.format_responsibility(x, latex=True)
+    assert latex.replace(r"\mathrm{e}{", "e").rstrip("}") == shown
+    assert ("e" in shown) == (r"\mathrm{e}" in latex)
 
 
 def test_responsibility_latex_escapes_column_names(bishop):

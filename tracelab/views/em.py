@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
@@ -1178,38 +1179,75 @@ def _tex_log(logv: float, sig: int = 4) -> str:
     return rf"{m_str} \times 10^{{{e}}}"
 
 
-#: Responsibilities below this are written in scientific notation (in tables and formulas).
-SCIENTIFIC_BELOW = 1e-3
+#: JavaScript writes a number in exponent notation below this magnitude ("1.626e-7") ...
+SCIENTIFIC_BELOW = 1e-6
+#: ... and from this one on ("1e+21"); between them it writes every digit ("0.000001626").
+SCIENTIFIC_FROM = 1e21
+#: Significant digits of every responsibility the lab writes (the grid's ``"%.4g"``).
+RESPONSIBILITY_DIGITS = 4
+#: The responsibilities grid's number format: :func:`format_responsibility` writes the same.
+RESPONSIBILITY_FORMAT = f"%.{RESPONSIBILITY_DIGITS}g"
 
 
 def format_responsibility(r: float, *, latex: bool = False) -> str:
     """A responsibility as every table and formula of the lab writes it: 4 significant digits.
 
-    ``0.5 -> "0.5000"``, ``0.001234 -> "0.001234"``, ``3e-20 -> "3.000e-20"`` (scientific
-    below :data:`SCIENTIFIC_BELOW`), ``0 -> "0"``. One function, so the responsibilities
-    table and the r_ik formula show the same digits.
+    Exactly what the responsibilities grid shows for :data:`RESPONSIBILITY_FORMAT`
+    (``"%.4g"``): Streamlit formats it with sprintf-js, whose ``%g`` is JavaScript's
+    ``String(Number(r.toPrecision(4)))``. So trailing zeros go and JavaScript's
+    notation rules apply: ``0.5 -> "0.5"``, ``1 -> "1"``, ``0.5476 -> "0.5476"``,
+    ``1.626e-6 -> "0.000001626"``, ``1.626e-7 -> "1.626e-7"`` (exponent notation
+    below :data:`SCIENTIFIC_BELOW` and from :data:`SCIENTIFIC_FROM` on, exponents
+    unpadded, ``"e+21"`` above), ``3e-20 -> "3e-20"``, ``0 -> "0"``. Rounding is
+    ``toPrecision``'s: of the exact binary value, halfway cases away from zero
+    (``0.015625 -> "0.01563"``, where Python's ``"%.4g"`` gives ``"0.01562"``).
+    One function, so the grid, the r_ik formula and the home page's caption show
+    the same characters.
 
     Parameters
     ----------
     r : float
         In [0, 1].
     latex : bool, default False
-        For ``st.latex``: the same characters, set upright (``3.000\\mathrm{e}{-20}``).
+        For ``st.latex``: the same characters, the exponent set upright
+        (``1.626\\mathrm{e}{-7}``).
 
     Returns
     -------
     str
     """
     r = float(r)
-    if r == 0 or not math.isfinite(r):
-        return "0" if r == 0 else str(r)
-    if abs(r) >= SCIENTIFIC_BELOW:
-        return f"{r:#.4g}".rstrip(".")
-    mantissa, exponent = f"{r:.3e}".split("e")
-    exponent = f"{int(exponent):03d}" if int(exponent) < 0 else f"{int(exponent):02d}"
+    if not math.isfinite(r):
+        return "NaN" if r != r else ("Infinity" if r > 0 else "-Infinity")
+    if r == 0:
+        return "0"  # JavaScript writes -0 as "0" too
+    sign = "-" if r < 0 else ""
+    exact = Decimal(abs(r))  # the double's exact value: toPrecision rounds that, not a repr
+    # toPrecision(4): the exact value rounded to 4 significant digits, halfway away from zero
+    last_digit = Decimal(1).scaleb(exact.adjusted() + 1 - RESPONSIBILITY_DIGITS)
+    rounded = exact.quantize(last_digit, rounding=ROUND_HALF_UP)
+    # Number() then String(): the double nearest the rounded digits, written with the
+    # shortest digits that read back as it (Python's repr finds the same ones). Only
+    # at the ends of the float range do they differ from the rounded digits.
+    value = float(rounded)
+    if math.isinf(value):
+        return sign + "Infinity"
+    shortest = Decimal(repr(value)).normalize()
+    digits = "".join(map(str, shortest.as_tuple().digits))
+    e = shortest.adjusted()
+    if Decimal(str(SCIENTIFIC_BELOW)) <= Decimal(1).scaleb(e) < Decimal(str(SCIENTIFIC_FROM)):
+        if e < 0:
+            body = "0." + "0" * (-e - 1) + digits
+        elif len(digits) <= e + 1:
+            body = digits + "0" * (e + 1 - len(digits))
+        else:
+            body = digits[: e + 1] + "." + digits[e + 1:]
+        return sign + body
+    head = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+    exponent = f"{'+' if e > 0 else '-'}{abs(e)}"
     if latex:
-        return rf"{mantissa}\mathrm{{e}}{{{exponent}}}"
-    return f"{mantissa}e{exponent}"
+        return rf"{sign}{head}\mathrm{{e}}{{{exponent}}}"
+    return f"{sign}{head}e{exponent}"
 
 
 def _tex_num(x: float, sig: int = 4) -> str:
