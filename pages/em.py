@@ -32,9 +32,6 @@ INIT_LABELS = {
 NO_PRESET = "none"
 # Up to this many Gaussians the parameters table fits in the side column.
 SIDE_TABLE_UP_TO = 3
-# Above this many cells the responsibilities table is sent unstyled: a Styler formats
-# every cell in Python on each step.
-RESP_STYLED_UP_TO = 200_000
 CHART_CONFIG = lab.CHART_CONFIG
 
 EM_PARAMS = [
@@ -170,13 +167,29 @@ def parameters_table(step: int) -> None:
     """
     st.markdown(f"**Parameters at step {step + 1}**")
     table = views.parameters_table(trace, step, columns).set_index("component").T
+    # Written here, not by a pandas Styler: a Styler costs tens of ms of Python on every step.
+    text = table.map(lambda v: "—" if v != v else f"{v:.4g}")
     if trace[step].n_components <= SIDE_TABLE_UP_TO:
-        table.index = [data_picker.plain(name) for name in table.index]
-        st.table(table.style.format("{:.4g}", na_rep="—"))
+        text.index = [data_picker.plain(name) for name in text.index]
+        st.table(text)
     else:
-        # Text cells: the grid shows a Styler's missing values as "None", not as "—".
-        text = table.map(lambda v: "—" if v != v else f"{v:.4g}")
         st.dataframe(text, key=K("params"), height=35 * (len(table) + 1) + 3)
+
+
+def responsibilities_grid(step: int) -> None:
+    """Every point's responsibilities at ``step``, as numbers: sorting a column sorts by value.
+
+    The grid writes each responsibility as the r_ik formula does
+    (:func:`~tracelab.views.em.format_responsibility` mirrors its ``"%.4g"``), and
+    the browser formats the cells: sending numbers, not one string per cell, keeps
+    each step's message small.
+    """
+    resp_table = views.responsibilities_table(trace, step, columns)
+    resp_table["point"] = resp_table["point"].astype("int32")  # row indices: half the bytes of int64
+    r_columns = resp_table.columns[-trace[step].n_components:]
+    number = st.column_config.NumberColumn(format=views.RESPONSIBILITY_FORMAT)
+    st.dataframe(resp_table, hide_index=True, key=K("resp_table"), height=300,
+                 column_config={name: number for name in r_columns})
 
 
 def draw_step() -> None:
@@ -212,13 +225,7 @@ def draw_step() -> None:
                 persist_state=PERSIST,
             )
             st.latex(views.responsibility_latex(trace, step, point, columns=columns))
-            resp_table = views.responsibilities_table(trace, step, columns)
-            r_columns = [c for c in resp_table.columns[-trace[step].n_components:]]
-            shown = resp_table
-            if resp_table.size <= RESP_STYLED_UP_TO:
-                # The formula's format (format_responsibility); sorting still uses the numbers.
-                shown = resp_table.style.format(views.format_responsibility, subset=r_columns)
-            st.dataframe(shown, hide_index=True, key=K("resp_table"), height=300)
+            responsibilities_grid(step)
         elif section == "Equations":
             for title, latex, highlighted in views.equations_latex(snap.phase, trace.params["covariance_type"]):
                 with st.container(border=highlighted):
