@@ -410,6 +410,34 @@ def test_cost_curve_marks_the_step(fixture, request):
 # --------------------------------------------------------------------------- comparison
 
 
+def _rgb(colors) -> list[tuple[int, int, int]]:
+    """``"#rrggbb"`` or ``"rgb(r,g,b)"`` colours as (r, g, b)."""
+    out = []
+    for c in colors:
+        if c.startswith("#"):
+            out.append(tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)))
+        else:
+            out.append(tuple(int(v) for v in c[c.index("(") + 1:-1].split(",")))
+    return out
+
+
+def _shown_colors(tr) -> list[tuple[int, int, int]]:
+    """The colour plotly draws each marker in: a colour string, or a number's band of a discrete colorscale."""
+    colors = list(tr.marker.color)
+    if not isinstance(colors[0], str):
+        lo, hi = tr.marker.cmin, tr.marker.cmax
+        scale = [(float(at), c) for at, c in tr.marker.colorscale]
+        picked = []
+        for v in colors:
+            t = (float(v) - lo) / (hi - lo)
+            # on a stop: that stop's colour; else inside a band whose two ends share one colour
+            (c,) = ({c0 for a, c0 in scale if abs(a - t) < 1e-12}
+                    or {c0 for (a, c0), (b, c1) in zip(scale, scale[1:]) if a < t < b and c0 == c1})
+            picked.append(c)
+        colors = picked
+    return _rgb(colors)
+
+
 def test_comparison_picks_the_m_steps(km_faithful, em_faithful):
     for t in (1, 2):
         fig = _valid(kv.comparison(km_faithful, em_faithful, t))
@@ -423,8 +451,8 @@ def test_comparison_picks_the_m_steps(km_faithful, em_faithful):
         right = [tr for tr in _role(fig, "points") if tr.xaxis == "x2"]
         assert len(left) == len(right) == 1
         labels = np.asarray(km_faithful.steps[ks].labels)
-        assert list(left[0].marker.color) == [common.component_color(j) for j in labels]
-        assert list(right[0].marker.color) == common.blend(em_faithful.steps[es].responsibilities)
+        assert _shown_colors(left[0]) == _rgb([common.component_color(j) for j in labels])
+        assert _shown_colors(right[0]) == _rgb(common.blend(em_faithful.steps[es].responsibilities))
         ell = _role(fig, "ellipse")
         assert len(ell) == 2 and all(tr.xaxis == "x2" for tr in ell)
         cen = _one(fig, "centers")
@@ -445,6 +473,103 @@ def test_comparison_clips_and_starts(km_faithful, em_faithful):
     assert start["kmeans_step"] == 0 and start["em_step"] == 0
     with pytest.raises(ValueError, match="same data"):
         kv.comparison(trace_kmeans(km_faithful.X[:-1], 2, seed=0), em_faithful, 1)
+
+
+def _png_pixels(source: str) -> tuple[np.ndarray, list[str]]:
+    """(palette index of every pixel, top row first; the palette as "#rrggbb") of a data-URI palette PNG."""
+    import base64
+    import struct
+    import zlib
+
+    png = base64.b64decode(source.split(",", 1)[1])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, {}
+    while pos < len(png):
+        (n,), kind = struct.unpack(">I", png[pos:pos + 4]), png[pos + 4:pos + 8]
+        chunks[kind] = chunks.get(kind, b"") + png[pos + 8:pos + 8 + n]
+        assert zlib.crc32(kind + png[pos + 8:pos + 8 + n]) == struct.unpack(">I", png[pos + 8 + n:pos + 12 + n])[0]
+        pos += 12 + n
+    w, h, depth, colour_type = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
+    assert (depth, colour_type) == (8, 3)  # 8-bit palette
+    rows = np.frombuffer(zlib.decompress(chunks[b"IDAT"]), np.uint8).reshape(h, w + 1)
+    assert not rows[:, 0].any()  # no row filters
+    plte = chunks[b"PLTE"]
+    palette = ["#" + plte[i:i + 3].hex().upper() for i in range(0, len(plte), 3)]
+    return rows[:, 1:], palette
+
+
+def _hover(tr) -> list[str]:
+    """Each point's hover as plotly.js writes it from the template, for the fields the comparison uses."""
+    import re
+
+    n = len(np.asarray(tr.x))
+    cd = None if tr.customdata is None else np.asarray(tr.customdata)
+    color = np.asarray(tr.marker.color)
+
+    def fields(i):
+        def field(m):
+            name, j, fmt = m.group(1), m.group(2), m.group(3)
+            if name in ("x", "y"):
+                v = float(np.asarray(getattr(tr, name))[i])
+            elif name == "pointNumber":
+                v = i
+            elif name == "marker.color":
+                v = color[i]
+            else:
+                v = cd[i] if j is None else cd[i][int(j)]
+            return format(float(v), fmt[1:]) if fmt else str(int(v))
+        return field
+
+    pattern = r"%\{(x|y|pointNumber|marker\.color|customdata)(?:\[(\d+)\])?(:\.3f|:\.4g)?\}"
+    return [re.sub(pattern, fields(i), tr.hovertemplate).replace("<extra></extra>", "") for i in range(n)]
+
+
+def test_comparison_is_sent_compact_with_the_same_picture_and_hover(blobs):
+    """The figure travels again on every click that changes the iteration: it must stay small."""
+    t = trace_kmeans(blobs, 3, init="random", seed=199)
+    e = trace_em(blobs, 3, init="random_from_data", means_init=t.steps[0].centers, weights_init=[1 / 3] * 3,
+                 max_iter=100, tol=1e-6, seed=0)
+    # iteration 1: every blended colour differs (sent as strings); later ones repeat (sent as codes)
+    encodings = [_check_compact_comparison(t, e, it, X=np.asarray(blobs)) for it in (1, 2, 5)]
+    assert encodings[0] == "strings" and "codes" in encodings[1:]
+
+
+def _check_compact_comparison(t: Trace, e: Trace, iteration: int, X: np.ndarray) -> str:
+    """Check the figure at ``iteration``; return how the right panel's colours were sent."""
+    from tracelab.views import em as ev
+
+    fig = _valid(kv.comparison(t, e, iteration))
+    assert len(fig.to_json()) < 30_000  # 90 KB with the regions as a heatmap and a sentence per point
+    meta = fig.layout.meta
+    ks, es = meta["kmeans_step"], meta["em_step"]
+    # regions: an image of exactly the cells the heatmap had, at the same places, same colours
+    heat, _ = kv._regions(kv._Context.build(t, (0, 1), None, 5_000, 0), ks)
+    reg = _one(fig, "regions")
+    assert reg.type == "image" and reg.opacity == heat["opacity"] == kv.REGION_OPACITY
+    pixels, palette = _png_pixels(reg.source)
+    assert np.array_equal(pixels, heat["z"])  # row i is drawn at y0 + i dy, as the heatmap's row i at y[i]
+    assert palette == [common.component_color(j) for j in range(3)]
+    assert reg.x0 == pytest.approx(heat["x"][0]) and reg.dx == pytest.approx(heat["x"][1] - heat["x"][0])
+    assert reg.y0 == pytest.approx(heat["y"][0]) and reg.dy == pytest.approx(heat["y"][1] - heat["y"][0])
+    assert fig.layout.xaxis.range == fig.layout.xaxis2.range
+    # colours: each point's as before (cluster colour; blended responsibilities)
+    left, right = _role(fig, "points")
+    labels = np.asarray(t.steps[ks].labels)
+    assert _shown_colors(left) == _rgb([common.component_color(j) for j in labels])
+    assert _shown_colors(right) == _rgb(common.blend(e.steps[es].responsibilities))
+    # hover: the same lines as the sentences it replaces
+    for tr, last in ((left, [f"cluster {j + 1}" for j in labels]),
+                     (right, ev._hover_texts(np.asarray(e.steps[es].responsibilities)))):
+        want = [f"point #{i}<br>x1 = {X[i, 0]:.4g}<br>x2 = {X[i, 1]:.4g}<br>{line}" for i, line in enumerate(last)]
+        assert _hover(tr) == want
+        assert tr.hovertext is None
+    assert np.allclose(np.asarray(left.x, dtype=float), X[:, 0], rtol=1e-6)
+    return "strings" if isinstance(right.marker.color[0], str) else "codes"
+
+
+def test_comparison_is_the_same_figure_for_the_same_iteration(km_faithful, em_faithful):
+    # Streamlit sends a reference instead of a message the browser already has, byte for byte
+    assert kv.comparison(km_faithful, em_faithful, 2).to_json() == kv.comparison(km_faithful, em_faithful, 2).to_json()
 
 
 # ------------------------------------------------------------------------ the σ² limit

@@ -25,7 +25,11 @@ Conventions
 
 from __future__ import annotations
 
+import base64
+import json
 import math
+import struct
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -42,6 +46,7 @@ from tracelab.views import stepping
 from tracelab.views import em as _em
 from tracelab.views.common import (
     PALETTE,
+    TEMPLATE,
     phase_curve,
     axis_range,
     component_color,
@@ -870,6 +875,178 @@ def _after_iteration(trace: Trace, t: int, *, last_step_if_short: bool) -> tuple
     return (m_steps[earlier] if earlier else 0), earlier, True
 
 
+def _png(index: np.ndarray, palette: Sequence[str]) -> bytes:
+    """A palette PNG: pixel (row, column) has colour ``palette[index[row, column]]``.
+
+    Parameters
+    ----------
+    index : ndarray of int, shape (height, width)
+        Values in ``[0, len(palette))``; row 0 is the image's top row.
+    palette : sequence of str
+        At most 256 ``"#rrggbb"`` colours.
+
+    Returns
+    -------
+    bytes
+    """
+    h, w = index.shape
+    rgb = bytes(int(c[i:i + 2], 16) for c in palette for i in (1, 3, 5))
+    # each row starts with filter type 0 (none)
+    raw = np.hstack([np.zeros((h, 1), np.uint8), index.astype(np.uint8)]).tobytes()
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 3, 0, 0, 0))
+            + chunk(b"PLTE", rgb) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+
+
+def _regions_image(heatmap: dict) -> dict:
+    """:func:`_regions`' heatmap as an image trace of the same cells: a few hundred bytes, not 30 KB.
+
+    The heatmap sends one number per cell (150 x 150); the image sends those
+    cells as a palette PNG, which compresses the few large regions to almost
+    nothing. The cells keep their places (centre of cell (i, j) at ``(x[j],
+    y[i])``, as a heatmap puts it), colours and opacity, and an image without
+    smoothing is drawn with square-edged pixels, as a heatmap without smoothing
+    draws its cells: what the student sees stays the same. Kept a heatmap when
+    it has too many colours for a palette or fewer than 2 cells a side.
+    """
+    z = np.asarray(heatmap["z"])
+    xs, ys = np.asarray(heatmap["x"], dtype=np.float64), np.asarray(heatmap["y"], dtype=np.float64)
+    k = int(round(heatmap["zmax"] + 0.5))
+    if k > 256 or min(z.shape) < 2:
+        return heatmap
+    # the discrete colorscale gives value j the colour of cluster j
+    png = _png(z, [component_color(j) for j in range(k)])
+    return {
+        "type": "image", "source": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+        # row i of the image at y0 + i dy, as the heatmap's row i at y[i] (the y axis is not reversed)
+        "x0": float(xs[0]), "dx": float(xs[1] - xs[0]), "y0": float(ys[0]), "dy": float(ys[1] - ys[0]),
+        "xaxis": heatmap["xaxis"], "yaxis": heatmap["yaxis"], "opacity": heatmap["opacity"],
+        "hoverinfo": "skip", "name": heatmap["name"], "meta": heatmap["meta"],
+    }
+
+
+def _float32_if_same(v: np.ndarray, sig: int = 4) -> np.ndarray:
+    """``v`` as float32 (half the bytes) when every value keeps its first ``sig`` digits, else as it is.
+
+    On screen a float32 coordinate lands within a millionth of a pixel of the
+    float64 one; the hover writes it to ``sig`` significant digits, which this
+    checks value by value.
+    """
+    v32 = v.astype(np.float32)
+    fmt = f"%.{sig}g"
+    same = np.array_equal(np.char.mod(fmt, v32.astype(np.float64)), np.char.mod(fmt, v))
+    return v32 if same and np.all(np.isfinite(v32) == np.isfinite(v)) else v
+
+
+def _hover_in_customdata(tr: dict, values: np.ndarray, line: str) -> dict:
+    """``tr`` (changed in place) with its per-point ``hovertext`` written by the hovertemplate.
+
+    A sentence per point ("cluster 2", "r = 0.980 / 0.020") costs more bytes
+    than its numbers: ``values`` (one row per point) become the ``customdata``
+    and ``line``, a template line reading them (``%{customdata}``,
+    ``%{customdata[1]:.3f}``), replaces ``%{hovertext}``. The row index the
+    hover starts with ("point #12") is plotly's own ``pointNumber`` when every
+    row is drawn in order, else a first column of ``customdata`` (``line``
+    then counts its columns from 1). The hover reads the same.
+    """
+    if "hovertext" not in tr:
+        return tr
+    idx = np.asarray(tr["customdata"])
+    values = np.asarray(values)
+    del tr["hovertext"]
+    if np.array_equal(idx, np.arange(len(idx))):
+        tr["customdata"] = values
+        head = tr["hovertemplate"].replace("%{customdata}", "%{pointNumber}")
+    else:
+        line = line.replace("%{customdata}", "%{customdata[1]}")
+        for j in range(values.shape[1] if values.ndim > 1 else 0, -1, -1):
+            line = line.replace(f"%{{customdata[{j}]", f"%{{customdata[{j + 1}]")
+        data = np.column_stack([idx, values])
+        # float32 holds row indices exactly below 2**24
+        tr["customdata"] = data.astype(np.float32) if data.dtype.kind == "f" and idx.max() < 2**24 else data
+        head = tr["hovertemplate"].replace("%{customdata}", "%{customdata[0]}")
+    tr["hovertemplate"] = head.replace("%{hovertext}", line)
+    return tr
+
+
+def _row_numbers(tr: dict) -> dict:
+    """``tr`` (changed in place) without its ``customdata`` of row numbers 0, 1, ..., n - 1.
+
+    When every row is drawn in order, the hover's "point #%{customdata}" is
+    plotly's own ``%{pointNumber}``.
+    """
+    idx = np.asarray(tr.get("customdata", ()))
+    if idx.ndim == 1 and np.array_equal(idx, np.arange(len(idx))):
+        del tr["customdata"]
+        tr["hovertemplate"] = tr["hovertemplate"].replace("%{customdata}", "%{pointNumber}")
+    return tr
+
+
+def _hex_colors(colors: Sequence[str]) -> list[str]:
+    """``"rgb(r,g,b)"`` strings as ``"#rrggbb"``: the same colours in 7 characters, not up to 16."""
+    rgb = np.array([c[4:-1].split(",") for c in colors], dtype=np.int64).reshape(-1, 3)
+    return ["#%02x%02x%02x" % tuple(row) for row in rgb.tolist()]
+
+
+def _palette_colors(tr: dict) -> dict:
+    """``tr`` (changed in place) with its colour strings as codes into a colorscale, when that is shorter.
+
+    Once EM settles, many points share one blended colour exactly: each
+    distinct colour then is sent once, in a colorscale, and each point as its
+    code. Code i sits exactly on the scale's stop i/M (``cmin`` 0, ``cmax`` M, a
+    power of ten, so the stops are short decimals), where plotly draws the
+    stop's own colour. Kept as strings when they are shorter.
+    """
+    colors = tr["marker"]["color"]
+    distinct, codes = np.unique(np.asarray(colors), return_inverse=True)
+    m = len(distinct)
+    if m < 2:
+        return tr
+    M = 10 ** len(str(m - 1))
+    scale = [[i / M, c] for i, c in enumerate(distinct.tolist())]
+    if (m - 1) / M < 1:
+        scale.append([1.0, scale[-1][1]])  # a scale ends at 1
+    width = 1 if m <= 256 else 2
+    coded = len(json.dumps(scale, separators=(",", ":"))) + 4 * -(-len(codes) * width // 3)
+    if coded >= len(json.dumps(colors, separators=(",", ":"))):
+        return tr
+    tr["marker"].update(color=codes.astype(np.uint8 if width == 1 else np.uint16), colorscale=scale,
+                        cmin=0, cmax=M, showscale=False)
+    return tr
+
+
+def _coded_colors(tr: dict, labels: np.ndarray, k: int) -> dict:
+    """``tr`` (changed in place) coloured by cluster numbers through a discrete colorscale.
+
+    Each point's colour (cluster j's, ``component_color(j)``) as the number
+    j + 1, one byte, instead of a colour string: value j + 1 falls in colour j's
+    band of :func:`_discrete_colorscale`, and the hover writes "cluster
+    %{marker.color}" from it. Its ``hovertext`` goes. Noise (label -1) keeps
+    the strings and the sentences.
+    """
+    labels = np.asarray(labels)
+    if labels.size and labels.min() < 0:
+        return tr
+    # the bands' ends to 4 decimals: every value stays well inside its band
+    scale = [[round(at, 4), c] for at, c in _discrete_colorscale(k)]
+    tr["marker"].update(color=labels + 1, colorscale=scale, cmin=0.5, cmax=k + 0.5, showscale=False)
+    if "hovertext" in tr:
+        del tr["hovertext"]
+        tr["hovertemplate"] = tr["hovertemplate"].replace("%{hovertext}", "cluster %{marker.color}")
+    return tr
+
+
+def _compact_points(tr: dict, xy: tuple[np.ndarray, np.ndarray]) -> dict:
+    """``tr`` (changed in place) at the coordinates ``xy``, without settings plotly has as defaults."""
+    tr["x"], tr["y"] = xy
+    if tr["marker"].get("line") == {"width": 0}:  # a scatter's markers have no outline unless sized by data
+        del tr["marker"]["line"]
+    return tr
+
+
 def iterations_done(trace: Trace, step: int) -> int:
     """How many whole iterations a k-means/k-medoids trace has done at ``step``.
 
@@ -964,23 +1141,43 @@ def comparison(
     labels = _labels(kmeans_trace.steps[ks])
     traces: list[dict] = []
     notes: list[str] = []
+    # Each Next click that changes the iteration sends this figure again: it is sent
+    # compact (regions as a PNG, coordinates as float32 where the hover reads the same,
+    # hover sentences as numbers), for the same picture and hover.
     if show_regions:
         reg, note = _regions(kctx, ks)
         if reg is not None:
-            traces.append(reg)
+            traces.append(_regions_image(reg))
         if note:
             notes.append(note)
-    traces.append(_points_trace(kctx, labels, size=6))
+    xy = (_float32_if_same(kctx.XY[:, 0]), _float32_if_same(kctx.XY[:, 1]))  # both panels draw these rows
+    left = _compact_points(_points_trace(kctx, labels, size=6), xy)
+    traces.append(_row_numbers(_coded_colors(left, labels[kctx.idx], kctx.C.shape[1])))
     traces.append(_center_trace(kctx, ks, labels))
     esnap = em_trace.steps[es]
-    right = [_em._points_trace(ectx, _em._resp(esnap), "responsibilities", False, size=6)]
-    right += _em._ellipse_traces(ectx, esnap, (1.0,), showlegend=False)
+    resp = _em._resp(esnap)
+    points = _compact_points(_em._points_trace(ectx, resp, "responsibilities", False, size=6), xy)
+    points["marker"]["color"] = _hex_colors(points["marker"]["color"])
+    _palette_colors(points)
+    # the 3 decimals the hover showed, kept exactly: the float32 nearest "0.980" prints as 0.980 again
+    r3 = np.char.mod("%.3f", resp[ectx.idx]).astype(np.float64).astype(np.float32)
+    right = [_hover_in_customdata(points, r3, "r = " + " / ".join(
+        f"%{{customdata[{j}]:.3f}}" for j in range(resp.shape[1])))]
+    ellipses = _em._ellipse_traces(ectx, esnap, (1.0,), showlegend=False)
+    for tr in ellipses:  # outlines without hover or legend: float32 draws them the same, names show nowhere
+        tr["x"], tr["y"] = np.asarray(tr["x"], np.float32), np.asarray(tr["y"], np.float32)
+        del tr["name"], tr["legendgroup"]
+        if tr["line"].get("dash") == "solid":  # plotly's default
+            del tr["line"]["dash"]
+    right += ellipses
     right.append(_em._means_trace(ectx, esnap))
     traces += [_em._on_axes(tr, 1) for tr in right]
     # EM starts from k-means' starting means, so Gaussian j grows from cluster j: one colour
     # each, and a legend "cluster / Gaussian: 1 2 3" short enough for one row on a phone
     k = kctx.C.shape[1]
-    traces += _legend_traces([str(j + 1) for j in range(k)])
+    for tr in _legend_traces([str(j + 1) for j in range(k)]):
+        del tr["xaxis"], tr["yaxis"], tr["marker"]["symbol"]  # plotly's defaults: "x", "y", "circle"
+        traces.append(tr)
 
     gap = 0.06
     w = (1.0 - gap) / 2
@@ -1022,6 +1219,13 @@ def comparison(
         "hovermode": "closest",
         "meta": {"kmeans_step": ks, "em_step": es, "kmeans_iteration": kt, "em_iteration": et},
     }
+    # The template without what this figure never draws (grid, zero and axis lines, a layout
+    # title, trace colours from the colorway): the same picture in fewer bytes.
+    unused = {"colorway", "title"}
+    layout["template"] = {"layout": {
+        key: ({a: v for a, v in value.items() if a not in ("gridcolor", "linecolor", "zerolinecolor")}
+              if key in ("xaxis", "yaxis") else value)
+        for key, value in TEMPLATE["layout"].items() if key not in unused}}
     return figure(traces, layout)
 
 
