@@ -201,7 +201,8 @@ def draw_step() -> None:
         # st.table reads headers as Markdown: names from a user's CSV must show as written
         table.index = [data_picker.plain(name) for name in table.index]
         table.columns = [data_picker.plain(name) for name in table.columns]
-        st.table(table.style.format("{:.4g}", na_rep="—"))
+        # Written here, not by a pandas Styler: a Styler costs tens of ms of Python on every step.
+        st.table(table.map(lambda v: "—" if v != v else f"{v:.4g}"))
         draw_sections(step, axes)
     write_url()
 
@@ -215,8 +216,15 @@ def draw_sections(step: int, axes) -> None:
         # whole iterations done: at an E-step the centres have not moved yet, so the panels show
         # the iteration before (never the step after the one on screen)
         iteration = views.iterations_done(trace, step)
-        st.plotly_chart(views.comparison(trace, em_trace, iteration, axes=axes, columns=columns),
-                        key=K("compare"), theme=None, config=lab.CHART_CONFIG)
+        # One figure per iteration: a click that keeps the iteration (an E-step) reuses it, and
+        # Streamlit sends the browser a reference to the chart it already has, not the chart.
+        drawn = (iteration, axes, tuple(columns))
+        memo = st.session_state.get(K("compare_figure"))
+        if memo is None or memo[0] is not trace or memo[1] is not em_trace or memo[2] != drawn:
+            memo = (trace, em_trace, drawn,
+                    views.comparison(trace, em_trace, iteration, axes=axes, columns=columns))
+            st.session_state[K("compare_figure")] = memo
+        st.plotly_chart(memo[3], key=K("compare"), theme=None, config=lab.CHART_CONFIG)
     elif section.startswith("σ²"):
         st.caption("EM with every covariance fixed at σ²·I, from the same means. As σ² shrinks, each point's "
                    "responsibilities go to 0 or 1 and EM's E-step becomes k-means' assignment.")
