@@ -9,7 +9,7 @@ Drives Debian's headless Chromium through Playwright and prints, per lab:
   the next step's data drawn and a frame painted;
 - Next → Python: median ms until the lab's step-dependent text (its tables'
   heading, rendered by Python) names the new step;
-- Play: steps per second at the fastest speed, over ~3 s;
+- Play: steps drawn per second at the fastest speed, over ~3 s (or to the end);
 - bytes received over the WebSocket per click, and the spec's size.
 
 Run: ``python benchmarks/bench_browser.py`` (``--clicks 12``; ``--small`` for a
@@ -118,6 +118,24 @@ _CLICK_AND_TIME = """([lab, step]) => new Promise((resolve) => {
 })"""
 
 
+_PLAY = """(lab) => new Promise((resolve) => {
+  const root = document.querySelector(`.st-key-${lab}-player .tl-player`);
+  const start = Number(root.dataset.step);
+  const n = Number(root.dataset.nSteps);
+  let t0 = null, last = null, steps = 0;
+  const drawn = () => {
+    const s = Number(root.querySelector('.tl-chart[data-chart="0"]').dataset.drawnStep);
+    if (s > start) { steps = s - start; last = performance.now(); }
+    if (s >= n) finish();
+  };
+  const finish = () => { root.removeEventListener("tracelab:drawn", drawn); resolve([steps, (last - t0) / 1000]); };
+  root.addEventListener("tracelab:drawn", drawn);
+  t0 = performance.now();
+  root.querySelector(".tl-play").click();
+  setTimeout(finish, 3000);
+})"""
+
+
 def _first(page, lab: str) -> None:
     first = page.locator(f".st-key-{lab}-player .tl-first")
     if not first.is_disabled():
@@ -145,20 +163,18 @@ def measure_lab(page, base: str, lab: str, path: str, clicks: int) -> dict:
         if text is not None:
             texts.append(text)
         sent.append(counter.n - before)
-    # Play at the fastest speed for ~3 s from the start.
+    # Play at the fastest speed for ~3 s from the start (or to the end of a short run):
+    # steps whose first chart was drawn, per second.
     _first(page, lab)
+    _wait_idle(page)
     page.locator(f".st-key-{lab}-player .tl-speed").select_option("20")
-    start = int(box.get_attribute("data-step"))
-    page.locator(f".st-key-{lab}-player .tl-play").click()
-    t0 = time.perf_counter()
-    page.wait_for_timeout(3000)
-    played = int(box.get_attribute("data-step")) - start
-    elapsed = time.perf_counter() - t0
-    page.locator(f".st-key-{lab}-player .tl-play").click()
+    played, elapsed = page.evaluate(_PLAY, lab)
+    if page.locator(f".st-key-{lab}-player .tl-play").inner_text() == "Pause":
+        page.locator(f".st-key-{lab}-player .tl-play").click()
     return {
         "chart_ms": statistics.median(charts) if charts else float("nan"),
         "text_ms": statistics.median(texts) if texts else float("nan"),
-        "play": played / elapsed if n_steps > 1 else float("nan"),
+        "play": played / elapsed if played else float("nan"),
         "bytes_per_click": statistics.median(sent) if sent else float("nan"),
         "spec_bytes": spec_bytes,
         "n_steps": n_steps,

@@ -184,6 +184,27 @@ def test_a_point_click_selects_it_for_the_formula(page, app_url):
     assert shapes == 1
 
 
+def test_a_step_hands_plotly_the_same_arrays_for_what_it_leaves_alone(page, app_url):
+    """Plotly.react compares arrays by identity: arrays decoded afresh each step would redraw the whole chart."""
+    open_lab(page, f"{app_url}/em", "em")
+    keep = """() => { const gd = document.querySelector('.st-key-em-player .tl-chart[data-chart="0"]');
+                     const i = gd.data.findIndex(d => d.meta && d.meta.role === 'points');
+                     window.__points = [gd.data[i].x, gd.data[i].y, gd.data[i].customdata]; }"""
+    same = """() => { const gd = document.querySelector('.st-key-em-player .tl-chart[data-chart="0"]');
+                     const t = gd.data.find(d => d.meta && d.meta.role === 'points');
+                     return [ArrayBuffer.isView(t.x), t.x === window.__points[0], t.y === window.__points[1],
+                             t.customdata === window.__points[2]]; }"""
+    page.evaluate(keep)
+    for step in (2, 3, 4, 3):
+        if step > shown_step(page, "em"):
+            ctl(page, "em", "next").click()
+        else:
+            ctl(page, "em", "prev").click()
+        wait_drawn(page, "em", step)
+        assert page.evaluate(same) == [True, True, True, True], step
+    assert_no_exception(page)
+
+
 def test_a_heavy_run_opens_with_a_note_and_steps(page, app_url):
     url = f"{app_url}/em?data=blobs&data_n_samples=10000&k=10&iter=1000&tol=0&step=1"
     started = time.perf_counter()

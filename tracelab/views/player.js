@@ -67,8 +67,61 @@ function concat(a, b) {
 
 const DTYPES = {
   f8: Float64Array, f4: Float32Array, i4: Int32Array, i2: Int16Array, i1: Int8Array,
-  u4: Uint32Array, u2: Uint16Array, u1: Uint8Array,
+  u4: Uint32Array, u2: Uint16Array, u1: Uint8Array, u1c: Uint8ClampedArray,
 };
+
+function isTypedSpec(v) {
+  return v !== null && typeof v === "object" && typeof v.bdata === "string" && DTYPES[v.dtype] !== undefined;
+}
+
+// A trace with Plotly's typed-array JSON decoded, made once per trace object.
+// Plotly.react compares arrays by identity: it would decode a {dtype, bdata}
+// afresh on every call, see new arrays and redraw the whole chart. Decoded
+// once, a trace a step leaves alone keeps its arrays and is not redrawn.
+// Arrays are decoded once per array too: a step that recolours the points
+// keeps their coordinates.
+const decodedTraces = new WeakMap();
+const decodedArrays = new WeakMap();
+
+function decodeArray(v) {
+  let d = decodedArrays.get(v);
+  if (d === undefined) {
+    d = values(v);
+    if (v.shape !== undefined) {
+      const cols = Number(String(v.shape).split(",")[1]);
+      const flat = d;
+      if (cols > 0) d = Array.from({ length: flat.length / cols }, (_, i) => flat.subarray(i * cols, (i + 1) * cols));
+    }
+    decodedArrays.set(v, d);
+  }
+  return d;
+}
+
+function decodeDeep(obj) {
+  let out = obj;
+  for (const [k, v] of Object.entries(obj)) {
+    let d = v;
+    if (isTypedSpec(v)) {
+      d = decodeArray(v);
+    } else if (v !== null && typeof v === "object" && !Array.isArray(v) && !ArrayBuffer.isView(v)) {
+      d = decodeDeep(v);
+    }
+    if (d !== v) {
+      if (out === obj) out = Object.assign({}, obj);
+      out[k] = d;
+    }
+  }
+  return out;
+}
+
+function decodedTrace(trace) {
+  let d = decodedTraces.get(trace);
+  if (d === undefined) {
+    d = decodeDeep(trace);
+    decodedTraces.set(trace, d);
+  }
+  return d;
+}
 
 // A plain array, or Plotly's typed-array JSON ({dtype, bdata}) decoded.
 function values(v) {
@@ -88,8 +141,8 @@ function withRing(fig, row) {
   if (row === null || row === undefined) return fig;
   for (const tr of fig.data) {
     if (!tr.meta || tr.meta.role !== "points") continue;
-    const ids = values(tr.customdata);
-    const j = Array.prototype.indexOf.call(ids, row);
+    const ids = Array.from(values(tr.customdata), (id) => (ArrayBuffer.isView(id) || Array.isArray(id) ? id[0] : id));
+    const j = ids.indexOf(row);
     if (j < 0) return fig;
     const x = values(tr.x)[j];
     const y = values(tr.y)[j];
@@ -272,6 +325,7 @@ export default function (component) {
           if (!alive || frameOf(spec.frames, step) !== f) break;
         }
         let fig = figureAt[c](f);
+        fig = { data: fig.data.map(decodedTrace), layout: fig.layout };
         if (c === 0) fig = withRing(fig, selected);
         await plotly.react(ui.divs[c], fig.data, fig.layout, config);
         ui.divs[c].dataset.drawnStep = String(spec.frames[f] + 1);
