@@ -32,6 +32,8 @@ INIT_LABELS = {
 NO_PRESET = "none"
 # Up to this many Gaussians the parameters table fits in the side column.
 SIDE_TABLE_UP_TO = 3
+# Pixels of a responsibility column: room for its longest form, "0.000009669".
+RESP_COLUMN_PX = 100
 CHART_CONFIG = lab.CHART_CONFIG
 
 EM_PARAMS = [
@@ -186,10 +188,15 @@ def responsibilities_grid(step: int) -> None:
     """
     resp_table = views.responsibilities_table(trace, step, columns)
     resp_table["point"] = resp_table["point"].astype("int32")  # row indices: half the bytes of int64
-    r_columns = resp_table.columns[-trace[step].n_components:]
+    # Every number to 4 significant digits, the coordinates as the formula writes x_i. A
+    # responsibility can take 11 characters ("0.000009669"): its columns are given room for
+    # them, which the grid's own sizing (from the first rows) does not give on a phone.
     number = st.column_config.NumberColumn(format=views.RESPONSIBILITY_FORMAT)
-    st.dataframe(resp_table, hide_index=True, key=K("resp_table"), height=300,
-                 column_config={name: number for name in r_columns})
+    r_number = st.column_config.NumberColumn(format=views.RESPONSIBILITY_FORMAT, width=RESP_COLUMN_PX)
+    n_r = trace[step].n_components
+    config = {name: number for name in resp_table.columns[1:-n_r]}
+    config.update({name: r_number for name in resp_table.columns[-n_r:]})
+    st.dataframe(resp_table, hide_index=True, key=K("resp_table"), height=300, column_config=config)
 
 
 def draw_step() -> None:

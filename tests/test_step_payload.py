@@ -48,10 +48,11 @@ def test_the_responsibilities_grid_gets_numbers_and_formats_them_as_the_formula(
     for j in range(r.shape[1]):
         assert frame[f"r(k={j + 1})"].dtype == np.float64
         assert np.array_equal(frame[f"r(k={j + 1})"].to_numpy(), r[:, j])
-    # the browser writes each one with the format format_responsibility mirrors
+    # the browser writes each one with the format format_responsibility mirrors (the coordinates too)
     config = _column_config(grid)
-    for j in range(r.shape[1]):
-        assert config[f"r(k={j + 1})"]["type_config"] == {"type": "number", "format": em_views.RESPONSIBILITY_FORMAT}
+    for name in ["eruptions", "waiting", *(f"r(k={j + 1})" for j in range(r.shape[1]))]:
+        assert config[name]["type_config"] == {"type": "number", "format": em_views.RESPONSIBILITY_FORMAT}
+    assert "point" not in config  # row numbers as integers
     assert em_views.RESPONSIBILITY_FORMAT == "%.4g"
 
 
