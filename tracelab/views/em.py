@@ -1250,13 +1250,6 @@ def format_responsibility(r: float, *, latex: bool = False) -> str:
     return f"{sign}{head}e{exponent}"
 
 
-def _tex_num(x: float, sig: int = 4) -> str:
-    if x == 0:
-        return "0"
-    s = _tex_log(math.log(abs(x)), sig)
-    return ("-" if x < 0 else "") + s
-
-
 def responsibility_latex(
     trace: Trace,
     step: int,
@@ -1306,7 +1299,9 @@ def responsibility_latex(
     with np.errstate(divide="ignore"):
         log_pdf = lwp - np.log(weights)
     sub = f"{i}"
-    coords = r",\ ".join(rf"\text{{{_tex_text(c)}}} = {_tex_num(float(v), digits)}" for c, v in zip(cols, x))
+    # Coordinates and weights as the grid and the parameters table beside the formula write them.
+    coords = r",\ ".join(rf"\text{{{_tex_text(c)}}} = {format_responsibility(float(v), latex=True)}"
+                         for c, v in zip(cols, x))
     lines = [
         rf"r_{{{sub},k}} &= \frac{{\pi_k\,\mathcal{{N}}(x_{{{sub}}} \mid \mu_k, \Sigma_k)}}"
         rf"{{\sum_{{j=1}}^{{{k}}} \pi_j\,\mathcal{{N}}(x_{{{sub}}} \mid \mu_j, \Sigma_j)}}",
@@ -1316,7 +1311,7 @@ def responsibility_latex(
     for j in range(k):
         lines.append(
             rf"\pi_{{{j + 1}}}\,\mathcal{{N}}(x_{{{sub}}} \mid \mu_{{{j + 1}}}, \Sigma_{{{j + 1}}}) &= "
-            rf"{_tex_num(float(weights[j]), digits)} \times {_tex_log(float(log_pdf[j]), digits)}"
+            rf"{format_responsibility(float(weights[j]), latex=True)} \times {_tex_log(float(log_pdf[j]), digits)}"
             rf" = {_tex_log(float(lwp[j]), digits)}"
         )
     terms = " + ".join(_tex_log(float(v), digits) for v in lwp)
