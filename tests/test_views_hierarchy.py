@@ -550,7 +550,7 @@ def test_merge_heights_at_300_points_show_the_early_merges_and_the_last_ones():
     assert np.asarray(last.x).tolist() == list(range(300 - hv.LAST_MERGES + 1, 301))
     assert "log scale" in _notes(fig) and f"last {hv.LAST_MERGES} merges" in _notes(fig)
     assert "log scale" in fig.layout.yaxis.title.text
-    np.testing.assert_array_equal(np.asarray(_one(fig, "heights").meta["heights"]), h)
+    np.testing.assert_array_equal(np.asarray(_one(fig, "heights").customdata), h)  # hover: the true heights
     cut = _one(fig, "cut")
     assert cut.y[0] == pytest.approx(hv.cut_for_k(t, 3))
     assert cut.text[-1] == "cut: k = 3"  # says which cut, as the dendrogram's "k = 3" does

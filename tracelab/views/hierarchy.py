@@ -1173,7 +1173,7 @@ def merge_heights(trace: Trace, step: int, *, cut_height: float | None = None,
     -------
     plotly Figure
         "heights" (x = step number from 1: merge m at x = m + 1; ``customdata``
-        = merge number; ``meta["heights"]`` the true heights), "last-merges"
+        the true heights), "last-merges"
         (the last merges, ``customdata`` = clusters left after each),
         "inversions" (merges lower than the one before: centroid or median
         linkage; only when there are any), "cut" (when given), "current"
@@ -1197,10 +1197,12 @@ def merge_heights(trace: Trace, step: int, *, cut_height: float | None = None,
     y = np.where(h > 0, h, floor) if log_y else h
     traces: list[dict] = [{
         "type": "scatter", "x": xs, "y": y, "mode": "lines+markers" if n <= 500 else "lines",
-        "name": "merge height", "showlegend": False, "customdata": np.column_stack([merges, h]),
+        # The true heights (a log axis draws 0 at its floor) as customdata, once: the
+        # chart is sent again at every step, and the merge's number is the step's label.
+        "name": "merge height", "showlegend": False, "customdata": h,
         "line": {"color": PALETTE[0], "width": 1.5}, "marker": {"size": 5, "color": PALETTE[0]},
-        "hovertemplate": "step %{x} · merge %{customdata[0]}<br>height %{customdata[1]:.4g}<extra></extra>",
-        "meta": {"role": "heights", "heights": h},
+        "hovertemplate": "step %{x}: a merge at height %{customdata:.4g}<extra></extra>",
+        "meta": {"role": "heights"},
     }]
     notes: list[str] = []
     last = min(LAST_MERGES, n - 1)

@@ -10,7 +10,8 @@
 // that passes the same object Streamlit does.
 
 const SPEEDS = [1, 2, 5, 10, 20]; // steps per second
-const REPORT_EVERY_MS = 500; // while playing: how often Python hears the step
+const BESIDE_EVERY_MS = 200; // while playing, how often the charts beside the first are redrawn
+const REPORT_EVERY_MS = 1000; // while playing: how often Python hears the step (its tables then follow)
 const REPORT_IDLE_MS = 120; // otherwise: coalesce a burst of clicks
 
 function loadPlotly(url) {
@@ -271,7 +272,6 @@ export default function (component) {
   const figureAt = spec.charts.map(figures);
 
   let step = Math.min(Math.max((spec.start || 1) - 1, 0), n - 1);
-  let drawnFrame = -1;
   let dirty = false; // the drawn frame is stale for another reason (the ring moved)
   let drawing = false;
   let wanted = -1;
@@ -308,40 +308,57 @@ export default function (component) {
     }
   }
 
+  // Which frame each chart shows; while playing, the charts beside the first
+  // (curves, trees) follow at most every BESIDE_EVERY_MS, so the chart the step
+  // is about keeps the pace. Pause, or any other move, draws them all.
+  const chartFrame = spec.charts.map(() => -1);
+  let besideAt = 0;
+
+  function stale(f) {
+    return dirty || chartFrame.some((g) => g !== f);
+  }
+
   async function draw() {
     if (!plotly && playing) return nextTick(); // nothing can be drawn yet: play the labels
     if (!plotly || drawing || !alive) return;
     const f = frameOf(spec.frames, step);
-    if (f === drawnFrame && !dirty) return;
+    if (!stale(f)) return;
     drawing = true;
+    const ring = dirty;
     dirty = false;
     const t0 = performance.now();
     try {
       // The first chart (the one the step is about) is drawn and painted first;
       // the others follow unless a newer step has come in meanwhile.
       for (let c = 0; c < spec.charts.length; c++) {
+        if (c === 0 && chartFrame[0] === f && !ring) continue;
         if (c > 0) {
+          if (chartFrame[c] === f) continue;
+          if (playing && performance.now() - besideAt < BESIDE_EVERY_MS) continue;
           await new Promise((r) => requestAnimationFrame(r));
           if (!alive || frameOf(spec.frames, step) !== f) break;
+          besideAt = performance.now();
         }
         let fig = figureAt[c](f);
         fig = { data: fig.data.map(decodedTrace), layout: fig.layout };
         if (c === 0) fig = withRing(fig, selected);
         await plotly.react(ui.divs[c], fig.data, fig.layout, config);
+        chartFrame[c] = f;
         ui.divs[c].dataset.drawnStep = String(spec.frames[f] + 1);
         if (c === 0) {
           ui.box.dataset.drawMs = String(Math.round(performance.now() - t0));
           ui.box.dispatchEvent(new CustomEvent("tracelab:drawn", { bubbles: true }));
         }
       }
-      drawnFrame = ui.divs.every((d) => d.dataset.drawnStep === String(spec.frames[f] + 1)) ? f : -1;
-      ui.box.dataset.drawnStep = ui.divs[0].dataset.drawnStep;
+      if (chartFrame.every((g) => g === f)) ui.box.dataset.drawnStep = String(spec.frames[f] + 1);
     } catch (err) {
       ui.note.textContent = "The chart could not be drawn: " + err;
     }
     drawing = false;
-    // Always the newest: a step that came in while drawing is drawn now.
-    if (alive && (dirty || frameOf(spec.frames, step) !== drawnFrame)) requestAnimationFrame(draw);
+    // Always the newest: a step that came in while drawing is drawn now (while
+    // playing, only the first chart must keep up).
+    const now = frameOf(spec.frames, step);
+    if (alive && (dirty || chartFrame[0] !== now || (!playing && stale(now)))) requestAnimationFrame(draw);
     else nextTick();
   }
 
@@ -361,16 +378,15 @@ export default function (component) {
     ui.next.disabled = ui.last.disabled = step >= n - 1;
     ui.play.textContent = playing ? "Pause" : "Play";
     ui.play.classList.toggle("tl-primary", playing);
-    // Drawn in a task of its own, queued after Streamlit's (setTimeout 0) that
-    // sends a report: Python's rerun starts before the chart takes the thread.
-    setTimeout(draw, 0);
+    draw();
   }
 
   function go(s) {
     s = Math.min(Math.max(s, 0), n - 1);
     if (s === step) return;
     step = s;
-    // Python first: its rerun then overlaps with drawing the chart here.
+    // The report first: Streamlit sends it in a task of its own (setTimeout 0),
+    // so Python's rerun starts once the first chart is drawn, not after both.
     report(false);
     show();
   }
@@ -398,7 +414,7 @@ export default function (component) {
     tickAt = performance.now();
     go(step + 1);
     // A step drawn by the same frame as the one before (a thinned run) has nothing to wait for.
-    if (frameOf(spec.frames, step) === drawnFrame && !dirty) nextTick();
+    if (!stale(frameOf(spec.frames, step))) nextTick();
   }
 
   function togglePlay() {
