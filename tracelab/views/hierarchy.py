@@ -1230,9 +1230,11 @@ def merge_heights(trace: Trace, step: int, *, cut_height: float | None = None,
         # a trace, not a shape: shapes on a log axis take log10 values
         cy = max(float(cut_height), floor) if log_y else float(cut_height)
         k_cut = k_for_height(Z, float(cut_height))
-        traces.append({"type": "scatter", "x": [0.5, n + 0.5], "y": [cy, cy], "mode": "lines+text",
-                       "name": "cut", "showlegend": False, "hoverinfo": "skip",
-                       "text": ["", f"cut: k = {k_cut}"], "textposition": "bottom left",
+        # the label near the left end, clear of the axis' ticks: the last merges,
+        # highlighted, sit at the right one
+        traces.append({"type": "scatter", "x": [0.5, 0.5 + 0.04 * n, n + 0.5], "y": [cy, cy, cy],
+                       "mode": "lines+text", "name": "cut", "showlegend": False, "hoverinfo": "skip",
+                       "text": ["", f"cut: k = {k_cut}", ""], "textposition": "bottom right",
                        "line": {"color": "black", "width": 1.5, "dash": "dash"},
                        "meta": {"role": "cut", "height": float(cut_height), "k": k_cut}})
     current_y = float(y[m - 1]) if m >= 1 else (floor if log_y else 0.0)
