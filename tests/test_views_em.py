@@ -184,8 +184,11 @@ def test_project_covariances_is_pt_sigma_p():
 
 def test_curve_with_marker_marks_the_current_point():
     fig = valid(common.curve_with_marker([0, 1, 2, 3], [5.0, 3.0, 2.5, 2.4], 2, name="inertia"))
-    assert list(fig.data[1].x) == [2] and list(fig.data[1].y) == [2.5]
-    assert fig.layout.shapes[0].x0 == 2 == fig.layout.shapes[0].x1
+    vline, ring = fig.layout.shapes
+    assert vline.x0 == 2 == vline.x1
+    assert (ring.name, ring.xanchor, ring.yanchor) == ("current", 2, 2.5)
+    assert ring.xsizemode == ring.ysizemode == "pixel"
+    assert len(fig.data) == 1, "the mark is shapes: a step moves them without redrawing the curve"
 
 
 # ----------------------------------------------------------------------- scatter_2d
@@ -420,10 +423,10 @@ def test_log_likelihood_curve_plots_every_step_and_marks_the_current_one(bishop)
         np.testing.assert_allclose(t.y, ll[xs])
         assert list(t.hovertext) == [bishop.steps[i].message for i in xs]
     assert len(by_phase["init"].x) + len(by_phase["E"].x) + len(by_phase["M"].x) == len(bishop)
-    (cur,) = role(fig, "current")
-    assert list(cur.x) == [step + 1] and list(cur.y) == pytest.approx([ll[step]])
-    (vline,) = fig.layout.shapes
+    assert not role(fig, "current")
+    vline, ring = fig.layout.shapes
     assert vline.x0 == vline.x1 == step + 1
+    assert ring.name == "current" and (ring.xanchor, ring.yanchor) == pytest.approx((step + 1, ll[step]))
 
 
 def test_log_likelihood_curve_draws_the_lower_bound_of_m_steps(bishop):

@@ -519,12 +519,12 @@ def test_merge_heights(ward):
     curve = _one(fig, "heights")
     assert np.asarray(curve.x).tolist() == list(range(2, 41))
     np.testing.assert_array_equal(np.asarray(curve.y), Z[:, 2])
-    cur = _one(fig, "current")
-    assert (cur.x[0], cur.y[0]) == (13, Z[11, 2])
-    assert fig.layout.shapes[0].x0 == 13
+    vline, ring = fig.layout.shapes
+    assert ring.name == "current" and (ring.xanchor, ring.yanchor) == (13, Z[11, 2])
+    assert vline.x0 == 13
     assert not _role(fig, "inversions")
-    start = _one(_valid(hv.merge_heights(ward, 0, log_y=False)), "current")
-    assert (start.x[0], start.y[0]) == (1, 0.0)
+    start = _valid(hv.merge_heights(ward, 0, log_y=False)).layout.shapes[1]
+    assert (start.xanchor, start.yanchor) == (1, 0.0)
 
 
 def _axis_share(fig: go.Figure, y: float) -> float:
@@ -556,8 +556,9 @@ def test_merge_heights_at_300_points_show_the_early_merges_and_the_last_ones():
     assert "cut: k = 3" in cut.text  # says which cut, as the dendrogram's "k = 3" does
     assert cut.textposition == "bottom right" and not cut.text[-1], "clear of the last merges on the right"
     # the start (height 0) is drawn at the floor of the log axis, not lost below it
-    start = _one(_valid(hv.merge_heights(t, 0)), "current")
-    assert 0 < _axis_share(fig, start.y[0]) < 0.1
+    start = _valid(hv.merge_heights(t, 0)).layout.shapes[1]
+    assert start.name == "current"
+    assert 0 < _axis_share(fig, 10 ** start.yanchor) < 0.1  # a shape on a log axis takes log10
 
 
 def test_merge_heights_of_equal_points_on_a_log_axis():

@@ -176,46 +176,57 @@ def test_points_coloured_by_label_with_row_index(km):
     assert np.allclose(pts.x, km.X[:, 0]) and np.allclose(pts.y, km.X[:, 1])
 
 
+def _segments(fig: go.Figure) -> np.ndarray | None:
+    """The assignment lines' segments, shape (m, 2, 2): (point, centre) each; None if not drawn."""
+    shapes = [s for s in fig.layout.shapes if s.name == "assignments"]
+    if not shapes:
+        return None
+    (shape,) = shapes
+    parts = shape.path.split("M")[1:]
+    return np.array([[xy.split(",") for xy in part.split("L")] for part in parts], dtype=float)
+
+
 def test_assignment_lines_connect_points_to_their_centre_on_e_steps_only(km):
     for s, snap in enumerate(km.steps):
         fig = _valid(kv.scatter(km, s))
-        lines = _role(fig, "assignments")
+        assert not _role(fig, "assignments"), "a shape: moving it does not redraw the traces"
+        seg = _segments(fig)
         if snap.phase != "E":
-            assert not lines
+            assert seg is None
             continue
-        (tr,) = lines
-        xy = np.column_stack([tr.x, tr.y]).reshape(-1, 3, 2)
-        rows = np.asarray(tr.meta["rows"])
-        assert np.array_equal(rows, np.arange(km.X.shape[0]))
-        assert np.allclose(xy[:, 0], km.X[rows])
-        assert np.allclose(xy[:, 1], np.asarray(snap.centers)[np.asarray(snap.labels)[rows]])
-        assert np.isnan(xy[:, 2]).all()
-    assert not _role(kv.scatter(km, 1, show_assignments=False), "assignments")
+        assert seg.shape == (km.X.shape[0], 2, 2)
+        np.testing.assert_allclose(seg[:, 0], km.X, rtol=1e-6)
+        np.testing.assert_allclose(seg[:, 1], np.asarray(snap.centers)[np.asarray(snap.labels)], rtol=1e-6)
+    assert _segments(kv.scatter(km, 1, show_assignments=False)) is None
 
 
 def test_assignment_lines_hidden_above_the_cap():
     X = np.asarray(datasets.load("blobs", n_samples=2500).X)
     t = trace_kmeans(X, 3, seed=0)
     fig = _valid(kv.scatter(t, 1))
-    assert not _role(fig, "assignments")
+    assert _segments(fig) is None
     assert any("assignment lines hidden" in a.text for a in fig.layout.annotations)
     assert _one(fig, "points").type == "scattergl"
     # with the display cap below the limit they come back, for the drawn rows only
     fig = _valid(kv.scatter(t, 1, max_points=500))
-    tr = _one(fig, "assignments")
-    assert len(tr.meta["rows"]) == 500
+    pts = _one(fig, "points")
+    seg = _segments(fig)
+    assert seg.shape == (500, 2, 2)
+    np.testing.assert_allclose(seg[:, 0], X[np.asarray(pts.customdata)], rtol=1e-6)
     assert any("showing 500 of 2 500" in a.text for a in fig.layout.annotations)
 
 
 @pytest.mark.parametrize("step", [0, 3, -1])
-def test_paths_have_step_plus_one_points(km, step):
+def test_paths_have_a_vertex_where_they_start_and_one_per_move(km, step):
     s = step % len(km)
     paths = sorted(_role(_valid(kv.scatter(km, s)), "path"), key=lambda tr: tr.meta["k"])
     assert len(paths) == 3
     C = np.stack([np.asarray(km.steps[i].centers) for i in range(s + 1)])
     for j, tr in enumerate(paths):
-        assert len(tr.x) == s + 1
-        assert np.allclose(np.column_stack([tr.x, tr.y]), C[:, j])
+        # where the centre started, then one vertex per move (an E-step moves none)
+        moves = [0] + [i for i in range(1, s + 1) if not np.array_equal(C[i, j], C[i - 1, j])]
+        assert 0 < len(tr.x) <= s // 2 + 1
+        assert np.allclose(np.column_stack([tr.x, tr.y]), C[moves, j])
     assert not _role(kv.scatter(km, s, show_paths=False), "path")
 
 
@@ -392,10 +403,10 @@ def test_cost_curve_marks_the_step(fixture, request):
     t = request.getfixturevalue(fixture)
     step = len(t) // 2
     fig = _valid(kv.cost_curve(t, step))
-    cur = _one(fig, "current")
     values = [s.inertia if t.algorithm == "kmeans" else s.cost for s in t.steps]
-    assert list(cur.x) == [step + 1] and cur.y[0] == pytest.approx(values[step])
-    assert fig.layout.shapes[0].x0 == step + 1
+    vline, ring = fig.layout.shapes
+    assert ring.name == "current" and ring.xanchor == step + 1 and ring.yanchor == pytest.approx(values[step])
+    assert vline.x0 == step + 1
     marks = _role(fig, "cost")
     xs = np.concatenate([tr.x for tr in marks])
     ys = np.concatenate([tr.y for tr in marks])
@@ -404,7 +415,7 @@ def test_cost_curve_marks_the_step(fixture, request):
     for tr in marks:
         assert all(t.steps[x - 1].phase == tr.meta["phase"] for x in tr.x)
         assert list(tr.hovertext) == [t.steps[x - 1].message for x in tr.x]
-    assert fig.data[-1].meta["role"] == "current"
+    assert not _role(fig, "current")
 
 
 # --------------------------------------------------------------------------- comparison

@@ -27,14 +27,13 @@ __all__ = [
     "component_color",
     "component_colors",
     "curve_with_marker",
-    "current_step_parts",
+    "current_step_shapes",
     "ellipse",
     "as_figure",
     "figure",
     "figure_dict",
     "typed_array",
     "format_count",
-    "mark_current",
     "nice_dtick",
     "off_axis_note",
     "pca_axes",
@@ -429,59 +428,45 @@ def axis_range(*values: np.ndarray, margin: float = 0.05) -> list[float]:
     return [lo - pad, hi + pad]
 
 
-def current_step_parts(
-    x: float, y: float, *, label: str = "current step", color: str = "black",
-    xref: str = "x", yref: str = "y",
-) -> tuple[dict, dict]:
-    """The "current step" mark on a curve: a ringed marker trace and a vertical line shape.
+def current_step_shapes(
+    x: float, y: float, *, color: str = "black", xref: str = "x", yref: str = "y", log_y: bool = False,
+) -> list[dict]:
+    """The "current step" mark on a curve: a dotted vertical line and a ring, both layout shapes.
+
+    Shapes, not a trace: moving them to the next step redraws the shapes only,
+    where a changed trace would make Plotly recompute and redraw the whole chart.
 
     Parameters
     ----------
     x, y : float
         The current step and its value.
-    label : str
-        Name of the marker (shown on hover).
     color : str
         Ring colour.
     xref, yref : str
         Axes of the subplot, e.g. ``"x2"``, ``"y2"``.
+    log_y : bool
+        The y axis is a log axis (a shape's position on it is the value's log10).
 
     Returns
     -------
-    trace : dict
-        A scatter trace with ``meta={"role": "current"}``.
-    shape : dict
-        A dotted vertical line at ``x`` across the subplot.
+    list of dict
+        The line at ``x`` across the subplot, then the ring around ``(x, y)``
+        (``name="current"``, 16 px across whatever the zoom).
     """
-    trace = {
-        "type": "scatter",
-        "x": [x],
-        "y": [y],
-        "xaxis": xref,
-        "yaxis": yref,
-        "mode": "markers",
-        "name": label,
-        "showlegend": False,
-        "marker": {"size": 16, "color": "rgba(0,0,0,0)", "line": {"color": color, "width": 2.5}},
-        "hovertemplate": f"{label}<br>step %{{x}}: %{{y:.6g}}<extra></extra>",
-        "meta": {"role": "current"},
-    }
-    shape = {
+    vline = {
         "type": "line", "xref": xref, "yref": f"{yref} domain",
         "x0": x, "x1": x, "y0": 0, "y1": 1,
         "line": {"color": "rgba(0,0,0,0.45)", "width": 1.5, "dash": "dot"},
         "layer": "below",
     }
-    return trace, shape
-
-
-def mark_current(fig: go.Figure, x: float, y: float, *, label: str = "current step",
-                 color: str = "black") -> go.Figure:
-    """Add :func:`current_step_parts` to an existing single-plot figure (in place)."""
-    trace, shape = current_step_parts(x, y, label=label, color=color)
-    fig.add_trace(trace)
-    fig.add_shape(shape)
-    return fig
+    ring = {
+        "type": "circle", "name": "current", "xref": xref, "yref": yref,
+        "xsizemode": "pixel", "ysizemode": "pixel", "xanchor": x,
+        "yanchor": float(np.log10(y)) if log_y and y > 0 else y,
+        "x0": -8, "x1": 8, "y0": -8, "y1": 8,
+        "line": {"color": color, "width": 2.5},
+    }
+    return [vline, ring]
 
 
 def curve_with_marker(
@@ -515,8 +500,8 @@ def curve_with_marker(
     Returns
     -------
     plotly Figure
-        The curve is ``fig.data[0]``; the current-step marker is ``fig.data[1]``
-        and the dotted vertical line ``fig.layout.shapes[0]``.
+        The curve is ``fig.data[0]``; the current step is marked by
+        ``fig.layout.shapes`` (:func:`current_step_shapes`).
     """
     x = np.asarray(x)
     y = np.asarray(y, dtype=np.float64)
@@ -534,19 +519,19 @@ def curve_with_marker(
     if hovertext is not None:
         curve["hovertext"] = list(hovertext)
         curve["hovertemplate"] = "step %{x}: %{y:.6g}<br>%{hovertext}<extra></extra>"
-    marker, vline = current_step_parts(x[current].item(), float(y[current]))
+    mark = current_step_shapes(x[current].item(), float(y[current]))
     # Short whole-number ticks with room for the title (value_axis), whatever the zoom.
     finite = y[np.isfinite(y)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 1.0)
     pad = 0.06 * (hi - lo)
     yaxis, left = value_axis(lo - pad, hi + pad, title=yaxis_title)
     return figure(
-        [curve, marker],
+        [curve],
         {
             "title": {"text": title} if title else None,
             "xaxis": {"title": {"text": xaxis_title}},
             "yaxis": yaxis,
-            "shapes": [vline],
+            "shapes": mark,
             "margin": {"l": max(60, left), "r": 20, "t": 40 if title else 20, "b": 50},
             "uirevision": f"curve-{name}",
             "showlegend": False,

@@ -47,7 +47,7 @@ from tracelab.views.common import (
     axis_range,
     blend,
     component_color,
-    current_step_parts,
+    current_step_shapes,
     ellipse,
     figure,
     format_count,
@@ -791,9 +791,8 @@ def log_likelihood_curve(trace: Trace, step: int) -> go.Figure:
         (start: grey square, E: blue circle, M: orange diamond; ``meta["role"]``
         "ll") whose hover is the step's message; the lower bound of each M-step
         as a dashed line at x = (M-step index - 0.5), between that iteration's
-        E and M markers ("lower-bound"); a ringed marker at ``step``
-        ("current", the last trace) and a dotted vertical line there (the only
-        shape). On a converged run, rings ("tol-compared") mark the two E-steps
+        E and M markers ("lower-bound"); the layout's shapes mark the current
+        step, a dotted vertical line and a ring (:func:`~tracelab.views.common.current_step_shapes`). On a converged run, rings ("tol-compared") mark the two E-steps
         whose mean log-likelihoods the tol test compared. When the start lies far
         below the rest of the climb, the y-axis zooms on the later steps and a
         note ("off-axis") names the steps left below (unless the current step is
@@ -825,8 +824,6 @@ def log_likelihood_curve(trace: Trace, step: int) -> go.Figure:
             "meta": {"role": "lower-bound"},
         })
     traces += _tol_compared_traces(trace, ll)
-    marker, vline = current_step_parts(step + 1, float(ll[step]), label=f"step {step + 1}")
-    traces.append(marker)
     yrange, zoomed = climb_range(ll, [y for _, y, _ in lb])
     if zoomed and ll[step] < yrange[0]:
         # The current step is one of those the zoom would hide: show the whole curve.
@@ -841,7 +838,7 @@ def log_likelihood_curve(trace: Trace, step: int) -> go.Figure:
         "xaxis": {"title": {"text": "step"}, "range": [0.5, len(steps) + 0.9], "zeroline": False},
         "yaxis": yaxis,
         "annotations": annotations,
-        "shapes": [vline],
+        "shapes": current_step_shapes(step + 1, float(ll[step])),
         # Under the plot: inside it, in the narrow side column, it covered the climb.
         # One entry a row: the side column can be 200 px narrow.
         "legend": {"orientation": "v", "yanchor": "top", "y": -0.14, "xanchor": "left", "x": 0,

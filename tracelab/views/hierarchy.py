@@ -45,7 +45,7 @@ from tracelab.views import em as _em
 from tracelab.views.common import (
     PALETTE,
     axis_range,
-    current_step_parts,
+    current_step_shapes,
     as_figure,
     figure,
     figure_dict,
@@ -1176,9 +1176,9 @@ def merge_heights(trace: Trace, step: int, *, cut_height: float | None = None,
         the true heights), "last-merges"
         (the last merges, ``customdata`` = clusters left after each),
         "inversions" (merges lower than the one before: centroid or median
-        linkage; only when there are any), "cut" (when given), "current"
-        (ringed marker, at x = 1 for the start) and a dotted vertical line (the
-        only shape). ``layout.meta`` holds ``inversions`` and ``log``.
+        linkage; only when there are any), "cut" (when given). The current step
+        (x = 1 for the start) is marked by the layout's shapes, a dotted vertical
+        line and a ring (:func:`~tracelab.views.common.current_step_shapes`). ``layout.meta`` holds ``inversions`` and ``log``.
     """
     _check(trace)
     step = _em._step_index(trace, step)
@@ -1238,8 +1238,6 @@ def merge_heights(trace: Trace, step: int, *, cut_height: float | None = None,
                        "line": {"color": "black", "width": 1.5, "dash": "dash"},
                        "meta": {"role": "cut", "height": float(cut_height), "k": k_cut}})
     current_y = float(y[m - 1]) if m >= 1 else (floor if log_y else 0.0)
-    marker, vline = current_step_parts(int(step + 1), current_y, label=f"step {step + 1}", color=ACCENT)
-    traces.append(marker)
     top = max(float(h.max()) if n > 1 else 1.0, float(cut_height) if cut_height is not None else 0.0)
     if log_y:
         lo_v = min(floor, float(cut_height)) if cut_height is not None and cut_height > 0 else floor
@@ -1256,7 +1254,7 @@ def merge_heights(trace: Trace, step: int, *, cut_height: float | None = None,
     return figure(traces, {
         "xaxis": {"title": {"text": "step"}, "range": [0.5, n + 0.5], "zeroline": False},
         "yaxis": yaxis,
-        "shapes": [vline],
+        "shapes": current_step_shapes(int(step + 1), current_y, color=ACCENT, log_y=log_y),
         "annotations": annotations,
         # bottom right: below the curve's steep end, clear of the cut line
         "legend": {"yanchor": "bottom", "y": 0.02, "xanchor": "right", "x": 0.99,

@@ -16,7 +16,7 @@ Conventions
 - Clusters are numbered from 1 on screen ("cluster 1") and coloured by
   :data:`tracelab.views.common.PALETTE` in order; a label of -1 is grey.
 - Steps are numbered from 1 on screen ("Step 3 · E-step of iteration 1").
-- Every trace carries ``meta={"role": ...}``: "regions", "assignments",
+- Every trace carries ``meta={"role": ...}``: "regions",
   "points", "path", "centers", "unit-ball", "grid", "placed", "cost", ...
 - Points of the click grid (:func:`click_grid`) carry
   ``customdata = ["grid", x, y]`` (plane coordinates); decode a click with
@@ -50,7 +50,7 @@ from tracelab.views.common import (
     phase_curve,
     axis_range,
     component_color,
-    current_step_parts,
+    current_step_shapes,
     figure,
     format_count,
     project_points,
@@ -478,41 +478,45 @@ def _regions(ctx: _Context, step: int, *, grid: int = REGION_GRID, xaxis: str = 
     }, note
 
 
-def _assignment_trace(ctx: _Context, labels: np.ndarray, step: int) -> dict:
-    """One line from every drawn point to its cluster's centre, NaN-separated."""
+def _assignment_shape(ctx: _Context, labels: np.ndarray, step: int) -> dict:
+    """One line from every drawn point to its cluster's centre, as one path shape.
+
+    A layout shape, not a trace: the lines come and go every other step, and a
+    changed shape is redrawn alone where a changed trace makes Plotly recompute
+    and redraw the whole chart. Coordinates to 7 significant digits (float32's).
+    """
     lab = labels[ctx.idx]
     keep = lab >= 0
     P = ctx.XY[keep]
     C = ctx.C2[step][lab[keep]]
-    m = P.shape[0]
-    xy = np.full((m, 3, 2), np.nan)
-    xy[:, 0] = P
-    xy[:, 1] = C
-    xy = xy.reshape(-1, 2)
+    path = "".join(f"M{px:.7g},{py:.7g}L{cx:.7g},{cy:.7g}" for (px, py), (cx, cy) in zip(P.tolist(), C.tolist()))
     return {
-        "type": "scattergl" if ctx.gl else "scatter",
-        "x": xy[:, 0], "y": xy[:, 1], "mode": "lines", "name": "assignments",
-        "showlegend": False, "connectgaps": False,
+        "type": "path", "name": "assignments", "path": path, "xref": "x", "yref": "y",
         "line": {"color": "rgba(60,60,60,0.28)", "width": 1},
-        "hoverinfo": "skip",
-        "meta": {"role": "assignments", "rows": ctx.idx[keep]},
     }
 
 
 def _path_traces(ctx: _Context, step: int) -> list[dict]:
+    """Each centre's path up to ``step``: a vertex where it started and one per move.
+
+    Only moves make vertices, so a step that moves no centre (an E-step) leaves
+    the paths as they were and the player has nothing to redraw for them.
+    """
     k = ctx.C.shape[1]
     noun = "medoid" if ctx.algorithm == "kmedoids" else "centre"
-    return [
-        {
-            "type": "scatter", "x": ctx.C2[: step + 1, j, 0], "y": ctx.C2[: step + 1, j, 1],
+    traces = []
+    for j in range(k):
+        C = ctx.C2[: step + 1, j]
+        moved = np.concatenate([[True], np.any(C[1:] != C[:-1], axis=1)])
+        traces.append({
+            "type": "scatter", "x": C[moved, 0], "y": C[moved, 1],
             "mode": "lines+markers", "name": f"path of {noun} {j + 1}", "showlegend": False,
             "line": {"color": component_color(j), "width": 1.2},
             "marker": {"size": 4, "color": component_color(j)},
             "opacity": 0.8, "hoverinfo": "skip",
             "meta": {"role": "path", "k": j},
-        }
-        for j in range(k)
-    ]
+        })
+    return traces
 
 
 def _center_trace(ctx: _Context, step: int, labels: np.ndarray, *, xaxis: str = "x",
@@ -738,10 +742,12 @@ def scatter(
     plotly Figure
         Traces, in order (each with ``meta["role"]``): "regions" (heatmap,
         ``z`` = 0-based cluster of each cell, ``z[i, j]`` at ``(x[j], y[i])``),
-        "assignments", "points" (``customdata`` = row index), one "path" per
+        "points" (``customdata`` = row index), one "path" per
         cluster, "centers" (k-medoids: ``customdata`` = medoid rows),
         "unit-ball", and last one empty "legend" trace per cluster named as
-        :func:`cluster_names` (the clusters table's names) in its colour. Axis
+        :func:`cluster_names` (the clusters table's names) in its colour. At
+        E-steps the lines from each point to its centre are a path shape
+        (``layout.shapes``, ``name="assignments"``). Axis
         ranges cover the data and every step's centres (drawn to scale, see
         ``equal_aspect``), and ``layout.uirevision`` depends only on ``axes``.
     """
@@ -753,6 +759,7 @@ def scatter(
     traces: list[dict] = []
     notes: list[str] = []
     annotations: list[dict] = []
+    shapes: list[dict] = []
     if show_regions:
         reg, note = _regions(ctx, step)
         if reg is not None:
@@ -761,7 +768,7 @@ def scatter(
             notes.append(note)
     if show_assignments and trace.steps[step].phase == "E":
         if len(ctx.idx) <= ASSIGNMENT_LINES_UP_TO:
-            traces.append(_assignment_trace(ctx, labels, step))
+            shapes.append(_assignment_shape(ctx, labels, step))
         else:
             notes.append(f"assignment lines hidden above {format_count(ASSIGNMENT_LINES_UP_TO)} points")
     traces.append(_points_trace(ctx, labels))
@@ -795,6 +802,7 @@ def scatter(
         "height": 400 + top,
         "margin": {"l": 60, "r": 20, "t": top, "b": 95 if notes else 55},
         "annotations": annotations,
+        "shapes": shapes,
         "uirevision": f"{ctx.algorithm}-scatter-{ctx.plane.key}",
         "hovermode": "closest",
         "showlegend": True,
@@ -818,8 +826,8 @@ def cost_curve(trace: Trace, step: int) -> go.Figure:
     plotly Figure
         A thin line through every step (x = step number from 1); markers per
         phase (``meta["role"]`` "cost", ``meta["phase"]``) whose hover is the
-        step's message; a ringed marker at ``step + 1`` ("current", the last
-        trace) and a dotted vertical line there (the only shape).
+        step's message; the layout's shapes mark ``step + 1``, a dotted vertical
+        line and a ring (:func:`~tracelab.views.common.current_step_shapes`).
     """
     algo = _check_trace(trace)
     step = _em._step_index(trace, step)
@@ -835,12 +843,10 @@ def cost_curve(trace: Trace, step: int) -> go.Figure:
         what = "cost"
         ytitle = f"cost (sum of {_METRIC_NAMES.get(metric, f'Minkowski (L{p:g})')} distances)"
     traces = phase_curve(xs, ys, phases, messages, what=what, role="cost")
-    marker, vline = current_step_parts(int(step + 1), float(ys[step]), label=f"step {step + 1}")
-    traces.append(marker)
     return figure(traces, {
         "xaxis": {"title": {"text": "step"}, "range": [0.5, len(steps) + 0.5], "zeroline": False},
         "yaxis": {"title": {"text": ytitle}},
-        "shapes": [vline],
+        "shapes": current_step_shapes(int(step + 1), float(ys[step])),
         "legend": {"yanchor": "top", "y": 0.98, "xanchor": "right", "x": 0.99,
                    "bgcolor": "rgba(255,255,255,0.8)"},
         "height": 380,
