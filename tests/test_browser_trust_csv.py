@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.test_browser import assert_no_exception, open_page, wait_idle
+from tracelab import data
 from tests.test_columns import the_problem_file
 
 pytestmark = pytest.mark.browser
@@ -70,4 +71,39 @@ def test_em_lab_shows_the_note_with_names_as_written(page, app_url, tmp_path):
     assert "'**id**' is not clustered" in note.inner_text()
     assert page.locator(SIDEBAR).locator("strong").filter(has_text="id").count() == 0
     assert page.locator(SIDEBAR).locator('a[href^="javascript"]').count() == 0
+    assert_no_exception(page)
+
+
+def test_a_file_over_the_limit_is_refused_with_the_limit_on_the_page_and_the_data_stays(page, app_url, tmp_path):
+    good = tmp_path / "people.csv"
+    good.write_bytes(the_problem_file())
+    open_page(page, f"{app_url}/em")
+    upload(page, good)
+    page.get_by_text("people.csv: 300 points").wait_for()
+    wait_idle(page)
+
+    big = tmp_path / "big.csv"
+    with open(big, "wb") as f:  # a megabyte over what the loader reads
+        f.write(b"a,b\n")
+        f.truncate(data.MAX_BYTES + 1_000_000)
+    page.locator(f'{SIDEBAR} [data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(big))
+    uploader = page.locator(f'{SIDEBAR} [data-testid="stFileUploader"]')
+    uploader.get_by_text("50.0MB or smaller").wait_for()
+    wait_idle(page)
+    # the uploader and the page name one limit, and say what to do
+    assert "51.0MB" in uploader.inner_text(), "the uploader counts in decimal megabytes, as the loader"
+    note = page.locator(SIDEBAR).locator('[data-testid="stCaptionContainer"]').filter(has_text="At most 50 MB")
+    assert "A larger file is refused (marked in red above) and the data stays" in note.inner_text()
+    # the data and its trace stay
+    page.get_by_text("people.csv: 300 points").wait_for()
+    assert_no_exception(page)
+
+    # a file the loader refuses leaves the uploader, with the reason on the page
+    bad = tmp_path / "broken.csv"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00binary")
+    page.locator(f'{SIDEBAR} [data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bad))
+    page.locator('[data-testid="stAlert"]').filter(has_text="broken.csv was not loaded").wait_for()
+    wait_idle(page)
+    assert "broken.csv" not in page.locator(f'{SIDEBAR} [data-testid="stFileUploader"]').inner_text()
+    page.get_by_text("people.csv: 300 points").wait_for()
     assert_no_exception(page)

@@ -449,7 +449,7 @@ def test_wrong_source_type():
 
 
 def test_limits_are_the_documented_values():
-    assert data_module.MAX_BYTES == 50 * 1024 * 1024
+    assert data_module.MAX_BYTES == 50_000_000  # the uploader's 50 MB
     assert data_module.MAX_ROWS == 200_000
 
 
@@ -461,7 +461,7 @@ def test_too_many_bytes(monkeypatch):
 
 
 def test_size_message_in_megabytes(monkeypatch):
-    monkeypatch.setattr(data_module, "MAX_BYTES", 3 * 1024 * 1024)
+    monkeypatch.setattr(data_module, "MAX_BYTES", 3_000_000)
     with pytest.raises(DataError, match=r"at most 3 MB: use a sample of the rows"):
         read_csv(b"x\n" + b"1\n" * (2 * 1024 * 1024))
 

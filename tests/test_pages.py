@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tracelab import datasets
+from tracelab import data, datasets
 from tracelab.trace import Trace
 from apptest import go, step_of
 
@@ -259,13 +259,24 @@ def test_csv_upload_and_a_bad_csv_keeps_the_data_and_trace(em):
 
     em.file_uploader(key="em.data.upload").set_value(("broken.csv", b"a,b\n1,2\n3\n", "text/csv")).run()
     assert not em.exception
-    assert "line" in alerts(em)
+    assert "broken.csv was not loaded" in alerts(em) and "line" in alerts(em)
+    # the refused file is not left listed as if loaded: the uploader is a new, empty one
+    assert em.file_uploader(key="em.data.upload.1").value is None
+    em.run()
+    assert "broken.csv was not loaded" in alerts(em), "the message stays until the next file"
     assert em.session_state["_trace_memo.em"][1] is trace or em.session_state["_trace_memo.em"][1] == trace
     assert any("mine" in c.value for c in em.caption)
     # An upload cannot travel in a link: the share section says so.
     em.segmented_control(key="em-section").set_value("Share and export").run()
     assert "cannot travel in a link" in alerts(em)
     assert em.query_params["data"] in ("upload", ["upload"])
+
+
+def test_the_uploader_names_the_loaders_limit(em):
+    em.radio(key="em.data.source").set_value("Upload a CSV").run()
+    assert em.file_uploader(key="em.data.upload").proto.max_upload_size_mb * 1_000_000 == data.MAX_BYTES == 50_000_000
+    assert data.limits() == "50 MB and 200,000 rows"
+    assert any(f"At most {data.limits()}. A larger file is refused" in c.value for c in em.sidebar.caption)
 
 
 def test_a_link_made_from_an_upload_says_the_file_cannot_travel():

@@ -33,15 +33,23 @@ __all__ = [
     "class_column",
     "MAX_BYTES",
     "MAX_ROWS",
+    "limits",
 ]
 
-#: Largest file :func:`read_csv` accepts, in bytes (50 MB). Read at call time,
-#: so tests can lower it.
-MAX_BYTES = 50 * 1024 * 1024
+#: Largest file :func:`read_csv` accepts, in bytes: 50 MB, in the decimal
+#: megabytes (10**6 bytes) in which Streamlit's uploader counts and lists files,
+#: so that the uploader, the loader and the messages name one limit. Read at
+#: call time, so tests can lower it.
+MAX_BYTES = 50_000_000
 
 #: Most data rows :func:`read_csv` accepts. Every lab keeps per-step state for
 #: every point, so traces grow with n_samples times the number of steps.
 MAX_ROWS = 200_000
+
+
+def limits() -> str:
+    """What :func:`read_csv` accepts, as the uploader and the messages say it: "50 MB and 200,000 rows"."""
+    return f"{_size(MAX_BYTES)} and {MAX_ROWS:,} rows"
 
 
 class DataError(ValueError):
@@ -951,8 +959,9 @@ def _was(n: int) -> str:
 
 
 def _size(n_bytes: int) -> str:
-    if n_bytes >= 1024 * 1024:
-        return f"{n_bytes / (1024 * 1024):.3g} MB"
-    if n_bytes >= 1024:
-        return f"{n_bytes / 1024:.3g} KB"
+    # decimal units, as the uploader writes a file's size
+    if n_bytes >= 1_000_000:
+        return f"{n_bytes / 1_000_000:.3g} MB"
+    if n_bytes >= 1000:
+        return f"{n_bytes / 1000:.3g} KB"
     return _plural(n_bytes, "byte")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from tracelab import datasets
+from tracelab import data, datasets
 from tracelab.data import Dataset, DataError, default_features, read_csv
 from tracelab.ui import url
 
@@ -100,10 +100,10 @@ def _read_upload(prefix: str, uploaded) -> Dataset:
 
 
 def _default_dataset(prefix: str, default: str) -> Dataset:
-    data = _load_builtin(default, ())
+    ds = _load_builtin(default, ())
     if st.session_state.get(_k(prefix, "standardize"), True):
-        data = data.standardized()
-    return data
+        ds = ds.standardized()
+    return ds
 
 
 def pick_dataset(prefix: str, *, default: str = "old_faithful", container=None) -> DataChoice:
@@ -151,18 +151,32 @@ def pick_dataset(prefix: str, *, default: str = "old_faithful", container=None) 
         source_name = name
     else:
         source_name = UPLOAD
+        refused_key = _k(prefix, "refused")
+        # A refused file leaves the uploader (a new key empties it), so it is never
+        # listed as if loaded; what was wrong with it stays on the page until the
+        # next file.
+        nonce = st.session_state.get(_k(prefix, "upload_nonce"), 0)
         uploaded = box.file_uploader(
             "CSV file (comma, semicolon or tab separated)",
             type=["csv", "txt", "tsv"],
-            key=_k(prefix, "upload"),
+            key=_k(prefix, "upload") + (f".{nonce}" if nonce else ""),
+            # the loader's limit, so that the uploader names the same one
+            max_upload_size=max(1, data.MAX_BYTES // 1_000_000),
         )
+        # Always said: a file over the limit is refused in the browser, where Python never sees it.
+        box.caption(f"At most {data.limits()}. A larger file is refused (marked in red above) and the "
+                    "data stays as it was: take a sample of its rows.")
         raw = None
         if uploaded is not None:
+            st.session_state.pop(refused_key, None)
             try:
                 raw = _read_upload(prefix, uploaded)
             except DataError as exc:
-                error = str(exc)
+                st.session_state[refused_key] = f"{uploaded.name} was not loaded. {exc}"
+                st.session_state[_k(prefix, "upload_nonce")] = nonce + 1
+                st.rerun()
         if raw is None:
+            error = st.session_state.get(refused_key)
             if error is None:
                 if st.session_state.get(_k(prefix, "link_had_upload")):
                     box.info(
