@@ -13,7 +13,7 @@ Drives Debian's headless Chromium through Playwright and prints, per lab:
 - bytes received over the WebSocket per click, and the spec's size.
 
 Run: ``python benchmarks/bench_browser.py`` (``--clicks 12``; ``--small`` for a
-quick check with fewer clicks and labs). Loopback only; bounded in time.
+quick check with fewer clicks and labs; ``--only k-means`` for some runs). Loopback only; bounded in time.
 """
 
 from __future__ import annotations
@@ -208,9 +208,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--clicks", type=int, default=12)
     ap.add_argument("--small", action="store_true", help="fewer clicks and only the EM lab")
+    ap.add_argument("--only", default="", help="only the runs whose name contains this, e.g. 'hierarchy'")
     args = ap.parse_args()
     clicks = 4 if args.small else args.clicks
-    runs = RUNS[:1] if args.small else RUNS
+    runs = [r for r in (RUNS[:1] if args.small else RUNS) if args.only in r[0]]
 
     from playwright.sync_api import sync_playwright
 
