@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from tracelab import data
 from tracelab.trace import Trace
 from tracelab.ui import url
 
@@ -85,6 +86,8 @@ def trace_uploader(prefix: str, *, check: Callable[[Trace], None]) -> None:
         "Replay a trace file (JSON downloaded from this lab)",
         type=["json"],
         key=key,
+        # the same limit as a CSV's, in the same units (see tracelab.data.MAX_BYTES)
+        max_upload_size=max(1, data.MAX_BYTES // 1_000_000),
         on_change=_load_trace,
         args=(prefix, key, check),
     )
@@ -142,12 +145,12 @@ def clicked_customdata(event: Any) -> Any:
         except (KeyError, TypeError):
             return None
     for point in points or []:
-        data = point.get("customdata")
-        if data is None:
+        value = point.get("customdata")
+        if value is None:
             continue
-        if isinstance(data, (list, tuple)) and len(data) == 1:
-            data = data[0]
-        if isinstance(data, (int, float)) and float(data).is_integer():
-            return int(data)
-        return list(data) if isinstance(data, (list, tuple)) else data
+        if isinstance(value, (list, tuple)) and len(value) == 1:
+            value = value[0]
+        if isinstance(value, (int, float)) and float(value).is_integer():
+            return int(value)
+        return list(value) if isinstance(value, (list, tuple)) else value
     return None
