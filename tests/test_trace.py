@@ -657,3 +657,34 @@ def test_a_broken_snapshot_module_does_not_stop_other_traces_loading(tmp_path, m
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(expected), out.stdout
+
+
+def test_on_each_step_hears_every_step_and_can_stop_a_run():
+    from tracelab import datasets, gmm
+    from tracelab.trace import on_each_step
+
+    X = datasets.load("old_faithful").X
+    heard: list[int] = []
+    with on_each_step(heard.append):
+        t = gmm.trace_em(X, 2, seed=0, max_iter=5, tol=0)
+    assert heard == list(range(1, len(t) + 1))
+
+    class Halt(Exception):
+        pass
+
+    def halt(n_steps: int) -> None:
+        if n_steps == 3:
+            raise Halt
+
+    with pytest.raises(Halt), on_each_step(halt):
+        gmm.trace_em(X, 2, seed=0, max_iter=5, tol=0)
+    # outside the block, and in another thread meanwhile, nothing is heard
+    assert len(gmm.trace_em(X, 2, seed=0, max_iter=5, tol=0)) == len(t)
+    import threading
+
+    other: list[int] = []
+    with on_each_step(heard.append):
+        worker = threading.Thread(target=lambda: other.append(len(gmm.trace_em(X, 2, seed=0, max_iter=5, tol=0))))
+        worker.start()
+        worker.join()
+    assert other == [len(t)] and len(heard) == len(t), "the other thread's steps were not heard here"

@@ -13,16 +13,19 @@ classes are looked up by name in a registry that only subclasses of
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import importlib
 import json
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from typing import Any, Generator
 
 import numpy as np
 
-__all__ = ["Snapshot", "Trace", "collect", "freeze", "snapshot_types", "FORMAT", "VERSION"]
+__all__ = ["Snapshot", "Trace", "collect", "on_each_step", "freeze", "snapshot_types", "FORMAT", "VERSION"]
 
 FORMAT = "tracelab.trace"
 VERSION = 1
@@ -100,6 +103,33 @@ def _snapshot_type(name: Any) -> type[Snapshot] | None:
     return kind
 
 
+# Who hears of each step recorded in this thread (or task): see on_each_step.
+_ON_STEP: contextvars.ContextVar[Callable[[int], Any] | None] = contextvars.ContextVar("on_step", default=None)
+
+
+@contextlib.contextmanager
+def on_each_step(callback: Callable[[int], Any]) -> Iterator[None]:
+    """Call ``callback(n_steps)`` after every step that a trace records in this context.
+
+    Every ``trace_*`` function records through :func:`collect`, so this is the
+    one place a long run reports its progress and the one place it can be
+    stopped: an exception the callback raises ends the run there, propagates
+    out of the ``trace_*`` call, and nothing is returned. The callback is
+    context-local (a :mod:`contextvars` variable): runs in other threads are
+    not affected.
+
+    Parameters
+    ----------
+    callback : callable int -> Any
+        Called with the number of steps recorded so far (1 after the start).
+    """
+    token = _ON_STEP.set(callback)
+    try:
+        yield
+    finally:
+        _ON_STEP.reset(token)
+
+
 def collect(
     steps: Generator[Snapshot, Any, tuple[bool, int, str]],
     *,
@@ -123,10 +153,15 @@ def collect(
     Returns
     -------
     Trace
+
+    See Also
+    --------
+    on_each_step : hear of every step while it is recorded (progress, stopping).
     """
     # tracelab.data imports this module, so its digest is imported on use.
     from tracelab.data import digest
 
+    hear = _ON_STEP.get()
     recorded: list[Snapshot] = []
     while True:
         try:
@@ -134,6 +169,8 @@ def collect(
         except StopIteration as stop:
             converged, n_iter, message = stop.value
             break
+        if hear is not None:
+            hear(len(recorded))
     return Trace(
         algorithm=algorithm,
         steps=tuple(recorded),
