@@ -70,7 +70,7 @@ else:
     params = dict(min_cluster_size=int(st.session_state[K("mcs")]), min_samples=min_samples)
 
 check = hdbscan_trace.check_trace if algo == "hdbscan" else density.check_trace
-trace, columns, about, replay = lab.shown_trace(P, lambda: runners.run(algo, dataset, params, slot=P), choice)
+trace, columns, about, replay = lab.shown_trace(P, lambda: runners.run(algo, dataset, params, slot=P, stoppable=True), choice)
 lab.need_two_features(trace)
 lab.step_link_note(P, len(trace))
 st.caption(f"{about}. {trace.message}")

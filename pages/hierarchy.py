@@ -57,7 +57,7 @@ if algo == "agnes":
 
 check = hierarchy.check_trace
 trace, columns, about, replay = lab.shown_trace(
-    P, lambda: runners.run(algo, dataset, params, slot=P), choice
+    P, lambda: runners.run(algo, dataset, params, slot=P, stoppable=True), choice
 )
 lab.need_two_features(trace)
 lab.step_link_note(P, len(trace))

@@ -149,7 +149,7 @@ else:
         params["p"] = float(st.session_state[K("p")])
 
 check = kmeans.check_trace if algo == "kmeans" else kmedoids.check_trace
-trace, columns, about, replay = lab.shown_trace(P, lambda: runners.run(algo, dataset, params, slot=P), choice)
+trace, columns, about, replay = lab.shown_trace(P, lambda: runners.run(algo, dataset, params, slot=P, stoppable=True), choice)
 lab.need_two_features(trace)
 lab.step_link_note(P, len(trace))
 st.caption(f"{data_picker.plain(about)}. {data_picker.plain(trace.message)}")

@@ -59,7 +59,7 @@ st.caption(f"{dataset.name}: {plural(dataset.n_samples, 'point')}, {plural(datas
 run_key = (dataset.digest, ks, n_init, seed, tuple(types))
 st.session_state[K("runs")] = run_key  # the settings of the runs shown (or in progress)
 if st.session_state.get(K("stopped")) == run_key:
-    st.info("Stopped. Change a setting, or run these again.", icon="⏹️")
+    st.info("Stopped. Change a setting, or run these again.", icon=":material/stop_circle:")
     st.button("Run again", key=K("resume"), on_click=st.session_state.pop, args=(K("stopped"), None))
     st.stop()
 # The button is there only while the runs are: it is cleared as soon as they end (at

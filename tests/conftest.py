@@ -46,8 +46,8 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_app(base_path: str = ""):
-    """Run ``streamlit run app.py`` headless on a free port (under ``base_path``); yield its base URL."""
+def running_app(base_path: str = ""):
+    """Run ``streamlit run app.py`` headless on a free port (under ``base_path``); yield its base URL and process."""
     port = _free_port()
     extra = ["--server.baseUrlPath", base_path] if base_path else []
     proc = subprocess.Popen(
@@ -79,13 +79,20 @@ def serve_app(base_path: str = ""):
                 time.sleep(0.3)
         else:
             raise RuntimeError("streamlit did not become healthy within 60 s")
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@contextlib.contextmanager
+def serve_app(base_path: str = ""):
+    """:func:`running_app`'s base URL."""
+    with running_app(base_path) as (base, _):
+        yield base
 
 
 @pytest.fixture(scope="session")

@@ -137,7 +137,8 @@ def shown_trace(
         )
         st.session_state[f"{prefix}.shown"] = shown
     except ValueError as exc:
-        st.error(str(exc), icon="⚠️")
+        if not isinstance(exc, runners.Stopped):  # a stopped run has said so itself
+            st.error(str(exc), icon="⚠️")
         shown = st.session_state.get(f"{prefix}.shown")
         if shown is None:
             st.stop()
