@@ -17,6 +17,7 @@ from scipy.cluster.hierarchy import fcluster, linkage
 
 from tracelab import datasets, hierarchy
 from tracelab.trace import Trace
+from tracelab.views import common
 from tracelab.views import hierarchy as hv
 
 # The design notes' crossing example: centroid heights 2.0 then 1.8.
@@ -601,6 +602,24 @@ def test_linkage_comparison(X40):
         assert ya.scaleanchor == f"x{sfx}" and ya.scaleratio == 1 and ya.constrain == "domain"
     # single linkage chains: its tree is lower and flatter than complete's
     assert linkage(X40, "single")[:, 2].max() < linkage(X40, "complete")[:, 2].max()
+
+
+def test_linkage_comparison_of_many_points_clusters_a_sample_and_says_so():
+    X = np.random.default_rng(1).normal(size=(130, 2))
+    fig = _valid(hv.linkage_comparison(X, max_points=50, seed=4, linkages=("single", "ward")))
+    rows = np.asarray(fig.layout.meta["rows"])
+    assert len(rows) == len(np.unique(rows)) == 50 and rows.max() < 130
+    assert np.array_equal(rows, common.subsample(130, 50, 4))
+    assert "a random sample of 50 of the 130 points (seed 4)" in _notes(fig)
+    for c, name in enumerate(("single", "ward")):
+        panel = [t for t in _role(fig, "links") if t.meta["panel"] == c]
+        heights = np.concatenate([_arr(t.y).astype(float).reshape(-1, 5)[:, 1] for t in panel])
+        np.testing.assert_allclose(np.sort(heights), np.sort(linkage(X[rows], method=name)[:, 2]), rtol=1e-6)
+        (pts,) = [t for t in _role(fig, "points") if t.meta["panel"] == c]
+        assert np.array_equal(np.asarray(pts.customdata), rows)  # hover names the data rows
+    # the default bound: 10 000 points cluster 2 000 of them
+    assert hv.LINKAGE_COMPARISON_MAX_POINTS == 2_000
+    assert "sample" not in _notes(hv.linkage_comparison(X, linkages=("single",)))
 
 
 def test_linkage_comparison_two_by_two_without_points(X40):

@@ -69,6 +69,7 @@ __all__ = [
     "distance_heatmap",
     "k_for_height",
     "linkage_comparison",
+    "LINKAGE_COMPARISON_MAX_POINTS",
     "merge_heights",
     "scatter",
     "step_title",
@@ -881,6 +882,10 @@ def scatter(
     return as_figure(_scatter_at(trace, step, _scatter_prep(trace, axes, columns, max_points, seed, cut_k)))
 
 
+#: Most points :func:`linkage_comparison` clusters (a seeded sample beyond): four
+#: trees of 2 000 points take about a second and 100 MB.
+LINKAGE_COMPARISON_MAX_POINTS = 2_000
+
 #: Colour of each point code: the :data:`MAX_COLORED` palette colours, then grey, then light grey.
 _CODE_COLORS: tuple[str, ...] = PALETTE[:MAX_COLORED] + (_SMALL, _SINGLE)
 #: Code c is drawn in ``_CODE_COLORS[c]``: one stop a code, read exactly there (``cmin`` 0, ``cmax`` the last code).
@@ -1294,6 +1299,8 @@ def linkage_comparison(
     linkages: Sequence[str] = ("single", "complete", "average", "ward"),
     k: int | None = 3,
     truncate_above: int = 300,
+    max_points: int | None = None,
+    seed: int = 0,
 ) -> go.Figure:
     """Small dendrograms of the same data under several linkages, side by side.
 
@@ -1313,13 +1320,21 @@ def linkage_comparison(
         small scatters under the dendrograms shows those clusters (where single
         linkage's chaining shows as one big cluster and stragglers).
     truncate_above : int, default 300
+    max_points : int, optional
+        Cluster a seeded random sample of this many points when there are more
+        (default :data:`LINKAGE_COMPARISON_MAX_POINTS`): every linkage needs all
+        n(n-1)/2 distances, 400 MB and seconds per tree at 10 000 points. A
+        note says so.
+    seed : int
+        Seed of the sample.
 
     Returns
     -------
     plotly Figure
         Panel c (0-based) on axes ``x{c+1}``/``y{c+1}`` (the first on ``x``/``y``),
         titled with the linkage's name (annotations; ``layout.meta["linkages"]``
-        in order). Scatter panels, when drawn, follow on the next axes.
+        in order; ``layout.meta["rows"]`` the data rows clustered). Scatter
+        panels, when drawn, follow on the next axes (``customdata`` = data rows).
     """
     from scipy.cluster.hierarchy import linkage as _linkage
     from scipy.spatial.distance import squareform
@@ -1333,6 +1348,9 @@ def linkage_comparison(
     linkages = tuple(linkages)
     if not linkages:
         raise ValueError("give at least one linkage")
+    n_all = Xa.shape[0]
+    rows = subsample(n_all, LINKAGE_COMPARISON_MAX_POINTS if max_points is None else max_points, seed)
+    Xa = Xa[rows]
     n, d = Xa.shape
     y = squareform(np.asarray(_h.distance_matrix(Xa, metric, p), dtype=np.float64), checks=False)
     y_euc = None
@@ -1403,7 +1421,7 @@ def linkage_comparison(
                 "type": "scattergl" if n > _GL_ABOVE else "scatter",
                 "x": Xa[:, 0], "y": Xa[:, 1], "xaxis": f"x{psfx}", "yaxis": f"y{psfx}",
                 "mode": "markers", "name": f"{lk}: {k} clusters", "showlegend": False,
-                "customdata": np.arange(n),
+                "customdata": rows,
                 "marker": {"color": colors.tolist(), "size": 5, "line": {"width": 0}},
                 "hovertemplate": "point #%{customdata}<extra></extra>",
                 "meta": {"role": "points", "panel": c, "linkage": lk, "labels": lab},
@@ -1415,6 +1433,8 @@ def linkage_comparison(
                                       "title": {"text": _esc(names[1])} if col == 0 else None,
                                       **({**pya, "scaleanchor": f"x{psfx}"} if pya else {})}
     notes = []
+    if n < n_all:
+        notes.append(f"a random sample of {format_count(n)} of the {format_count(n_all)} points (seed {seed})")
     if k is not None:
         notes.append(f"coloured: each tree cut into {k} clusters")
     if n > truncate_above:
@@ -1428,7 +1448,7 @@ def linkage_comparison(
         "showlegend": False,
         "hovermode": "closest",
         "uirevision": "hierarchy-linkages",
-        "meta": {"linkages": list(titles), "k": k},
+        "meta": {"linkages": list(titles), "k": k, "rows": rows},
     })
     return figure(traces, layout)
 
