@@ -7,6 +7,7 @@ import json
 import pytest
 
 import apptest
+from tracelab import data
 from apptest import go, step_of
 
 
@@ -110,3 +111,21 @@ def test_side_by_side_compares_the_run_shown_not_another_dbscan(algo):
         meta = _side_meta(at)
         assert meta["compares"].startswith("OPTICS, cut at ε")
         assert meta["labels"][0] == trace.steps[-2].labels.astype(int).tolist()
+
+
+def test_a_trace_too_large_to_replay_is_not_offered_as_a_file():
+    # one step per point on 1 000 points: about 50 MB of JSON, more than a replayed file may have
+    at = open_lab(algo="optics", ogroup="point", data_n_samples=1000)
+    trace = trace_of(at)
+    assert trace.approx_json_bytes() > data.MAX_BYTES
+    at.segmented_control(key="db-section").set_value("Share and export").run()
+    assert not at.exception
+    note = " ".join(i.value for i in at.info)
+    assert "would make a file of about 53 MB, more than the 50 MB a trace file can have" in note
+    (button,) = [b for b in at.get("download_button") if b.proto.label == "Trace (JSON)"]
+    assert button.proto.disabled
+    # a smaller run of the same kind is offered
+    at = open_lab(algo="optics", ogroup="point", data_n_samples=300)
+    at.segmented_control(key="db-section").set_value("Share and export").run()
+    (button,) = [b for b in at.get("download_button") if b.proto.label == "Trace (JSON)"]
+    assert not button.proto.disabled and not any("would make a file" in i.value for i in at.info)

@@ -688,3 +688,14 @@ def test_on_each_step_hears_every_step_and_can_stop_a_run():
         worker.start()
         worker.join()
     assert other == [len(t)] and len(heard) == len(t), "the other thread's steps were not heard here"
+
+
+def test_approx_json_bytes_errs_a_little_on_the_large_side():
+    from tracelab import datasets, density, gmm, hdbscan_trace, hierarchy, kmeans
+
+    X = datasets.load("two_moons", n_samples=300).X
+    for t in (gmm.trace_em(X, 3, seed=0), kmeans.trace_kmeans(X, 3, seed=0), hierarchy.trace_agnes(X[:100]),
+              density.trace_dbscan(X, 0.3, 10, group="point"), density.trace_optics(X, 10, group="point"),
+              hdbscan_trace.trace_hdbscan(X, 10)):
+        ratio = t.approx_json_bytes() / len(t.to_json())
+        assert 1.0 <= ratio < (1.2 if len(t.to_json()) > 1e6 else 3.0), (t.algorithm, ratio)

@@ -50,10 +50,21 @@ def downloads(prefix: str, trace: Trace, files: Sequence[tuple[str, Callable[[],
     files : sequence of (label, make_data, file_name, mime)
         ``make_data`` runs only when the button is clicked.
     """
+    # A trace file is for replaying: one larger than the replay uploader takes is
+    # not written (a one-step-per-point OPTICS run of 2 000 points would be 200 MB,
+    # 11 s and a GB of server memory to build).
+    size = trace.approx_json_bytes()
+    too_big = size > data.MAX_BYTES
+    if too_big:
+        st.info(f"This trace would make a file of about {size / 1e6:,.0f} MB, more than the "
+                f"{data.MAX_BYTES / 1e6:.0f} MB a trace file can have to be replayed: record fewer "
+                "steps (fewer iterations, or one step per 10 points) or use fewer points to download it.",
+                icon="📼")
     cols = st.columns(1 + len(files))
     cols[0].download_button(
         "Trace (JSON)",
-        data=trace.to_json,
+        data=trace.to_json if not too_big else "",
+        disabled=too_big,
         file_name=f"tracelab-{trace.algorithm}.json",
         mime="application/json",
         key=f"{prefix}.dl.trace",
