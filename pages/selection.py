@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from tracelab import gmm, selection
+from tracelab import data, gmm, selection
 from tracelab.ui import data_picker, entry, lab, runners, share, url
 from tracelab.views import selection as views
 
@@ -54,6 +54,15 @@ def plural(n: int, word: str) -> str:
 
 
 st.caption(f"{dataset.name}: {plural(dataset.n_samples, 'point')}, {plural(dataset.n_features, 'feature')}.")
+# Each curve fits many models: on a large data set they use a seeded random sample,
+# which keeps every request to seconds, and the page says so.
+elbow_data = dataset.sample(selection.elbow_max_points(n_init), seed)
+criteria_data = dataset.sample(selection.CRITERIA_MAX_POINTS, seed)
+sampled = [f"the elbow on {elbow_data.n_samples:,}" if elbow_data is not dataset else "",
+           f"BIC and AIC on {criteria_data.n_samples:,}" if criteria_data is not dataset else ""]
+if any(sampled):
+    st.caption(f"To answer in seconds, {' and '.join(w for w in sampled if w)} of the {dataset.n_samples:,} "
+               f"points, chosen at random (seed {seed}); the labs the curves link to run on all of them.")
 # "Stop" ends the runs in progress (its click interrupts them at the next progress
 # update) and keeps them stopped for these settings until "Run again".
 run_key = (dataset.digest, ks, n_init, seed, tuple(types))
@@ -68,8 +77,8 @@ stop_slot = st.empty()
 stop_slot.button("Stop", key=K("stop"), on_click=st.session_state.__setitem__, args=(K("stopped"), run_key),
                  help="Stop the runs in progress.")
 try:
-    elbow = runners.elbow(dataset, ks, n_init=n_init, seed=seed)
-    criteria = runners.criteria(dataset, ks, tuple(types), seed=seed) if types else None
+    elbow = runners.elbow(elbow_data, ks, n_init=n_init, seed=seed)
+    criteria = runners.criteria(criteria_data, ks, tuple(types), seed=seed) if types else None
 except ValueError as exc:
     st.error(str(exc), icon="⚠️")
     st.stop()
@@ -120,9 +129,15 @@ elif section == "Silhouette":
         run_seed = int(elbow.seeds[ks.index(k)])
         labels = runners.run("kmeans", dataset, dict(n_clusters=k, init="k-means++", seed=run_seed),
                              slot=f"{P}.silhouette").steps[-1].labels
-        values = selection.silhouette_samples(dataset.X, labels)
+        # exact, so O(n^2): a seeded sample of a large data set, clustered with all of it
+        rows = data.sample_rows(dataset.n_samples, selection.SILHOUETTE_MAX_POINTS, seed)
+        values = selection.silhouette_samples(dataset.X[rows], labels[rows])
         st.metric("Mean silhouette", f"{np.nanmean(values):.3f}")
-        st.plotly_chart(views.silhouette_plot(dataset.X, labels, values=values), key=K("silhouette"),
+        if rows.size < dataset.n_samples:
+            st.caption(f"The silhouette of {rows.size:,} of the {dataset.n_samples:,} points, chosen at "
+                       f"random (seed {seed}): each against the others of the sample, in the clusters k-means "
+                       "found on all of them.")
+        st.plotly_chart(views.silhouette_plot(dataset.X[rows], labels[rows], values=values), key=K("silhouette"),
                         theme=None, config=lab.CHART_CONFIG)
         lab_link("pages/kmeans.py", f"Step through this k = {k} run in the k-means lab",
                  {"algo": "kmeans", "k": str(k), "init": "k-means++", "seed": str(run_seed)})

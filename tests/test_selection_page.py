@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import parse_qs
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -120,3 +121,28 @@ def test_known_classes_with_a_range_that_skips_the_class_count():
     at.segmented_control(key="ck-section").set_value("Known classes").run()
     assert not at.exception
     assert at.select_slider(key="ck.classes_k").value == 4  # nearest to iris's 3 species
+
+
+def test_on_many_points_the_curves_use_a_seeded_sample_and_say_so(monkeypatch):
+    from tracelab import data, selection
+
+    # the bounds lowered, so that a small data set is "many points"
+    monkeypatch.setattr(selection, "elbow_max_points", lambda n_init: 200)
+    monkeypatch.setattr(selection, "CRITERIA_MAX_POINTS", 300)
+    monkeypatch.setattr(selection, "SILHOUETTE_MAX_POINTS", 100)
+    at = open_lab(data="blobs", data_n_samples=600, seed=7)
+    captions = " ".join(c.value for c in at.caption)
+    assert ("To answer in seconds, the elbow on 200 and BIC and AIC on 300 of the 600 points, "
+            "chosen at random (seed 7)") in captions
+    # the inertia shown is that of k-means on the sample's rows
+    blobs = datasets.load("blobs", n_samples=600).standardized()
+    sample = blobs.sample(200, 7)
+    assert np.array_equal(sample.X, blobs.X[data.sample_rows(600, 200, 7)])
+    shown = [m.value for m in at.markdown if m.value.startswith("**k = ")][0]
+    k = int(shown.split("**k = ")[1].split("**")[0])
+    seed = int(shown.split("restart with seed ")[1].split(")")[0])
+    assert f"inertia {trace_kmeans(sample.X, k, init='k-means++', seed=seed).steps[-1].inertia:.4g}" in shown
+
+    at.segmented_control(key="ck-section").set_value("Silhouette").run()
+    assert not at.exception
+    assert any("The silhouette of 100 of the 600 points, chosen at random (seed 7)" in c.value for c in at.caption)

@@ -34,6 +34,7 @@ __all__ = [
     "MAX_BYTES",
     "MAX_ROWS",
     "limits",
+    "sample_rows",
 ]
 
 #: Largest file :func:`read_csv` accepts, in bytes: 50 MB, in the decimal
@@ -45,6 +46,33 @@ MAX_BYTES = 50_000_000
 #: Most data rows :func:`read_csv` accepts. Every lab keeps per-step state for
 #: every point, so traces grow with n_samples times the number of steps.
 MAX_ROWS = 200_000
+
+
+def sample_rows(n: int, max_rows: int, seed: int = 0) -> np.ndarray:
+    """Row indices: all of them, or a seeded random ``max_rows`` of them.
+
+    The same ``(n, max_rows, seed)`` always gives the same rows: a point drawn
+    at one step is drawn at the next, and a sampled computation is repeatable.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+    max_rows : int
+        At least 1.
+    seed : int, default 0
+
+    Returns
+    -------
+    ndarray of int, sorted
+        ``arange(n)`` if ``n <= max_rows``, else ``max_rows`` distinct rows.
+    """
+    if max_rows < 1:
+        raise ValueError(f"max_rows should be at least 1, but got {max_rows}")
+    if n <= max_rows:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n, size=max_rows, replace=False))
 
 
 def limits() -> str:
@@ -184,6 +212,17 @@ class Dataset:
             )
         idx = [self.columns.index(c) for c in columns]
         return replace(self, X=self.X[:, idx], columns=tuple(columns))
+
+    def sample(self, max_rows: int, seed: int = 0) -> Dataset:
+        """The same data set, or a seeded random ``max_rows`` of its rows (:func:`sample_rows`).
+
+        Columns, name and notes stay; the known classes follow their rows.
+        """
+        rows = sample_rows(self.n_samples, max_rows, seed)
+        if rows.size == self.n_samples:
+            return self
+        labels = None if self.labels is None else tuple(self.labels[i] for i in rows)
+        return replace(self, X=self.X[rows], labels=labels)
 
     def standardized(self) -> Dataset:
         """Each column shifted to mean 0 and scaled to standard deviation 1.

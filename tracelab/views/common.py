@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from tracelab.data import sample_rows
+
 __all__ = [
     "PALETTE",
     "PALETTE_RGB",
@@ -383,28 +385,13 @@ def project_covariances(covariances: np.ndarray, P: np.ndarray) -> np.ndarray:
 def subsample(n: int, max_points: int, seed: int = 0) -> np.ndarray:
     """Row indices to draw: all of them, or a seeded random ``max_points`` of them.
 
-    The same ``(n, max_points, seed)`` always gives the same rows, so a point
+    :func:`tracelab.data.sample_rows` under the views' name for a display cap:
+    the same ``(n, max_points, seed)`` always gives the same rows, so a point
     stays on screen from one step to the next.
-
-    Parameters
-    ----------
-    n : int
-        Number of rows.
-    max_points : int
-        Display cap (at least 1).
-    seed : int, default 0
-
-    Returns
-    -------
-    ndarray of int, sorted
-        ``arange(n)`` if ``n <= max_points``, else ``max_points`` distinct rows.
     """
     if max_points < 1:
         raise ValueError(f"max_points should be at least 1, but got {max_points}")
-    if n <= max_points:
-        return np.arange(n)
-    rng = np.random.default_rng(seed)
-    return np.sort(rng.choice(n, size=max_points, replace=False))
+    return sample_rows(n, max_points, seed)
 
 
 def format_count(n: int) -> str:
