@@ -16,6 +16,7 @@ from scipy.spatial.distance import cdist, pdist
 
 from tracelab.hierarchy import (
     LINKAGES,
+    MAX_AGNES_POINTS,
     METRICS,
     DianaSnapshot,
     MergeSnapshot,
@@ -585,3 +586,10 @@ def test_any_run_is_a_valid_tree(n, seed, method, grid):
     for k in range(1, n + 1):
         assert _canon(cut(trace, k)) == _replay(Z, n, k)
         assert _canon(cut(Z, k)) == _replay(Z, n, k)
+
+
+def test_agnes_refuses_more_points_than_its_memory_bound_and_says_what_to_do():
+    assert MAX_AGNES_POINTS == 5_000
+    X = np.random.default_rng(0).normal(size=(MAX_AGNES_POINTS + 1, 2))
+    with pytest.raises(ValueError, match=r"at most 5,000 points for AGNES .* but got 5,001: choose fewer points"):
+        trace_agnes(X)

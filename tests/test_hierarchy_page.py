@@ -112,3 +112,12 @@ def test_a_file_name_from_an_upload_is_shown_as_written():
     assert not at.exception
     caption = " ".join(c.value for c in at.caption)
     assert "\\[x\\]\\(javascript\\:alert\\(1\\)\\)" in caption and "[x](" not in caption
+
+
+def test_more_points_than_agnes_takes_say_so_and_keep_the_last_trace():
+    at = open_lab(data_n_samples=60)
+    before = at.session_state["hc.shown"][0]
+    at.number_input(key="hc.data.p.blobs.n_samples").set_value(6000).run()
+    assert not at.exception
+    assert any("at most 5,000 points for AGNES" in e.value and "choose fewer points" in e.value for e in at.error)
+    assert at.session_state["hc.shown"][0] is before

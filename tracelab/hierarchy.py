@@ -97,8 +97,9 @@ LINKAGES = ("single", "complete", "average", "centroid", "ward")
 #: Metrics for the lab's picker ("cityblock" is accepted as another name for "manhattan").
 METRICS = ("euclidean", "manhattan", "cosine", "chebyshev", "minkowski")
 
-# scipy keeps the n(n-1)/2 distances as float64: 10 000 points take 400 MB.
-MAX_AGNES_POINTS = 10_000
+# Every pairwise distance is kept, n(n-1)/2 float64: 5 000 points take 100 MB and
+# a run peaks at about 200 MB (10 000 points: 400 MB and 760 MB).
+MAX_AGNES_POINTS = 5_000
 # DIANA stores the labels of every step (n per split, up to n - 1 splits).
 MAX_DIANA_POINTS = 500
 
@@ -562,8 +563,8 @@ def _validate_agnes(X, linkage, metric, p) -> _AgnesConfig:
     X = _check_data(X, "AGNES")
     if X.shape[0] > MAX_AGNES_POINTS:
         raise ValueError(
-            f"X should have at most {MAX_AGNES_POINTS} points for AGNES (it keeps every "
-            f"pairwise distance), but got {X.shape[0]}; take a sample first"
+            f"X should have at most {MAX_AGNES_POINTS:,} points for AGNES (it keeps every "
+            f"pairwise distance), but got {X.shape[0]:,}: choose fewer points, or a sample of the rows"
         )
     return _AgnesConfig(X, linkage, metric, p)
 
