@@ -63,7 +63,7 @@ def test_a_long_run_shows_progress_and_stop_ends_it_within_a_second(page, server
     start_long_run(page, base, big_csv)
     bar = page.locator('[data-testid="stProgress"]').filter(has_text=RUNNING)
     assert "of at most 2,001" in bar.inner_text()
-    assert cpu_in(pid, 1.0) > 0.5, "the run computes while its bar is shown"
+    assert cpu_in(pid, 1.0) > 0.3, "the run computes while its bar is shown"
 
     page.get_by_role("button", name="Stop").click()
     clicked = time.monotonic()
@@ -83,7 +83,7 @@ def test_closing_the_tab_ends_a_long_run_within_a_second(browser, server, big_cs
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     start_long_run(page, base, big_csv)
-    assert cpu_in(pid, 1.0) > 0.5
+    assert cpu_in(pid, 1.0) > 0.3
     context.close()
     closed = time.monotonic()
     time.sleep(1.0)
