@@ -47,16 +47,51 @@ class Stopped(ValueError):
     """A run the student stopped; :func:`run` has said so on the page, with a button to run it again."""
 
 
-# Traces shared by every session, computed once per algorithm, data and
-# parameters: thirty students opening one link compute it once. Not
-# st.cache_data, for the same reason as _RESULTS below: a run reports its progress
-# to its own page while it goes. Traces are immutable, so sessions share them.
-_TRACES: OrderedDict[tuple, Trace] = OrderedDict()
-_MAX_TRACES = 64
-# One lock per run in progress: a second session asking for the same run waits
-# for the first one's trace instead of computing it again.
-_RUNNING: dict[tuple, threading.Lock] = {}
-_TRACES_LOCK = threading.Lock()
+class _Shared:
+    """Values shared by every session: the ``size`` most recently used, each computed once.
+
+    Not st.cache_data: a long computation reports its progress to its own page
+    while it goes, and those updates are also where it ends when the page is
+    rerun or left. The values are immutable, so sessions share them. A second
+    caller asking for a value being computed waits for it instead of computing
+    it again; if that computation ends without a value, the next caller computes.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._values: OrderedDict[tuple, Any] = OrderedDict()
+        self._running: dict[tuple, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, compute: Callable[[], Any], *, waiting: Callable[[], None] = lambda: None) -> Any:
+        """The value for ``key``; ``waiting()`` is called every :data:`PROGRESS_EVERY_S` while another computes it."""
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+            running = self._running.setdefault(key, threading.Lock())
+        # Wait in slices, updating the page: that is where a wait ends if the page goes.
+        while not running.acquire(timeout=PROGRESS_EVERY_S):
+            waiting()
+        try:
+            with self._lock:
+                if key in self._values:  # the caller we waited for computed it
+                    return self._values[key]
+            value = compute()
+            with self._lock:
+                self._values[key] = value
+                while len(self._values) > self._size:
+                    self._values.popitem(last=False)
+            return value
+        finally:
+            with self._lock:
+                if self._running.get(key) is running:
+                    del self._running[key]
+            running.release()
+
+
+#: Traces by algorithm, data and parameters: thirty students opening one link compute it once.
+_TRACES = _Shared(64)
 #: Seconds between two progress updates of a running trace. Each update is also
 #: where a run ends when its page is rerun, left or stopped, so this bounds how
 #: long a stopped run goes on (plus one step's work).
@@ -75,8 +110,8 @@ def _expected_steps(algorithm: str, n_samples: int, params: dict[str, Any]) -> i
 def run(algorithm: str, dataset: Dataset, params: dict[str, Any], *, slot: str, stoppable: bool = False) -> Trace:
     """The trace of ``algorithm`` on ``dataset`` under ``params``.
 
-    Computed once per server (shared by every session, at most
-    :data:`_MAX_TRACES` kept) and once per session view (kept in session state,
+    Computed once per server (shared by every session, the 64 most recently
+    used kept) and once per session view (kept in session state,
     so stepping does not look it up again). A run that takes longer than
     :data:`PROGRESS_EVERY_S` shows a progress bar (with a Stop button when
     ``stoppable``) and ends within that time, plus one step's work, when its
@@ -116,7 +151,7 @@ def run(algorithm: str, dataset: Dataset, params: dict[str, Any], *, slot: str, 
     progress = _Progress(what, _expected_steps(algorithm, dataset.n_samples, params),
                          (f"_stop.{slot}", stop_key, key) if stoppable else None)
     try:
-        trace = _shared_trace(key, lambda: _compute(algorithm, dataset, key[2], progress), progress)
+        trace = _TRACES.get(key, lambda: _compute(algorithm, dataset, key[2], progress), waiting=progress.waiting)
     finally:
         progress.close()
     st.session_state[memo_key] = (key, trace)
@@ -126,33 +161,6 @@ def run(algorithm: str, dataset: Dataset, params: dict[str, Any], *, slot: str, 
 def _compute(algorithm: str, dataset: Dataset, params: tuple[tuple[str, Any], ...], progress: _Progress) -> Trace:
     with on_each_step(progress.steps_done):
         return ALGORITHMS[algorithm][1](dataset.X, **dict(params))
-
-
-def _shared_trace(key: tuple, compute: Callable[[], Trace], progress: _Progress) -> Trace:
-    """The server's trace for ``key``, computed here unless another session has it or is computing it."""
-    with _TRACES_LOCK:
-        if key in _TRACES:
-            _TRACES.move_to_end(key)
-            return _TRACES[key]
-        lock = _RUNNING.setdefault(key, threading.Lock())
-    # Wait in slices, updating the page: that is where a wait ends if the page goes.
-    while not lock.acquire(timeout=PROGRESS_EVERY_S):
-        progress.waiting()
-    try:
-        with _TRACES_LOCK:
-            if key in _TRACES:  # the session we waited for computed it
-                return _TRACES[key]
-        trace = compute()
-        with _TRACES_LOCK:
-            _TRACES[key] = trace
-            while len(_TRACES) > _MAX_TRACES:
-                _TRACES.popitem(last=False)
-        return trace
-    finally:
-        with _TRACES_LOCK:
-            if _RUNNING.get(key) is lock:
-                del _RUNNING[key]
-        lock.release()
 
 
 class _Progress:
@@ -210,26 +218,8 @@ def lesson_trace() -> Trace:
     return em_trace(preset.data(), dict(preset.params), slot="lesson")
 
 
-# Results of many fits (the choosing-k lab), shared by every session. Not st.cache_data:
-# a progress bar cannot be updated from inside a cached function, and its updates are
-# also what lets a "Stop" click end a long run. The results hold per-k numbers only,
-# never data rows, and are immutable.
-_RESULTS: OrderedDict[tuple, Any] = OrderedDict()
-_RESULTS_LOCK = threading.Lock()
-_MAX_RESULTS = 32
-
-
-def _remembered(key: tuple, compute: Callable[[], Any]) -> Any:
-    with _RESULTS_LOCK:
-        if key in _RESULTS:
-            _RESULTS.move_to_end(key)
-            return _RESULTS[key]
-    result = compute()
-    with _RESULTS_LOCK:
-        _RESULTS[key] = result
-        while len(_RESULTS) > _MAX_RESULTS:
-            _RESULTS.popitem(last=False)
-    return result
+#: Results of many fits (the choosing-k lab): per-k numbers only, never data rows.
+_RESULTS = _Shared(32)
 
 
 def _with_progress(what: str, run: Callable[[Callable[[int, int], None]], Any]) -> Any:
@@ -247,7 +237,7 @@ def _with_progress(what: str, run: Callable[[Callable[[int, int], None]], Any]) 
 def elbow(dataset: Dataset, ks: tuple[int, ...], *, n_init: int, seed: int) -> selection.ElbowResult:
     """k-means inertia per k (best of ``n_init`` restarts), with a progress bar on a miss."""
     key = ("elbow", dataset.digest, ks, n_init, seed)
-    return _remembered(key, lambda: _with_progress(
+    return _RESULTS.get(key, lambda: _with_progress(
         "k-means for every k",
         lambda report: selection.elbow(dataset.X, ks, n_init=n_init, seed=seed, on_progress=report),
     ))
@@ -257,7 +247,7 @@ def criteria(dataset: Dataset, ks: tuple[int, ...], covariance_types: tuple[str,
              seed: int) -> selection.CriteriaResult:
     """BIC and AIC of Gaussian mixtures per k and covariance type, with a progress bar on a miss."""
     key = ("criteria", dataset.digest, ks, covariance_types, seed)
-    return _remembered(key, lambda: _with_progress(
+    return _RESULTS.get(key, lambda: _with_progress(
         "EM for every k and covariance type",
         lambda report: selection.information_criteria(
             dataset.X, ks, covariance_types, seed=seed, on_progress=report),
@@ -273,11 +263,9 @@ def trace_id(trace: Trace) -> str:
     return h.hexdigest()
 
 
-# The players' step charts, shared by every session: thirty students on one link
-# draw its steps once. At most MAX_SPEC_BYTES each (tracelab.views.stepping).
-_SPECS: OrderedDict[tuple, StepSpec] = OrderedDict()
-_SPECS_LOCK = threading.Lock()
-_MAX_SPECS = 16
+#: The players' step charts, shared by every session: thirty students on one link
+#: draw its steps once. At most MAX_SPEC_BYTES each (tracelab.views.stepping).
+_SPECS = _Shared(16)
 
 
 def step_spec(trace: Trace, options: tuple, build: Callable[[], StepSpec]) -> tuple[tuple, StepSpec]:
@@ -289,15 +277,9 @@ def step_spec(trace: Trace, options: tuple, build: Callable[[], StepSpec]) -> tu
         ``spec_id`` names the spec for :func:`tracelab.ui.player.player`.
     """
     key = (trace_id(trace), options)
-    with _SPECS_LOCK:
-        spec = _SPECS.get(key)
-        if spec is not None:
-            _SPECS.move_to_end(key)
-            return key, spec
-    with st.spinner(f"Drawing {len(trace)} steps…", show_time=True):
-        spec = build()
-    with _SPECS_LOCK:
-        _SPECS[key] = spec
-        while len(_SPECS) > _MAX_SPECS:
-            _SPECS.popitem(last=False)
-    return key, spec
+
+    def drawn() -> StepSpec:
+        with st.spinner(f"Drawing {len(trace)} steps…", show_time=True):
+            return build()
+
+    return key, _SPECS.get(key, drawn)
