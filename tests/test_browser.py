@@ -89,17 +89,23 @@ def point_on_chart(page, chart: int, role: str, i: int) -> tuple[float, float]:
                                return gd && gd._fullData && gd._fullData.some(d => d.meta && d.meta.role === role); }""",
         arg=[chart, role],
     )
-    return tuple(page.evaluate(
-        """([chart, role, i]) => {
+    where = """([chart, role, i]) => {
             const gd = document.querySelectorAll('.js-plotly-plot')[chart];
+            gd.scrollIntoView({block: 'center'});
             const t = gd._fullData.find(d => d.meta && d.meta.role === role);
             const xa = gd._fullLayout[t.xaxis.replace('x', 'xaxis')], ya = gd._fullLayout[t.yaxis.replace('y', 'yaxis')];
-            const box = gd.querySelector('.nsewdrag').getBoundingClientRect();
             const plot = gd.getBoundingClientRect();
             return [plot.left + xa._offset + xa.d2p(t.x[i]), plot.top + ya._offset + ya.d2p(t.y[i])];
-        }""",
-        [chart, role, i],
-    ))
+        }"""
+    # On screen, and where it stays: elements above the chart may still come or go.
+    xy = page.evaluate(where, [chart, role, i])
+    for _ in range(20):
+        page.wait_for_timeout(150)
+        again = page.evaluate(where, [chart, role, i])
+        if again == xy:
+            break
+        xy = again
+    return tuple(xy)
 
 
 def player_spec(html: str) -> dict:

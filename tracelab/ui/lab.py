@@ -129,15 +129,18 @@ def shown_trace(
         return replay, [f"x{j + 1}" for j in range(replay.X.shape[1])], "Replayed trace file", replay
     dataset = choice.dataset
     try:
+        trace = compute()
+        n = trace.X.shape[0]
+        points = (f"{n} point{'s' if n != 1 else ''}" if n == dataset.n_samples
+                  else f"a random sample of {n:,} of its {dataset.n_samples:,} points")
         shown = (
-            compute(),
+            trace,
             list(dataset.columns),
-            f"{dataset.name}: {dataset.n_samples} point{'s' if dataset.n_samples != 1 else ''}, "
-            f"{dataset.n_features} feature{'s' if dataset.n_features != 1 else ''}",
+            f"{dataset.name}: {points}, {dataset.n_features} feature{'s' if dataset.n_features != 1 else ''}",
         )
         st.session_state[f"{prefix}.shown"] = shown
     except ValueError as exc:
-        if not isinstance(exc, runners.Stopped):  # a stopped run has said so itself
+        if not isinstance(exc, (runners.Stopped, runners.TooMuch)):  # those have said so themselves
             st.error(str(exc), icon="⚠️")
         shown = st.session_state.get(f"{prefix}.shown")
         if shown is None:

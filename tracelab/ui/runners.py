@@ -18,7 +18,7 @@ from typing import Any
 
 import streamlit as st
 
-from tracelab import lessons, selection
+from tracelab import gmm, lessons, selection
 from tracelab.data import Dataset
 from tracelab.density import trace_dbscan, trace_optics
 from tracelab.gmm import trace_em
@@ -29,7 +29,7 @@ from tracelab.kmedoids import trace_kmedoids
 from tracelab.trace import Trace, on_each_step
 from tracelab.views.stepping import StepSpec
 
-__all__ = ["run", "Stopped", "em_trace", "lesson_trace", "elbow", "criteria", "step_spec", "trace_id", "ALGORITHMS"]
+__all__ = ["run", "Stopped", "TooMuch", "em_trace", "lesson_trace", "elbow", "criteria", "step_spec", "trace_id", "ALGORITHMS"]
 
 ALGORITHMS: dict[str, tuple[str, Callable[..., Trace]]] = {
     "em": ("EM", trace_em),
@@ -133,9 +133,12 @@ def run(algorithm: str, dataset: Dataset, params: dict[str, Any], *, slot: str, 
     Raises
     ------
     ValueError
-        What the algorithm refuses, with its message; :class:`Stopped` for a stopped run.
+        What the algorithm refuses, with its message; :class:`Stopped` for a
+        stopped run; :class:`TooMuch` for a run past its work budget (the page
+        then offers a sample).
     """
     key = (algorithm, dataset.digest, tuple(sorted(params.items())))
+    dataset, key = _within_budget(algorithm, dataset, params, key, slot)
     memo_key = f"_trace_memo.{slot}"
     memo = st.session_state.get(memo_key)
     if memo is not None and memo[0] == key:
@@ -156,6 +159,46 @@ def run(algorithm: str, dataset: Dataset, params: dict[str, Any], *, slot: str, 
         progress.close()
     st.session_state[memo_key] = (key, trace)
     return trace
+
+
+class TooMuch(ValueError):
+    """A run past what one request may ask of the server; :func:`run` has offered a sample."""
+
+
+def _within_budget(algorithm: str, dataset: Dataset, params: dict[str, Any], key: tuple,
+                   slot: str) -> tuple[Dataset, tuple]:
+    """The data to run on (all of it, or the sample the student chose) and the run's key.
+
+    An EM run past :data:`tracelab.gmm.WORK_BUDGET` is not started: the page says
+    why and offers the largest random sample within it (or what to lower).
+    """
+    if algorithm != "em":
+        return dataset, key
+    k, max_iter = int(params["n_components"]), int(params.get("max_iter", 100))
+    cost = gmm.work(dataset.n_samples, dataset.n_features, k, max_iter)
+    if cost <= gmm.WORK_BUDGET:
+        return dataset, key
+    sample_key = f"_sample.{slot}"
+    # the largest sample within the budget, to two significant figures
+    fits = int(dataset.n_samples * gmm.WORK_BUDGET / cost)
+    fits = int(float(f"{fits:.2g}")) if fits >= 10 else fits
+    if st.session_state.get(sample_key) == key and fits >= 10 * k:
+        sample = dataset.sample(fits, 0)
+        st.info(f"EM runs on a random sample of {fits:,} of the {dataset.n_samples:,} points (seed 0), "
+                "as chosen: the whole data set would take too long.", icon=":material/filter_alt:")
+        return sample, (key[0], sample.digest, key[2])
+    seconds = 5 * cost / gmm.WORK_BUDGET
+    message = (f"EM on {dataset.n_samples:,} points with {dataset.n_features} features, k = {k} and up to "
+               f"{max_iter:,} iterations would take about {seconds:,.0f} s of the server, which the class "
+               f"shares; one run may take about 5 s.")
+    if fits >= 10 * k:
+        st.warning(message + f" Run it on a random sample of {fits:,} points, or lower max_iter, k or the "
+                   "number of columns.", icon=":material/timer:")
+        st.button(f"Run on a random sample of {fits:,} points", key=f"_take_sample.{slot}",
+                  on_click=st.session_state.__setitem__, args=(sample_key, key))
+    else:
+        st.warning(message + " Lower max_iter, k or the number of columns.", icon=":material/timer:")
+    raise TooMuch(message)
 
 
 def _compute(algorithm: str, dataset: Dataset, params: tuple[tuple[str, Any], ...], progress: _Progress) -> Trace:
