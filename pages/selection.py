@@ -57,7 +57,7 @@ st.caption(f"{dataset.name}: {plural(dataset.n_samples, 'point')}, {plural(datas
 # Each curve fits many models: on a large data set they use a seeded random sample,
 # which keeps every request to seconds, and the page says so.
 elbow_data = dataset.sample(selection.elbow_max_points(n_init), seed)
-criteria_data = dataset.sample(selection.criteria_max_points(dataset.n_features), seed)
+criteria_data = dataset.sample(selection.criteria_max_points(dataset.n_features, ks, len(types)), seed)
 sampled = [f"the elbow on {elbow_data.n_samples:,}" if elbow_data is not dataset else "",
            f"BIC and AIC on {criteria_data.n_samples:,}" if criteria_data is not dataset else ""]
 if any(sampled):

@@ -127,7 +127,10 @@ def test_the_sampled_curves_fit_fewer_points_for_more_restarts_or_features():
     from tracelab import selection
 
     assert [selection.elbow_max_points(n) for n in (1, 5, 20, 100)] == [100_000, 20_000, 5_000, 2_000]
-    assert [selection.criteria_max_points(d) for d in (1, 2, 4, 20, 200)] == [40_000, 20_000, 10_000, 2_000, 2_000]
+    ks = range(1, 11)
+    sizes = [selection.criteria_max_points(d, ks) for d in (1, 2, 4, 20, 200)]
+    assert sizes == sorted(sizes, reverse=True) and sizes[1] == 18_181 and sizes[3] == 360 and sizes[4] == 200
+    assert abs(selection.criteria_max_points(2, ks, n_types=1) - 4 * sizes[1]) <= 4  # one type: a quarter of the fits
 
 
 def test_on_many_points_the_curves_use_a_seeded_sample_and_say_so(monkeypatch):
@@ -135,7 +138,7 @@ def test_on_many_points_the_curves_use_a_seeded_sample_and_say_so(monkeypatch):
 
     # the bounds lowered, so that a small data set is "many points"
     monkeypatch.setattr(selection, "elbow_max_points", lambda n_init: 200)
-    monkeypatch.setattr(selection, "criteria_max_points", lambda n_features: 300)
+    monkeypatch.setattr(selection, "criteria_max_points", lambda n_features, ks, n_types: 300)
     monkeypatch.setattr(selection, "SILHOUETTE_MAX_POINTS", 100)
     at = open_lab(data="blobs", data_n_samples=600, seed=7)
     captions = " ".join(c.value for c in at.caption)

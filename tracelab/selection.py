@@ -52,7 +52,8 @@ from tracelab._validate import check_k as _check_k
 from tracelab._validate import check_seed as _check_seed
 from tracelab._validate import number as _number
 from tracelab._validate import one_of as _one_of
-from tracelab.gmm import COVARIANCE_TYPES, trace_em
+from tracelab.gmm import COVARIANCE_TYPES, WORK_BUDGET, trace_em
+from tracelab.gmm import work as em_work
 from tracelab.kmeans import _kmeans_plusplus_indices, _lloyd_steps, _tolerance
 from tracelab.trace import freeze
 
@@ -86,18 +87,20 @@ _METRIC_ALIASES = {"l2": "euclidean", "l1": "manhattan", "cityblock": "manhattan
 # work to a few seconds of one core (measured on 2 features, k from 1 to 8):
 #: The silhouette is exact, O(n^2) distances: 5 000 points take about 0.1 s, 200 000 would take minutes.
 SILHOUETTE_MAX_POINTS = 5_000
-# BIC and AIC fit EM for every k and covariance type: 20 000 points with 2 features
-# take about 2.5 s, with 20 features 11.5 s.
-_CRITERIA_POINTS_X_FEATURES = 40_000
+def criteria_max_points(n_features: int, ks, n_types: int = 4, max_iter: int = 100) -> int:
+    """Most points BIC and AIC are fitted on: their EM fits' worst-case work within one request's budget.
 
-
-def criteria_max_points(n_features: int) -> int:
-    """Most points BIC and AIC are fitted on, within their time bound.
-
-    20 000 with 2 features, 2 000 with 20 (the fits' cost grows with the
-    features), never fewer than 2 000.
+    Each fit may run all ``max_iter`` iterations (data without clusters does), so
+    the bound counts :func:`tracelab.gmm.work` for every k, the covariance types
+    as about half a full one each. With 2 features and k from 1 to 10: 18 181
+    points (3.6 s of CPU on data without clusters); 4 features, 7 272 (3.2 s);
+    20 features, 360 (6.9 s: part of each iteration's cost does not shrink with
+    the points). Never fewer than 200.
     """
-    return max(2_000, _CRITERIA_POINTS_X_FEATURES // max(1, int(n_features)))
+    per_point = sum(em_work(1, n_features, int(k), max_iter) for k in ks) * max(1, n_types) / 2
+    return max(200, int(WORK_BUDGET / max(per_point, 1.0)))
+
+
 # k-means fits for the elbow, in points times restarts: 20 000 points x 5 restarts take about 5 s.
 _ELBOW_POINT_FITS = 100_000
 
