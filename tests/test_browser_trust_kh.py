@@ -90,6 +90,8 @@ def test_kmeans_legend_names_the_table_columns(page, app_url):
     open_page(page, f"{app_url}/kmeans?step=4")
     chart = page.locator(CHARTS).nth(chart_with(page, "Step 4"))
     legend = [t.strip() for t in chart.locator(".legendtext").all_text_contents()]
+    # all_inner_texts does not wait: the table is Python's, drawn after the chart
+    page.locator('[data-testid="stTable"] thead th').last.wait_for()
     headers = [t.strip() for t in page.locator('[data-testid="stTable"] thead th').all_inner_texts() if t.strip()]
     assert legend == headers == ["cluster 1", "cluster 2", "cluster 3"]
     # each legend swatch has the colour of that cluster's points (the table's sizes count them)
