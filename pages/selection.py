@@ -50,7 +50,7 @@ n_init = int(st.session_state[K("ninit")])
 
 
 def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 st.caption(f"{dataset.name}: {plural(dataset.n_samples, 'point')}, {plural(dataset.n_features, 'feature')}.")

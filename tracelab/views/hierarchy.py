@@ -1440,11 +1440,12 @@ def linkage_comparison(
     if n > truncate_above:
         notes.append(f"each tree shows its last {truncate_above - 1} merges of {format_count(n - 1)}")
     if notes:
-        annotations.append(_note(" · ".join(notes), x=0.0, y=-0.08, xanchor="left", yanchor="top"))
+        # a line each: side by side they ran past the right edge of a laptop-wide chart
+        annotations.append({**_note("<br>".join(notes), x=0.0, y=-0.08, xanchor="left", yanchor="top"), "align": "left"})
     layout.update({
         "annotations": annotations,
-        "height": 300 * nrows + 40,
-        "margin": {"l": 60, "r": 20, "t": 50, "b": 60},
+        "height": 300 * nrows + 40 + 16 * len(notes),
+        "margin": {"l": 60, "r": 20, "t": 50, "b": 60 + 16 * len(notes)},
         "showlegend": False,
         "hovermode": "closest",
         "uirevision": "hierarchy-linkages",
