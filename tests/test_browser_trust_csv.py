@@ -23,13 +23,18 @@ def upload(page, path) -> None:
     page.locator(f'{SIDEBAR} [data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
 
 
-def test_choosing_k_clusters_the_measurements_and_compares_with_the_species(page, app_url, tmp_path):
+def open_with_people(page, url: str, tmp_path, shown: str) -> None:
+    """Open ``url`` and upload the people file (id, name, height, weight, species); wait for ``shown``."""
     csv = tmp_path / "people.csv"
     csv.write_bytes(the_problem_file())
-    open_page(page, f"{app_url}/selection")
+    open_page(page, url)
     upload(page, csv)
-    page.get_by_text("people.csv: 300 points, 2 features").wait_for()
+    page.get_by_text(shown).wait_for()
     wait_idle(page)
+
+
+def test_choosing_k_clusters_the_measurements_and_compares_with_the_species(page, app_url, tmp_path):
+    open_with_people(page, f"{app_url}/selection", tmp_path, "people.csv: 300 points, 2 features")
     assert_no_exception(page)
 
     # The chooser holds the measurements only, and a note says what was left out and how to add it.
@@ -75,12 +80,7 @@ def test_em_lab_shows_the_note_with_names_as_written(page, app_url, tmp_path):
 
 
 def test_a_file_over_the_limit_is_refused_with_the_limit_on_the_page_and_the_data_stays(page, app_url, tmp_path):
-    good = tmp_path / "people.csv"
-    good.write_bytes(the_problem_file())
-    open_page(page, f"{app_url}/em")
-    upload(page, good)
-    page.get_by_text("people.csv: 300 points").wait_for()
-    wait_idle(page)
+    open_with_people(page, f"{app_url}/em", tmp_path, "people.csv: 300 points")
 
     big = tmp_path / "big.csv"
     with open(big, "wb") as f:  # a megabyte over what the loader reads

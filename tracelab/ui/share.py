@@ -59,7 +59,7 @@ def downloads(prefix: str, trace: Trace, files: Sequence[tuple[str, Callable[[],
         st.info(f"This trace would make a file of about {size / 1e6:,.0f} MB, more than the "
                 f"{data.MAX_BYTES / 1e6:.0f} MB a trace file can have to be replayed: record fewer "
                 "steps (fewer iterations, or one step per 10 points) or use fewer points to download it.",
-                icon="📼")
+                icon=":material/file_download_off:")
     cols = st.columns(1 + len(files))
     cols[0].download_button(
         "Trace (JSON)",
