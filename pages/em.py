@@ -186,7 +186,12 @@ def responsibilities_grid(step: int) -> None:
     the browser formats the cells: sending numbers, not one string per cell, keeps
     each step's message small.
     """
-    resp_table = views.responsibilities_table(trace, step, columns)
+    n = trace.X.shape[0]
+    rows = views.responsibilities_rows(trace, views.RESPONSIBILITIES_GRID_MAX_VALUES)
+    if len(rows) < n:
+        st.caption(f"The grid shows a random sample of {len(rows):,} of the {n:,} points (seed 0), the same "
+                   "at every step; the point box above reaches every point.")
+    resp_table = views.responsibilities_table(trace, step, columns, rows=rows)
     resp_table["point"] = resp_table["point"].astype("int32")  # row indices: half the bytes of int64
     # Every number to 4 significant digits, the coordinates as the formula writes x_i. A
     # responsibility can take 11 characters ("0.000009669"): its columns are given room for
@@ -239,11 +244,16 @@ def draw_step() -> None:
                     st.markdown(f"**{title}**" + ("  ← this step" if highlighted else ""))
                     st.latex(latex)
         elif section == "Share and export":
+            csv_rows = views.responsibilities_rows(trace, views.RESPONSIBILITIES_CSV_MAX_VALUES)
             lab.share_section(
                 P, trace, url_params, choice=choice, replay=replay, check=gmm.check_trace,
+                note=None if len(csv_rows) == n else (
+                    f"The responsibilities file holds a random sample of {len(csv_rows):,} of the {n:,} points "
+                    "(seed 0), each with its point number: a file of every point would take the server too "
+                    "long to write."),
                 files=[
                     ("Responsibilities at this step (CSV)",
-                     lambda: views.responsibilities_table(trace, step, columns).to_csv(index=False),
+                     lambda: views.responsibilities_table(trace, step, columns, rows=csv_rows).to_csv(index=False),
                      f"tracelab-em-step{step + 1}-responsibilities.csv", "text/csv"),
                     ("Player (HTML, works offline)",
                      lambda: stepping.standalone_html(spec, title="TraceLab · EM for Gaussian mixtures",

@@ -421,3 +421,21 @@ def test_an_em_run_past_its_work_budget_offers_a_sample_and_runs_on_it(monkeypat
     at.number_input(key="em.iter").set_value(100).run()
     assert at.session_state["_trace_memo.em"][1].X.shape[0] == 272
     assert "random sample" not in alerts(at)
+
+
+def test_responsibilities_grid_and_file_say_when_they_hold_a_sample(em, monkeypatch):
+    from tracelab.views import em as em_views
+
+    monkeypatch.setattr(em_views, "RESPONSIBILITIES_GRID_MAX_VALUES", 500)
+    monkeypatch.setattr(em_views, "RESPONSIBILITIES_CSV_MAX_VALUES", 1_000)
+    em.run()
+    (grid,) = [d.value for d in em.dataframe]
+    assert len(grid) == 100  # 5 numbers a row: the point, 2 coordinates, 2 responsibilities
+    assert any("random sample of 100 of the 272 points (seed 0)" in c.value for c in em.caption)
+    em.segmented_control(key="em-section").set_value("Share and export").run()
+    assert not em.exception
+    assert any("holds a random sample of 200 of the 272 points" in c.value for c in em.caption)
+
+    monkeypatch.undo()
+    em.run()
+    assert not any("random sample" in c.value for c in em.caption), "every point fits: nothing to say"

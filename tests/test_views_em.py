@@ -838,3 +838,15 @@ def test_the_home_hook_names_two_different_points_as_its_chart_labels_them():
     (ring,) = role(fig, "hook-point")
     assert list(ring.customdata) == [sure, unsure]
     assert f"step {step + 1} of {len(trace)}" in fig.layout.title.text
+
+
+def test_responsibilities_rows_keep_a_table_within_its_numbers(bishop):
+    n = bishop.X.shape[0]  # 272 points, 2 features, 2 components: 5 numbers a row
+    np.testing.assert_array_equal(em.responsibilities_rows(bishop, 5 * n), np.arange(n))
+    rows = em.responsibilities_rows(bishop, 500)
+    assert len(rows) == 100 and len(np.unique(rows)) == 100 and np.all(np.diff(rows) > 0)
+    np.testing.assert_array_equal(em.responsibilities_rows(bishop, 500), rows)  # the same rows every time
+    table = em.responsibilities_table(bishop, 3, rows=rows)
+    assert table.size <= 500
+    np.testing.assert_allclose(table[["r(k=1)", "r(k=2)"]], bishop.steps[3].responsibilities[rows])
+    assert len(em.responsibilities_rows(bishop, 1)) == 1

@@ -236,8 +236,9 @@ def share_section(
     replay: Trace | None,
     files: Sequence[tuple[str, Callable[[], Any], str, str]],
     check: Callable[[Trace], None],
+    note: str | None = None,
 ) -> None:
-    """The link to this step (or why there is none), the downloads, and trace-file replay."""
+    """The link to this step (or why there is none), the downloads (``note`` under them), and trace-file replay."""
     if replay is not None:
         unshareable = "A replayed trace file cannot travel in a link: share the file itself."
     elif not choice.shareable:
@@ -248,5 +249,5 @@ def share_section(
     else:
         unshareable = None
     share.share_box(url_params, unshareable=unshareable)
-    share.downloads(prefix, trace, files)
+    share.downloads(prefix, trace, files, note=note)
     share.trace_uploader(prefix, check=check)

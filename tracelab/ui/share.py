@@ -39,7 +39,8 @@ def share_box(params: Sequence[url.Param], *, unshareable: str | None = None) ->
     st.code(f"{st.context.url or ''}?{urlencode(query)}", language=None, wrap_lines=True)
 
 
-def downloads(prefix: str, trace: Trace, files: Sequence[tuple[str, Callable[[], str], str, str]]) -> None:
+def downloads(prefix: str, trace: Trace, files: Sequence[tuple[str, Callable[[], str], str, str]], *,
+              note: str | None = None) -> None:
     """Download buttons: the trace as JSON, then the lab's own ``files``.
 
     Parameters
@@ -49,6 +50,8 @@ def downloads(prefix: str, trace: Trace, files: Sequence[tuple[str, Callable[[],
     trace : Trace
     files : sequence of (label, make_data, file_name, mime)
         ``make_data`` runs only when the button is clicked.
+    note : str, optional
+        Said under the buttons (what a file leaves out).
     """
     # A trace file is for replaying: one larger than the replay uploader takes is
     # not written (a one-step-per-point OPTICS run of 2 000 points would be 200 MB,
@@ -75,6 +78,8 @@ def downloads(prefix: str, trace: Trace, files: Sequence[tuple[str, Callable[[],
         cols[i].download_button(
             label, data=make_data, file_name=file_name, mime=mime, key=f"{prefix}.dl.{i}", on_click="ignore"
         )
+    if note:
+        st.caption(note)
 
 
 def _upload_key(prefix: str) -> str:

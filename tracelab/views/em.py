@@ -34,6 +34,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from scipy.special import logsumexp
 
+from tracelab.data import sample_rows
 from tracelab.gmm import weighted_log_prob
 from tracelab.trace import Trace
 from tracelab.views import stepping
@@ -67,6 +68,7 @@ __all__ = [
     "format_responsibility",
     "log_likelihood_curve",
     "parameters_table",
+    "responsibilities_rows",
     "responsibilities_table",
     "responsibility_latex",
     "scatter_2d",
@@ -78,6 +80,12 @@ __all__ = [
 GL_ABOVE = 2_000
 #: Up to this many drawn points, each marker gets a hover text with its responsibilities.
 HOVER_TEXT_UP_TO = 2_000
+#: The responsibilities grid shows at most this many numbers (rows x columns): it is sent
+#: again at every step, ~8 bytes a number.
+RESPONSIBILITIES_GRID_MAX_VALUES = 50_000
+#: The responsibilities CSV holds at most this many numbers: pandas writes about
+#: 400 000 a second (shortest round-trip floats), so a file takes at most ~3 s and ~20 MB.
+RESPONSIBILITIES_CSV_MAX_VALUES = 1_000_000
 #: Mahalanobis radii of the ellipses drawn around each component.
 N_STDS = (1.0, 2.0)
 
@@ -1120,6 +1128,27 @@ def responsibilities_table(
     for j, name in enumerate(resp_names):
         data[name] = resp[rows_arr, j]
     return pd.DataFrame(data)
+
+
+def responsibilities_rows(trace: Trace, max_values: int, seed: int = 0) -> np.ndarray:
+    """The rows a table of :func:`responsibilities_table` keeps within ``max_values`` numbers.
+
+    Parameters
+    ----------
+    trace : Trace
+        An EM trace.
+    max_values : int
+        At most this many numbers in the table: rows x (1 + n_features + n_components).
+    seed : int, default 0
+
+    Returns
+    -------
+    ndarray of int, sorted
+        Every row, or the same seeded random sample of them (:func:`tracelab.data.sample_rows`).
+    """
+    n, d = trace.X.shape
+    per_row = 1 + d + int(trace.steps[0].n_components)
+    return sample_rows(n, max(1, int(max_values) // per_row), seed)
 
 
 def _feature_names(cols: Sequence[str], reserved: set[str]) -> list[str]:
