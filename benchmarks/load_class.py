@@ -587,7 +587,22 @@ class Tab:
     # -- what a student does -----------------------------------------------------------------
 
     async def open(self, lab: Lab, query: str) -> tuple[float, Run]:
-        """Open ``lab`` by its link; seconds from the first BackMsg to its run's end."""
+        """Open ``lab`` by its link, as a page load does.
+
+        Parameters
+        ----------
+        lab : Lab
+        query : str
+            The link's query string, without ``?`` (``data=iris&k=3``).
+
+        Returns
+        -------
+        seconds : float
+            From sending the first ``rerun_script`` to the ``script_finished`` of
+            its run (through an ``st.rerun``, if the page makes one).
+        run : Run
+            What that run drew.
+        """
         self.lab = lab
         await self.connect(lab.path, query)
         msg = BackMsg()
@@ -602,7 +617,18 @@ class Tab:
         return time.perf_counter() - started, run
 
     async def step(self) -> float:
-        """Next step (back to the first after the last), reported as the player reports it."""
+        """Show the next step (the first after the last) and report it as the player does.
+
+        Returns
+        -------
+        seconds : float
+            From sending the report to the end of the fragment run it causes.
+
+        Raises
+        ------
+        ActionError
+            "not shown" if the lab's text does not name the new step.
+        """
         if self.player is None or self.player_id is None:
             raise ActionError("not shown", "no step player")
         target = self.shown_step + 1 if self.shown_step < self.player.n_steps else 1
@@ -654,7 +680,18 @@ class Tab:
         return list(value.data)[0] if which == "double_array_value" and value.data else value
 
     async def change(self, change: Change) -> float:
-        """Give the widget ``change.key`` its next value; seconds to the end of the rerun."""
+        """Give the widget ``change.key`` its next value, as a click or a typed number does.
+
+        Parameters
+        ----------
+        change : Change
+
+        Returns
+        -------
+        seconds : float
+            From sending the ``rerun_script`` to the end of the run (a full run, or
+            the widget's fragment's).
+        """
         widget_id = self.widget_by_key(change.key)
         if widget_id is None:
             raise ActionError("not shown", f"no widget {change.key}")
@@ -685,7 +722,26 @@ class Tab:
         return time.perf_counter() - started
 
     async def upload(self, filename: str, content: bytes) -> float:
-        """Upload a CSV as st.file_uploader does; seconds from the file_urls_request to the rerun's end."""
+        """Upload a CSV as ``st.file_uploader`` does (the data source must be "Upload a CSV").
+
+        Parameters
+        ----------
+        filename : str
+        content : bytes
+            The file.
+
+        Returns
+        -------
+        seconds : float
+            From sending the ``file_urls_request`` to the end of the run the
+            uploader's new state causes (the PUT included).
+
+        Raises
+        ------
+        ActionError
+            "not shown" if the lab does not then name the file; "exception" if
+            the server refuses the file or the lab shows an error.
+        """
         uploader = next((w for w, k in self.kinds.items() if k == "file_uploader"
                          and ".data.upload" in _widget_key(w) and self.widget_by_key(_widget_key(w))), None)
         if uploader is None:
@@ -792,7 +848,22 @@ class Recorder:
 
 async def student(i: int, plan: Plan, rec: Recorder, begin: float, links: Sequence[tuple[Lab, str]],
                   rng: random.Random) -> None:
-    """One student: arrive, open a lab, step every ~2 s, change a setting every ~30 s, maybe upload, leave."""
+    """One student: arrive, open a lab, step every ~2 s, change a setting every ~30 s, maybe upload, leave.
+
+    Parameters
+    ----------
+    i : int
+        The student's number: their arrival within the ramp and the link they open.
+    plan : Plan
+    rec : Recorder
+        Where each action's latency or error goes.
+    begin : float
+        ``time.monotonic()`` of the class's start.
+    links : sequence of (Lab, str)
+        The links, in the order students are given them.
+    rng : random.Random
+        This student's own choices (think times, when to change and upload).
+    """
     arrive = begin + plan.ramp * i / max(plan.students, 1)
     leave = arrive + plan.duration
     lab, query = links[i % len(links)]
@@ -915,21 +986,49 @@ def machine_busy_s() -> tuple[float, float]:
     return (total - idle) / os.sysconf("SC_CLK_TCK"), total / os.sysconf("SC_CLK_TCK")
 
 
+def threads_running(pid: int) -> int:
+    """How many threads of ``pid`` are on a CPU (state R) right now."""
+    running = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                running += f.read().rsplit(")", 1)[1].split()[0] == "R"
+        except (OSError, IndexError):
+            continue
+    return running
+
+
 class Sampler:
-    """Samples the server's RSS and CPU twice a second while the class is in."""
+    """Samples the server while the class is in: RSS and CPU twice a second, running threads four times.
+
+    Python threads waiting for the GIL sleep on a lock, so the count of server
+    threads in state R tells whether the server ever computes on two cores at once
+    (NumPy and BLAS release the GIL) or queues its sessions' runs on one.
+    """
 
     def __init__(self, pid: int | None) -> None:
         self.pid = pid
         self.peak = 0.0
         self.cpu: list[tuple[float, float]] = []  # (monotonic, server CPU seconds)
+        self.running: list[int] = []  # threads on a CPU, per sample
         self.task: asyncio.Task | None = None
 
+    def _sample(self, tick: int) -> None:
+        self.running.append(threads_running(self.pid))
+        if tick % 2 == 0:
+            self.peak = max(self.peak, rss_mb(self.pid))
+            self.cpu.append((time.monotonic(), cpu_s(self.pid)))
+
     async def _run(self) -> None:
-        while True:
-            if self.pid is not None:
-                self.peak = max(self.peak, await asyncio.to_thread(rss_mb, self.pid))
-                self.cpu.append((time.monotonic(), await asyncio.to_thread(cpu_s, self.pid)))
-            await asyncio.sleep(0.5)
+        tick = 0
+        while self.pid is not None:
+            await asyncio.to_thread(self._sample, tick)
+            tick += 1
+            await asyncio.sleep(0.25)
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._run())
@@ -1028,7 +1127,26 @@ async def warm_up(base: str, timeout: float) -> None:
 
 
 async def run_class(plan: Plan, heavy: bool, pid: int | None, settle: float, warm: bool) -> dict[str, Any]:
-    """The whole test: warm-up, the class, the settle; returns what the report prints."""
+    """The whole test: warm-up, the class, the settle.
+
+    Parameters
+    ----------
+    plan : Plan
+    heavy : bool
+        Add the student who keeps opening the heaviest EM run.
+    pid : int or None
+        The server's process, for memory and CPU (None: not measured).
+    settle : float
+        Seconds to wait after the last student left before the last memory reading.
+    warm : bool
+        Open each lab once before the class (see :func:`warm_up`).
+
+    Returns
+    -------
+    dict
+        What :func:`report` prints: the records, the heavy runs' spans, RSS
+        readings in MB and CPU in cores.
+    """
     out: dict[str, Any] = {"pid": pid}
     if pid is not None:
         out["fresh"] = rss_mb(pid)
@@ -1060,21 +1178,26 @@ async def run_class(plan: Plan, heavy: bool, pid: int | None, settle: float, war
         if t.exception() is not None:
             raise t.exception()
     left = time.monotonic()
-    await sampler.stop()
     busy1, total1 = machine_busy_s()
     out["records"] = rec.records
     out["heavy"] = rec.heavy
-    out["wall"] = left - begin
+    out["begin"], out["wall"] = begin, left - begin
     out["me_cores"] = (time.process_time() - me0) / out["wall"]
     out["machine_cores"] = (busy1 - busy0) / (total1 - total0) * (os.cpu_count() or 1)
     if pid is not None:
         out["server_cores"] = (cpu_s(pid) - cpu0) / out["wall"]
         out["server_peak_cores"] = sampler.peak_cores()
-        await asyncio.sleep(2.0)  # the last closes reach the server
-        out["peak"] = max(sampler.peak, out["before"])
+        out["running"] = list(sampler.running)
+        # The peak counts until the last closes have reached the server and its
+        # last runs have ended, when "after all have left" is read.
+        await asyncio.sleep(2.0)
         out["left"] = rss_mb(pid)
+        await sampler.stop()
+        out["peak"] = max(sampler.peak, out["before"], out["left"])
         await asyncio.sleep(settle)
         out["settled"] = rss_mb(pid)
+    else:
+        await sampler.stop()
     out["settle"] = settle
     return out
 
@@ -1108,12 +1231,17 @@ def _header() -> str:
     return f"  {'action':<28}{'count':>6} {'p50':>7} {'p95':>7} {'max':>7} {'errors':>6}   target"
 
 
+def _covered(spans: Sequence[tuple[float, float]], a: float, b: float) -> float:
+    """Seconds of [a, b] within some span (the spans follow one another, they do not overlap)."""
+    return sum(max(0.0, min(e, b) - max(s, a)) for s, e in spans)
+
+
 def _overlaps(r: Record, spans: Sequence[tuple[float, float]]) -> bool:
     return any(r.start < b and r.end > a for a, b in spans)
 
 
 def report(out: dict[str, Any], plan: Plan, heavy: bool, started_here: bool) -> str:
-    """The plain-text report."""
+    """The plain-text report of :func:`run_class`'s ``out``: tables, then memory and CPU, each beside its target."""
     records: list[Record] = out["records"]
     lines = ["TraceLab class load test (Streamlit WebSocket protocol, no browser)"]
     pid = out["pid"]
@@ -1160,7 +1288,8 @@ def report(out: dict[str, Any], plan: Plan, heavy: bool, started_here: bool) -> 
         done = [r.latency for r in heavy_records if r.latency is not None]
         lines.append(f"Heavy runs: {len(heavy_records)} opened, {len(done)} finished"
                      + (f", median {statistics.median(done):.1f} s" if done else "")
-                     + f"; the heavy run was going {sum(b - a for a, b in spans):.0f} s of {out['wall']:.0f} s")
+                     + f"; one was going for {_covered(spans, out['begin'], out['begin'] + out['wall']):.0f} s "
+                     f"of the class's {out['wall']:.0f} s")
         lines.append(_header())
         lines.append(_row("heavy open", heavy_records))
         for action in ("open", "step"):
@@ -1179,7 +1308,8 @@ def report(out: dict[str, Any], plan: Plan, heavy: bool, started_here: bool) -> 
         lines.append(f"  before any student                  {before:8.1f}")
         lines.append(f"  peak                                {peak:8.1f}")
         lines.append(f"  per session, (peak - before) / {n:<4} {per:8.1f}   target <= {TARGET_MB_PER_SESSION:g}   "
-                     f"{'met' if per <= TARGET_MB_PER_SESSION else 'NOT met'}")
+                     f"{'met' if per <= TARGET_MB_PER_SESSION else 'NOT met'}"
+                     + ("   (the heavy student's runs are in the peak)" if heavy else ""))
         lines.append(f"  after all have left                 {out['left']:8.1f}   "
                      f"({(out['left'] - before) / before * 100:+.1f} % of before)")
         if abs(back) > TARGET_SETTLE_FRACTION:
@@ -1193,6 +1323,10 @@ def report(out: dict[str, Any], plan: Plan, heavy: bool, started_here: bool) -> 
         lines.append(f"CPU while the class was in ({out['wall']:.0f} s, {os.cpu_count()} cores): server "
                      f"{out['server_cores']:.2f} cores on average, {out['server_peak_cores']:.2f} in its busiest 5 s; "
                      f"this script {out['me_cores']:.2f}; the whole machine {out['machine_cores']:.2f}")
+        running = out["running"] or [0]
+        shares = [sum(r == k for r in running) / len(running) * 100 for k in (0, 1)]
+        lines.append(f"Server threads on a CPU, {len(running)} samples: none {shares[0]:.0f} %, one {shares[1]:.0f} %, "
+                     f"two or more {100 - sum(shares):.0f} %")
     else:
         lines.append("Server memory and CPU: not measured (no --pid)")
     lines.append("")
