@@ -238,6 +238,7 @@ class Run:
     texts: list[str] = field(default_factory=list)
     exceptions: list[str] = field(default_factory=list)
     errors_shown: list[str] = field(default_factory=list)
+    drew_charts: bool = False
     status: int | None = None
 
 
@@ -476,8 +477,16 @@ class Tab:
         if which == "add_block":
             self.tree[path] = _Node(run_id, delta.fragment_id, None)
             return
+        if which == "new_transient":
+            # "Drawing N steps…" is the spinner around building the player's charts
+            # (tracelab.ui.runners.step_spec): this run built them, none was shared.
+            # Streamlit shows a spinner only after 0.5 s, so quicker builds go unseen.
+            if self.run and any(e.WhichOneof("type") == "spinner" and e.spinner.text.startswith("Drawing")
+                                for e in delta.new_transient.elements):
+                self.run.drew_charts = True
+            return
         if which != "new_element":
-            return  # transient elements (spinners, progress) hold no state
+            return
         element = delta.new_element
         kind = element.WhichOneof("type")
         proto = getattr(element, kind) if kind else None
@@ -803,6 +812,7 @@ class Record:
     latency: float | None
     error: str | None = None
     detail: str = ""
+    drew_charts: bool = False
 
 
 @dataclass
@@ -827,9 +837,10 @@ class Recorder:
         self.heavy: list[tuple[float, float]] = []
         self.heavy_open_since: float | None = None
 
-    async def act(self, action: str, student: int, lab: str, do: Callable[[], Any]) -> Any:
-        """Run one action, record its latency or its error; re-raise errors that end the tab."""
+    async def act(self, action: str, student: int, lab: str, tab: Tab, do: Callable[[], Any]) -> Any:
+        """Run ``do`` (an action of ``tab``), record its latency or its error; re-raise errors that end the tab."""
         start = time.monotonic()
+        tab.last_run = None
         try:
             result = await do()
         except ActionError as exc:
@@ -842,7 +853,8 @@ class Recorder:
             self.records.append(Record(action, student, lab, start, time.monotonic(), None, "closed", repr(exc)))
             raise ActionError("closed", repr(exc)) from exc
         latency = result[0] if isinstance(result, tuple) else result
-        self.records.append(Record(action, student, lab, start, time.monotonic(), latency))
+        drew = tab.last_run is not None and tab.last_run.drew_charts
+        self.records.append(Record(action, student, lab, start, time.monotonic(), latency, drew_charts=drew))
         return result
 
 
@@ -875,7 +887,7 @@ async def student(i: int, plan: Plan, rec: Recorder, begin: float, links: Sequen
     await asyncio.sleep(max(0.0, arrive - time.monotonic()))
     tab = Tab(BASE[0], plan.timeout)
     try:
-        await rec.act("open", i, lab.path, lambda: tab.open(lab, query))
+        await rec.act("open", i, lab.path, tab, lambda: tab.open(lab, query))
         while True:
             # Think time, then the next action; a step every ~2 s is what a student reading the page does.
             await asyncio.sleep(plan.step_every * rng.uniform(0.75, 1.25))
@@ -884,18 +896,18 @@ async def student(i: int, plan: Plan, rec: Recorder, begin: float, links: Sequen
                 break
             if now >= upload_at:
                 upload_at = float("inf")
-                await rec.act("change", i, lab.path, tab.choose_upload)
+                await rec.act("change", i, lab.path, tab, tab.choose_upload)
                 name = f"student{i:03d}.csv"
-                await rec.act("upload", i, lab.path, lambda: tab.upload(name, student_csv(plan.seed * 1000 + i)))
+                await rec.act("upload", i, lab.path, tab, lambda: tab.upload(name, student_csv(plan.seed * 1000 + i)))
             elif now >= next_change:
                 next_change = now + plan.change_every * rng.uniform(0.8, 1.2)
                 usable = [c for c in lab.changes if tab.widget_by_key(c.key)]
                 if usable:
                     change = usable[changes % len(usable)]
                     changes += 1
-                    await rec.act("change", i, lab.path, lambda: tab.change(change))
+                    await rec.act("change", i, lab.path, tab, lambda: tab.change(change))
             else:
-                await rec.act("step", i, lab.path, tab.step)
+                await rec.act("step", i, lab.path, tab, tab.step)
     except ActionError:
         pass  # recorded; a broken tab leaves, as a student would reload
     finally:
@@ -914,7 +926,7 @@ async def heavy_student(plan: Plan, rec: Recorder, begin: float, end: float) -> 
         started = time.monotonic()
         rec.heavy_open_since = started
         try:
-            await rec.act("heavy open", -1, "em", lambda: tab.open(em, HEAVY_LINK.split("?", 1)[1] + f"&seed={seed}"))
+            await rec.act("heavy open", -1, "em", tab, lambda: tab.open(em, HEAVY_LINK.split("?", 1)[1] + f"&seed={seed}"))
         except ActionError:
             await asyncio.sleep(1.0)
         finally:
@@ -1281,6 +1293,14 @@ def report(out: dict[str, Any], plan: Plan, heavy: bool, started_here: bool) -> 
                  f"   target: none   {'met' if n_errors == 0 else 'NOT met'}")
     for r in [r for r in class_records if r.error][:5]:
         lines.append(f"  student {r.student} {r.action} /{r.lab}: {r.detail[:160]}")
+    # A run that draws the player's charts costs up to ~2 s of CPU; on a step it
+    # means the shared store (16 specs) had dropped the charts this student was on.
+    drew = []
+    for action in ACTIONS:
+        done = [r for r in class_records if r.action == action and r.error is None]
+        drew.append(f"{action} {sum(r.drew_charts for r in done)} of {len(done)}")
+    lines.append("Runs that drew the player's step charts for over 0.5 s (not in the server's shared store): "
+                 + ", ".join(drew))
     if heavy:
         spans = out["heavy"]
         heavy_records = [r for r in records if r.action == "heavy open"]
