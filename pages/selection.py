@@ -56,10 +56,25 @@ def plural(n: int, word: str) -> str:
 st.caption(f"{dataset.name}: {plural(dataset.n_samples, 'point')}, {plural(dataset.n_features, 'feature')}.")
 # Each curve fits many models: on a large data set they use a seeded random sample,
 # which keeps every request to seconds, and the page says so.
-elbow_data = dataset.sample(selection.elbow_max_points(n_init), seed)
-criteria_data = dataset.sample(selection.criteria_max_points(dataset.n_features, ks, len(types)), seed)
+elbow_points = selection.elbow_max_points(dataset.n_features, ks, n_init)
+criteria_points = selection.criteria_max_points(dataset.n_features, ks, len(types))
+# Fewer points than this tell nothing about k: the page says what to lower instead.
+least = 10 * max(ks)
+if elbow_points < least:
+    st.warning(f"k-means for every k from {ks[0]} to {ks[-1]} with {n_init} restarts on {dataset.n_features} "
+               "features would take the server too long, even on a small sample: choose fewer columns, "
+               "fewer restarts or a smaller largest k.", icon=":material/timer:")
+    st.stop()
+no_criteria = "Choose at least one covariance type in the sidebar."
+if types and criteria_points < least:
+    no_criteria = (f"BIC and AIC are left out: EM for every k up to {ks[-1]} on {dataset.n_features} features "
+                   "would take the server too long, even on a small sample. Choose fewer columns or a smaller "
+                   "largest k to see them.")
+    types = []
+elbow_data = dataset.sample(elbow_points, seed)
+criteria_data = dataset.sample(max(1, criteria_points), seed)
 sampled = [f"the elbow on {elbow_data.n_samples:,}" if elbow_data is not dataset else "",
-           f"BIC and AIC on {criteria_data.n_samples:,}" if criteria_data is not dataset else ""]
+           f"BIC and AIC on {criteria_data.n_samples:,}" if types and criteria_data is not dataset else ""]
 if any(sampled):
     st.caption(f"To answer in seconds, {' and '.join(w for w in sampled if w)} of the {dataset.n_samples:,} "
                f"points, chosen at random (seed {seed}); the labs the curves link to run on all of them.")
@@ -143,7 +158,7 @@ elif section == "Silhouette":
                  {"algo": "kmeans", "k": str(k), "init": "k-means++", "seed": str(run_seed)})
 elif section == "BIC / AIC":
     if criteria is None:
-        st.info("Choose at least one covariance type in the sidebar.")
+        st.info(no_criteria, icon=":material/info:")
     else:
         which = st.radio("Criterion", ["bic", "aic"], key=K("which"), horizontal=True,
                          format_func=str.upper, persist_state=PERSIST)

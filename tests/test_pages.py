@@ -404,19 +404,20 @@ def test_tiny_uploads_never_raise_on_any_page_or_section(page, prefix):
 def test_an_em_run_past_its_work_budget_offers_a_sample_and_runs_on_it(monkeypatch):
     from tracelab import gmm
 
-    # a lower budget, so that Old Faithful's 272 points are past it: 272 x 3 x 1000 x 2 = 1.6e6
-    monkeypatch.setattr(gmm, "WORK_BUDGET", 1e6)
+    # a lower budget, so that Old Faithful's 272 points are past it:
+    # 3 x 1000 x (272 x 2 + 2 401 per iteration) = 8.8e6, 1.1 budgets; 132 points fit
+    monkeypatch.setattr(gmm, "WORK_BUDGET", 8e6)
     at = apptest.open_lab("em", k=3, iter=1000, tol=0)
     said = alerts(at)
-    assert "EM on 272 points with 2 features, k = 3 and up to 1,000 iterations would take about 8 s" in said
-    assert "Run it on a random sample of 170 points" in said
+    assert "EM on 272 points with 2 features, k = 3 and up to 1,000 iterations would take about 6 s" in said
+    assert "Run it on a random sample of 130 points" in said
     assert "_trace_memo.em" not in at.session_state  # nothing ran
     at.button(key="_take_sample.em").click().run()
     assert not at.exception
     trace = at.session_state["_trace_memo.em"][1]
-    assert trace.X.shape[0] == 170 and trace.params["max_iter"] == 1000
-    assert "EM runs on a random sample of 170 of the 272 points (seed 0), as chosen" in alerts(at)
-    assert any("a random sample of 170 of its 272 points" in c.value for c in at.caption)
+    assert trace.X.shape[0] == 130 and trace.params["max_iter"] == 1000
+    assert "EM runs on a random sample of 130 of the 272 points (seed 0), as chosen" in alerts(at)
+    assert any("a random sample of 130 of its 272 points" in c.value for c in at.caption)
     # within the budget, the whole data set runs as before
     at.number_input(key="em.iter").set_value(100).run()
     assert at.session_state["_trace_memo.em"][1].X.shape[0] == 272

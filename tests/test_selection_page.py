@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tracelab import datasets
+from tracelab import datasets, gmm
 from tracelab.kmeans import trace_kmeans
 
 TIMEOUT = 60
@@ -126,18 +126,26 @@ def test_known_classes_with_a_range_that_skips_the_class_count():
 def test_the_sampled_curves_fit_fewer_points_for_more_restarts_or_features():
     from tracelab import selection
 
-    assert [selection.elbow_max_points(n) for n in (1, 5, 20, 100)] == [100_000, 20_000, 5_000, 2_000]
     ks = range(1, 11)
-    sizes = [selection.criteria_max_points(d, ks) for d in (1, 2, 4, 20, 200)]
-    assert sizes == sorted(sizes, reverse=True) and sizes[1] == 18_181 and sizes[3] == 360 and sizes[4] == 200
-    assert abs(selection.criteria_max_points(2, ks, n_types=1) - 4 * sizes[1]) <= 4  # one type: a quarter of the fits
+    elbow = [selection.elbow_max_points(2, ks, n) for n in (1, 5, 20)]
+    assert elbow == [9_090, 1_818, 454]  # 2e8 / (55 x n_init x 300 x 4/3)
+    by_features = [selection.elbow_max_points(d, ks, 5) for d in (2, 20, 100, 1000)]
+    assert by_features == [1_818, 559, 137, 14]
+    assert selection.elbow_max_points(2, range(1, 4), 5) > 9 * elbow[1]  # k 1-3: 6 clusters a fit, not 55
+    sizes = [selection.criteria_max_points(d, ks) for d in (1, 2, 4, 20, 40, 200)]
+    assert sizes == sorted(sizes, reverse=True) and sizes[1] == 4_860 and sizes[3] == 48 and sizes[-2] == 0
+    # one type: a quarter of the fits, so a bit more than 4 times the points (the fixed part stays)
+    assert 4 * sizes[1] < selection.criteria_max_points(2, ks, n_types=1) < 5 * sizes[1]
+    for d in (2, 20):  # the bound is where the fits' worst case meets the budget
+        n = selection.criteria_max_points(d, ks)
+        assert gmm.work(n, d, 55, 100) * 6 <= gmm.WORK_BUDGET < gmm.work(n + 1, d, 55, 100) * 6  # 4 types x 1.5
 
 
 def test_on_many_points_the_curves_use_a_seeded_sample_and_say_so(monkeypatch):
     from tracelab import data, selection
 
     # the bounds lowered, so that a small data set is "many points"
-    monkeypatch.setattr(selection, "elbow_max_points", lambda n_init: 200)
+    monkeypatch.setattr(selection, "elbow_max_points", lambda n_features, ks, n_init: 200)
     monkeypatch.setattr(selection, "criteria_max_points", lambda n_features, ks, n_types: 300)
     monkeypatch.setattr(selection, "SILHOUETTE_MAX_POINTS", 100)
     at = open_lab(data="blobs", data_n_samples=600, seed=7)
@@ -156,3 +164,33 @@ def test_on_many_points_the_curves_use_a_seeded_sample_and_say_so(monkeypatch):
     at.segmented_control(key="ck-section").set_value("Silhouette").run()
     assert not at.exception
     assert any("The silhouette of 100 of the 600 points, chosen at random (seed 7)" in c.value for c in at.caption)
+
+
+def _upload(at: AppTest, n_rows: int, n_columns: int) -> AppTest:
+    rng = np.random.default_rng(0)
+    lines = [",".join(f"f{j}" for j in range(n_columns))]
+    lines += [",".join(f"{v:.3f}" for v in row) for row in rng.normal(size=(n_rows, n_columns))]
+    at.radio(key="ck.data.source").set_value("Upload a CSV").run()
+    at.file_uploader(key="ck.data.upload").set_value(("wide.csv", "\n".join(lines).encode(), "text/csv")).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_bic_aic_too_costly_for_many_features_are_left_out_with_what_to_do():
+    at = _upload(open_lab(kmax=10), 200, 30)  # 30 features, k 1-10: past EM's budget on any sample
+    assert any("wide" in c.value for c in at.caption)
+    assert "the elbow" not in " ".join(c.value for c in at.caption)  # the elbow fits all 200 points
+    at.segmented_control(key="ck-section").set_value("BIC / AIC").run()
+    said = " ".join(i.value for i in at.info)
+    assert "BIC and AIC are left out" in said and "Choose fewer columns or a smaller largest k" in said
+    assert "Choose at least one covariance type" not in said
+    at.number_input(key="ck.kmax").set_value(2).run()  # k 1-2: 3 components a type, not 55
+    assert not at.exception
+    assert not at.info and at.get("plotly_chart")
+
+
+def test_an_elbow_too_costly_for_its_features_says_what_to_lower_and_runs_nothing():
+    at = _upload(open_lab(), 60, 600)
+    said = " ".join(w.value for w in at.warning)
+    assert "would take the server too long" in said and "choose fewer columns, fewer restarts" in said
+    assert not at.get("plotly_chart")

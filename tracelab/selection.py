@@ -52,8 +52,7 @@ from tracelab._validate import check_k as _check_k
 from tracelab._validate import check_seed as _check_seed
 from tracelab._validate import number as _number
 from tracelab._validate import one_of as _one_of
-from tracelab.gmm import COVARIANCE_TYPES, WORK_BUDGET, trace_em
-from tracelab.gmm import work as em_work
+from tracelab.gmm import COVARIANCE_TYPES, WORK_BUDGET, max_samples, trace_em
 from tracelab.kmeans import _kmeans_plusplus_indices, _lloyd_steps, _tolerance
 from tracelab.trace import freeze
 
@@ -63,6 +62,7 @@ __all__ = [
     "ContingencyTable",
     "METRICS",
     "SILHOUETTE_MAX_POINTS",
+    "ELBOW_WORK_BUDGET",
     "criteria_max_points",
     "elbow_max_points",
     "elbow",
@@ -91,26 +91,33 @@ def criteria_max_points(n_features: int, ks, n_types: int = 4, max_iter: int = 1
     """Most points BIC and AIC are fitted on: their EM fits' worst-case work within one request's budget.
 
     Each fit may run all ``max_iter`` iterations (data without clusters does), so
-    the bound counts :func:`tracelab.gmm.work` for every k, the covariance types
-    as about half a full one each. With 2 features and k from 1 to 10: 18 181
-    points (3.6 s of CPU on data without clusters); 4 features, 7 272 (3.2 s);
-    20 features, 360 (6.9 s: part of each iteration's cost does not shrink with
-    the points). Never fewer than 200.
+    the bound counts :func:`tracelab.gmm.work` for every k and covariance type
+    (with few features, a diagonal or spherical fit costs what a full one does).
+    With k from 1 to 10 and four types: 4 860 points at 2 features (4.7 s of
+    CPU when every fit runs all its iterations), 48 at 20, none at 30 (each
+    fit's part that does not shrink with the points is then past the budget).
     """
-    per_point = sum(em_work(1, n_features, int(k), max_iter) for k in ks) * max(1, n_types) / 2
-    return max(200, int(WORK_BUDGET / max(per_point, 1.0)))
+    # Measured: with their k-means starts, the fits of k = 1..10 take about 1.5 times
+    # what gmm.work counts for their EM iterations (7 s for 7 890 points, 4 types).
+    return max_samples(n_features, sum(int(k) for k in ks), max_iter, WORK_BUDGET / (1.5 * max(1, n_types)))
 
 
-# k-means fits for the elbow, in points times restarts: 20 000 points x 5 restarts take about 5 s.
-_ELBOW_POINT_FITS = 100_000
+#: What the elbow's k-means fits may do in one request, in points x k x iterations x
+#: restarts, each weighted by 1 + n_features / 6 (a Lloyd iteration costs about
+#: 0.025 µs a unit, from 2 to 100 features): about 5 s of one core.
+ELBOW_WORK_BUDGET = 2e8
 
 
-def elbow_max_points(n_init: int) -> int:
-    """Most points the elbow fits ``n_init`` restarts of k-means on, within its time bound.
+def elbow_max_points(n_features: int, ks, n_init: int, max_iter: int = 300) -> int:
+    """Most points the elbow fits ``n_init`` restarts of k-means on, within :data:`ELBOW_WORK_BUDGET`.
 
-    Fewer points for more restarts (20 000 for 5, 5 000 for 20), never fewer than 2 000.
+    Counted as if every fit ran all ``max_iter`` iterations, as data without
+    clusters in many dimensions does. With 2 features, k from 1 to 10 and 5
+    restarts: 1 818 points; 20 restarts, 454; 20 features and 5 restarts, 563.
+    0 when not even one point fits.
     """
-    return max(2_000, _ELBOW_POINT_FITS // max(1, int(n_init)))
+    per_point = sum(int(k) for k in ks) * max(1, int(n_init)) * max_iter * (1.0 + n_features / 6.0)
+    return int(ELBOW_WORK_BUDGET // per_point)
 
 
 # Distance entries computed at once by the silhouette: a few MB per block.

@@ -179,9 +179,11 @@ def _within_budget(algorithm: str, dataset: Dataset, params: dict[str, Any], key
     if cost <= gmm.WORK_BUDGET:
         return dataset, key
     sample_key = f"_sample.{slot}"
-    # the largest sample within the budget, to two significant figures
-    fits = int(dataset.n_samples * gmm.WORK_BUDGET / cost)
-    fits = int(float(f"{fits:.2g}")) if fits >= 10 else fits
+    # the largest sample within the budget, rounded down to two significant figures
+    fits = gmm.max_samples(dataset.n_features, k, max_iter)
+    if fits >= 10:
+        scale = 10 ** (len(str(fits)) - 2)
+        fits = fits // scale * scale
     if st.session_state.get(sample_key) == key and fits >= 10 * k:
         sample = dataset.sample(fits, 0)
         st.info(f"EM runs on a random sample of {fits:,} of the {dataset.n_samples:,} points (seed 0), "
