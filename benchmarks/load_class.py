@@ -989,6 +989,20 @@ def cpu_s(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def main_thread_cpu_s(pid: int) -> float:
+    """CPU seconds of ``pid``'s main thread: the server's event loop (HTTP, WebSocket, sending messages).
+
+    Script runs happen in other threads, which end with their run; the process's
+    total less this is their share.
+    """
+    try:
+        with open(f"/proc/{pid}/task/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def machine_busy_s() -> tuple[float, float]:
     """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
     with open("/proc/stat") as f:
@@ -1167,7 +1181,7 @@ async def run_class(plan: Plan, heavy: bool, pid: int | None, settle: float, war
         await asyncio.sleep(2.0)
     if pid is not None:
         out["before"] = rss_mb(pid)
-        cpu0 = cpu_s(pid)
+        cpu0, main0 = cpu_s(pid), main_thread_cpu_s(pid)
     rec = Recorder()
     sampler = Sampler(pid)
     sampler.start()
@@ -1198,6 +1212,7 @@ async def run_class(plan: Plan, heavy: bool, pid: int | None, settle: float, war
     out["machine_cores"] = (busy1 - busy0) / (total1 - total0) * (os.cpu_count() or 1)
     if pid is not None:
         out["server_cores"] = (cpu_s(pid) - cpu0) / out["wall"]
+        out["loop_cores"] = (main_thread_cpu_s(pid) - main0) / out["wall"]
         out["server_peak_cores"] = sampler.peak_cores()
         out["running"] = list(sampler.running)
         # The peak counts until the last closes have reached the server and its
@@ -1345,7 +1360,9 @@ def report(out: dict[str, Any], plan: Plan, heavy: bool, started_here: bool) -> 
                      f"this script {out['me_cores']:.2f}; the whole machine {out['machine_cores']:.2f}")
         running = out["running"] or [0]
         shares = [sum(r == k for r in running) / len(running) * 100 for k in (0, 1)]
-        lines.append(f"Server threads on a CPU, {len(running)} samples: none {shares[0]:.0f} %, one {shares[1]:.0f} %, "
+        lines.append(f"  of the server's: its event loop (HTTP, WebSocket, sending) {out['loop_cores']:.2f} cores, "
+                     f"the script runs' threads {out['server_cores'] - out['loop_cores']:.2f}")
+        lines.append(f"  server threads on a CPU, {len(running)} samples: none {shares[0]:.0f} %, one {shares[1]:.0f} %, "
                      f"two or more {100 - sum(shares):.0f} %")
     else:
         lines.append("Server memory and CPU: not measured (no --pid)")
