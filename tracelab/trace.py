@@ -399,6 +399,37 @@ class Trace:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def nbytes(self) -> int:
+        """About how many bytes of memory the trace holds.
+
+        Its arrays, each counted once (steps may share an array they did not
+        change, and a view shares its base's memory), list and tuple fields at 32
+        bytes an item, and 1 KB a step for the snapshot and its scalars.
+        """
+        seen: set[int] = set()
+        total = 1024 * len(self.steps)
+
+        def count(value: Any) -> None:
+            nonlocal total
+            if isinstance(value, np.ndarray):
+                base = value
+                while isinstance(base.base, np.ndarray):
+                    base = base.base
+                if id(base) not in seen:
+                    seen.add(id(base))
+                    total += base.nbytes
+            elif isinstance(value, (list, tuple)):
+                total += 32 * len(value)
+                for item in value:
+                    if isinstance(item, (np.ndarray, list, tuple)):
+                        count(item)
+
+        count(self.X)
+        for step in self.steps:
+            for f in step.public_fields():
+                count(getattr(step, f.name))
+        return total
+
     def approx_json_bytes(self) -> int:
         """About how many bytes :meth:`to_json` writes, without writing it.
 

@@ -29,7 +29,8 @@ from tracelab.kmedoids import trace_kmedoids
 from tracelab.trace import Trace, on_each_step
 from tracelab.views.stepping import StepSpec
 
-__all__ = ["run", "Stopped", "TooMuch", "em_trace", "lesson_trace", "elbow", "criteria", "step_spec", "trace_id", "ALGORITHMS"]
+__all__ = ["run", "Stopped", "TooMuch", "SharedStore", "TRACES_MAX_BYTES", "em_trace", "lesson_trace", "elbow",
+           "criteria", "step_spec", "trace_id", "ALGORITHMS"]
 
 ALGORITHMS: dict[str, tuple[str, Callable[..., Trace]]] = {
     "em": ("EM", trace_em),
@@ -47,7 +48,7 @@ class Stopped(ValueError):
     """A run the student stopped; :func:`run` has said so on the page, with a button to run it again."""
 
 
-class _Shared:
+class SharedStore:
     """Values shared by every session: the ``size`` most recently used, each computed once.
 
     Not st.cache_data: a long computation reports its progress to its own page
@@ -57,11 +58,21 @@ class _Shared:
     it again; if that computation ends without a value, the next caller computes.
     """
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, max_bytes: int | None = None, weigh: Callable[[Any], int] | None = None) -> None:
         self._size = size
+        # with max_bytes, the values kept weigh at most that together (the newest is always kept)
+        self._max_bytes = max_bytes
+        self._weigh = weigh
         self._values: OrderedDict[tuple, Any] = OrderedDict()
+        self._bytes: dict[tuple, int] = {}
         self._running: dict[tuple, threading.Lock] = {}
         self._lock = threading.Lock()
+
+    @property
+    def nbytes(self) -> int:
+        """What the values kept weigh together (0 without ``weigh``)."""
+        with self._lock:
+            return sum(self._bytes.values())
 
     def get(self, key: tuple, compute: Callable[[], Any], *, waiting: Callable[[], None] = lambda: None) -> Any:
         """The value for ``key``; ``waiting()`` is called every :data:`PROGRESS_EVERY_S` while another computes it."""
@@ -78,10 +89,15 @@ class _Shared:
                 if key in self._values:  # the caller we waited for computed it
                     return self._values[key]
             value = compute()
+            weight = self._weigh(value) if self._weigh is not None else 0
             with self._lock:
                 self._values[key] = value
-                while len(self._values) > self._size:
-                    self._values.popitem(last=False)
+                self._bytes[key] = weight
+                total = sum(self._bytes.values())
+                while len(self._values) > 1 and (len(self._values) > self._size or (
+                        self._max_bytes is not None and total > self._max_bytes)):
+                    old, _ = self._values.popitem(last=False)
+                    total -= self._bytes.pop(old)
             return value
         finally:
             with self._lock:
@@ -90,8 +106,11 @@ class _Shared:
             running.release()
 
 
+#: What the shared traces may hold together: a one-step-per-point DBSCAN run of
+#: 5 000 points holds about 135 MB, an EM run of 20 000 points well under 1 MB.
+TRACES_MAX_BYTES = 500_000_000
 #: Traces by algorithm, data and parameters: thirty students opening one link compute it once.
-_TRACES = _Shared(64)
+_TRACES = SharedStore(64, TRACES_MAX_BYTES, Trace.nbytes)
 #: Seconds between two progress updates of a running trace. Each update is also
 #: where a run ends when its page is rerun, left or stopped, so this bounds how
 #: long a stopped run goes on (plus one step's work).
@@ -264,7 +283,7 @@ def lesson_trace() -> Trace:
 
 
 #: Results of many fits (the choosing-k lab): per-k numbers only, never data rows.
-_RESULTS = _Shared(32)
+_RESULTS = SharedStore(32)
 
 
 def _with_progress(what: str, run: Callable[[Callable[[int, int], None]], Any]) -> Any:
@@ -310,7 +329,7 @@ def trace_id(trace: Trace) -> str:
 
 #: The players' step charts, shared by every session: thirty students on one link
 #: draw its steps once. At most MAX_SPEC_BYTES each (tracelab.views.stepping).
-_SPECS = _Shared(16)
+_SPECS = SharedStore(16)
 
 
 def step_spec(trace: Trace, options: tuple, build: Callable[[], StepSpec]) -> tuple[tuple, StepSpec]:
