@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from tracelab import kmeans, kmedoids
+from tracelab import gmm, kmeans, kmedoids
 from tracelab.data import Dataset
 from tracelab.trace import Trace
 from tracelab.ui import data_picker, entry, lab, player, runners, share, url
@@ -164,13 +164,42 @@ def start_centers() -> tuple[tuple[float, ...], ...]:
     return tuple(tuple(float(v) for v in row) for row in centers)
 
 
-def em_run(slot: str, **extra) -> Trace:
+EM_MAX_ITER = 100  # the sections' EM runs
+
+
+def em_run(slot: str, on: Dataset, **extra) -> Trace:
     means = start_centers()
     k_ = len(means)
     params_em = dict(n_components=k_, init="random_from_data", means_init=means,
-                     weights_init=tuple([1.0 / k_] * k_), max_iter=100, tol=1e-6, seed=0, **extra)
-    # On the data the trace ran on: a replayed file or the last good run may differ from the picker's.
-    return runners.run("em", shown_data, params_em, slot=slot)
+                     weights_init=tuple([1.0 / k_] * k_), max_iter=EM_MAX_ITER, tol=1e-6, seed=0, **extra)
+    return runners.run("em", on, params_em, slot=slot)
+
+
+def section_data(n_runs: int) -> tuple[Trace, Dataset] | None:
+    """The k-means trace and the data a section's ``n_runs`` EM runs compare on.
+
+    On the data the trace ran on (a replayed file or the last good run may differ
+    from the picker's), unless EM on all of it ``n_runs`` times (and k-means once)
+    would pass one request's budget: then both k-means and EM run, from the same start, on the
+    largest random sample within it, and the section says so. None (and the
+    section says what to lower) when even a sample would be too few points.
+    """
+    k_ = len(start_centers())
+    # a share of the budget for k-means on the sample, too
+    fits = gmm.max_samples(shown_data.n_features, k_, EM_MAX_ITER, gmm.WORK_BUDGET / (n_runs + 1))
+    if trace.algorithm != "kmeans" or shown_data.n_samples <= fits:
+        return trace, shown_data
+    if fits < 10 * k_:
+        st.info(f"EM with k = {k_} on {shown_data.n_features} features would take the server too long here, even "
+                "on a sample of the points: lower k or choose fewer columns.", icon=":material/timer:")
+        return None
+    fits = fits // 1000 * 1000 if fits >= 1000 else fits
+    sample = shown_data.sample(fits, 0)
+    st.caption(f"On a random sample of {fits:,} of the {shown_data.n_samples:,} points (seed 0): k-means and EM "
+               "both run on it from the same start, since EM on every point would take the server too long.")
+    same_start = dict(n_clusters=k_, init="random", centers_init=start_centers(),
+                      max_iter=int(trace.params["max_iter"]), tol=float(trace.params["tol"]))
+    return runners.run("kmeans", sample, same_start, slot=f"{P}.sample.{n_runs}"), sample
 
 
 def draw_step() -> None:
@@ -212,7 +241,11 @@ def draw_sections(step: int, axes) -> None:
     if section == "Compare with EM":
         st.caption("EM started from the same means, synchronised on the iteration: hard labels on the left, "
                    "responsibilities on the right.")
-        em_trace = em_run(f"{P}.compare")
+        runs = section_data(1)
+        if runs is None:
+            return
+        km_trace, on = runs
+        em_trace = em_run(f"{P}.compare", on)
         # whole iterations done: at an E-step the centres have not moved yet, so the panels show
         # the iteration before (never the step after the one on screen)
         iteration = views.iterations_done(trace, step)
@@ -220,30 +253,34 @@ def draw_sections(step: int, axes) -> None:
         # Streamlit sends the browser a reference to the chart it already has, not the chart.
         drawn = (iteration, axes, tuple(columns))
         memo = st.session_state.get(K("compare_figure"))
-        if memo is None or memo[0] is not trace or memo[1] is not em_trace or memo[2] != drawn:
-            memo = (trace, em_trace, drawn,
-                    views.comparison(trace, em_trace, iteration, axes=axes, columns=columns))
+        if memo is None or memo[0] is not km_trace or memo[1] is not em_trace or memo[2] != drawn:
+            memo = (km_trace, em_trace, drawn,
+                    views.comparison(km_trace, em_trace, iteration, axes=axes, columns=columns))
             st.session_state[K("compare_figure")] = memo
         st.plotly_chart(memo[3], key=K("compare"), theme=None, config=lab.CHART_CONFIG)
     elif section.startswith("σ²"):
         st.caption("EM with every covariance fixed at σ²·I, from the same means. As σ² shrinks, each point's "
                    "responsibilities go to 0 or 1 and EM's E-step becomes k-means' assignment.")
         sigma2 = st.select_slider("σ²", SIGMA2, key=K("sigma2"), persist_state=PERSIST)
-        em_trace = em_run(f"{P}.sigma", covariance_type="fixed", fixed_variance=float(sigma2))
+        runs = section_data(1 + len(LADDER))
+        if runs is None:
+            return
+        km_trace, on = runs
+        em_trace = em_run(f"{P}.sigma", on, covariance_type="fixed", fixed_variance=float(sigma2))
         last = len(em_trace) - 1
         c1, c2 = st.columns(2)
         c1.metric("Mean largest responsibility", f"{views.hardness(em_trace):.3f}")
         if trace.algorithm == "kmeans":
-            c2.metric("Points where EM agrees with k-means", f"{views.agreement_with_kmeans(em_trace, trace):.1%}")
+            c2.metric("Points where EM agrees with k-means", f"{views.agreement_with_kmeans(em_trace, km_trace):.1%}")
         sigma_fig = views.to_scale(em_views.scatter_2d(em_trace, last, axes=axes, columns=columns))
         # EM's own step count means nothing beside the k-means player: say which run and when
         sigma_fig.update_layout(title={"text": f"EM with σ² = {sigma2:g}: its last step "
                                                f"(iteration {em_trace[last].iteration})"})
         st.plotly_chart(sigma_fig,
                         key=K("sigma_chart"), theme=None, config=lab.CHART_CONFIG)
-        ladder = {v: em_run(f"{P}.ladder.{v}", covariance_type="fixed", fixed_variance=v) for v in LADDER}
+        ladder = {v: em_run(f"{P}.ladder.{v}", on, covariance_type="fixed", fixed_variance=v) for v in LADDER}
         # the same plane as the charts above, and each panel's agreement like the metric's
-        ladder_fig = views.hardening(ladder, kmeans_trace=trace if trace.algorithm == "kmeans" else None,
+        ladder_fig = views.hardening(ladder, kmeans_trace=km_trace if trace.algorithm == "kmeans" else None,
                                      axes=axes, columns=columns)
         st.caption("As σ² shrinks: each panel gives σ², the mean largest responsibility (max r) and, "
                    "for k-means, the share of points EM labels as k-means does.")

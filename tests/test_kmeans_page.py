@@ -133,3 +133,36 @@ def test_column_and_file_names_from_a_csv_are_shown_as_written():
     assert not any("**bold**" in r or "$x^2$" in r or "](" in r for r in rows)
     caption = " ".join(c.value for c in at.caption)
     assert data_picker.plain("**my**_data.csv") in caption and "**my**" not in caption
+
+
+def test_sections_past_ems_budget_compare_on_a_sample_or_say_what_to_lower(monkeypatch):
+    from tracelab import gmm
+
+    at = open_lab(step=3)
+    trace = trace_of(at)
+    n, k = trace.X.shape[0], len(trace.steps[0].centers)
+    # a budget that fits one EM run on about half the points (and k-means beside it), and five on none
+    monkeypatch.setattr(gmm, "WORK_BUDGET", 2 * k * 100 * (n // 2 * 2 + 2_401))
+    half = gmm.max_samples(2, k, 100, gmm.WORK_BUDGET / 2)
+    assert n // 2 - 1 <= half <= n // 2
+    at.segmented_control(key="km-section").set_value("Compare with EM").run()
+    assert not at.exception
+    assert any(f"On a random sample of {half:,} of the {n:,} points (seed 0): k-means and EM both run on it"
+               in c.value for c in at.caption)
+    em = at.session_state["_trace_memo.km.compare"][1]
+    km = at.session_state["_trace_memo.km.sample.1"][1]
+    assert em.X.shape[0] == km.X.shape[0] == half and np.array_equal(em.X, km.X)
+    np.testing.assert_array_equal(em.steps[0].means, trace.steps[0].centers)  # the same start
+    np.testing.assert_array_equal(km.steps[0].centers, trace.steps[0].centers)
+    assert trace_of(at) is trace, "the lab's own run stays on every point"
+
+    at.segmented_control(key="km-section").set_value("σ² → 0: EM hardens into k-means").run()
+    assert not at.exception
+    assert any("would take the server too long here, even on a sample" in i.value and "lower k" in i.value
+               for i in at.info)
+    assert "_trace_memo.km.sigma" not in at.session_state and not at.metric
+
+    monkeypatch.undo()
+    at.run()
+    assert not at.exception and at.session_state["_trace_memo.km.sigma"][1].X.shape[0] == n
+    assert not any("random sample" in c.value for c in at.caption)
