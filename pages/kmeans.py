@@ -184,11 +184,14 @@ def section_data(n_runs: int) -> tuple[Trace, Dataset] | None:
     largest random sample within it, and the section says so. None (and the
     section says what to lower) when even a sample would be too few points.
     """
-    k_ = len(start_centers())
-    # a share of the budget for k-means on the sample, too
-    fits = gmm.max_samples(shown_data.n_features, k_, EM_MAX_ITER, gmm.WORK_BUDGET / (n_runs + 1))
-    if trace.algorithm != "kmeans" or shown_data.n_samples <= fits:
+    k_, d = len(start_centers()), shown_data.n_features
+    if trace.algorithm != "kmeans" or shown_data.n_samples <= gmm.max_samples(d, k_, EM_MAX_ITER,
+                                                                              gmm.WORK_BUDGET / n_runs):
         return trace, shown_data
+    # on a sample, k-means runs again beside the EM runs: each run gets an equal share of the budget
+    max_iter = int(trace.params["max_iter"])
+    fits = min(gmm.max_samples(d, k_, EM_MAX_ITER, gmm.WORK_BUDGET / (n_runs + 1)),
+               kmeans.max_samples(d, k_, max_iter, kmeans.WORK_BUDGET / (n_runs + 1)))
     if fits < 10 * k_:
         st.info(f"EM with k = {k_} on {shown_data.n_features} features would take the server too long here, even "
                 "on a sample of the points: lower k or choose fewer columns.", icon=":material/timer:")
@@ -198,7 +201,7 @@ def section_data(n_runs: int) -> tuple[Trace, Dataset] | None:
     st.caption(f"On a random sample of {fits:,} of the {shown_data.n_samples:,} points (seed 0): k-means and EM "
                "both run on it from the same start, since EM on every point would take the server too long.")
     same_start = dict(n_clusters=k_, init="random", centers_init=start_centers(),
-                      max_iter=int(trace.params["max_iter"]), tol=float(trace.params["tol"]))
+                      max_iter=max_iter, tol=float(trace.params["tol"]))
     return runners.run("kmeans", sample, same_start, slot=f"{P}.sample.{n_runs}"), sample
 
 

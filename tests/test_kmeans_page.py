@@ -138,13 +138,14 @@ def test_column_and_file_names_from_a_csv_are_shown_as_written():
 def test_sections_past_ems_budget_compare_on_a_sample_or_say_what_to_lower(monkeypatch):
     from tracelab import gmm
 
-    at = open_lab(step=3)
+    at = open_lab(step=3, data="blobs", data_n_samples=6000)
     trace = trace_of(at)
     n, k = trace.X.shape[0], len(trace.steps[0].centers)
-    # a budget that fits one EM run on about half the points (and k-means beside it), and five on none
-    monkeypatch.setattr(gmm, "WORK_BUDGET", 2 * k * 100 * (n // 2 * 2 + 2_401))
-    half = gmm.max_samples(2, k, 100, gmm.WORK_BUDGET / 2)
-    assert n // 2 - 1 <= half <= n // 2
+    # a budget one EM run on every point just passes: (100 iterations x k Gaussians x (2 n + 2 401))
+    monkeypatch.setattr(gmm, "WORK_BUDGET", 100 * k * (2 * n + 2_401) - 1)
+    share = gmm.max_samples(2, k, 100, gmm.WORK_BUDGET / 2)  # EM's half, k-means the other
+    half = share // 1000 * 1000
+    assert n // 2 - 1000 <= half < n
     at.segmented_control(key="km-section").set_value("Compare with EM").run()
     assert not at.exception
     assert any(f"On a random sample of {half:,} of the {n:,} points (seed 0): k-means and EM both run on it"
@@ -158,6 +159,7 @@ def test_sections_past_ems_budget_compare_on_a_sample_or_say_what_to_lower(monke
 
     at.segmented_control(key="km-section").set_value("σ² → 0: EM hardens into k-means").run()
     assert not at.exception
+    # five EM runs and k-means share the budget: 1/6 of it is less than one run's part for its iterations
     assert any("would take the server too long here, even on a sample" in i.value and "lower k" in i.value
                for i in at.info)
     assert "_trace_memo.km.sigma" not in at.session_state and not at.metric
@@ -166,3 +168,24 @@ def test_sections_past_ems_budget_compare_on_a_sample_or_say_what_to_lower(monke
     at.run()
     assert not at.exception and at.session_state["_trace_memo.km.sigma"][1].X.shape[0] == n
     assert not any("random sample" in c.value for c in at.caption)
+
+
+def test_a_kmeans_run_past_its_work_budget_offers_a_sample_and_runs_on_it(monkeypatch):
+    from tracelab import kmeans
+
+    n = trace_of(open_lab()).X.shape[0]
+    # a budget for about half the points at k = 3 and 1 000 iterations (2 features: 4/3 a point, cluster, iteration)
+    monkeypatch.setattr(kmeans, "WORK_BUDGET", n // 2 * 3 * 1000 * 4 / 3)
+    fits = kmeans.max_samples(2, 3, 1000)
+    shown = fits // 10 ** (len(str(fits)) - 2) * 10 ** (len(str(fits)) - 2)
+    at = open_lab(k=3, iter=1000)
+    said = " ".join(w.value for w in at.warning)
+    assert f"k-means on {n:,} points with 2 features, k = 3 and up to 1,000 iterations could take about" in said
+    assert f"Run it on a random sample of {shown:,} points" in said
+    at.button(key="_take_sample.km").click().run()
+    assert not at.exception
+    trace = trace_of(at)
+    assert trace.X.shape[0] == shown and trace.params["max_iter"] == 1000
+    assert any(f"k-means runs on a random sample of {shown:,} of the {n:,} points (seed 0)" in i.value for i in at.info)
+    at.number_input(key="km.iter").set_value(100).run()  # within the budget: every point again
+    assert trace_of(at).X.shape[0] == n

@@ -409,7 +409,7 @@ def test_an_em_run_past_its_work_budget_offers_a_sample_and_runs_on_it(monkeypat
     monkeypatch.setattr(gmm, "WORK_BUDGET", 8e6)
     at = apptest.open_lab("em", k=3, iter=1000, tol=0)
     said = alerts(at)
-    assert "EM on 272 points with 2 features, k = 3 and up to 1,000 iterations would take about 6 s" in said
+    assert "EM on 272 points with 2 features, k = 3 and up to 1,000 iterations could take about 6 s" in said
     assert "Run it on a random sample of 130 points" in said
     assert "_trace_memo.em" not in at.session_state  # nothing ran
     at.button(key="_take_sample.em").click().run()

@@ -54,6 +54,7 @@ from tracelab._validate import number as _number
 from tracelab._validate import one_of as _one_of
 from tracelab.gmm import COVARIANCE_TYPES, WORK_BUDGET, max_samples, trace_em
 from tracelab.kmeans import _kmeans_plusplus_indices, _lloyd_steps, _tolerance
+from tracelab.kmeans import max_samples as kmeans_max_samples
 from tracelab.trace import freeze
 
 __all__ = [
@@ -62,7 +63,6 @@ __all__ = [
     "ContingencyTable",
     "METRICS",
     "SILHOUETTE_MAX_POINTS",
-    "ELBOW_WORK_BUDGET",
     "criteria_max_points",
     "elbow_max_points",
     "elbow",
@@ -102,22 +102,15 @@ def criteria_max_points(n_features: int, ks, n_types: int = 4, max_iter: int = 1
     return max_samples(n_features, sum(int(k) for k in ks), max_iter, WORK_BUDGET / (1.5 * max(1, n_types)))
 
 
-#: What the elbow's k-means fits may do in one request, in points x k x iterations x
-#: restarts, each weighted by 1 + n_features / 6 (a Lloyd iteration costs about
-#: 0.025 µs a unit, from 2 to 100 features): about 5 s of one core.
-ELBOW_WORK_BUDGET = 2e8
-
-
 def elbow_max_points(n_features: int, ks, n_init: int, max_iter: int = 300) -> int:
-    """Most points the elbow fits ``n_init`` restarts of k-means on, within :data:`ELBOW_WORK_BUDGET`.
+    """Most points the elbow fits ``n_init`` restarts of k-means on, within one request's budget.
 
-    Counted as if every fit ran all ``max_iter`` iterations, as data without
-    clusters in many dimensions does. With 2 features, k from 1 to 10 and 5
-    restarts: 1 818 points; 20 restarts, 454; 20 features and 5 restarts, 563.
-    0 when not even one point fits.
+    Every k and restart counted by :func:`tracelab.kmeans.work`, as if each ran
+    all ``max_iter`` iterations (data without clusters in many dimensions does).
+    With 2 features, k from 1 to 10 and 5 restarts: 1 818 points; 20 restarts,
+    454; 20 features and 5 restarts, 559. 0 when not even one point fits.
     """
-    per_point = sum(int(k) for k in ks) * max(1, int(n_init)) * max_iter * (1.0 + n_features / 6.0)
-    return int(ELBOW_WORK_BUDGET // per_point)
+    return kmeans_max_samples(n_features, sum(int(k) for k in ks) * max(1, int(n_init)), max_iter)
 
 
 # Distance entries computed at once by the silhouette: a few MB per block.

@@ -18,7 +18,7 @@ from typing import Any
 
 import streamlit as st
 
-from tracelab import gmm, lessons, selection
+from tracelab import gmm, kmeans, lessons, selection
 from tracelab.data import Dataset
 from tracelab.density import trace_dbscan, trace_optics
 from tracelab.gmm import trace_em
@@ -184,33 +184,40 @@ class TooMuch(ValueError):
     """A run past what one request may ask of the server; :func:`run` has offered a sample."""
 
 
+#: Runs whose work is budgeted before they start: (module with ``work``,
+#: ``max_samples`` and ``WORK_BUDGET``, the parameter naming k, the default max_iter).
+_BUDGETED = {"em": (gmm, "n_components", 100), "kmeans": (kmeans, "n_clusters", 300)}
+
+
 def _within_budget(algorithm: str, dataset: Dataset, params: dict[str, Any], key: tuple,
                    slot: str) -> tuple[Dataset, tuple]:
     """The data to run on (all of it, or the sample the student chose) and the run's key.
 
-    An EM run past :data:`tracelab.gmm.WORK_BUDGET` is not started: the page says
-    why and offers the largest random sample within it (or what to lower).
+    An EM or k-means run past its module's ``WORK_BUDGET`` is not started: the
+    page says why and offers the largest random sample within it (or what to lower).
     """
-    if algorithm != "em":
+    if algorithm not in _BUDGETED:
         return dataset, key
-    k, max_iter = int(params["n_components"]), int(params.get("max_iter", 100))
-    cost = gmm.work(dataset.n_samples, dataset.n_features, k, max_iter)
-    if cost <= gmm.WORK_BUDGET:
+    module, k_name, default_iter = _BUDGETED[algorithm]
+    name = ALGORITHMS[algorithm][0]
+    k, max_iter = int(params[k_name]), int(params.get("max_iter", default_iter))
+    cost = module.work(dataset.n_samples, dataset.n_features, k, max_iter)
+    if cost <= module.WORK_BUDGET:
         return dataset, key
     sample_key = f"_sample.{slot}"
     # the largest sample within the budget, rounded down to two significant figures
-    fits = gmm.max_samples(dataset.n_features, k, max_iter)
+    fits = module.max_samples(dataset.n_features, k, max_iter)
     if fits >= 10:
         scale = 10 ** (len(str(fits)) - 2)
         fits = fits // scale * scale
     if st.session_state.get(sample_key) == key and fits >= 10 * k:
         sample = dataset.sample(fits, 0)
-        st.info(f"EM runs on a random sample of {fits:,} of the {dataset.n_samples:,} points (seed 0), "
+        st.info(f"{name} runs on a random sample of {fits:,} of the {dataset.n_samples:,} points (seed 0), "
                 "as chosen: the whole data set would take too long.", icon=":material/filter_alt:")
         return sample, (key[0], sample.digest, key[2])
-    seconds = 5 * cost / gmm.WORK_BUDGET
-    message = (f"EM on {dataset.n_samples:,} points with {dataset.n_features} features, k = {k} and up to "
-               f"{max_iter:,} iterations would take about {seconds:,.0f} s of the server, which the class "
+    seconds = 5 * cost / module.WORK_BUDGET
+    message = (f"{name} on {dataset.n_samples:,} points with {dataset.n_features} features, k = {k} and up to "
+               f"{max_iter:,} iterations could take about {seconds:,.0f} s of the server, which the class "
                f"shares; one run may take about 5 s.")
     if fits >= 10 * k:
         st.warning(message + f" Run it on a random sample of {fits:,} points, or lower max_iter, k or the "
