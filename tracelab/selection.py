@@ -93,8 +93,8 @@ def criteria_max_points(n_features: int, ks, n_types: int = 4, max_iter: int = 1
     Each fit may run all ``max_iter`` iterations (data without clusters does), so
     the bound counts :func:`tracelab.gmm.work` for every k and covariance type
     (with few features, a diagonal or spherical fit costs what a full one does).
-    With k from 1 to 10 and four types: 4 860 points at 2 features (4.7 s of
-    CPU when every fit runs all its iterations), 48 at 20, none at 30 (each
+    With k from 1 to 10 and four types: 5 238 points at 2 features (about 5 s
+    of CPU when every fit runs all its iterations), 56 at 20, 3 at 30 (each
     fit's part that does not shrink with the points is then past the budget).
     """
     # Measured: with their k-means starts, the fits of k = 1..10 take about 1.5 times

@@ -8,7 +8,9 @@ shows a progress bar and ends soon after its page is rerun, left or stopped.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import pickle
 import threading
 import time
@@ -29,8 +31,8 @@ from tracelab.kmedoids import trace_kmedoids
 from tracelab.trace import Trace, on_each_step
 from tracelab.views.stepping import StepSpec
 
-__all__ = ["run", "Stopped", "TooMuch", "SharedStore", "TRACES_MAX_BYTES", "em_trace", "lesson_trace", "elbow",
-           "criteria", "step_spec", "trace_id", "ALGORITHMS"]
+__all__ = ["run", "Stopped", "TooMuch", "SharedStore", "TRACES_MAX_BYTES", "MAX_CONCURRENT_RUNS", "run_slot",
+           "em_trace", "lesson_trace", "elbow", "criteria", "step_spec", "trace_id", "ALGORITHMS"]
 
 ALGORITHMS: dict[str, tuple[str, Callable[..., Trace]]] = {
     "em": ("EM", trace_em),
@@ -229,8 +231,28 @@ def _within_budget(algorithm: str, dataset: Dataset, params: dict[str, Any], key
     raise TooMuch(message)
 
 
+#: Runs computed at once on the server, the others wait their turn: a run holds
+#: Python's interpreter lock for most of its work, so more at once would only slow
+#: every run and every page down together. One core is left for the pages (steps,
+#: tables, page loads), which stay quick while runs go.
+MAX_CONCURRENT_RUNS = max(1, (os.cpu_count() or 2) - 1)
+_RUN_SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT_RUNS)
+
+
+@contextlib.contextmanager
+def run_slot(waiting: Callable[[], None]):
+    """Hold one of :data:`MAX_CONCURRENT_RUNS` while computing; ``waiting()`` every
+    :data:`PROGRESS_EVERY_S` until one is free (where a wait ends if its page goes)."""
+    while not _RUN_SLOTS.acquire(timeout=PROGRESS_EVERY_S):
+        waiting()
+    try:
+        yield
+    finally:
+        _RUN_SLOTS.release()
+
+
 def _compute(algorithm: str, dataset: Dataset, params: tuple[tuple[str, Any], ...], progress: _Progress) -> Trace:
-    with on_each_step(progress.steps_done):
+    with run_slot(progress.queued), on_each_step(progress.steps_done):
         return ALGORITHMS[algorithm][1](dataset.X, **dict(params))
 
 
@@ -273,6 +295,9 @@ class _Progress:
     def waiting(self) -> None:
         self._show(0.0, f"Waiting for {self.what}, which another page is computing")
 
+    def queued(self) -> None:
+        self._show(0.0, f"Waiting for the server to finish other runs before {self.what}")
+
     def close(self) -> None:
         if self.holder is not None:
             self.holder.empty()
@@ -300,7 +325,8 @@ def _with_progress(what: str, run: Callable[[Callable[[int, int], None]], Any]) 
         bar.progress(done / total, text=f"{what}: {done} of {total} fits")
 
     try:
-        return run(report)
+        with run_slot(lambda: bar.progress(0.0, text=f"{what}: waiting for the server to finish other runs")):
+            return run(report)
     finally:
         bar.empty()
 
