@@ -335,6 +335,9 @@ export default function (component) {
         if (c > 0) {
           if (chartFrame[c] === f) continue;
           if (playing && performance.now() - besideAt < BESIDE_EVERY_MS) continue;
+          // A task first: the step's report to Python (Streamlit sends it from a
+          // timer task) leaves before this chart is drawn, not after it.
+          await new Promise((r) => setTimeout(r, 0));
           await new Promise((r) => requestAnimationFrame(r));
           if (!alive || frameOf(spec.frames, step) !== f) break;
           besideAt = performance.now();
