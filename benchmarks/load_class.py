@@ -1031,9 +1031,10 @@ def threads_running(pid: int) -> int:
 class Sampler:
     """Samples the server while the class is in: RSS and CPU twice a second, running threads four times.
 
-    Python threads waiting for the GIL sleep on a lock, so the count of server
-    threads in state R tells whether the server ever computes on two cores at once
-    (NumPy and BLAS release the GIL) or queues its sessions' runs on one.
+    The count of server threads in state R hints whether the server computes on
+    two cores at once (NumPy and BLAS release the GIL) or queues its sessions' runs
+    on one; a thread woken to check for the GIL is briefly in state R too, so the
+    CPU seconds per second are the firmer figure.
     """
 
     def __init__(self, pid: int | None) -> None:
@@ -1362,8 +1363,10 @@ def report(out: dict[str, Any], plan: Plan, heavy: bool, started_here: bool) -> 
         shares = [sum(r == k for r in running) / len(running) * 100 for k in (0, 1)]
         lines.append(f"  of the server's: its event loop (HTTP, WebSocket, sending) {out['loop_cores']:.2f} cores, "
                      f"the script runs' threads {out['server_cores'] - out['loop_cores']:.2f}")
-        lines.append(f"  server threads on a CPU, {len(running)} samples: none {shares[0]:.0f} %, one {shares[1]:.0f} %, "
-                     f"two or more {100 - sum(shares):.0f} %")
+        # State R is on a CPU or ready for one: a thread woken to check the GIL counts
+        # too, so the cores used above are the firmer figure.
+        lines.append(f"  server threads runnable (state R), {len(running)} samples: none {shares[0]:.0f} %, "
+                     f"one {shares[1]:.0f} %, two or more {100 - sum(shares):.0f} %")
     else:
         lines.append("Server memory and CPU: not measured (no --pid)")
     lines.append("")
