@@ -105,3 +105,29 @@ def test_runs_past_the_servers_slots_wait_their_turn_and_say_so():
     with run_slot(lambda: waited.append("again")):
         pass
     assert waited[-1] != "again", "a free slot is taken at once"
+
+
+def test_values_nobody_uses_are_let_go_after_their_idle_time():
+    now = [0.0]
+    store = SharedStore(10, max_idle_s=60, clock=lambda: now[0])
+    store.get(("old",), lambda: "a")
+    now[0] = 30
+    store.get(("kept",), lambda: "b")
+    store.sweep()
+    assert len(store) == 2
+    now[0] = 61  # "old" idle for 61 s, "kept" for 31
+    assert store.get(("kept",), lambda: "recomputed") == "b"  # used again: its idle time starts over
+    assert len(store) == 1
+    assert store.get(("old",), lambda: "recomputed") == "recomputed"
+    now[0] = 122
+    store.sweep()
+    assert len(store) == 0
+
+
+def test_a_sweeper_lets_values_go_when_nobody_calls():
+    store = SharedStore(10, max_idle_s=0.2)
+    store.get(("a",), lambda: "a")
+    deadline = time.monotonic() + 5
+    while len(store) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(store) == 0, "the sweeper thread let the value go with no call to the store"

@@ -31,7 +31,8 @@ from tracelab.kmedoids import trace_kmedoids
 from tracelab.trace import Trace, on_each_step
 from tracelab.views.stepping import StepSpec
 
-__all__ = ["run", "Stopped", "TooMuch", "SharedStore", "TRACES_MAX_BYTES", "MAX_CONCURRENT_RUNS", "run_slot",
+__all__ = ["run", "Stopped", "TooMuch", "SharedStore", "TRACES_MAX_BYTES", "SPECS_MAX_BYTES", "MAX_IDLE_S",
+           "MAX_CONCURRENT_RUNS", "run_slot",
            "em_trace", "lesson_trace", "elbow", "criteria", "step_spec", "trace_id", "ALGORITHMS"]
 
 ALGORITHMS: dict[str, tuple[str, Callable[..., Trace]]] = {
@@ -58,17 +59,31 @@ class SharedStore:
     rerun or left. The values are immutable, so sessions share them. A second
     caller asking for a value being computed waits for it instead of computing
     it again; if that computation ends without a value, the next caller computes.
+
+    A session keeps what it shows in its own state; the store is for sharing and
+    reuse, so a value nobody has asked for in ``max_idle_s`` is let go (checked
+    on every call and every ``max_idle_s / 4`` by a sweeper thread), and the
+    server's memory goes back down once a class has left.
     """
 
-    def __init__(self, size: int, max_bytes: int | None = None, weigh: Callable[[Any], int] | None = None) -> None:
+    def __init__(self, size: int, max_bytes: int | None = None, weigh: Callable[[Any], int] | None = None,
+                 max_idle_s: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self._size = size
+        self._clock = clock
         # with max_bytes, the values kept weigh at most that together (the newest is always kept)
         self._max_bytes = max_bytes
         self._weigh = weigh
-        self._values: OrderedDict[tuple, Any] = OrderedDict()
+        self._max_idle_s = max_idle_s
+        self._values: OrderedDict[tuple, Any] = OrderedDict()  # least recently used first
         self._bytes: dict[tuple, int] = {}
+        self._used: dict[tuple, float] = {}
         self._running: dict[tuple, threading.Lock] = {}
         self._lock = threading.Lock()
+        self._sweeper: threading.Thread | None = None
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._values)
 
     @property
     def nbytes(self) -> int:
@@ -76,11 +91,31 @@ class SharedStore:
         with self._lock:
             return sum(self._bytes.values())
 
+    def _drop_oldest(self) -> None:
+        old, _ = self._values.popitem(last=False)
+        del self._bytes[old], self._used[old]
+
+    def sweep(self) -> None:
+        """Let go of the values unused for ``max_idle_s``."""
+        if self._max_idle_s is None:
+            return
+        now = self._clock()
+        with self._lock:
+            while self._values and now - self._used[next(iter(self._values))] > self._max_idle_s:
+                self._drop_oldest()
+
+    def _sweep_forever(self) -> None:
+        while True:
+            time.sleep(self._max_idle_s / 4)
+            self.sweep()
+
     def get(self, key: tuple, compute: Callable[[], Any], *, waiting: Callable[[], None] = lambda: None) -> Any:
         """The value for ``key``; ``waiting()`` is called every :data:`PROGRESS_EVERY_S` while another computes it."""
+        self.sweep()
         with self._lock:
             if key in self._values:
                 self._values.move_to_end(key)
+                self._used[key] = self._clock()
                 return self._values[key]
             running = self._running.setdefault(key, threading.Lock())
         # Wait in slices, updating the page: that is where a wait ends if the page goes.
@@ -89,17 +124,23 @@ class SharedStore:
         try:
             with self._lock:
                 if key in self._values:  # the caller we waited for computed it
+                    self._used[key] = self._clock()
                     return self._values[key]
             value = compute()
             weight = self._weigh(value) if self._weigh is not None else 0
             with self._lock:
                 self._values[key] = value
                 self._bytes[key] = weight
+                self._used[key] = self._clock()
                 total = sum(self._bytes.values())
                 while len(self._values) > 1 and (len(self._values) > self._size or (
                         self._max_bytes is not None and total > self._max_bytes)):
-                    old, _ = self._values.popitem(last=False)
-                    total -= self._bytes.pop(old)
+                    total -= self._bytes[next(iter(self._values))]
+                    self._drop_oldest()
+                if self._max_idle_s is not None and self._sweeper is None:
+                    self._sweeper = threading.Thread(target=self._sweep_forever, daemon=True,
+                                                     name="tracelab-store-sweeper")
+                    self._sweeper.start()
             return value
         finally:
             with self._lock:
@@ -108,11 +149,17 @@ class SharedStore:
             running.release()
 
 
+#: Seconds a shared value (a trace, a result, step charts) stays once nobody uses it. The
+#: sessions showing a value keep it in their own state meanwhile; Streamlit keeps a closed
+#: tab's session two minutes in case it reconnects, so after about 2.5 minutes more a
+#: class that has left holds nothing here.
+MAX_IDLE_S = 150.0
+
 #: What the shared traces may hold together: a one-step-per-point DBSCAN run of
 #: 5 000 points holds about 135 MB, an EM run of 20 000 points well under 1 MB.
 TRACES_MAX_BYTES = 500_000_000
 #: Traces by algorithm, data and parameters: thirty students opening one link compute it once.
-_TRACES = SharedStore(64, TRACES_MAX_BYTES, Trace.nbytes)
+_TRACES = SharedStore(64, TRACES_MAX_BYTES, Trace.nbytes, MAX_IDLE_S)
 #: Seconds between two progress updates of a running trace. Each update is also
 #: where a run ends when its page is rerun, left or stopped, so this bounds how
 #: long a stopped run goes on (plus one step's work).
@@ -315,7 +362,7 @@ def lesson_trace() -> Trace:
 
 
 #: Results of many fits (the choosing-k lab): per-k numbers only, never data rows.
-_RESULTS = SharedStore(32)
+_RESULTS = SharedStore(32, max_idle_s=MAX_IDLE_S)
 
 
 def _with_progress(what: str, run: Callable[[Callable[[int, int], None]], Any]) -> Any:
@@ -362,7 +409,10 @@ def trace_id(trace: Trace) -> str:
 
 #: The players' step charts, shared by every session: thirty students on one link
 #: draw its steps once. At most MAX_SPEC_BYTES each (tracelab.views.stepping).
-_SPECS = SharedStore(16)
+#: What the shared step charts may hold together: a default run's are 0.2-1.4 MB, the
+#: largest 7 MB; a class on four labs changing their settings uses dozens at once.
+SPECS_MAX_BYTES = 300_000_000
+_SPECS = SharedStore(256, SPECS_MAX_BYTES, lambda spec: len(spec.json), MAX_IDLE_S)
 
 
 def step_spec(trace: Trace, options: tuple, build: Callable[[], StepSpec]) -> tuple[tuple, StepSpec]:
@@ -374,9 +424,18 @@ def step_spec(trace: Trace, options: tuple, build: Callable[[], StepSpec]) -> tu
         ``spec_id`` names the spec for :func:`tracelab.ui.player.player`.
     """
     key = (trace_id(trace), options)
+    # The session keeps the charts it shows (the last two: a lab and one it came from),
+    # so a step never draws them again, whatever the shared store has let go.
+    memo = st.session_state.setdefault("_spec_memo", OrderedDict())
+    if key in memo:
+        memo.move_to_end(key)
+        return key, memo[key]
 
     def drawn() -> StepSpec:
         with st.spinner(f"Drawing {len(trace)} steps…", show_time=True):
             return build()
 
-    return key, _SPECS.get(key, drawn)
+    memo[key] = _SPECS.get(key, drawn)
+    while len(memo) > 2:
+        memo.popitem(last=False)
+    return key, memo[key]
