@@ -150,10 +150,10 @@ class SharedStore:
 
 
 #: Seconds a shared value (a trace, a result, step charts) stays once nobody uses it. The
-#: sessions showing a value keep it in their own state meanwhile; Streamlit keeps a closed
-#: tab's session two minutes in case it reconnects, so after about 2.5 minutes more a
-#: class that has left holds nothing here.
-MAX_IDLE_S = 150.0
+#: sessions showing a value keep it in their own state meanwhile (Streamlit keeps a closed
+#: tab's session two minutes, in case it comes back), so within about 2.5 minutes of a
+#: class leaving, nothing is held here.
+MAX_IDLE_S = 120.0
 
 #: What the shared traces may hold together: a one-step-per-point DBSCAN run of
 #: 5 000 points holds about 135 MB, an EM run of 20 000 points well under 1 MB.
