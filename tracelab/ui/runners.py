@@ -9,6 +9,8 @@ shows a progress bar and ends soon after its page is rerun, left or stopped.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import gc
 import hashlib
 import os
 import pickle
@@ -32,7 +34,7 @@ from tracelab.trace import Trace, on_each_step
 from tracelab.views.stepping import StepSpec
 
 __all__ = ["run", "Stopped", "TooMuch", "SharedStore", "TRACES_MAX_BYTES", "SPECS_MAX_BYTES", "MAX_IDLE_S",
-           "MAX_CONCURRENT_RUNS", "run_slot",
+           "MAX_CONCURRENT_RUNS", "run_slot", "release_memory",
            "em_trace", "lesson_trace", "elbow", "criteria", "step_spec", "trace_id", "ALGORITHMS"]
 
 ALGORITHMS: dict[str, tuple[str, Callable[..., Trace]]] = {
@@ -95,19 +97,26 @@ class SharedStore:
         old, _ = self._values.popitem(last=False)
         del self._bytes[old], self._used[old]
 
-    def sweep(self) -> None:
-        """Let go of the values unused for ``max_idle_s``."""
+    def sweep(self) -> int:
+        """Let go of the values unused for ``max_idle_s``; how many went."""
         if self._max_idle_s is None:
-            return
-        now = self._clock()
+            return 0
+        now, dropped = self._clock(), 0
         with self._lock:
             while self._values and now - self._used[next(iter(self._values))] > self._max_idle_s:
                 self._drop_oldest()
+                dropped += 1
+        return dropped
 
     def _sweep_forever(self) -> None:
+        # Memory is handed back after a sweep that let values go, and after the next few:
+        # the sessions that showed them close on their own clock (Streamlit's), about then.
+        after = 0
         while True:
             time.sleep(self._max_idle_s / 4)
-            self.sweep()
+            after = 4 if self.sweep() else max(0, after - 1)
+            if after:
+                release_memory()
 
     def get(self, key: tuple, compute: Callable[[], Any], *, waiting: Callable[[], None] = lambda: None) -> Any:
         """The value for ``key``; ``waiting()`` is called every :data:`PROGRESS_EVERY_S` while another computes it."""
@@ -147,6 +156,22 @@ class SharedStore:
                 if self._running.get(key) is running:
                     del self._running[key]
             running.release()
+
+
+def release_memory() -> None:
+    """Collect Python's cyclic garbage and hand the heap's free memory back to the system.
+
+    Python frees a dropped value's memory to its own allocator, not to the system,
+    so without this the server's size after a class stays at its peak. The full
+    collection is what ``runner.postScriptGC`` (off) did after every run; here it
+    runs only after values were let go. ``malloc_trim`` is glibc's; elsewhere only
+    the collection runs.
+    """
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 #: Seconds a shared value (a trace, a result, step charts) stays once nobody uses it. The
