@@ -244,8 +244,8 @@ def test_plotly_js_is_fetched_once_and_cached_also_under_a_base_path(browser, tm
                 page.wait_for_timeout(1500)
         finally:
             context.close()
-    # (A page that finds it in memory may report no response at all.)
-    assert len(fetched) >= 2 and all("/course/tracelab/app/static/plotly-" in r["url"] for r in fetched)
+    # (A page that finds it in memory reports no response at all; a download always does.)
+    assert fetched and all("/course/tracelab/app/static/plotly-" in r["url"] for r in fetched)
     network = [i for i, r in enumerate(fetched) if not (r.get("fromDiskCache") or r.get("fromMemoryCache"))]
     # The first visit downloads it (Chromium may complete its first, gzip-streamed
     # copy with a second request on the next page); from then on it is the browser's.

@@ -9,6 +9,7 @@ small class runs every action (open, step, change, upload) without an error.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import re
 
 import pytest
@@ -25,6 +26,12 @@ def server():
         yield base, proc.pid
 
 
+def in_own_thread(call):
+    """Run ``call`` in a thread of its own: after Playwright's sync API this thread may hold a running event loop."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(call).result()
+
+
 def test_a_reported_step_reaches_the_lab_and_its_text_comes_back(server):
     base, _ = server
 
@@ -39,7 +46,7 @@ def test_a_reported_step_reaches_the_lab_and_its_text_comes_back(server):
         finally:
             await tab.close()
 
-    (start, first_texts), run, query = asyncio.run(visit())
+    (start, first_texts), run, query = in_own_thread(lambda: asyncio.run(visit()))
     assert start == 1
     assert "**Parameters at step 1**" in first_texts
     # The step Python drew in the fragment run the report caused, and the link it wrote.
@@ -50,10 +57,10 @@ def test_a_reported_step_reaches_the_lab_and_its_text_comes_back(server):
 
 def test_a_small_class_prints_every_action_without_error(server, capsys):
     base, pid = server
-    load_class.main([
+    in_own_thread(lambda: load_class.main([
         "--url", base, "--pid", str(pid), "--students", "3", "--duration", "13", "--ramp", "1",
         "--settle", "1", "--change-every", "5", "--upload-share", "1", "--no-warmup",
-    ])
+    ]))
     out = capsys.readouterr().out
     for action in load_class.ACTIONS:
         row = re.search(rf"^  {action} +(\d+) +(\d+) +(\d+) +(\d+) +(\d+) ", out, re.MULTILINE)
