@@ -2,7 +2,8 @@
 
 The run is the longest EM run one request may ask for (tracelab.gmm.WORK_BUDGET):
 20 000 points, k = 10, 1 000 iterations and tol = 0, about 5 s of one core. The
-server's own CPU time, read from /proc, tells whether it still computes.
+CPU time of the server and its worker processes, read from /proc, tells whether
+it still computes.
 """
 
 from __future__ import annotations
@@ -22,10 +23,22 @@ LONG_RUN = "/em?data=blobs&data_n_samples=20000&k=10&iter=1000&tol=0"
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid`` so far, in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time so far of process ``pid`` and every process below it, in seconds."""
+    stats = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    stats[int(entry)] = f.read().rsplit(")", 1)[1].split()
+            except OSError:  # ended meanwhile
+                continue
+    tree, grown = {pid}, True
+    while grown:
+        below = {p for p, fields in stats.items() if int(fields[1]) in tree} - tree
+        tree |= below
+        grown = bool(below)
+    ticks = sum(int(stats[p][11]) + int(stats[p][12]) for p in tree if p in stats)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_in(pid: int, seconds: float) -> float:

@@ -75,38 +75,6 @@ def test_a_trace_weighs_what_its_arrays_hold():
     assert TRACES_MAX_BYTES >= 100 * 1024 * 1024
 
 
-def test_runs_past_the_servers_slots_wait_their_turn_and_say_so():
-    from tracelab.ui.runners import MAX_CONCURRENT_RUNS, run_slot
-
-    release = threading.Event()
-    holding = threading.Barrier(MAX_CONCURRENT_RUNS + 1)
-
-    def hold():
-        with run_slot(lambda: None):
-            holding.wait()
-            release.wait(5)
-
-    holders = [threading.Thread(target=hold) for _ in range(MAX_CONCURRENT_RUNS)]
-    for t in holders:
-        t.start()
-    holding.wait()  # every slot is taken
-    waited, ran = [], []
-
-    def queued():
-        waited.append(time.monotonic())
-        if len(waited) == 3:
-            release.set()
-
-    with run_slot(queued):
-        ran.append(time.monotonic())
-    for t in holders:
-        t.join()
-    assert len(waited) >= 3 and ran[0] >= waited[-1], "it ran only once a slot was free, saying it waited meanwhile"
-    with run_slot(lambda: waited.append("again")):
-        pass
-    assert waited[-1] != "again", "a free slot is taken at once"
-
-
 def test_values_nobody_uses_are_let_go_after_their_idle_time():
     now = [0.0]
     store = SharedStore(10, max_idle_s=60, clock=lambda: now[0])

@@ -2,17 +2,15 @@
 
 A trace is computed once per algorithm, data digest and parameters for the
 whole server, so thirty students opening one shared link compute it once. Each
-session then keeps the trace it is looking at in session state. A long run
-shows a progress bar and ends soon after its page is rerun, left or stopped.
+session then keeps the trace it is looking at in session state. Runs compute
+in worker processes (:mod:`tracelab.workers`), so that the server's interpreter
+stays with the pages; a long run shows a progress bar and ends soon after its
+page is rerun, left or stopped.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import gc
 import hashlib
-import os
 import pickle
 import threading
 import time
@@ -22,30 +20,21 @@ from typing import Any
 
 import streamlit as st
 
-from tracelab import gmm, kmeans, lessons, selection
+from tracelab import gmm, kmeans, lessons, selection, workers
 from tracelab.data import Dataset
-from tracelab.density import trace_dbscan, trace_optics
-from tracelab.gmm import trace_em
-from tracelab.hdbscan_trace import trace_hdbscan
-from tracelab.hierarchy import trace_agnes, trace_diana
-from tracelab.kmeans import trace_kmeans
-from tracelab.kmedoids import trace_kmedoids
-from tracelab.trace import Trace, on_each_step
+from tracelab.trace import Trace
 from tracelab.views.stepping import StepSpec
+from tracelab.workers import release_memory
 
 __all__ = ["run", "Stopped", "TooMuch", "SharedStore", "TRACES_MAX_BYTES", "SPECS_MAX_BYTES", "MAX_IDLE_S",
-           "MAX_CONCURRENT_RUNS", "run_slot", "release_memory",
+           "MAX_CONCURRENT_RUNS", "release_memory",
            "em_trace", "lesson_trace", "elbow", "criteria", "step_spec", "trace_id", "ALGORITHMS"]
 
+#: The algorithms a lab runs, by the name links use, with the name the page says and their trace function.
 ALGORITHMS: dict[str, tuple[str, Callable[..., Trace]]] = {
-    "em": ("EM", trace_em),
-    "kmeans": ("k-means", trace_kmeans),
-    "kmedoids": ("k-medoids", trace_kmedoids),
-    "agnes": ("AGNES", trace_agnes),
-    "diana": ("DIANA", trace_diana),
-    "dbscan": ("DBSCAN", trace_dbscan),
-    "optics": ("OPTICS", trace_optics),
-    "hdbscan": ("HDBSCAN", trace_hdbscan),
+    key: (name, workers.TRACERS[key]) for key, name in (
+        ("em", "EM"), ("kmeans", "k-means"), ("kmedoids", "k-medoids"), ("agnes", "AGNES"), ("diana", "DIANA"),
+        ("dbscan", "DBSCAN"), ("optics", "OPTICS"), ("hdbscan", "HDBSCAN"))
 }
 
 
@@ -156,22 +145,6 @@ class SharedStore:
                 if self._running.get(key) is running:
                     del self._running[key]
             running.release()
-
-
-def release_memory() -> None:
-    """Collect Python's cyclic garbage and hand the heap's free memory back to the system.
-
-    Python frees a dropped value's memory to its own allocator, not to the system,
-    so without this the server's size after a class stays at its peak. The full
-    collection is what ``runner.postScriptGC`` (off) did after every run; here it
-    runs only after values were let go. ``malloc_trim`` is glibc's; elsewhere only
-    the collection runs.
-    """
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 #: Seconds a shared value (a trace, a result, step charts) stays once nobody uses it. The
@@ -303,29 +276,40 @@ def _within_budget(algorithm: str, dataset: Dataset, params: dict[str, Any], key
     raise TooMuch(message)
 
 
-#: Runs computed at once on the server, the others wait their turn: a run holds
-#: Python's interpreter lock for most of its work, so more at once would only slow
-#: every run and every page down together. One core is left for the pages (steps,
-#: tables, page loads), which stay quick while runs go.
-MAX_CONCURRENT_RUNS = max(1, (os.cpu_count() or 2) - 1)
-_RUN_SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT_RUNS)
+#: Runs computed at once, each in a worker process of its own (:mod:`tracelab.workers`);
+#: the others wait their turn. A core is left for the server's pages (steps, tables,
+#: page loads), which stay quick while runs go.
+MAX_CONCURRENT_RUNS = workers.default_workers()
+_POOL = workers.Pool(MAX_CONCURRENT_RUNS)
+_POOL.warm()
 
 
-@contextlib.contextmanager
-def run_slot(waiting: Callable[[], None]):
-    """Hold one of :data:`MAX_CONCURRENT_RUNS` while computing; ``waiting()`` every
-    :data:`PROGRESS_EVERY_S` until one is free (where a wait ends if its page goes)."""
-    while not _RUN_SLOTS.acquire(timeout=PROGRESS_EVERY_S):
-        waiting()
+def in_worker(task: str, *, on_progress: Callable[[int, int], None], waiting: Callable[[], None],
+              **kwargs: Any) -> Any:
+    """Run ``task`` in a worker process (see :meth:`tracelab.workers.Pool.submit`) and wait for it.
+
+    ``waiting()`` is called every :data:`PROGRESS_EVERY_S` until a worker is
+    free, then ``on_progress(done, total)`` as the job goes. Those calls are
+    where Streamlit ends a script whose page was rerun, left or stopped; the job
+    is then cancelled and ends at its next step.
+    """
+    job = _POOL.submit(task, waiting=waiting, wait_s=PROGRESS_EVERY_S, **kwargs)
     try:
-        yield
+        while True:
+            try:
+                return job.result(PROGRESS_EVERY_S)
+            except TimeoutError:
+                on_progress(*job.progress())
     finally:
-        _RUN_SLOTS.release()
+        job.cancel()
 
 
 def _compute(algorithm: str, dataset: Dataset, params: tuple[tuple[str, Any], ...], progress: _Progress) -> Trace:
-    with run_slot(progress.queued), on_each_step(progress.steps_done):
-        return ALGORITHMS[algorithm][1](dataset.X, **dict(params))
+    try:
+        return in_worker("trace", algorithm=algorithm, X=dataset.X, params=dict(params),
+                         on_progress=lambda done, total: progress.steps_done(done), waiting=progress.queued)
+    except workers.WorkerDied as exc:
+        raise ValueError(str(exc)) from exc
 
 
 class _Progress:
@@ -390,15 +374,17 @@ def lesson_trace() -> Trace:
 _RESULTS = SharedStore(32, max_idle_s=MAX_IDLE_S)
 
 
-def _with_progress(what: str, run: Callable[[Callable[[int, int], None]], Any]) -> Any:
+def _with_progress(what: str, run: Callable[[Callable[[int, int], None], Callable[[], None]], Any]) -> Any:
     bar = st.progress(0.0, text=f"{what}…")
 
     def report(done: int, total: int) -> None:
-        bar.progress(done / total, text=f"{what}: {done} of {total} fits")
+        if total:
+            bar.progress(done / total, text=f"{what}: {done} of {total} fits")
 
     try:
-        with run_slot(lambda: bar.progress(0.0, text=f"{what}: waiting for the server to finish other runs")):
-            return run(report)
+        return run(report, lambda: bar.progress(0.0, text=f"{what}: waiting for the server to finish other runs"))
+    except workers.WorkerDied as exc:
+        raise ValueError(str(exc)) from exc
     finally:
         bar.empty()
 
@@ -408,7 +394,8 @@ def elbow(dataset: Dataset, ks: tuple[int, ...], *, n_init: int, seed: int) -> s
     key = ("elbow", dataset.digest, ks, n_init, seed)
     return _RESULTS.get(key, lambda: _with_progress(
         "k-means for every k",
-        lambda report: selection.elbow(dataset.X, ks, n_init=n_init, seed=seed, on_progress=report),
+        lambda report, waiting: in_worker("elbow", X=dataset.X, ks=ks, n_init=n_init, seed=seed,
+                                          on_progress=report, waiting=waiting),
     ))
 
 
@@ -418,8 +405,8 @@ def criteria(dataset: Dataset, ks: tuple[int, ...], covariance_types: tuple[str,
     key = ("criteria", dataset.digest, ks, covariance_types, seed)
     return _RESULTS.get(key, lambda: _with_progress(
         "EM for every k and covariance type",
-        lambda report: selection.information_criteria(
-            dataset.X, ks, covariance_types, seed=seed, on_progress=report),
+        lambda report, waiting: in_worker("criteria", X=dataset.X, ks=ks, covariance_types=covariance_types,
+                                          seed=seed, on_progress=report, waiting=waiting),
     ))
 
 

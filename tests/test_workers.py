@@ -1,0 +1,95 @@
+"""Runs in worker processes: the same traces as in the caller, progress, Stop within a step, slots."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+
+from tracelab import datasets, gmm, selection, workers
+
+
+@pytest.fixture(scope="module")
+def pool():
+    pool = workers.Pool(1)
+    yield pool
+    pool.shutdown()
+
+
+def long_em_params() -> dict:
+    # 20 000 points, k = 10 and no tolerance: seconds of work, thousands of steps
+    return dict(X=np.random.default_rng(0).normal(size=(20_000, 2)),
+                params=dict(n_components=10, seed=0, max_iter=1000, tol=0.0))
+
+
+def test_a_worker_records_the_trace_the_caller_would_frozen_as_ever(pool):
+    X = datasets.load("old_faithful").standardized().X
+    trace = pool.submit("trace", algorithm="em", X=X, params=dict(n_components=3, seed=1)).result(60)
+    assert trace == gmm.trace_em(X, 3, seed=1)
+    assert not trace.steps[-1].means.flags.writeable
+
+
+def test_a_worker_runs_the_choosing_k_fits_as_the_caller_would(pool):
+    X = datasets.load("old_faithful").standardized().X
+    result = pool.submit("elbow", X=X, ks=(1, 2, 3), n_init=2, seed=0).result(60)
+    np.testing.assert_array_equal(result.inertia, selection.elbow(X, (1, 2, 3), n_init=2, seed=0).inertia)
+
+
+def test_what_the_algorithm_refuses_reaches_the_caller_with_its_message(pool):
+    X = datasets.load("old_faithful").standardized().X
+    with pytest.raises(ValueError, match="n_components"):
+        pool.submit("trace", algorithm="em", X=X, params=dict(n_components=0)).result(60)
+
+
+def test_a_running_job_reports_its_steps_and_a_cancelled_one_ends_at_its_next_step(pool):
+    job = pool.submit("trace", algorithm="em", **long_em_params())
+    deadline = time.monotonic() + 30
+    while job.progress()[0] < 20 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first = job.progress()[0]
+    time.sleep(0.3)
+    assert job.progress()[0] > first >= 20, "the step count grows while the job runs"
+    job.cancel()
+    cancelled = time.monotonic()
+    with pytest.raises(workers.Cancelled):
+        job.result(5)
+    assert time.monotonic() - cancelled < 1.0
+
+
+def test_a_job_past_the_workers_waits_for_a_slot_and_says_so(pool):
+    first = pool.submit("trace", algorithm="em", **long_em_params())
+    waited = []
+
+    def waiting():
+        waited.append(time.monotonic())
+        if len(waited) == 3:
+            first.cancel()
+
+    X = datasets.load("old_faithful").standardized().X
+    second = pool.submit("trace", algorithm="em", X=X, params=dict(n_components=2, seed=0),
+                         waiting=waiting, wait_s=0.1)
+    assert len(waited) >= 3 and first.done(), "it was submitted only once the first job had ended"
+    assert len(second.result(60)) > 1
+    again = pool.submit("trace", algorithm="em", X=X, params=dict(n_components=2, seed=0),
+                        waiting=lambda: waited.append("again"))
+    again.result(60)
+    assert waited[-1] != "again", "a free slot is taken at once"
+
+
+def test_a_worker_killed_under_a_job_says_so_and_the_next_job_gets_a_new_one():
+    pool = workers.Pool(1)
+    try:
+        job = pool.submit("trace", algorithm="em", **long_em_params())
+        while job.progress()[0] < 5:
+            time.sleep(0.05)
+        assert job.pid not in (None, os.getpid())
+        os.kill(job.pid, signal.SIGKILL)
+        with pytest.raises(workers.WorkerDied, match="ended before the run did"):
+            job.result(30)
+        X = datasets.load("old_faithful").standardized().X
+        assert len(pool.submit("trace", algorithm="em", X=X, params=dict(n_components=2, seed=0)).result(60)) > 1
+    finally:
+        pool.shutdown()
