@@ -92,9 +92,7 @@ def side_by_side(axes, extraction: str):
 
 def draw_step() -> None:
     axes = lab.axes_picker(P, columns)
-    stepped, spec = lab.step_player(
-        P, trace, (axes, tuple(columns)), lambda: views.step_charts(trace, axes=axes, columns=columns), widths=[3, 2]
-    )
+    stepped, spec = lab.step_player(P, trace, views.step_charts, dict(axes=axes, columns=columns), widths=[3, 2])
     step = stepped.step
     with lab.at_step(P):
         st.markdown(f"**Step {step + 1}** · {trace[step].message}")

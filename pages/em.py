@@ -214,8 +214,8 @@ def draw_step() -> None:
         axes, hard, uncertain = scatter_controls()
     color_by = "labels" if hard else "responsibilities"
     stepped, spec = lab.step_player(
-        P, trace, (axes, color_by, uncertain, tuple(columns)),
-        lambda: views.step_charts(trace, axes=axes, color_by=color_by, highlight_uncertain=uncertain, columns=columns),
+        P, trace, views.step_charts,
+        dict(axes=axes, color_by=color_by, highlight_uncertain=uncertain, columns=columns),
         clickable=[0], widths=[3, 2], selected=st.session_state[K("point")],
     )
     click = stepped.click

@@ -110,9 +110,8 @@ def draw_step() -> None:
                 "distance matrix and merge heights record AGNES's bottom-up merges: switch the algorithm "
                 "to see them.", icon="✂️")
     stepped, spec = lab.step_player(
-        P, trace, (axes, tuple(columns), cut_k, height, use_cut),
-        lambda: views.step_charts(trace, axes=axes, columns=columns, cut_k=cut_k, cut_height=height,
-                                  color_by_cut=use_cut),
+        P, trace, views.step_charts,
+        dict(axes=axes, columns=columns, cut_k=cut_k, cut_height=height, color_by_cut=use_cut),
         widths=[1, 1],
     )
     step = stepped.step

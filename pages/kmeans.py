@@ -220,9 +220,8 @@ def draw_step() -> None:
                  "a circle for Euclidean, a diamond for Manhattan."):
         unit_ball = (trace.params.get("metric"), trace.params.get("p", 2.0))
     stepped, spec = lab.step_player(
-        P, trace, (axes, tuple(columns), regions, lines, unit_ball),
-        lambda: views.step_charts(trace, axes=axes, columns=columns, show_regions=regions,
-                                  show_assignments=lines, unit_ball=unit_ball),
+        P, trace, views.step_charts,
+        dict(axes=axes, columns=columns, show_regions=regions, show_assignments=lines, unit_ball=unit_ball),
         widths=[3, 2],
     )
     step = stepped.step

@@ -105,8 +105,20 @@ def _criteria(report: Callable[..., None], X, ks, covariance_types, seed: int) -
     return selection.information_criteria(X, ks, covariance_types, seed=seed, on_progress=report)
 
 
+def _charts(report: Callable[..., None], charts: Callable[..., Any], trace: Trace, options: dict[str, Any]) -> Any:
+    # a lab view's step_charts(trace, **options); nothing else is drawn here
+    if not (getattr(charts, "__module__", "").startswith("tracelab.views.") and charts.__name__ == "step_charts"):
+        raise ValueError(f"not a lab view's step charts: {charts!r}")
+    return charts(trace, **options)
+
+
 #: What a job may be: a name for each, so that only these functions ever run in a worker.
-_TASKS: dict[str, Callable[..., Any]] = {"trace": _trace, "elbow": _elbow, "criteria": _criteria}
+_TASKS: dict[str, Callable[..., Any]] = {"trace": _trace, "elbow": _elbow, "criteria": _criteria, "charts": _charts}
+
+#: What the fork server imports once, for every worker forked from it: the algorithms
+#: (with numpy and scipy) and the lab views (with plotly).
+_PRELOAD = ["tracelab.workers", "tracelab.views.em", "tracelab.views.kmeans", "tracelab.views.hierarchy",
+            "tracelab.views.density"]
 
 
 def _work(slot: int, task: str, kwargs: dict[str, Any]) -> Any:
@@ -184,7 +196,7 @@ class Pool:
     def __init__(self, n_workers: int) -> None:
         if "forkserver" in multiprocessing.get_all_start_methods():
             self._context = multiprocessing.get_context("forkserver")
-            self._context.set_forkserver_preload(["tracelab.workers"])
+            self._context.set_forkserver_preload(_PRELOAD)
         else:
             self._context = multiprocessing.get_context("spawn")
         self.n_workers = n_workers
@@ -219,7 +231,7 @@ class Pool:
 
     def submit(self, task: str, *, waiting: Callable[[], None] = lambda: None, wait_s: float = 0.25,
                **kwargs: Any) -> Job:
-        """Run ``task`` (``"trace"``, ``"elbow"`` or ``"criteria"``) with ``kwargs`` in a worker.
+        """Run ``task`` (``"trace"``, ``"elbow"``, ``"criteria"`` or ``"charts"``) with ``kwargs`` in a worker.
 
         Waits for a free slot, calling ``waiting()`` every ``wait_s`` meanwhile
         (an exception it raises ends the wait, with nothing submitted).

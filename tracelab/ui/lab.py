@@ -27,8 +27,8 @@ CHART_CONFIG = {"displaylogo": False}
 def step_player(
     prefix: str,
     trace: Trace,
-    options: tuple,
-    build: Callable[[], StepSpec],
+    charts: Callable[..., StepSpec],
+    options: dict[str, Any],
     *,
     clickable: Sequence[int] = (),
     widths: Sequence[float] | None = None,
@@ -42,10 +42,10 @@ def step_player(
         The lab's session-state namespace.
     trace : Trace
         The trace on screen.
-    options : tuple
-        Everything besides the trace that the charts depend on (axes, toggles).
-    build : callable () -> StepSpec
-        The lab view's ``step_charts(trace, ...)``.
+    charts : callable
+        The lab view's ``step_charts``, drawn as ``charts(trace, **options)`` in a worker process.
+    options : dict
+        Everything besides the trace that the charts depend on (axes, toggles, column names).
     clickable, widths, selected
         As for :func:`tracelab.ui.player.player`.
 
@@ -53,7 +53,7 @@ def step_player(
     -------
     stepped, spec
     """
-    spec_id, spec = runners.step_spec(trace, options, build)
+    spec_id, spec = runners.step_spec(trace, charts, options)
     stepped = player.player(prefix, spec, spec_id=spec_id, clickable=clickable, widths=widths, selected=selected)
     return stepped, spec
 

@@ -280,12 +280,16 @@ def _within_budget(algorithm: str, dataset: Dataset, params: dict[str, Any], key
 #: the others wait their turn. A core is left for the server's pages (steps, tables,
 #: page loads), which stay quick while runs go.
 MAX_CONCURRENT_RUNS = workers.default_workers()
-_POOL = workers.Pool(MAX_CONCURRENT_RUNS)
-_POOL.warm()
+_RUNS = workers.Pool(MAX_CONCURRENT_RUNS)
+#: Step charts are drawn in workers of their own: a build takes at most ~2 s, and never
+#: waits behind another student's 5-s run.
+_CHARTS = workers.Pool(MAX_CONCURRENT_RUNS)
+_RUNS.warm()
+_CHARTS.warm()
 
 
 def in_worker(task: str, *, on_progress: Callable[[int, int], None], waiting: Callable[[], None],
-              **kwargs: Any) -> Any:
+              pool: workers.Pool | None = None, **kwargs: Any) -> Any:
     """Run ``task`` in a worker process (see :meth:`tracelab.workers.Pool.submit`) and wait for it.
 
     ``waiting()`` is called every :data:`PROGRESS_EVERY_S` until a worker is
@@ -293,7 +297,7 @@ def in_worker(task: str, *, on_progress: Callable[[int, int], None], waiting: Ca
     where Streamlit ends a script whose page was rerun, left or stopped; the job
     is then cancelled and ends at its next step.
     """
-    job = _POOL.submit(task, waiting=waiting, wait_s=PROGRESS_EVERY_S, **kwargs)
+    job = (pool or _RUNS).submit(task, waiting=waiting, wait_s=PROGRESS_EVERY_S, **kwargs)
     try:
         while True:
             try:
@@ -427,15 +431,24 @@ SPECS_MAX_BYTES = 300_000_000
 _SPECS = SharedStore(256, SPECS_MAX_BYTES, lambda spec: len(spec.json), MAX_IDLE_S)
 
 
-def step_spec(trace: Trace, options: tuple, build: Callable[[], StepSpec]) -> tuple[tuple, StepSpec]:
-    """The player's step charts for ``trace`` under the view ``options``, built once per server.
+def step_spec(trace: Trace, charts: Callable[..., StepSpec], options: dict[str, Any]) -> tuple[tuple, StepSpec]:
+    """The player's step charts ``charts(trace, **options)``, built once per server, in a worker.
+
+    Parameters
+    ----------
+    trace : Trace
+    charts : callable
+        A lab view's ``step_charts`` (a module-level function, which a worker process can import).
+    options : dict
+        Its keyword arguments besides the trace (axes, toggles, column names).
 
     Returns
     -------
     spec_id, spec
         ``spec_id`` names the spec for :func:`tracelab.ui.player.player`.
     """
-    key = (trace_id(trace), options)
+    key = (trace_id(trace), charts.__module__,
+           tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items())))
     # The session keeps the charts it shows (the last two: a lab and one it came from),
     # so a step never draws them again, whatever the shared store has let go.
     memo = st.session_state.setdefault("_spec_memo", OrderedDict())
@@ -444,8 +457,13 @@ def step_spec(trace: Trace, options: tuple, build: Callable[[], StepSpec]) -> tu
         return key, memo[key]
 
     def drawn() -> StepSpec:
+        # No cancelling: a build is bounded by its ~2 s of CPU (tracelab.views.stepping).
         with st.spinner(f"Drawing {len(trace)} steps…", show_time=True):
-            return build()
+            try:
+                return in_worker("charts", pool=_CHARTS, charts=charts, trace=trace, options=options,
+                                 on_progress=lambda done, total: None, waiting=lambda: None)
+            except workers.WorkerDied as exc:
+                raise ValueError(str(exc)) from exc
 
     memo[key] = _SPECS.get(key, drawn)
     while len(memo) > 2:
