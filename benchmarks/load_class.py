@@ -52,7 +52,7 @@ step) as p50 / p95 / max, and the errors: an exception element in the deltas
 (``Delta.new_element.exception``), a timeout, a closed socket, and a step or an
 upload whose result did not come back (the step's "... step N" text, the file's
 name). With ``--heavy``, the others' open and step latencies while a heavy run was
-going. Then the server's memory, the RSS of its process and children read from
+going. Then the server's memory, the proportional set size (PSS) of its process and children read from
 ``/proc``: before any student, at the peak, per session ((peak - before) / N),
 after all have left and ``--settle`` seconds later; and the CPU the server, this
 script and the whole machine used. Each figure is printed next to its target
@@ -962,17 +962,24 @@ def _children(pid: int) -> list[int]:
 
 
 def rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and its children, in MB (10^6 bytes)."""
+    """Resident memory of ``pid`` and its children, in MB (10^6 bytes).
+
+    Each process counts its proportional share (``Pss``) of the pages it shares
+    with others: the server's worker processes are forked from one that imported
+    numpy, scipy and plotly, and share those pages; their RSS would count them
+    once per process. Where ``smaps_rollup`` is missing, RSS.
+    """
     total = 0
     for p in _children(pid):
-        try:
-            with open(f"/proc/{p}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) * 1024
-                        break
-        except OSError:
-            continue
+        for path, field in ((f"/proc/{p}/smaps_rollup", "Pss:"), (f"/proc/{p}/status", "VmRSS:")):
+            try:
+                with open(path) as f:
+                    kb = next((int(line.split()[1]) for line in f if line.startswith(field)), None)
+            except OSError:
+                continue
+            if kb is not None:
+                total += kb * 1024
+                break
     return total / 1e6
 
 
@@ -1029,7 +1036,7 @@ def threads_running(pid: int) -> int:
 
 
 class Sampler:
-    """Samples the server while the class is in: RSS and CPU twice a second, running threads four times.
+    """Samples the server while the class is in: memory and CPU twice a second, running threads four times.
 
     The count of server threads in state R hints whether the server computes on
     two cores at once (NumPy and BLAS release the GIL) or queues its sessions' runs
@@ -1171,7 +1178,7 @@ async def run_class(plan: Plan, heavy: bool, pid: int | None, settle: float, war
     Returns
     -------
     dict
-        What :func:`report` prints: the records, the heavy runs' spans, RSS
+        What :func:`report` prints: the records, the heavy runs' spans, memory
         readings in MB and CPU in cores.
     """
     out: dict[str, Any] = {"pid": pid}
@@ -1339,7 +1346,7 @@ def report(out: dict[str, Any], plan: Plan, heavy: bool, started_here: bool) -> 
         before, peak = out["before"], out["peak"]
         per = (peak - before) / n
         back = (out["settled"] - before) / before if before else 0.0
-        lines.append("Server memory, RSS of the server process and its children (MB)")
+        lines.append("Server memory, proportional set size (PSS) of the server process and its children (MB)")
         lines.append(f"  fresh server, before the warm-up    {out['fresh']:8.1f}")
         lines.append(f"  before any student                  {before:8.1f}")
         lines.append(f"  peak                                {peak:8.1f}")

@@ -276,16 +276,34 @@ def _within_budget(algorithm: str, dataset: Dataset, params: dict[str, Any], key
     raise TooMuch(message)
 
 
-#: Runs computed at once, each in a worker process of its own (:mod:`tracelab.workers`);
+#: Long runs computed at once, each in a worker process of its own (:mod:`tracelab.workers`);
 #: the others wait their turn. A core is left for the server's pages (steps, tables,
 #: page loads), which stay quick while runs go.
 MAX_CONCURRENT_RUNS = workers.default_workers()
 _RUNS = workers.Pool(MAX_CONCURRENT_RUNS)
-#: Step charts are drawn in workers of their own: a build takes at most ~2 s, and never
-#: waits behind another student's 5-s run.
+#: Quick runs (most of a class's: the built-in data, a setting changed) have a worker
+#: of their own, so that they never wait behind a student's 5-s run; so have the
+#: step charts (at most ~2 s a build).
+_QUICK_RUNS = workers.Pool(1)
 _CHARTS = workers.Pool(MAX_CONCURRENT_RUNS)
 _RUNS.warm()
+_QUICK_RUNS.warm()
 _CHARTS.warm()
+
+#: A run is quick if its counted work is at most this share of its module's budget
+#: (about half a second), or, for the algorithms not budgeted, if it has at most
+#: :data:`QUICK_MAX_POINTS` points (a default run takes 5-60 ms on 272 points).
+QUICK_SHARE = 0.1
+QUICK_MAX_POINTS = 2_000
+
+
+def _is_quick(algorithm: str, dataset: Dataset, params: dict[str, Any]) -> bool:
+    if algorithm not in _BUDGETED:
+        return dataset.n_samples <= QUICK_MAX_POINTS
+    module, k_name, default_iter = _BUDGETED[algorithm]
+    cost = module.work(dataset.n_samples, dataset.n_features, int(params[k_name]),
+                       int(params.get("max_iter", default_iter)))
+    return cost <= QUICK_SHARE * module.WORK_BUDGET
 
 
 def in_worker(task: str, *, on_progress: Callable[[int, int], None], waiting: Callable[[], None],
@@ -309,8 +327,10 @@ def in_worker(task: str, *, on_progress: Callable[[int, int], None], waiting: Ca
 
 
 def _compute(algorithm: str, dataset: Dataset, params: tuple[tuple[str, Any], ...], progress: _Progress) -> Trace:
+    params = dict(params)
+    pool = _QUICK_RUNS if _is_quick(algorithm, dataset, params) else _RUNS
     try:
-        return in_worker("trace", algorithm=algorithm, X=dataset.X, params=dict(params),
+        return in_worker("trace", pool=pool, algorithm=algorithm, X=dataset.X, params=params,
                          on_progress=lambda done, total: progress.steps_done(done), waiting=progress.queued)
     except workers.WorkerDied as exc:
         raise ValueError(str(exc)) from exc
