@@ -93,3 +93,26 @@ def test_a_worker_killed_under_a_job_says_so_and_the_next_job_gets_a_new_one():
         assert len(pool.submit("trace", algorithm="em", X=X, params=dict(n_components=2, seed=0)).result(60)) > 1
     finally:
         pool.shutdown()
+
+
+def test_idle_workers_are_renewed_and_busy_ones_are_not():
+    pool = workers.Pool(1)
+    try:
+        X = datasets.load("old_faithful").standardized().X
+        first = pool.submit("trace", algorithm="em", X=X, params=dict(n_components=2, seed=0))
+        first.result(60)
+        old_pid = first.pid
+        long_job = pool.submit("trace", algorithm="em", **long_em_params())
+        assert not pool.renew(), "a running job keeps its worker"
+        long_job.cancel()
+        with pytest.raises(workers.Cancelled):
+            long_job.result(5)
+        deadline = time.monotonic() + 5
+        while not pool.renew():
+            assert time.monotonic() < deadline, "an idle pool that ran jobs is renewed"
+            time.sleep(0.05)
+        assert not pool.renew(), "fresh workers that ran nothing are kept"
+        job = pool.submit("trace", algorithm="em", X=X, params=dict(n_components=2, seed=0))
+        assert job.result(60) == first.result() and job.pid != old_pid
+    finally:
+        pool.shutdown()

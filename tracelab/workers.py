@@ -207,6 +207,7 @@ class Pool:
             self._free.put(slot)
         self._executor: concurrent.futures.ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._jobs_since_start = 0
 
     def _pool(self) -> concurrent.futures.ProcessPoolExecutor:
         with self._lock:
@@ -214,7 +215,24 @@ class Pool:
                 self._executor = concurrent.futures.ProcessPoolExecutor(
                     self.n_workers, mp_context=self._context, initializer=_start_worker,
                     initargs=(self._progress, self._cancel))
+                self._jobs_since_start = 0
             return self._executor
+
+    def renew(self) -> bool:
+        """Replace the workers by fresh ones if no job runs or waits and some ran since they started.
+
+        A worker's heap keeps the high-water mark of the jobs it ran, whatever
+        :func:`release_memory` hands back; fresh workers start from the fork
+        server's size. Returns whether the workers were replaced.
+        """
+        with self._lock:
+            busy = self._free.qsize() < self.n_workers
+            if busy or self._executor is None or not self._jobs_since_start:
+                return False
+            executor, self._executor = self._executor, None
+        executor.shutdown(wait=False)
+        self.warm()
+        return True
 
     def _broken(self) -> None:
         # A dead worker breaks its executor for good: the next job gets a new one.
@@ -224,7 +242,7 @@ class Pool:
             executor.shutdown(wait=False, cancel_futures=True)
 
     def warm(self) -> None:
-        """Start the workers now rather than at the first job (they take a second or two)."""
+        """Start the workers now rather than at the first job (the first ones take a second or two)."""
         pool = self._pool()
         for _ in range(self.n_workers):
             pool.submit(_nothing)
@@ -245,6 +263,7 @@ class Pool:
         try:
             self._cancel[slot] = 0
             self._progress[3 * slot:3 * slot + 3] = [0, 0, 0]
+            self._jobs_since_start += 1
             try:
                 future = self._pool().submit(_work, slot, task, kwargs)
             except concurrent.futures.process.BrokenProcessPool:

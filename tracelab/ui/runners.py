@@ -58,8 +58,10 @@ class SharedStore:
     """
 
     def __init__(self, size: int, max_bytes: int | None = None, weigh: Callable[[Any], int] | None = None,
-                 max_idle_s: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 max_idle_s: float | None = None, clock: Callable[[], float] = time.monotonic,
+                 release: Callable[[], None] = release_memory) -> None:
         self._size = size
+        self._release = release
         self._clock = clock
         # with max_bytes, the values kept weigh at most that together (the newest is always kept)
         self._max_bytes = max_bytes
@@ -105,7 +107,7 @@ class SharedStore:
             time.sleep(self._max_idle_s / 4)
             after = 4 if self.sweep() else max(0, after - 1)
             if after:
-                release_memory()
+                self._release()
 
     def get(self, key: tuple, compute: Callable[[], Any], *, waiting: Callable[[], None] = lambda: None) -> Any:
         """The value for ``key``; ``waiting()`` is called every :data:`PROGRESS_EVERY_S` while another computes it."""
@@ -156,8 +158,15 @@ MAX_IDLE_S = 120.0
 #: What the shared traces may hold together: a one-step-per-point DBSCAN run of
 #: 5 000 points holds about 135 MB, an EM run of 20 000 points well under 1 MB.
 TRACES_MAX_BYTES = 500_000_000
+def _release_all() -> None:
+    # The server's freed memory, and the workers' (fresh ones, if they are idle).
+    release_memory()
+    for pool in (_RUNS, _QUICK_RUNS, _CHARTS):
+        pool.renew()
+
+
 #: Traces by algorithm, data and parameters: thirty students opening one link compute it once.
-_TRACES = SharedStore(64, TRACES_MAX_BYTES, Trace.nbytes, MAX_IDLE_S)
+_TRACES = SharedStore(64, TRACES_MAX_BYTES, Trace.nbytes, MAX_IDLE_S, release=_release_all)
 #: Seconds between two progress updates of a running trace. Each update is also
 #: where a run ends when its page is rerun, left or stopped, so this bounds how
 #: long a stopped run goes on (plus one step's work).
