@@ -103,6 +103,19 @@ def _snapshot_type(name: Any) -> type[Snapshot] | None:
     return kind
 
 
+# Each snapshot class's fields, found once per class (dataclasses.fields is slow next to
+# the thousands of steps a long trace has).
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_PUBLIC_FIELDS: dict[type, tuple[dataclasses.Field, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    found = _FIELD_NAMES.get(cls)
+    if found is None:
+        found = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return found
+
+
 # Who hears of each step recorded in this thread (or task): see on_each_step.
 _ON_STEP: contextvars.ContextVar[Callable[[int], Any] | None] = contextvars.ContextVar("on_step", default=None)
 
@@ -241,15 +254,19 @@ class Snapshot:
         self._freeze_arrays()
 
     def _freeze_arrays(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name, None)
+        for name in _field_names(type(self)):
+            value = getattr(self, name, None)
             if isinstance(value, np.ndarray) and value.flags.writeable:
-                object.__setattr__(self, f.name, freeze(value))
+                object.__setattr__(self, name, freeze(value))
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        # Unpickling (st.cache_data) hands back writeable arrays: freeze again.
+        # Unpickling hands back writeable arrays: freeze them again, in place (no copy:
+        # they are this trace's own, shared only with the steps pickled beside them).
         self.__dict__.update(state)
-        self._freeze_arrays()
+        for name in _field_names(type(self)):
+            value = state.get(name)
+            if isinstance(value, np.ndarray) and value.flags.writeable:
+                value.flags.writeable = False
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
@@ -264,7 +281,10 @@ class Snapshot:
     @classmethod
     def public_fields(cls) -> tuple[dataclasses.Field, ...]:
         """The fields that make up the snapshot's state (serialised, compared)."""
-        return tuple(f for f in fields(cls) if f.init and not f.name.startswith("_"))
+        found = _PUBLIC_FIELDS.get(cls)
+        if found is None:  # once per class: a long trace asks for them thousands of times
+            found = _PUBLIC_FIELDS[cls] = tuple(f for f in fields(cls) if f.init and not f.name.startswith("_"))
+        return found
 
     def to_dict(self) -> dict[str, Any]:
         """The snapshot's public fields as plain, JSON-ready values."""
@@ -404,8 +424,13 @@ class Trace:
 
         Its arrays, each counted once (steps may share an array they did not
         change, and a view shares its base's memory), list and tuple fields at 32
-        bytes an item, and 1 KB a step for the snapshot and its scalars.
+        bytes an item, and 1 KB a step for the snapshot and its scalars. Counted
+        once and kept (pickled with the trace: a worker process that records a
+        trace counts it, not the server that receives it).
         """
+        known = self.__dict__.get("_nbytes")
+        if known is not None:
+            return known
         seen: set[int] = set()
         total = 1024 * len(self.steps)
 
@@ -428,6 +453,7 @@ class Trace:
         for step in self.steps:
             for f in step.public_fields():
                 count(getattr(step, f.name))
+        self.__dict__["_nbytes"] = total  # immutable: the count holds for good
         return total
 
     def approx_json_bytes(self) -> int:
