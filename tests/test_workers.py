@@ -116,3 +116,16 @@ def test_idle_workers_are_renewed_and_busy_ones_are_not():
         assert job.result(60) == first.result() and job.pid != old_pid
     finally:
         pool.shutdown()
+
+
+def test_workers_run_at_the_priority_they_were_given():
+    pool = workers.Pool(1, niceness=7)
+    try:
+        X = datasets.load("old_faithful").standardized().X
+        job = pool.submit("trace", algorithm="em", X=X, params=dict(n_components=2, seed=0))
+        job.result(60)
+        with open(f"/proc/{job.pid}/stat") as f:
+            nice = int(f.read().rsplit(")", 1)[1].split()[16])
+        assert nice == os.nice(0) + 7
+    finally:
+        pool.shutdown()

@@ -87,14 +87,18 @@ _PROGRESS = None
 _CANCEL = None
 
 
-def _start_worker(progress, cancel) -> None:
+def _start_worker(progress, cancel, niceness: int) -> None:
     global _PROGRESS, _CANCEL
     _PROGRESS, _CANCEL = progress, cancel
+    if niceness and hasattr(os, "nice"):
+        os.nice(niceness)
 
 
 def _trace(report: Callable[..., None], algorithm: str, X, params: dict[str, Any]) -> Trace:
     with on_each_step(report):
-        return TRACERS[algorithm](X, **params)
+        trace = TRACERS[algorithm](X, **params)
+    trace.nbytes()  # counted here, it travels with the trace: the server need not count it
+    return trace
 
 
 def _elbow(report: Callable[..., None], X, ks, n_init: int, seed: int) -> selection.ElbowResult:
@@ -191,15 +195,19 @@ class Pool:
     ----------
     n_workers : int
         Jobs running at once; a job submitted while all run waits for a slot.
+    niceness : int
+        How much lower than the caller's the workers' scheduling priority is (Unix
+        ``nice``): a server's pages then get the cores first, and the workers the rest.
     """
 
-    def __init__(self, n_workers: int) -> None:
+    def __init__(self, n_workers: int, niceness: int = 0) -> None:
         if "forkserver" in multiprocessing.get_all_start_methods():
             self._context = multiprocessing.get_context("forkserver")
             self._context.set_forkserver_preload(_PRELOAD)
         else:
             self._context = multiprocessing.get_context("spawn")
         self.n_workers = n_workers
+        self.niceness = niceness
         self._progress = self._context.RawArray(ctypes.c_int64, 3 * n_workers)
         self._cancel = self._context.RawArray(ctypes.c_int8, n_workers)
         self._free: queue.SimpleQueue[int] = queue.SimpleQueue()
@@ -214,7 +222,7 @@ class Pool:
             if self._executor is None:
                 self._executor = concurrent.futures.ProcessPoolExecutor(
                     self.n_workers, mp_context=self._context, initializer=_start_worker,
-                    initargs=(self._progress, self._cancel))
+                    initargs=(self._progress, self._cancel, self.niceness))
                 self._jobs_since_start = 0
             return self._executor
 

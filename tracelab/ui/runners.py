@@ -289,12 +289,14 @@ def _within_budget(algorithm: str, dataset: Dataset, params: dict[str, Any], key
 #: the others wait their turn. A core is left for the server's pages (steps, tables,
 #: page loads), which stay quick while runs go.
 MAX_CONCURRENT_RUNS = workers.default_workers()
-_RUNS = workers.Pool(MAX_CONCURRENT_RUNS)
 #: Quick runs (most of a class's: the built-in data, a setting changed) have a worker
 #: of their own, so that they never wait behind a student's 5-s run; so have the
-#: step charts (at most ~2 s a build).
-_QUICK_RUNS = workers.Pool(1)
-_CHARTS = workers.Pool(MAX_CONCURRENT_RUNS)
+#: step charts (at most ~2 s a build). Workers run at a lower priority than the
+#: server, whose pages (a step is a ~50 ms rerun) get the cores first; long runs
+#: lowest, so that a student's 5-s run gives way to the class's quick ones.
+_RUNS = workers.Pool(MAX_CONCURRENT_RUNS, niceness=10)
+_QUICK_RUNS = workers.Pool(1, niceness=5)
+_CHARTS = workers.Pool(MAX_CONCURRENT_RUNS, niceness=5)
 _RUNS.warm()
 _QUICK_RUNS.warm()
 _CHARTS.warm()
