@@ -969,18 +969,44 @@ def rss_mb(pid: int) -> float:
     numpy, scipy and plotly, and share those pages; their RSS would count them
     once per process. Where ``smaps_rollup`` is missing, RSS.
     """
-    total = 0
+    return sum(rss_mb_one(p) for p in _children(pid))
+
+
+def pss_by_process(pid: int) -> dict[str, float]:
+    """What :func:`rss_mb` counts, by process: the server (``pid``), the fork server
+    it starts its workers from, each worker, and multiprocessing's resource tracker."""
+    out: dict[str, float] = {}
     for p in _children(pid):
-        for path, field in ((f"/proc/{p}/smaps_rollup", "Pss:"), (f"/proc/{p}/status", "VmRSS:")):
-            try:
-                with open(path) as f:
-                    kb = next((int(line.split()[1]) for line in f if line.startswith(field)), None)
-            except OSError:
-                continue
-            if kb is not None:
-                total += kb * 1024
-                break
-    return total / 1e6
+        try:
+            with open(f"/proc/{p}/cmdline", "rb") as f:
+                cmdline = f.read().decode(errors="replace")
+            with open(f"/proc/{p}/stat") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            continue
+        if p == pid:
+            name = "server"
+        elif "resource_tracker" in cmdline:
+            name = "resource tracker"
+        elif "forkserver" in cmdline and parent == pid:
+            name = "fork server"
+        else:
+            name = f"worker {p}"
+        out[name] = rss_mb_one(p)
+    return out
+
+
+def rss_mb_one(pid: int) -> float:
+    """:func:`rss_mb` of one process, without its children."""
+    for path, field in ((f"/proc/{pid}/smaps_rollup", "Pss:"), (f"/proc/{pid}/status", "VmRSS:")):
+        try:
+            with open(path) as f:
+                kb = next((int(line.split()[1]) for line in f if line.startswith(field)), None)
+        except OSError:
+            continue
+        if kb is not None:
+            return kb * 1024 / 1e6
+    return 0.0
 
 
 def cpu_s(pid: int) -> float:
@@ -1189,6 +1215,7 @@ async def run_class(plan: Plan, heavy: bool, pid: int | None, settle: float, war
         await asyncio.sleep(2.0)
     if pid is not None:
         out["before"] = rss_mb(pid)
+        out["before_by_process"] = pss_by_process(pid)
         cpu0, main0 = cpu_s(pid), main_thread_cpu_s(pid)
     rec = Recorder()
     sampler = Sampler(pid)
@@ -1231,6 +1258,7 @@ async def run_class(plan: Plan, heavy: bool, pid: int | None, settle: float, war
         out["peak"] = max(sampler.peak, out["before"], out["left"])
         await asyncio.sleep(settle)
         out["settled"] = rss_mb(pid)
+        out["settled_by_process"] = pss_by_process(pid)
     else:
         await sampler.stop()
     out["settle"] = settle
@@ -1362,6 +1390,10 @@ def report(out: dict[str, Any], plan: Plan, heavy: bool, started_here: bool) -> 
         settled_label = f"{out['settle']:.0f} s after they left"
         lines.append(f"  {settled_label:<36}{out['settled']:8.1f}   ({back * 100:+.1f} % of before)   "
                      f"target within {TARGET_SETTLE_FRACTION * 100:.0f} % after 180 s   {verdict}")
+        for when in ("before", "settled"):
+            parts = sorted(out[f"{when}_by_process"].items(), key=lambda item: item[0] != "server")
+            lines.append(f"    by process, {'before any student' if when == 'before' else settled_label}: "
+                         + ", ".join(f"{name} {mb:.0f}" for name, mb in parts))
         lines.append("")
         lines.append(f"CPU while the class was in ({out['wall']:.0f} s, {os.cpu_count()} cores): server "
                      f"{out['server_cores']:.2f} cores on average, {out['server_peak_cores']:.2f} in its busiest 5 s; "
