@@ -14,7 +14,9 @@ at its next step, so stopping takes one step's work; its slot is free again
 once it has ended, so a stopped job never runs beside its successor.
 
 This module never imports a web framework: the pool works as well from a
-script or a test.
+script or a test. Such a script starts its pool under ``if __name__ ==
+"__main__":``, as multiprocessing asks: a worker imports the main module
+(``streamlit run`` and pytest guard theirs).
 """
 
 from __future__ import annotations
