@@ -23,6 +23,16 @@ __all__ = ["step_player", "at_step", "open_lab", "pick_data", "need_two_features
 # Plotly's toolbar without the logo; the same for every chart of every lab.
 CHART_CONFIG = {"displaylogo": False}
 
+# Every lab's page style. A displayed formula (the r_ik formula, the equations) is
+# set smaller on a phone, where KaTeX's 1.21 em ran it off a 390-px screen; a
+# formula wider still scrolls inside its own box there rather than being cut off.
+PAGE_CSS = """<style>
+@media (max-width: 640px) {
+  .katex-display { overflow-x: auto; overflow-y: hidden; }
+  .katex-display > .katex { font-size: 0.8em; }
+}
+</style>"""
+
 
 def step_player(
     prefix: str,
@@ -85,6 +95,7 @@ def open_lab(prefix: str, title: str, params: Sequence[url.Param], *, default_da
     for param in params:
         if param.key != player.step_key(prefix):
             st.session_state.setdefault(param.key, param.default)
+    st.html(PAGE_CSS)
     st.title(title)
     for note in notes:
         st.warning(note, icon="🔗")
