@@ -129,3 +129,9 @@ def test_workers_run_at_the_priority_they_were_given():
         assert nice == os.nice(0) + 7
     finally:
         pool.shutdown()
+
+
+def test_a_core_stays_with_the_server_and_a_big_host_gets_a_few_workers():
+    assert [workers.default_workers(cores) for cores in (1, 2, 3, 4, 64)] == [1, 1, 2, 3, workers.MAX_WORKERS]
+    assert workers.MAX_WORKERS == 3
+    assert 1 <= workers.default_workers() <= workers.MAX_WORKERS

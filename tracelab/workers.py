@@ -294,6 +294,19 @@ class Pool:
             executor.shutdown(wait=True)
 
 
-def default_workers() -> int:
-    """One worker per core but one, at least one: a core stays with the server's pages."""
-    return max(1, (os.cpu_count() or 2) - 1)
+#: At most this many workers per pool. One server's pages keep about one core busy
+#: (its interpreter is one), and each worker holds ~90 MB; past a few cores, more
+#: replicas serve a class better than more workers.
+MAX_WORKERS = 3
+
+
+def default_workers(cores: int | None = None) -> int:
+    """One worker per core this process may use but one, at least one and at most
+    :data:`MAX_WORKERS`: a core stays with the server's pages.
+
+    ``cores`` defaults to the CPUs the process may run on (``sched_getaffinity``
+    where there is one: a container's share, not the host's count).
+    """
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 2)
+    return max(1, min(MAX_WORKERS, cores - 1))
