@@ -308,6 +308,17 @@ QUICK_SHARE = 0.1
 QUICK_MAX_POINTS = 2_000
 
 
+#: Step charts of a trace with at most this many points times steps are quick to draw
+#: (a default run's: 300 points, 300 steps, 0.2-1.5 s); larger ones take the ~2 s
+#: their bound allows, and are drawn by the long runs' workers, so that the class's
+#: charts never wait behind them.
+QUICK_CHART_CELLS = 2_000 * 1_000
+
+
+def _charts_are_quick(trace: Trace) -> bool:
+    return trace.X is None or trace.X.shape[0] * len(trace) <= QUICK_CHART_CELLS
+
+
 def _is_quick(algorithm: str, dataset: Dataset, params: dict[str, Any]) -> bool:
     if algorithm not in _BUDGETED:
         return dataset.n_samples <= QUICK_MAX_POINTS
@@ -491,7 +502,8 @@ def step_spec(trace: Trace, charts: Callable[..., StepSpec], options: dict[str, 
         # No cancelling: a build is bounded by its ~2 s of CPU (tracelab.views.stepping).
         with st.spinner(f"Drawing {len(trace)} steps…", show_time=True):
             try:
-                return in_worker("charts", pool=_CHARTS, charts=charts, trace=trace, options=options,
+                return in_worker("charts", pool=_CHARTS if _charts_are_quick(trace) else _RUNS, charts=charts,
+                                 trace=trace, options=options,
                                  on_progress=lambda done, total: None, waiting=lambda: None)
             except workers.WorkerDied as exc:
                 raise ValueError(str(exc)) from exc
