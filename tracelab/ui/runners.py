@@ -245,13 +245,6 @@ class TooMuch(ValueError):
 _BUDGETED = {"em": (gmm, "n_components", 100), "kmeans": (kmeans, "n_clusters", 300)}
 
 
-def _counted_work(algorithm: str, dataset: Dataset, params: dict[str, Any]) -> tuple[Any, float, int, int]:
-    """A budgeted run's module, counted work, k and max_iter."""
-    module, k_name, default_iter = _BUDGETED[algorithm]
-    k, max_iter = int(params[k_name]), int(params.get("max_iter", default_iter))
-    return module, module.work(dataset.n_samples, dataset.n_features, k, max_iter), k, max_iter
-
-
 def _within_budget(algorithm: str, dataset: Dataset, params: dict[str, Any], key: tuple,
                    slot: str) -> tuple[Dataset, tuple]:
     """The data to run on (all of it, or the sample the student chose) and the run's key.
@@ -261,8 +254,10 @@ def _within_budget(algorithm: str, dataset: Dataset, params: dict[str, Any], key
     """
     if algorithm not in _BUDGETED:
         return dataset, key
-    module, cost, k, max_iter = _counted_work(algorithm, dataset, params)
+    module, k_name, default_iter = _BUDGETED[algorithm]
     name = ALGORITHMS[algorithm][0]
+    k, max_iter = int(params[k_name]), int(params.get("max_iter", default_iter))
+    cost = module.work(dataset.n_samples, dataset.n_features, k, max_iter)
     if cost <= module.WORK_BUDGET:
         return dataset, key
     sample_key = f"_sample.{slot}"
@@ -327,7 +322,9 @@ def _charts_are_quick(trace: Trace) -> bool:
 def _is_quick(algorithm: str, dataset: Dataset, params: dict[str, Any]) -> bool:
     if algorithm not in _BUDGETED:
         return dataset.n_samples <= QUICK_MAX_POINTS
-    module, cost, _, _ = _counted_work(algorithm, dataset, params)
+    module, k_name, default_iter = _BUDGETED[algorithm]
+    cost = module.work(dataset.n_samples, dataset.n_features, int(params[k_name]),
+                       int(params.get("max_iter", default_iter)))
     return cost <= QUICK_SHARE * module.WORK_BUDGET
 
 
@@ -339,8 +336,6 @@ def in_worker(task: str, *, on_progress: Callable[[int, int], None], waiting: Ca
     free, then ``on_progress(done, total)`` as the job goes. Those calls are
     where Streamlit ends a script whose page was rerun, left or stopped; the job
     is then cancelled and ends at its next step.
-    A worker that died under the job is a ValueError, which the pages show
-    with the algorithms' own refusals.
     """
     job = (pool or _RUNS).submit(task, waiting=waiting, wait_s=PROGRESS_EVERY_S, **kwargs)
     try:
@@ -349,8 +344,6 @@ def in_worker(task: str, *, on_progress: Callable[[int, int], None], waiting: Ca
                 return job.result(PROGRESS_EVERY_S)
             except TimeoutError:
                 on_progress(*job.progress())
-    except workers.WorkerDied as exc:
-        raise ValueError(str(exc)) from exc
     finally:
         job.cancel()
 
@@ -358,8 +351,11 @@ def in_worker(task: str, *, on_progress: Callable[[int, int], None], waiting: Ca
 def _compute(algorithm: str, dataset: Dataset, params: tuple[tuple[str, Any], ...], progress: _Progress) -> Trace:
     params = dict(params)
     pool = _QUICK_RUNS if _is_quick(algorithm, dataset, params) else _RUNS
-    return in_worker("trace", pool=pool, algorithm=algorithm, X=dataset.X, params=params,
-                     on_progress=lambda done, total: progress.steps_done(done), waiting=progress.queued)
+    try:
+        return in_worker("trace", pool=pool, algorithm=algorithm, X=dataset.X, params=params,
+                         on_progress=lambda done, total: progress.steps_done(done), waiting=progress.queued)
+    except workers.WorkerDied as exc:
+        raise ValueError(str(exc)) from exc
 
 
 class _Progress:
@@ -433,6 +429,8 @@ def _with_progress(what: str, run: Callable[[Callable[[int, int], None], Callabl
 
     try:
         return run(report, lambda: bar.progress(0.0, text=f"{what}: waiting for the server to finish other runs"))
+    except workers.WorkerDied as exc:
+        raise ValueError(str(exc)) from exc
     finally:
         bar.empty()
 
@@ -503,8 +501,12 @@ def step_spec(trace: Trace, charts: Callable[..., StepSpec], options: dict[str, 
     def drawn() -> StepSpec:
         # No cancelling: a build is bounded by its ~2 s of CPU (tracelab.views.stepping).
         with st.spinner(f"Drawing {len(trace)} steps…", show_time=True):
-            return in_worker("charts", pool=_CHARTS if _charts_are_quick(trace) else _RUNS, charts=charts,
-                             trace=trace, options=options, on_progress=lambda done, total: None, waiting=lambda: None)
+            try:
+                return in_worker("charts", pool=_CHARTS if _charts_are_quick(trace) else _RUNS, charts=charts,
+                                 trace=trace, options=options,
+                                 on_progress=lambda done, total: None, waiting=lambda: None)
+            except workers.WorkerDied as exc:
+                raise ValueError(str(exc)) from exc
 
     memo[key] = _SPECS.get(key, drawn)
     while len(memo) > 2:
