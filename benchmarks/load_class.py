@@ -884,6 +884,7 @@ async def student(i: int, plan: Plan, rec: Recorder, begin: float, links: Sequen
     next_change = arrive + rng.uniform(0.3, 1.0) * plan.change_every
     upload_at = arrive + rng.uniform(0.3, 0.7) * plan.duration if uploads else float("inf")
     changes = 0
+    stepped = False
     await asyncio.sleep(max(0.0, arrive - time.monotonic()))
     tab = Tab(BASE[0], plan.timeout)
     try:
@@ -894,7 +895,12 @@ async def student(i: int, plan: Plan, rec: Recorder, begin: float, links: Sequen
             now = time.monotonic()
             if now >= leave:
                 break
-            if now >= upload_at:
+            if not stepped:
+                # What a student does first on a page is step through it, however
+                # long the page took: every student who stays steps at least once.
+                stepped = True
+                await rec.act("step", i, lab.path, tab, tab.step)
+            elif now >= upload_at:
                 upload_at = float("inf")
                 await rec.act("change", i, lab.path, tab, tab.choose_upload)
                 name = f"student{i:03d}.csv"

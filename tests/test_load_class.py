@@ -58,7 +58,7 @@ def test_a_reported_step_reaches_the_lab_and_its_text_comes_back(server):
 def test_a_small_class_prints_every_action_without_error(server, capsys):
     base, pid = server
     in_own_thread(lambda: load_class.main([
-        "--url", base, "--pid", str(pid), "--students", "3", "--duration", "13", "--ramp", "1",
+        "--url", base, "--pid", str(pid), "--students", "3", "--duration", "20", "--ramp", "1",
         "--settle", "1", "--change-every", "5", "--upload-share", "1", "--no-warmup",
     ]))
     out = capsys.readouterr().out

@@ -233,6 +233,7 @@ def player(
     if reported_speed in SPEEDS:
         st.session_state[f"{prefix}.speed"] = reported_speed
     head = {
+        "id": prefix,
         "start": start,
         "mount": nonce,
         "speed": speed,

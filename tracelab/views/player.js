@@ -271,7 +271,14 @@ export default function (component) {
   const config = Object.assign({ displaylogo: false, responsive: true }, spec.config || {});
   const figureAt = spec.charts.map(figures);
 
-  let step = Math.min(Math.max((spec.start || 1) - 1, 0), n - 1);
+  // The step this mount's student has reached, kept on the page: a full rerun
+  // may mount the player afresh with the same data (same mount), and that must
+  // not send the student back to the mount's start.
+  const kept = (window.__tracelabSteps = window.__tracelabSteps || new Map());
+  const keptKey = `${spec.id || ""}#${spec.mount || 0}`;
+  for (const k of kept.keys()) if (k !== keptKey && k.startsWith(`${spec.id || ""}#`)) kept.delete(k);
+  const clamp = (s) => Math.min(Math.max(s, 0), n - 1);
+  let step = clamp(kept.has(keptKey) ? kept.get(keptKey) : (spec.start || 1) - 1);
   let dirty = false; // the drawn frame is stale for another reason (the ring moved)
   let drawing = false;
   let wanted = -1;
@@ -385,9 +392,10 @@ export default function (component) {
   }
 
   function go(s) {
-    s = Math.min(Math.max(s, 0), n - 1);
+    s = clamp(s);
     if (s === step) return;
     step = s;
+    kept.set(keptKey, step);
     // The report first: Streamlit sends it in a task of its own (setTimeout 0),
     // so Python's rerun starts once the first chart is drawn, not after both.
     report(false);
@@ -468,6 +476,7 @@ export default function (component) {
   resize.observe(ui.box);
 
   show();
+  if (step + 1 !== reported) report(true); // a kept step Python may not have heard of
   loadPlotly(spec.plotly_url || "app/static/plotly.min.js").then((P) => {
     plotly = P;
     if (!alive) return;
