@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -50,6 +51,9 @@ def running_app(base_path: str = ""):
     """Run ``streamlit run app.py`` headless on a free port (under ``base_path``); yield its base URL and process."""
     port = _free_port()
     extra = ["--server.baseUrlPath", base_path] if base_path else []
+    # The server's output goes to a file: a pipe nobody reads fills up after 64 kB,
+    # and then the server (and its workers) would block on their next log line.
+    log = tempfile.TemporaryFile(mode="w+")
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "streamlit", "run", "app.py",
@@ -61,7 +65,7 @@ def running_app(base_path: str = ""):
             *extra,
         ],
         cwd=ROOT,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -70,7 +74,8 @@ def running_app(base_path: str = ""):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited early:\n{proc.stdout.read()}")
+                log.seek(0)
+                raise RuntimeError(f"streamlit exited early:\n{log.read()}")
             try:
                 with urllib.request.urlopen(f"{base}/_stcore/health", timeout=1) as r:
                     if r.status == 200:
@@ -86,6 +91,7 @@ def running_app(base_path: str = ""):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
 
 
 @contextlib.contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -135,3 +136,20 @@ def test_a_core_stays_with_the_server_and_a_big_host_gets_a_few_workers():
     assert [workers.default_workers(cores) for cores in (1, 2, 3, 4, 64)] == [1, 1, 2, 3, workers.MAX_WORKERS]
     assert workers.MAX_WORKERS == 3
     assert 1 <= workers.default_workers() <= workers.MAX_WORKERS
+
+
+def test_workers_importing_the_app_as_their_main_module_do_not_set_up_pages(monkeypatch):
+    # multiprocessing runs the parent's main script in every new worker as "__mp_main__".
+    import runpy
+
+    import streamlit as st
+
+    calls = []
+    for name in ("set_page_config", "Page", "navigation"):
+        monkeypatch.setattr(st, name, lambda *a, _name=name, **k: calls.append(_name))
+    app = str(Path(__file__).resolve().parent.parent / "app.py")
+    runpy.run_path(app, run_name="__mp_main__")
+    assert calls == []
+    with pytest.raises(AttributeError):  # the stub navigation returns None: no .run()
+        runpy.run_path(app, run_name="__main__")
+    assert calls[:2] == ["set_page_config", "Page"] and "navigation" in calls

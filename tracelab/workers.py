@@ -15,8 +15,9 @@ once it has ended, so a stopped job never runs beside its successor.
 
 This module never imports a web framework: the pool works as well from a
 script or a test. Such a script starts its pool under ``if __name__ ==
-"__main__":``, as multiprocessing asks: a worker imports the main module
-(``streamlit run`` and pytest guard theirs).
+"__main__":``, as multiprocessing asks: a worker imports the main module as
+``__mp_main__`` (the app's ``app.py`` included, which therefore sets up its
+pages only under that guard).
 """
 
 from __future__ import annotations
