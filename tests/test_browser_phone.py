@@ -29,3 +29,71 @@ def test_the_responsibility_formula_fits_a_phone(phone, app_url):
     assert 0 < widths[0] <= widths[1], f"the formula ({widths[0]:.0f} px) is wider than its column ({widths[1]:.0f} px)"
     assert "r_{0,k}" in (formula.locator("annotation").first.text_content() or "")
     assert_no_exception(phone)
+
+
+# Text that is cut (an ellipsis, or clipped by overflow) is wider than its box.
+CUT_TEXT = """() => {
+    const cut = [];
+    // On screen: a closed sidebar's controls sit left of it, squeezed to nothing.
+    const seen = (el) => { const r = el.getBoundingClientRect();
+                           return r.width > 0 && r.height > 0 && r.right > 0 && r.left < innerWidth; };
+    const sel = 'button, [data-testid="stWidgetLabel"], [data-testid="stWidgetLabel"] p, label p, ' +
+                '[data-testid="stSidebarNavLink"] span, .tl-label, [data-baseweb="select"] div, h1, h2, h3';
+    for (const el of document.querySelectorAll(sel)) {
+        if (!seen(el) || !el.innerText || !el.innerText.trim()) continue;
+        if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'auto'
+            && getComputedStyle(el).overflowX !== 'scroll') cut.push(el.innerText.trim().slice(0, 50));
+    }
+    // A chart title must lie within its chart.
+    for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+        if (!seen(gd)) continue;
+        const box = gd.getBoundingClientRect();
+        for (const t of gd.querySelectorAll('.gtitle, .annotation-text')) {
+            const r = t.getBoundingClientRect();
+            if (r.width && (r.left < box.left - 1 || r.right > box.right + 1)) cut.push('chart: ' + t.textContent.slice(0, 50));
+        }
+    }
+    return cut;
+}"""
+
+LABS = [("em", "em"), ("kmeans", "km"), ("hierarchy", "hc"), ("density", "db"), ("selection", None)]
+
+
+@pytest.mark.parametrize("path,lab", LABS, ids=[p for p, _ in LABS])
+def test_nothing_is_cut_on_a_laptop_with_the_sidebar_open(browser, app_url, path, lab):
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    page = context.new_page()
+    try:
+        open_page(page, f"{app_url}/{path}")
+        if lab:
+            page.locator(f".st-key-{lab}-player .tl-player[data-drawn-step]").wait_for(timeout=60_000)
+        assert page.locator('[data-testid="stSidebar"]').is_visible(), "the sidebar is open"
+        cut = page.evaluate(CUT_TEXT)
+        assert not cut, f"cut at 1024 x 768 on /{path}: {cut}"
+        assert_no_exception(page)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("path,lab", [p for p in LABS if p[1]], ids=[p for p, lab in LABS if lab])
+def test_on_a_phone_the_player_and_its_chart_are_on_screen_together(phone, app_url, path, lab):
+    open_page(phone, f"{app_url}/{path}")
+    player = phone.locator(f".st-key-{lab}-player .tl-player[data-drawn-step]")
+    player.wait_for(timeout=60_000)
+    bar = phone.locator(f".st-key-{lab}-player .tl-next")
+    bar.scroll_into_view_if_needed()
+    layout = phone.evaluate(
+        """(lab) => {
+            const q = (s) => document.querySelector(`.st-key-${lab}-player ${s}`).getBoundingClientRect();
+            const chart = q('.tl-chart[data-chart="0"]');
+            return {controls: [q('.tl-first').top, q('.tl-play').bottom, q('.tl-last').right],
+                    chart: [chart.top, chart.bottom, chart.right], height: innerHeight, width: innerWidth};
+        }""",
+        lab,
+    )
+    (c_top, c_bottom, c_right), (g_top, g_bottom, g_right) = layout["controls"], layout["chart"]
+    assert c_right <= layout["width"] and g_right <= layout["width"] + 1, layout
+    # Scrolled so that the controls' top is at the top of the screen, the chart fits below them.
+    assert g_bottom - c_top <= layout["height"], f"controls and chart take {g_bottom - c_top:.0f} px: {layout}"
+    cut = phone.evaluate(CUT_TEXT)
+    assert not cut, f"cut at 390 x 844 on /{path}: {cut}"

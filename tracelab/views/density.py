@@ -646,18 +646,20 @@ def k_distance_plot(
             "hovertemplate": f"ε = {eps:.4g}<extra></extra>",
             "meta": {"role": "eps", "eps": eps, "above": above},
         })
+        # two short lines: in a half-width column one long line runs off the chart
         annotations.append(_note(
-            f"ε = {eps:.3g}: points above the line are noise candidates "
+            f"ε = {eps:.3g}: points above the line<br>are noise candidates "
             f"({format_count(above)} of {format_count(n)})", x=1.0, y=1.0))
         top = max(top, eps)
     return figure(traces, {
-        "title": {"text": f"k-distance graph (k = {k}, {_METRIC_NAMES.get(metric, metric)})"},
+        "title": {"text": f"k-distance graph<br><sup>k = {k}, {_METRIC_NAMES.get(metric, metric)}</sup>"},
         "xaxis": {"title": {"text": "points, sorted by k-distance"}, "range": [0.5, n + 0.5],
                   "zeroline": False},
         "yaxis": {"title": {"text": f"distance to neighbour {k}"}, "range": [0.0, 1.08 * top],
                   "zeroline": False},
         "annotations": annotations,
-        "margin": {"l": 65, "r": 20, "t": 78, "b": 50},
+        # room above the plot for the two-line title and, below it, the two-line ε note
+        "margin": {"l": 65, "r": 20, "t": 110, "b": 50},
         "showlegend": False,
         "uirevision": f"k-distance-{k}-{metric}",
         "hovermode": "closest",

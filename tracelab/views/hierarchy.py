@@ -754,7 +754,7 @@ def _dendrogram_at(trace: Trace, step: int, prep: dict[str, Any], *, cut_height:
         notes[:0] = [f"merge {m} of {n - 1}:", f"{len(np.asarray(snap.members_a))} + "
                      f"{len(np.asarray(snap.members_b))} points at height {_fmt(float(Z[m - 1, 2]))}"]
     else:
-        notes.insert(0, f"no merge yet: {format_count(n)} points, each its own cluster")
+        notes[:0] = ["no merge yet:", f"{format_count(n)} points, each its own cluster"]
     linkage = _params(trace).get("linkage", "")
     # one note a line: in a half-width column one long line runs off the chart
     annotations.append({**_note("<br>".join(notes), x=0.0, y=1.0, xanchor="left"), "align": "left"})
@@ -1249,7 +1249,7 @@ def merge_heights(trace: Trace, step: int, *, cut_height: float | None = None,
         # one labelled tick per decade: the minor ticks' "2" and "5" read as heights
         yaxis = {"type": "log", "range": [np.log10(lo_v) - 0.15, np.log10(top) + 0.15], "dtick": 1,
                  "title": {"text": "merge height (log scale)"}, "zeroline": False}
-        notes.insert(0, "log scale: the first merges join near neighbours at tiny heights")
+        notes[:0] = ["log scale: the first merges join", "near neighbours at tiny heights"]
         if np.any(h == 0):
             notes.append(f"{format_count(int(np.sum(h == 0)))} merges at height 0 drawn at {_fmt(floor)}")
     else:
