@@ -33,6 +33,7 @@ PARAMS = [
     url.Param("cut", K("cut"), 0.3, url.number(0.01, 3.0), "ε cut"),
     url.Param("xi", K("xi"), 0.2, url.number(0.01, 0.5), "ξ"),
     url.Param("mcs", K("mcs"), 10, url.integer(2, 500), "min_cluster_size"),
+    *lab.view_params(P),
     player.step_param(P),
 ]
 

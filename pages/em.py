@@ -51,6 +51,11 @@ EM_PARAMS = [
     url.Param("reg", K("reg"), 1e-6, url.number(0.0, 1.0), "reg_covar"),
     url.Param("tol", K("tol"), 1e-3, url.number(0.0, 10.0), "tol"),
     url.Param("iter", K("iter"), 100, url.integer(1, 1000), "max_iter"),
+    # The view: what a student chose to see travels with the numbers.
+    *lab.view_params(P),
+    url.Param("hard", K("hard"), False, url.flag, "hard labels"),
+    url.Param("uncertain", K("uncertain"), False, url.flag, "highlight uncertain"),
+    url.Param("point", K("point"), 0, url.integer(0, 10**7), "point of the formula"),
     player.step_param(P),
 ]
 
@@ -152,9 +157,11 @@ def scatter_controls() -> tuple[tuple[int, int] | str, bool, bool]:
     """Projection, hard labels, highlight uncertain."""
     axes = lab.axes_picker(P, columns)
     t1, t2 = st.columns(2)
-    hard = t1.toggle("Hard labels", key=K("hard"), help="Colour each point by its most likely Gaussian only.")
+    hard = t1.toggle("Hard labels", key=K("hard"), help="Colour each point by its most likely Gaussian only.",
+                     persist_state=PERSIST)
     uncertain = t2.toggle(
-        "Highlight uncertain points", key=K("uncertain"), help="Points whose largest responsibility is below 0.8."
+        "Highlight uncertain points", key=K("uncertain"), help="Points whose largest responsibility is below 0.8.",
+        persist_state=PERSIST,
     )
     return axes, hard, uncertain
 

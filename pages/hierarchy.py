@@ -30,6 +30,10 @@ PARAMS = [
     url.Param("metric", K("metric"), "euclidean", url.choice(hierarchy.METRICS), "metric"),
     url.Param("p", K("p"), 3.0, url.number(1.0, 20.0), "Minkowski p"),
     url.Param("cutk", K("cutk"), 3, url.integer(1, 50), "clusters at the cut"),
+    url.Param("cutby", K("cut_by"), "k", url.choice(["k", "height"]), "cut by"),
+    url.Param("height", K("cut_height"), None, url.number(0.0, 1e12), "cut height"),
+    url.Param("bycut", K("use_cut"), False, url.flag, "colour points by the cut"),
+    *lab.view_params(P),
     player.step_param(P),
 ]
 
@@ -90,8 +94,11 @@ def cut_controls() -> tuple[bool, int | None, float | None]:
     if by == "height" and n > 1:
         # The slider moves the cut line; k follows from where it crosses the tree.
         top = float(trace.linkage_matrix[:, 2].max()) * 1.05
-        start = min(views.cut_for_k(trace, int(st.session_state[K("cutk")])), top)
-        height = c3.slider("Cut height", 0.0, top, value=start, key=K("cut_height"))
+        # The height a link asked for, else where the cut at k lies; kept within the tree.
+        asked = st.session_state.get(K("cut_height"))
+        start = asked if asked is not None else views.cut_for_k(trace, int(st.session_state[K("cutk")]))
+        st.session_state[K("cut_height")] = min(max(float(start), 0.0), top)
+        height = c3.slider("Cut height", 0.0, top, key=K("cut_height"), persist_state=PERSIST)
         st.session_state[K("cutk")] = min(max(1, views.k_for_height(trace, height)), min(50, n))
     cut_k = int(c2.number_input("k at the cut", 1, max(1, min(50, n)), step=1, key=K("cutk"),
                                 persist_state=PERSIST, disabled=height is not None))

@@ -74,6 +74,10 @@ PARAMS = [
     url.Param("iter", K("iter"), 100, url.integer(1, 1000), "max_iter"),
     url.Param("tol", K("tol"), 1e-4, url.number(0.0, 10.0), "tol"),
     url.Param("sigma2", K("sigma2"), 0.5, parse_sigma2, "σ²"),
+    *lab.view_params(P),
+    url.Param("regions", K("regions"), True, url.flag, "shade regions"),
+    url.Param("lines", K("lines"), True, url.flag, "assignment lines"),
+    url.Param("ball", K("ball"), False, url.flag, "ball around medoid 1"),
     player.step_param(P),
 ]
 
@@ -209,13 +213,14 @@ def draw_step() -> None:
     axes = lab.axes_picker(P, columns)
     t1, t2, t3 = st.columns(3)
     # short labels: in a laptop window longer ones are cut off
-    regions = t1.toggle("Shade regions", value=True, key=K("regions"),
+    # Their defaults are the link's (PARAMS), set when the page opens.
+    regions = t1.toggle("Shade regions", key=K("regions"), persist_state=PERSIST,
                         help="Colour the plane by the nearest centre (medoid): each one's Voronoi cell.")
-    lines = t2.toggle("Assignment lines", value=True, key=K("lines"),
+    lines = t2.toggle("Assignment lines", key=K("lines"), persist_state=PERSIST,
                       help="On E-steps, a line from every point to the centre it is assigned to.")
     unit_ball = None
     if trace.algorithm == "kmedoids" and t3.toggle(
-            "Ball around medoid 1", key=K("ball"),
+            "Ball around medoid 1", key=K("ball"), persist_state=PERSIST,
             help="The points at one distance from medoid 1 (the median distance to its cluster): "
                  "a circle for Euclidean, a diamond for Manhattan."):
         unit_ball = (trace.params.get("metric"), trace.params.get("p", 2.0))

@@ -22,6 +22,9 @@ PARAMS = [
     url.Param("ninit", K("ninit"), 5, url.integer(1, 20), "restarts"),
     url.Param("seed", K("seed"), 0, url.integer(0, 2**31 - 1), "seed"),
     url.Param("k", K("k"), 3, url.integer(2, 10), "k for the silhouette"),
+    url.Param("ek", K("elbow_k"), None, url.integer(1, 10), "k chosen on the elbow"),
+    url.Param("criterion", K("which"), "bic", url.choice(["bic", "aic"]), "criterion"),
+    *lab.view_params(P, plane=False, speed=False),
 ]
 
 lab.open_lab(P, "Choosing k: elbow, silhouette, BIC and AIC", PARAMS, default_data="iris")
@@ -105,9 +108,9 @@ data_query = {p.name: p.format(v) for p in data_picker.url_params(P, data_picker
 
 
 def lab_link(page: str, label: str, query: dict) -> None:
-    """A link into a lab with the state of one run; uploads cannot travel, so say so."""
+    """A link into a lab with the state of one run (a small upload travels in it; a large one cannot)."""
     if not choice.shareable:
-        st.caption("An uploaded CSV cannot travel in a link: open the lab and upload it there.")
+        st.caption(f"{choice.unshareable} Open the lab and upload it there.")
         return
     st.page_link(page, label=label, icon=":material/open_in_new:", query_params={**data_query, **query})
 

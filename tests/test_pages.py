@@ -267,9 +267,9 @@ def test_csv_upload_and_a_bad_csv_keeps_the_data_and_trace(em):
     assert "broken.csv was not loaded" in alerts(em), "the message stays until the next file"
     assert em.session_state["_trace_memo.em"][1] is trace or em.session_state["_trace_memo.em"][1] == trace
     assert any("mine" in c.value for c in em.caption)
-    # An upload cannot travel in a link: the share section says so.
+    # The data shown is the earlier upload, whose file the refused one replaced: no link carries it.
     em.segmented_control(key="em-section").set_value("Share and export").run()
-    assert "cannot travel in a link" in alerts(em)
+    assert "earlier upload; upload a file to share it" in alerts(em)
     assert em.query_params["data"] in ("upload", ["upload"])
 
 

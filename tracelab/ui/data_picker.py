@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from tracelab import data, datasets
+from tracelab import data, data_link, datasets
 from tracelab.data import Dataset, DataError, default_features, read_csv
 from tracelab.ui import url
 
@@ -38,16 +38,19 @@ class DataChoice:
         The built-in name, or ``"upload"``.
     error : str or None
         A refused upload's message; ``dataset`` is then the last good data.
+    unshareable : str or None
+        Why a link cannot carry this data (an upload too large to pack), or None.
     """
 
     dataset: Dataset
     source: str
     error: str | None = None
+    unshareable: str | None = None
 
     @property
     def shareable(self) -> bool:
-        """Whether a link can carry this data (an upload cannot)."""
-        return self.source != UPLOAD
+        """Whether a link can carry this data (a built-in set, or a small upload packed into it)."""
+        return self.unshareable is None
 
 
 def _k(prefix: str, name: str) -> str:
@@ -65,6 +68,8 @@ def url_params(prefix: str, name: str | None) -> list[url.Param]:
         url.Param("data", _k(prefix, "source_name"), "old_faithful", url.choice([*datasets.names(), UPLOAD]), "data set"),
         url.Param("cols", _k(prefix, "cols"), None, str, "feature columns"),
         url.Param("std", _k(prefix, "standardize"), True, url.flag, "standardise"),
+        # A small upload itself, packed (tracelab.data_link); read when the link is applied.
+        url.Param("csv", _k(prefix, "link_csv"), None, str, "data in the link"),
     ]
     if name in datasets.names():
         limits = datasets.parameter_limits(name)
@@ -167,6 +172,13 @@ def pick_dataset(prefix: str, *, default: str = "old_faithful", container=None) 
         box.caption(f"At most {data.limits()}. A larger file is refused (marked in red above) and the "
                     "data stays as it was: take a sample of its rows.")
         raw = None
+        kept = st.session_state.get(_k(prefix, "upload_cache"))
+        if uploaded is None and kept is not None and kept[1] is not None and refused_key not in st.session_state:
+            # The uploader forgets its file when the student visits another page;
+            # the file read before (or the link's data) stays until another replaces it.
+            raw = kept[1]
+            how = "from the link" if kept[0] == _LINK_FILE else "uploaded before"
+            box.caption(f"Using {plain(raw.name)}, {how}. Choose another file to replace it.")
         if uploaded is not None:
             st.session_state.pop(refused_key, None)
             try:
@@ -185,22 +197,48 @@ def pick_dataset(prefix: str, *, default: str = "old_faithful", container=None) 
                     )
                 box.info("Choose a CSV file with a header row. Until then the last data set stays.")
             st.session_state[_k(prefix, "source_name")] = UPLOAD
+            st.session_state[_k(prefix, "link_csv")] = None
             last = st.session_state.get(last_key) or (_default_dataset(prefix, default), default)
-            return DataChoice(last[0], last[1], error)
+            return DataChoice(last[0], last[1], error, unshareable=_NO_FILE if last[1] == UPLOAD else None)
     try:
-        chosen = _columns_and_scale(prefix, box, raw)
+        chosen, columns = _columns_and_scale(prefix, box, raw)
     except DataError as exc:
         # E.g. values so large that standardising overflows: keep the last good data.
         last = st.session_state.get(last_key) or (_default_dataset(prefix, default), default)
-        return DataChoice(last[0], last[1], str(exc))
+        return DataChoice(last[0], last[1], str(exc), unshareable=_NO_FILE if last[1] == UPLOAD else None)
     for note in chosen.notes:
         box.caption(plain(note))
+    unshareable = None
+    packed = None
+    if source_name == UPLOAD:
+        packed, unshareable = _packed(prefix, columns)
+    st.session_state[_k(prefix, "link_csv")] = packed
     st.session_state[last_key] = (chosen, source_name)
     st.session_state[_k(prefix, "source_name")] = source_name
-    return DataChoice(chosen, source_name, error)
+    return DataChoice(chosen, source_name, error, unshareable=unshareable)
 
 
-def _columns_and_scale(prefix: str, box, raw: Dataset) -> Dataset:
+# The upload cache's file id for data read from a link.
+_LINK_FILE = "link"
+_NO_FILE = "The data shown is an earlier upload; upload a file to share it."
+
+
+def _packed(prefix: str, data: Dataset) -> tuple[str | None, str | None]:
+    """The upload's chosen columns packed for a link, or why they cannot travel; once per choice."""
+    memo_key = _k(prefix, "link_pack")
+    memo = st.session_state.get(memo_key)
+    ident = (data.digest, data.columns, data.name, data.label_name)
+    if memo is None or memo[0] != ident:
+        try:
+            memo = (ident, data_link.pack(data), None)
+        except DataError as exc:
+            memo = (ident, None, f"This upload is too large to travel in a link: {exc}")
+        st.session_state[memo_key] = memo
+    return memo[1], memo[2]
+
+
+def _columns_and_scale(prefix: str, box, raw: Dataset) -> tuple[Dataset, Dataset]:
+    """The data the lab runs on, and its chosen columns as read (before standardising)."""
     chosen = raw
     cols_url_key = _k(prefix, "cols")
     if raw.n_features > 1:
@@ -235,8 +273,8 @@ def _columns_and_scale(prefix: str, box, raw: Dataset) -> Dataset:
         "so columns measured in different units count alike.",
         persist_state=PERSIST,
     ):
-        chosen = chosen.standardized()
-    return chosen
+        return chosen.standardized(), chosen
+    return chosen, chosen
 
 
 def _left_out_note(left_out: dict[str, str]) -> str:
@@ -269,7 +307,17 @@ def _apply_link(prefix: str, names: list[str]) -> None:
         return
     st.session_state[applied] = True
     wanted = st.session_state.get(_k(prefix, "source_name"))
-    if wanted == UPLOAD:
+    packed = st.session_state.get(_k(prefix, "link_csv"))
+    if wanted == UPLOAD and packed:
+        # The link carries its data: read like an upload, with the same checks and
+        # messages; a damaged one is refused and the data on screen stays.
+        st.session_state[_k(prefix, "source")] = UPLOAD_CSV
+        try:
+            st.session_state[_k(prefix, "upload_cache")] = (_LINK_FILE, data_link.unpack(packed), None)
+            st.session_state.pop(_k(prefix, "refused"), None)
+        except DataError as exc:
+            st.session_state[_k(prefix, "refused")] = f"The link's data was not loaded. {exc}"
+    elif wanted == UPLOAD:
         st.session_state[_k(prefix, "source")] = UPLOAD_CSV
         st.session_state[_k(prefix, "link_had_upload")] = True
     elif wanted in names:

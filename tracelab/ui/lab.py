@@ -8,6 +8,8 @@ section) lives here once for every lab.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -18,7 +20,8 @@ from tracelab.ui import data_picker, player, runners, share, url
 from tracelab.views.stepping import StepSpec
 from tracelab.ui.data_picker import DataChoice
 
-__all__ = ["step_player", "at_step", "open_lab", "pick_data", "need_two_features", "clamp_k", "shown_trace", "step_link_note", "section_picker", "share_section", "axes_picker", "new_click", "CHART_CONFIG"]
+__all__ = ["step_player", "at_step", "open_lab", "pick_data", "need_two_features", "clamp_k", "shown_trace", "step_link_note", "section_picker", "share_section", "axes_picker", "new_click", "view_params", "lesson_params",
+           "locked", "section_slug", "CHART_CONFIG"]
 
 # Plotly's toolbar without the logo; the same for every chart of every lab.
 CHART_CONFIG = {"displaylogo": False}
@@ -99,6 +102,31 @@ def open_lab(prefix: str, title: str, params: Sequence[url.Param], *, default_da
     st.title(title)
     for note in notes:
         st.warning(note, icon="🔗")
+    if st.session_state.get(f"{prefix}.lock"):
+        lesson_banner(prefix)
+
+
+# In a lesson the sidebar (the data and the parameters) is not there to open.
+LOCKED_CSS = """<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"] {
+  display: none !important;
+}
+</style>"""
+
+
+def lesson_banner(prefix: str) -> None:
+    """A lesson link's banner, with the switch that unlocks the settings in this browser only."""
+    with st.container(border=True, key=f"{prefix}-lesson"):
+        text, switch = st.columns([3, 1], vertical_alignment="center")
+        explore = switch.toggle("Explore on my own", key=f"{prefix}.explore", persist_state="session",
+                                help="Unlock the data and the parameters here; the lesson's link stays as it was.")
+        if explore:
+            text.markdown("**Exploring on your own.** The data and parameters are in the sidebar; "
+                          "the lesson's link still opens the settings chosen for it.")
+        else:
+            text.markdown("**Settings chosen for this lesson.** Step through them with the player; "
+                          "switch on *Explore on my own* to change them.")
+            st.html(LOCKED_CSS)
 
 
 def pick_data(prefix: str, default: str) -> DataChoice:
@@ -185,6 +213,76 @@ def step_link_note(prefix: str, n_steps: int) -> None:
         )
 
 
+PROJECTIONS = {"pca": "PCA", "columns": "Two columns"}
+
+
+# The symbols in section names, spelled out for a link.
+_SPELLED = str.maketrans({"σ": "sigma", "²": "2", "→": " to ", "ξ": "xi", "ε": "eps", "/": " "})
+
+
+def section_slug(label: str) -> str:
+    """A section's name as a link writes it: "Share and export" -> "share-and-export"."""
+    text = unicodedata.normalize("NFKD", label.translate(_SPELLED)).encode("ascii", "ignore").decode().lower()
+    return "-".join(re.findall(r"[a-z0-9]+", text))
+
+
+def _slugs(text: str) -> tuple[str, ...]:
+    """A link's list of sections: "responsibilities,equations"."""
+    slugs = tuple(part for part in (section_slug(p) for p in text.split(",")) if part)
+    if not slugs:
+        raise ValueError("should name sections, separated by commas")
+    return slugs
+
+
+def lesson_params(prefix: str) -> list[url.Param]:
+    """A lesson link's fields: ``lock=1`` (the settings as chosen) and the ``sections`` it shows."""
+    return [
+        url.Param("lock", f"{prefix}.lock", False, url.flag, "lesson mode"),
+        url.Param("sections", f"{prefix}.sections", None, _slugs, "sections", fmt=",".join),
+    ]
+
+
+def locked(prefix: str) -> bool:
+    """Whether the page shows a lesson's settings read-only (a ``lock=1`` link, not unlocked here)."""
+    return bool(st.session_state.get(f"{prefix}.lock")) and not st.session_state.get(f"{prefix}.explore")
+
+
+def view_params(prefix: str, *, plane: bool = True, speed: bool = True) -> list[url.Param]:
+    """The view's choices that travel in a link: the plane drawn, the section shown, the player's speed.
+
+    Column names and sections are checked where they are drawn (:func:`axes_picker`,
+    :func:`section_picker`), against the data and the sections the page has.
+    """
+    params = []
+    if plane:
+        params += [
+            url.Param("view", f"{prefix}.projection", "PCA",
+                      lambda text: PROJECTIONS[url.choice(list(PROJECTIONS))(text)], "view",
+                      fmt=lambda value: "pca" if value == "PCA" else "columns"),
+            url.Param("x", f"{prefix}.xcol", None, str, "x column"),
+            url.Param("y", f"{prefix}.ycol", None, str, "y column"),
+        ]
+    params.append(url.Param("section", f"{prefix}-section", None, str, "section", fmt=section_slug))
+    if speed:
+        params.append(player.speed_param(prefix))
+    return params + lesson_params(prefix)
+
+
+def _from_link(prefix: str, name: str, value: Any) -> bool:
+    """Whether ``value`` is what this visit's link asked for in its field ``name``."""
+    asked = st.session_state.get(f"{prefix}.url_loaded") or {}
+    return value is not None and str(asked.get(name)) in (str(value), section_slug(str(value)))
+
+
+def _unusable(prefix: str, name: str, value: Any, label: str, instead: str) -> None:
+    """The link's note (once) for a view choice this data or page cannot show."""
+    noted = st.session_state.setdefault(f"{prefix}.url_noted", set())
+    if _from_link(prefix, name, value) and (name, str(value)) not in noted:
+        noted.add((name, str(value)))
+        st.warning(f"The link's {name}={value!r} was ignored (this data has no such {label}); "
+                   f"showing {instead} instead.", icon="🔗")
+
+
 def axes_picker(prefix: str, columns: Sequence[str]) -> tuple[int, int] | str:
     """Which plane a scatter shows: two columns (x differs from y), or PCA for more than two features.
 
@@ -197,14 +295,21 @@ def axes_picker(prefix: str, columns: Sequence[str]) -> tuple[int, int] | str:
     c1, c2, c3 = st.columns(3)
     projection = "Two columns"
     if len(columns) > 2:
-        projection = c1.selectbox("View", ["PCA", "Two columns"], key=f"{prefix}.projection", persist_state="session")
+        projection = c1.selectbox("View", list(PROJECTIONS.values()), key=f"{prefix}.projection",
+                                  persist_state="session")
     if projection != "Two columns":
         return "pca"
-    x = c2.selectbox("x", columns, key=f"{prefix}.xcol", persist_state="session")
+    xkey, ykey = f"{prefix}.xcol", f"{prefix}.ycol"
+    if st.session_state.get(xkey) not in columns:
+        _unusable(prefix, "x", st.session_state.get(xkey), "column", repr(columns[0]))
+        st.session_state[xkey] = columns[0]
+    x = c2.selectbox("x", columns, key=xkey, persist_state="session")
     others = [c for c in columns if c != x]
-    if st.session_state.get(f"{prefix}.ycol") not in others:
-        st.session_state[f"{prefix}.ycol"] = others[0]
-    y = c3.selectbox("y", others, key=f"{prefix}.ycol", persist_state="session")
+    if st.session_state.get(ykey) not in others:
+        if st.session_state.get(ykey) != x:
+            _unusable(prefix, "y", st.session_state.get(ykey), "column", repr(others[0]))
+        st.session_state[ykey] = others[0]
+    y = c3.selectbox("y", others, key=ykey, persist_state="session")
     return columns.index(x), columns.index(y)
 
 
@@ -231,8 +336,18 @@ def new_click(chart_key: str) -> Any:
 def section_picker(prefix: str, sections: Sequence[str]) -> str:
     """One section at a time: hidden tabs would still be rebuilt and redrawn on every step."""
     key = f"{prefix}-section"  # "-": a plain CSS class for the browser tests
-    if st.session_state.get(key) not in sections:
-        st.session_state[key] = sections[0]
+    st.session_state[f"{prefix}.all_sections"] = list(sections)
+    # A lesson link may show only some sections (those it names that this page has).
+    wanted = st.session_state.get(f"{prefix}.sections")
+    if wanted and locked(prefix):
+        sections = [name for name in sections if section_slug(name) in wanted] or list(sections)
+    chosen = st.session_state.get(key)
+    if chosen not in sections:
+        # A link names a section by its slug; one this page does not have falls back to the first.
+        by_slug = {section_slug(name): name for name in sections}
+        if chosen is not None and chosen not in by_slug:
+            _unusable(prefix, "section", chosen, "section on this page", f"“{sections[0]}”")
+        st.session_state[key] = by_slug.get(chosen, sections[0])
     return st.segmented_control(
         "Show", list(sections), key=key, required=True, label_visibility="collapsed", persist_state="session"
     )
@@ -254,11 +369,12 @@ def share_section(
         unshareable = "A replayed trace file cannot travel in a link: share the file itself."
     elif not choice.shareable:
         unshareable = (
-            "An uploaded CSV cannot travel in a link. To share this run, download the trace "
-            "file below: anyone can replay it here with “Replay a trace file”."
+            f"{choice.unshareable} To share this run, download the trace file below: anyone can "
+            "replay it here with “Replay a trace file”."
         )
     else:
         unshareable = None
-    share.share_box(url_params, unshareable=unshareable)
+    share.share_box(url_params, unshareable=unshareable, prefix=prefix,
+                    sections=st.session_state.get(f"{prefix}.all_sections"), slug=section_slug)
     share.downloads(prefix, trace, files, note=note)
     share.trace_uploader(prefix, check=check)

@@ -39,6 +39,7 @@ __all__ = [
     "Stepped",
     "step_key",
     "step_param",
+    "speed_param",
     "current_step",
     "go_to",
     "player",
@@ -98,6 +99,18 @@ def step_key(prefix: str) -> str:
 def step_param(prefix: str) -> url.Param:
     """The step as a URL field ("step=5", 1-based like the label); every lab's last field."""
     return url.Param("step", step_key(prefix), 1, url.integer(1, 10**6), "step")
+
+
+def speed_param(prefix: str) -> url.Param:
+    """The player's speed while playing, steps per second ("speed=10")."""
+
+    def parse(text: str) -> int:
+        value = url.integer(min(SPEEDS), max(SPEEDS))(text)
+        if value not in SPEEDS:
+            raise ValueError(f"should be one of {', '.join(map(str, SPEEDS))}")
+        return value
+
+    return url.Param("speed", f"{prefix}.speed", 2, parse, "speed")
 
 
 def current_step(prefix: str, n_steps: int) -> int:

@@ -20,8 +20,9 @@ def url_values(params: Sequence[url.Param]) -> dict[str, Any]:
     return {p.key: st.session_state.get(p.key) for p in params}
 
 
-def share_box(params: Sequence[url.Param], *, unshareable: str | None = None) -> None:
-    """Show the link that reopens this lab on this step, or say why there is none.
+def share_box(params: Sequence[url.Param], *, unshareable: str | None = None, prefix: str = "",
+              sections: Sequence[str] | None = None, slug: Callable[[str], str] = str) -> None:
+    """Show the links that reopen this lab on this step, or say why there are none.
 
     Parameters
     ----------
@@ -29,14 +30,32 @@ def share_box(params: Sequence[url.Param], *, unshareable: str | None = None) ->
         The lab's URL fields.
     unshareable : str, optional
         Why the current view cannot travel in a link (then no link is shown).
+    prefix : str
+        The lab's session-state namespace (for the lesson link's choice of sections).
+    sections : sequence of str, optional
+        The page's sections: with them, a lesson link too (``lock=1``), showing
+        the sections the instructor keeps (named in the link by ``slug``).
     """
     if unshareable:
         st.info(unshareable, icon="🔗")
         return
-    query = {p.name: p.format(v) for p in params if (v := st.session_state.get(p.key)) is not None}
+    lesson = {"lock", "sections"}
+    query = {p.name: p.format(v) for p in params
+             if p.name not in lesson and (v := st.session_state.get(p.key)) is not None}
     # st.context.url is this page's address without its query string.
-    st.markdown("**Link to this step** (opens the same data, parameters and step)")
-    st.code(f"{st.context.url or ''}?{urlencode(query)}", language=None, wrap_lines=True)
+    here = st.context.url or ""
+    st.markdown("**Link to this step** (opens the same data, parameters, view and step)")
+    st.code(f"{here}?{urlencode(query)}", language=None, wrap_lines=True)
+    if sections is None:
+        return
+    st.markdown("**Lesson link** (the same, with the settings read-only until a student chooses "
+                "*Explore on my own*)")
+    shown = st.multiselect("Sections the lesson shows", list(sections), default=list(sections),
+                           key=f"{prefix}.lesson_sections")
+    lesson_query = dict(query, lock="1")
+    if shown and len(shown) < len(sections):
+        lesson_query["sections"] = ",".join(slug(name) for name in shown)
+    st.code(f"{here}?{urlencode(lesson_query)}", language=None, wrap_lines=True)
 
 
 def downloads(prefix: str, trace: Trace, files: Sequence[tuple[str, Callable[[], str], str, str]], *,
