@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tracelab.data as data_module
-from tracelab.data import Dataset, DataError, digest, read_csv
+from tracelab.arrays import digest
+from tracelab.data import Dataset, DataError, read_csv
 
 FAITHFUL = b"eruptions,waiting\n3.600,79\n1.800,54\n3.333,74\n"
 FAITHFUL_X = [[3.6, 79.0], [1.8, 54.0], [3.333, 74.0]]

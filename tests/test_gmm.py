@@ -19,7 +19,8 @@ from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 
 from tracelab import gmm
-from tracelab.data import Dataset, digest
+from tracelab.arrays import digest
+from tracelab.data import Dataset
 from tracelab.gmm import (
     COVARIANCE_TYPES,
     INITS,

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from sklearn.cluster import KMeans
 
 from tracelab import kmeans
-from tracelab.data import Dataset, digest
+from tracelab.arrays import digest
+from tracelab.data import Dataset
 from tracelab.kmeans import (
     INITS,
     KMeansSnapshot,

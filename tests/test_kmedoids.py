@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from scipy.spatial.distance import cdist
 
 from tracelab import kmedoids
-from tracelab.data import Dataset, digest
+from tracelab.arrays import digest
+from tracelab.data import Dataset
 from tracelab.kmedoids import (
     INITS,
     METHODS,

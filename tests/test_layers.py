@@ -52,3 +52,34 @@ def test_views_import_streamlit_free_all_together():
 def test_the_check_sees_an_import():
     # Guards the tests above against passing vacuously: views do import plotly.
     assert _imported_after(("tracelab.views.em",), ("plotly", "streamlit")) == {"plotly"}
+
+
+def _tracelab_imports(path: Path) -> set[str]:
+    """The tracelab modules a source file imports, wherever in the file (functions included)."""
+    import ast
+
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tracelab"):
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(a.name for a in node.names if a.name.startswith("tracelab"))
+    return names
+
+
+def test_records_and_data_do_not_import_each_other():
+    # Both build on tracelab.arrays (frozen arrays and digests), a leaf.
+    assert "tracelab.data" not in _tracelab_imports(ROOT / "tracelab" / "trace.py")
+    assert "tracelab.trace" not in _tracelab_imports(ROOT / "tracelab" / "data.py")
+    assert _tracelab_imports(ROOT / "tracelab" / "arrays.py") == set()
+
+
+def test_the_public_api_is_at_the_top_of_the_package():
+    import tracelab
+
+    for name in ("Trace", "read_csv", "datasets", "trace_em", "trace_kmeans", "trace_kmedoids",
+                 "trace_agnes", "trace_diana", "trace_dbscan", "trace_optics", "trace_hdbscan"):
+        assert name in tracelab.__all__ and getattr(tracelab, name) is not None, name
+    X = tracelab.datasets.load("old_faithful").X
+    trace = tracelab.trace_kmeans(X, n_clusters=2, seed=0)
+    assert isinstance(trace, tracelab.Trace) and trace.steps[-1].inertia <= trace.steps[0].inertia

@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from tracelab.trace import FORMAT, VERSION, Snapshot, Trace, freeze, snapshot_types
+from tracelab.arrays import freeze
+from tracelab.trace import FORMAT, VERSION, Snapshot, Trace, snapshot_types
 
 
 # A name no other test module uses: snapshot classes are registered by name.
@@ -593,7 +594,7 @@ def test_step_bookkeeping_fields_have_their_types(name, value, message):
 
 
 def test_collect_records_every_step_and_the_outcome():
-    from tracelab.data import digest
+    from tracelab.arrays import digest
     from tracelab.trace import collect
 
     X = np.array([[0.0, 1.0], [2.0, 3.0]])

@@ -22,12 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from tracelab.trace import freeze
+from tracelab.arrays import digest, freeze
 
 __all__ = [
     "Dataset",
     "DataError",
-    "digest",
     "read_csv",
     "default_features",
     "class_column",
@@ -82,25 +81,6 @@ def limits() -> str:
 
 class DataError(ValueError):
     """Data that cannot be used, with a message saying what is wrong and what to do."""
-
-
-def digest(X: np.ndarray) -> str:
-    """A short, stable fingerprint of an array's shape, dtype and values.
-
-    Parameters
-    ----------
-    X : ndarray
-
-    Returns
-    -------
-    str
-        16 hex digits of SHA-256; equal arrays give equal digests.
-    """
-    X = np.ascontiguousarray(X)
-    h = hashlib.sha256()
-    h.update(f"{X.dtype.str}{X.shape}".encode())
-    h.update(X.tobytes())
-    return h.hexdigest()[:16]
 
 
 @dataclass(frozen=True)

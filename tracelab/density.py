@@ -59,7 +59,8 @@ from tracelab._validate import number as _number
 from tracelab._validate import one_of as _one_of
 from tracelab._validate import trace_problem as _trace_problem
 from tracelab.kmeans import _label_dtype, _num, _points, _rows
-from tracelab.trace import Snapshot, Trace, collect, freeze
+from tracelab.arrays import freeze
+from tracelab.trace import Snapshot, Trace, collect
 
 __all__ = [
     "METRICS",

@@ -56,7 +56,8 @@ from tracelab._validate import check_trace_header as _check_trace_header
 from tracelab._validate import check_step_kind as _check_step_kind
 from tracelab._validate import number as _number
 from tracelab._validate import trace_problem as _trace_problem
-from tracelab.trace import Snapshot, Trace, collect, freeze
+from tracelab.arrays import freeze
+from tracelab.trace import Snapshot, Trace, collect
 
 __all__ = [
     "MAX_POINTS",

@@ -75,7 +75,8 @@ from tracelab._validate import trace_problem as _trace_problem
 from tracelab._validate import check_seed as _check_seed
 from tracelab._validate import number as _number
 from tracelab._validate import one_of as _one_of
-from tracelab.trace import Snapshot, Trace, collect, freeze
+from tracelab.arrays import freeze
+from tracelab.trace import Snapshot, Trace, collect
 
 __all__ = [
     "INITS",

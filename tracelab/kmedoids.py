@@ -81,7 +81,8 @@ from tracelab.kmeans import (
     _sizes,
     _value,
 )
-from tracelab.trace import Snapshot, Trace, collect, freeze
+from tracelab.arrays import freeze
+from tracelab.trace import Snapshot, Trace, collect
 
 __all__ = [
     "METRICS",

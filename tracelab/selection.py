@@ -55,7 +55,7 @@ from tracelab._validate import one_of as _one_of
 from tracelab.gmm import COVARIANCE_TYPES, WORK_BUDGET, max_samples, trace_em
 from tracelab.kmeans import _kmeans_plusplus_indices, _lloyd_steps, _tolerance
 from tracelab.kmeans import max_samples as kmeans_max_samples
-from tracelab.trace import freeze
+from tracelab.arrays import freeze
 
 __all__ = [
     "ElbowResult",

@@ -25,7 +25,9 @@ from typing import Any, Generator
 
 import numpy as np
 
-__all__ = ["Snapshot", "Trace", "collect", "on_each_step", "freeze", "snapshot_types", "FORMAT", "VERSION"]
+from tracelab.arrays import digest, freeze
+
+__all__ = ["Snapshot", "Trace", "collect", "on_each_step", "snapshot_types", "FORMAT", "VERSION"]
 
 FORMAT = "tracelab.trace"
 VERSION = 1
@@ -42,34 +44,6 @@ _SNAPSHOT_MODULES = ("tracelab.gmm", "tracelab.kmeans", "tracelab.kmedoids", "tr
 # Array kinds a trace may hold: booleans, integers and floats. Object arrays
 # are refused both ways, so JSON can never smuggle in arbitrary objects.
 _ARRAY_KINDS = frozenset("biuf")
-
-
-def freeze(a: Any, dtype: Any = None) -> np.ndarray:
-    """Return a read-only array with the contents of ``a``.
-
-    An array that is already read-only (and of the asked dtype) is returned as
-    it is; anything else is copied first, so freezing never changes an array
-    the caller still holds.
-
-    Parameters
-    ----------
-    a : array-like
-    dtype : numpy dtype, optional
-
-    Returns
-    -------
-    ndarray
-        With ``flags.writeable`` False.
-    """
-    if (
-        isinstance(a, np.ndarray)
-        and not a.flags.writeable
-        and (dtype is None or a.dtype == np.dtype(dtype))
-    ):
-        return a
-    out = np.array(a, dtype=dtype, copy=True)
-    out.flags.writeable = False
-    return out
 
 
 def snapshot_types() -> dict[str, type[Snapshot]]:
@@ -171,8 +145,6 @@ def collect(
     --------
     on_each_step : hear of every step while it is recorded (progress, stopping).
     """
-    # tracelab.data imports this module, so its digest is imported on use.
-    from tracelab.data import digest
 
     hear = _ON_STEP.get()
     recorded: list[Snapshot] = []
@@ -348,7 +320,7 @@ class Trace:
         The parameters of the run, as plain values (str, int, float, bool,
         None, lists, dicts, arrays).
     data_digest : str
-        Digest of the data the trace ran on (:func:`tracelab.data.digest`).
+        Digest of the data the trace ran on (:func:`tracelab.arrays.digest`).
     converged : bool
         Whether the algorithm met its stopping rule (rather than ``max_iter``).
     n_iter : int
