@@ -160,8 +160,11 @@ def test_next_changes_the_label_and_the_link_reopens_the_same_step(page, app_url
     # The share section shows the same link.
     page.locator(".st-key-em-section").get_by_text("Share and export").click()
     wait_idle(page)
-    link = page.locator('[data-testid="stCode"]').inner_text().strip()
-    assert link.startswith(f"{app_url}/em?") and "step=3" in link
+    codes = page.locator('[data-testid="stCode"]')
+    codes.nth(1).wait_for()
+    link, lesson = (c.strip() for c in codes.all_inner_texts())
+    assert link.startswith(f"{app_url}/em?") and "step=3" in link and "lock=1" not in link
+    assert lesson.startswith(f"{app_url}/em?") and "step=3" in lesson and "lock=1" in lesson
     assert "weight" in numbers
     shared = page.url
     query = parse_qs(urlparse(shared).query)

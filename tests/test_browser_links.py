@@ -200,3 +200,27 @@ def test_going_to_another_page_and_back_resets_nothing(page, app_url, tmp_path):
     assert not switch(page, "Standardise columns").is_checked(), "standardise stays off"
     assert switch(page, "Hard labels").is_checked()
     assert section_shown(page, "em") == "Equations"
+
+
+def test_a_lesson_link_opens_without_the_settings_until_a_student_explores(page, app_url, browser):
+    lesson = f"{app_url}/em?data=iris&k=3&lock=1&sections=responsibilities,equations&step=5"
+    open_lab(page, lesson, "em")
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    assert not sidebar.is_visible(), "no data or parameter controls in a lesson"
+    assert page.get_by_text("Settings chosen for this lesson.").is_visible()
+    bar = page.locator(".st-key-em-section")
+    assert bar.get_by_role("radio").all_inner_texts() == ["Responsibilities", "Equations"]
+    assert page.locator(".st-key-em-player .tl-player").get_attribute("data-step") == "5"
+
+    flip(page, "Explore on my own")
+    sidebar.wait_for(state="visible")
+    assert page.get_by_text("Exploring on your own.").is_visible()
+    assert "Share and export" in bar.get_by_role("radio").all_inner_texts()
+
+    # Unlocked in this browser only: another opening the same link gets the lesson.
+    context, fresh = in_new_browser(browser, lesson)
+    try:
+        open_lab(fresh, lesson, "em")
+        assert not fresh.locator('[data-testid="stSidebar"]').is_visible()
+    finally:
+        context.close()

@@ -258,6 +258,9 @@ def test_the_formula_writes_a_tiny_responsibility_as_the_table_does(page, app_ur
     r = trace.steps[step].responsibilities[0]
     assert r.min() < 1e-6  # tiny: exponent notation, as the grid writes it
     open_page(page, f"{app_url}/em?step={step + 1}")
+    # KaTeX typesets in the browser after the script has finished: wait for the formula.
+    page.wait_for_function("""() => [...document.querySelectorAll('annotation[encoding="application/x-tex"]')]
+                                       .some(a => a.textContent.includes('r_{0,2}'))""")
     tex = " ".join(page.locator('annotation[encoding="application/x-tex"]').all_text_contents())
     for k in (1, 2):
         line = next(part for part in tex.split("\\\\") if part.strip().startswith(f"r_{{0,{k}}} &="))
