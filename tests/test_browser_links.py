@@ -224,3 +224,35 @@ def test_a_lesson_link_opens_without_the_settings_until_a_student_explores(page,
         assert not fresh.locator('[data-testid="stSidebar"]').is_visible()
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("path,lab", [("kmeans", "km"), ("hierarchy", "hc"), ("density", "db"), ("selection", None)])
+def test_every_lab_opens_a_lesson_link_without_its_settings(page, app_url, path, lab):
+    open_page(page, f"{app_url}/{path}?lock=1")
+    if lab:
+        page.locator(f".st-key-{lab}-player .tl-player[data-drawn-step]").wait_for(timeout=60_000)
+    assert not page.locator('[data-testid="stSidebar"]').is_visible()
+    assert page.get_by_text("Settings chosen for this lesson.").is_visible()
+    flip(page, "Explore on my own")
+    page.locator('[data-testid="stSidebar"]').wait_for(state="visible")
+
+
+def test_a_small_upload_travels_in_the_link_to_a_fresh_browser(page, app_url, browser, tmp_path):
+    csv = tmp_path / "mine.csv"
+    csv.write_text("a;b\n" + "\n".join(f"{i % 7},5;{(i * 3) % 11},25" for i in range(50)) + "\n")
+    open_lab(page, f"{app_url}/kmeans", "km")
+    page.get_by_text("Upload a CSV").click()
+    wait_idle(page)
+    page.locator('[data-testid="stSidebar"] [data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv))
+    page.get_by_text("mine.csv: 50 points").wait_for()
+    wait_idle(page)
+    page.wait_for_function("() => location.search.includes('csv=1.')")
+    context, fresh = in_new_browser(browser, page.url)
+    try:
+        open_lab(fresh, page.url, "km")
+        fresh.get_by_text("mine.csv: 50 points").wait_for()
+        assert fresh.get_by_text("from the link").count() == 1
+        assert fresh.locator(".st-key-km-player .tl-player").get_attribute("data-n-steps") == \
+            page.locator(".st-key-km-player .tl-player").get_attribute("data-n-steps")
+    finally:
+        context.close()

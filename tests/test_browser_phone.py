@@ -22,6 +22,16 @@ def test_the_responsibility_formula_fits_a_phone(phone, app_url):
     open_page(phone, app_url + "/em")
     formula = phone.locator(".katex-display").first
     formula.scroll_into_view_if_needed()
+    # Measured once KaTeX has typeset it in its own fonts: until they load, a
+    # fallback font sets the same formula wider.
+    phone.wait_for_function("""() => {
+        const k = document.querySelector('.katex-display > .katex');
+        // the page's phone rule has reached the formula: it is set smaller than its box's text
+        return document.fonts.status === 'loaded' && k && k.querySelector('.katex-html .mtable') &&
+               parseFloat(getComputedStyle(k).fontSize) < parseFloat(getComputedStyle(k.parentElement).fontSize);
+    }""", timeout=20_000)
+    phone.evaluate("document.fonts.ready.then(() => true)")
+    phone.wait_for_timeout(200)
     # the typeset lines' width (.katex itself is a block as wide as the column)
     widths = formula.evaluate(
         "e => [e.querySelector('.katex-html .mtable').getBoundingClientRect().width,"
