@@ -107,3 +107,57 @@ def test_on_a_phone_the_player_and_its_chart_are_on_screen_together(phone, app_u
     assert g_bottom - c_top <= layout["height"], f"controls and chart take {g_bottom - c_top:.0f} px: {layout}"
     cut = phone.evaluate(CUT_TEXT)
     assert not cut, f"cut at 390 x 844 on /{path}: {cut}"
+
+
+# A chart's title, its subplot titles and its notes (annotations placed on the
+# paper, not on data) must not lie on one another.
+OVERLAPS = """() => {
+    const clash = [];
+    const seen = (r) => r.width > 0 && r.height > 0;
+    for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+        const notes = (gd.layout.annotations || []);
+        const boxes = [];
+        for (const t of gd.querySelectorAll('.gtitle')) boxes.push([t.textContent, t.getBoundingClientRect()]);
+        for (const a of gd.querySelectorAll('.annotation')) {
+            const note = notes[+a.getAttribute('data-index')];
+            if (!note || note.xref !== 'paper' || note.yref !== 'paper') continue;
+            const t = a.querySelector('.annotation-text');
+            if (t) boxes.push([t.textContent, t.getBoundingClientRect()]);
+        }
+        for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+            const [s, a] = boxes[i], [u, b] = boxes[j];
+            if (!seen(a) || !seen(b)) continue;
+            const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+            const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+            if (w > 1 && h > 1) clash.push(`${s.slice(0, 40)} | ${u.slice(0, 40)}`);
+        }
+    }
+    return clash;
+}"""
+
+# Pages whose charts hold several panels, and how many charts each draws.
+PANELS = {
+    "em?preset=bishop&section=textbook-figure": 3,
+    "kmeans?section=compare-with-em": 3,
+    "kmeans?section=sigma2-to-0-em-hardens-into-k-means": 4,
+    "hierarchy?section=linkage-comparison": 3,
+    "density?section=side-by-side-with-em-and-k-means": 5,
+    "density?algo=optics": 5,
+    "selection?section=bic-aic": 1,
+}
+
+
+@pytest.mark.parametrize("path", PANELS)
+def test_on_a_phone_subplot_titles_do_not_overlap(phone, app_url, path):
+    open_page(phone, f"{app_url}/{path}")
+    # Every chart drawn (the player's in the browser, the section's by Streamlit).
+    phone.wait_for_function("""(least) => {
+        const charts = [...document.querySelectorAll('.js-plotly-plot')];
+        return charts.length >= least && charts.every(gd => gd._fullLayout && gd.querySelector('.main-svg'));
+    }""", arg=PANELS[path], timeout=60_000)
+    phone.wait_for_timeout(500)
+    clash = phone.evaluate(OVERLAPS)
+    assert not clash, f"overlapping titles at 390 x 844 on /{path}: {clash}"
+    cut = phone.evaluate(CUT_TEXT)
+    assert not cut, f"cut at 390 x 844 on /{path}: {cut}"
+    assert_no_exception(phone)

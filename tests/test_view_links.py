@@ -113,8 +113,8 @@ def test_density_and_selection_sections_travel():
 
 
 @pytest.mark.parametrize("field,value,words", [
-    ("x", "no_such_column", "x='no_such_column' was ignored"),
-    ("section", "nowhere", "section='nowhere' was ignored"),
+    ("x", "no_such_column", "x='no_such_column' was ignored (this data has no such column)"),
+    ("section", "nowhere", "section='nowhere' was ignored (this page has no such section)"),
 ])
 def test_a_view_the_data_or_page_cannot_show_falls_back_with_a_note(field, value, words):
     at = open_lab("em", data="iris", view="columns", **{field: value})
@@ -153,6 +153,16 @@ def test_a_lesson_link_locks_the_settings_until_a_student_explores():
 
     # Explored in this session only: a fresh one opening the same link is locked.
     assert sidebar_hidden(reopened("em", at))
+
+
+def test_the_lesson_banner_mentions_the_player_only_where_there_is_one():
+    def banner(page: str) -> str:
+        at = open_lab(page, lock=1)
+        return next(m.value for m in at.markdown if "Settings chosen for this lesson" in m.value)
+
+    assert "with the player" in banner("kmeans")
+    assert "player" not in banner("selection"), "Choosing k has no player"
+    assert "Explore on my own" in banner("selection")
 
 
 def test_the_share_section_offers_a_plain_and_a_lesson_link():

@@ -458,7 +458,10 @@ def test_small_multiples_clip_to_the_last_iteration_and_say_so(short):
     fig = valid(em.small_multiples(short, (1, 2, 5, 20)))
     texts = [a.text for a in fig.layout.annotations]
     assert texts[:4] == ["start", "L = 1", "L = 2", "L = 3 (last)"]
-    assert any("stopped after 3 iterations" in t and "5, 20" in t for t in texts)
+    # the note wraps to fit a phone: its lines read as one sentence
+    notes = [t.replace("<br>", " ") for t in texts[4:]]
+    assert any("stopped after 3 iterations" in t and "5, 20" in t for t in notes)
+    assert max(len(line) for t in texts[4:] for line in t.split("<br>")) <= 45
     assert len(role(fig, "means")) == 4
 
 

@@ -103,7 +103,7 @@ def open_lab(prefix: str, title: str, params: Sequence[url.Param], *, default_da
     for note in notes:
         st.warning(note, icon="🔗")
     if st.session_state.get(f"{prefix}.lock"):
-        lesson_banner(prefix)
+        lesson_banner(prefix, stepping=any(param.key == player.step_key(prefix) for param in params))
 
 
 # In a lesson the sidebar (the data and the parameters) is not there to open.
@@ -114,8 +114,11 @@ LOCKED_CSS = """<style>
 </style>"""
 
 
-def lesson_banner(prefix: str) -> None:
-    """A lesson link's banner, with the switch that unlocks the settings in this browser only."""
+def lesson_banner(prefix: str, *, stepping: bool = True) -> None:
+    """A lesson link's banner, with the switch that unlocks the settings in this browser only.
+
+    ``stepping`` says whether the page has a player to step through the lesson with.
+    """
     with st.container(border=True, key=f"{prefix}-lesson"):
         text, switch = st.columns([3, 1], vertical_alignment="center")
         explore = switch.toggle("Explore on my own", key=f"{prefix}.explore", persist_state="session",
@@ -124,8 +127,8 @@ def lesson_banner(prefix: str) -> None:
             text.markdown("**Exploring on your own.** The data and parameters are in the sidebar; "
                           "the lesson's link still opens the settings chosen for it.")
         else:
-            text.markdown("**Settings chosen for this lesson.** Step through them with the player; "
-                          "switch on *Explore on my own* to change them.")
+            how = "Step through them with the player; switch" if stepping else "Switch"
+            text.markdown(f"**Settings chosen for this lesson.** {how} on *Explore on my own* to change them.")
             st.html(LOCKED_CSS)
 
 
@@ -274,12 +277,12 @@ def _from_link(prefix: str, name: str, value: Any) -> bool:
     return value is not None and str(asked.get(name)) in (str(value), section_slug(str(value)))
 
 
-def _unusable(prefix: str, name: str, value: Any, label: str, instead: str) -> None:
-    """The link's note (once) for a view choice this data or page cannot show."""
+def _unusable(prefix: str, name: str, value: Any, why: str, instead: str) -> None:
+    """The link's note (once) for a view choice this data or page cannot show, and ``why``."""
     noted = st.session_state.setdefault(f"{prefix}.url_noted", set())
     if _from_link(prefix, name, value) and (name, str(value)) not in noted:
         noted.add((name, str(value)))
-        st.warning(f"The link's {name}={value!r} was ignored (this data has no such {label}); "
+        st.warning(f"The link's {name}={value!r} was ignored ({why}); "
                    f"showing {instead} instead.", icon="🔗")
 
 
@@ -301,13 +304,13 @@ def axes_picker(prefix: str, columns: Sequence[str]) -> tuple[int, int] | str:
         return "pca"
     xkey, ykey = f"{prefix}.xcol", f"{prefix}.ycol"
     if st.session_state.get(xkey) not in columns:
-        _unusable(prefix, "x", st.session_state.get(xkey), "column", repr(columns[0]))
+        _unusable(prefix, "x", st.session_state.get(xkey), "this data has no such column", repr(columns[0]))
         st.session_state[xkey] = columns[0]
     x = c2.selectbox("x", columns, key=xkey, persist_state="session")
     others = [c for c in columns if c != x]
     if st.session_state.get(ykey) not in others:
         if st.session_state.get(ykey) != x:
-            _unusable(prefix, "y", st.session_state.get(ykey), "column", repr(others[0]))
+            _unusable(prefix, "y", st.session_state.get(ykey), "this data has no such column", repr(others[0]))
         st.session_state[ykey] = others[0]
     y = c3.selectbox("y", others, key=ykey, persist_state="session")
     return columns.index(x), columns.index(y)
@@ -346,7 +349,7 @@ def section_picker(prefix: str, sections: Sequence[str]) -> str:
         # A link names a section by its slug; one this page does not have falls back to the first.
         by_slug = {section_slug(name): name for name in sections}
         if chosen is not None and chosen not in by_slug:
-            _unusable(prefix, "section", chosen, "section on this page", f"“{sections[0]}”")
+            _unusable(prefix, "section", chosen, "this page has no such section", f"“{sections[0]}”")
         st.session_state[key] = by_slug.get(chosen, sections[0])
     return st.segmented_control(
         "Show", list(sections), key=key, required=True, label_visibility="collapsed", persist_state="session"

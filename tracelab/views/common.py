@@ -38,6 +38,7 @@ __all__ = [
     "format_count",
     "nice_dtick",
     "off_axis_note",
+    "panel_grid",
     "pca_axes",
     "project_covariances",
     "project_points",
@@ -315,6 +316,43 @@ def ellipse(
     circle = np.stack([np.cos(t), np.sin(t)])  # (2, n_points)
     pts = mean[:, None] + (vecs * radii) @ circle
     return pts[0], pts[1]
+
+
+def panel_grid(n_panels: int, ncols: int, *, panel_px: int, row_gap_px: int,
+               col_gap: float = 0.03) -> tuple[list[tuple[list[float], list[float]]], int]:
+    """Small multiples in rows of ``ncols``, filled row by row from the top.
+
+    Rows rather than one long row: on a phone four panels side by side leave
+    about 70 px each, too narrow for their titles.
+
+    Parameters
+    ----------
+    n_panels, ncols : int
+    panel_px : int
+        Each row's height in pixels.
+    row_gap_px : int
+        Pixels between rows: room for the row above's tick labels and axis
+        title and the row below's panel titles.
+    col_gap : float
+        Fraction of the width between columns.
+
+    Returns
+    -------
+    domains, plot_px
+        Panel ``c``'s (x domain, y domain) in paper fractions, and the height
+        in pixels of the area they fill (the figure's height less its margins).
+    """
+    ncols = max(1, min(ncols, n_panels))
+    nrows = -(-n_panels // ncols)
+    plot_px = nrows * panel_px + (nrows - 1) * row_gap_px
+    width = (1.0 - col_gap * (ncols - 1)) / ncols
+    domains = []
+    for c in range(n_panels):
+        row, col = divmod(c, ncols)
+        top = 1.0 - row * (panel_px + row_gap_px) / plot_px
+        x0 = col * (width + col_gap)
+        domains.append(([x0, min(1.0, x0 + width)], [max(0.0, top - panel_px / plot_px), top]))
+    return domains, plot_px
 
 
 def pca_axes(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -24,6 +24,7 @@ Conventions
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -52,6 +53,7 @@ from tracelab.views.common import (
     ellipse,
     figure,
     format_count,
+    panel_grid,
     pca_axes,
     project_covariances,
     project_points,
@@ -965,16 +967,16 @@ def small_multiples(
     Returns
     -------
     plotly Figure
-        One row of panels, the first titled "start", then "L = 1", ... (the
+        Rows of panels (three to a row; four as two by two), the first titled "start", then "L = 1", ... (the
         titles are the first annotations, in panel order); every panel has the
         same axis ranges. Panel ``c`` (from 1) draws on axes ``x{c}``/``y{c}``
         (``x``/``y`` for the first).
     """
     panels, note = _small_multiple_panels(trace, iterations)
-    ncols = len(panels)
-    gap = 0.025
-    width = (1.0 - gap * (ncols - 1)) / ncols
-    domains = [[c * (width + gap), c * (width + gap) + width] for c in range(ncols)]
+    # rows of three (Bishop's figure is two rows of three), four as two by two
+    ncols = 2 if len(panels) == 4 else 3
+    domains, plot_px = panel_grid(len(panels), ncols, panel_px=220, row_gap_px=75, col_gap=0.04)
+    ncols = min(ncols, len(panels))
     n = trace.X.shape[0]
     traces: list[dict] = []
     if trace.X.shape[1] == 1:
@@ -998,31 +1000,38 @@ def small_multiples(
             for tr in _scatter_traces(ctx, s, show_paths=False, showlegend=c == 0, point_size=5):
                 traces.append(_on_axes(tr, c))
     layout: dict[str, Any] = {}
-    for c in range(ncols):
+    for c, (dom_x, dom_y) in enumerate(domains):
         sfx = "" if c == 0 else str(c + 1)
-        layout[f"xaxis{sfx}"] = {"domain": domains[c], "anchor": f"y{sfx}", "range": xr,
+        first_col = c % ncols == 0
+        layout[f"xaxis{sfx}"] = {"domain": dom_x, "anchor": f"y{sfx}", "range": xr,
                                  "zeroline": False, "title": {"text": _esc(xlabel)}}
-        layout[f"yaxis{sfx}"] = {"domain": [0, 1], "anchor": f"x{sfx}", "range": yr,
-                                 "zeroline": False, "showticklabels": c == 0}
+        layout[f"yaxis{sfx}"] = {"domain": dom_y, "anchor": f"x{sfx}", "range": yr,
+                                 "zeroline": False, "showticklabels": first_col,
+                                 "title": {"text": _esc(ylabel)} if first_col else None}
         if trace.X.shape[1] > 1:
             # Ellipses: one unit as long on x as on y in every panel.
             layout[f"xaxis{sfx}"]["constrain"] = "domain"
             layout[f"yaxis{sfx}"].update(equal_scale(f"x{sfx}"))
-        if c == 0:
-            layout["yaxis"]["title"] = {"text": _esc(ylabel)}
-        else:
+        if c > 0:
             layout[f"yaxis{sfx}"]["matches"] = "y"
             layout[f"xaxis{sfx}"]["matches"] = "x"
-    annotations = [_subplot_title(t, sum(domains[c]) / 2, 1.0) for c, (_, t) in enumerate(panels)]
+    annotations = [{**_subplot_title(t, sum(domains[c][0]) / 2, domains[c][1][1]), "font": {"size": 13}}
+                   for c, (_, t) in enumerate(panels)]
     notes = [note] if note else []
     if len(idx) < n:
         notes.append(_cap_note(len(idx), n) + " in each panel")
     if notes:
-        annotations.append(_note("<br>".join(notes), x=0, y=-0.3, xanchor="left", yanchor="top"))
+        # a line each, wrapped: a phone-wide chart holds about 45 characters
+        # (no break inside "L = 20")
+        lines = [textwrap.fill(text.replace(" = ", "\u00a0=\u00a0"), 45).replace("\n", "<br>").replace("\u00a0", " ")
+                 for text in notes]
+        annotations.append({**_note("<br>".join(lines), x=0, y=-60 / plot_px, xanchor="left", yanchor="top"),
+                            "align": "left"})
+    n_lines = sum(line.count("<br>") + 1 for line in lines) if notes else 0
     layout.update({
-        "height": 360,
-        "margin": {"l": 60, "r": 20, "t": 70, "b": 110 if notes else 60},
-        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.12, "xanchor": "right", "x": 1},
+        "height": plot_px + 70 + 60 + 16 * n_lines + (10 if notes else 0),
+        "margin": {"l": 60, "r": 20, "t": 70, "b": 60 + 16 * n_lines + (10 if notes else 0)},
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1 + 38 / plot_px, "xanchor": "right", "x": 1},
         "annotations": annotations,
         "uirevision": "em-small-multiples",
         "hovermode": "closest",
@@ -1031,7 +1040,7 @@ def small_multiples(
 
 
 def _on_axes(tr: dict, c: int) -> dict:
-    """Put a trace on panel ``c`` (0-based) of a 1-row grid."""
+    """Put a trace on panel ``c`` (0-based) of a grid of panels."""
     if c == 0:
         return tr
     return {**tr, "xaxis": f"x{c + 1}", "yaxis": f"y{c + 1}"}

@@ -1314,7 +1314,7 @@ def linkage_comparison(
     columns : sequence of str, optional
         Feature names for the scatter row (default the Dataset's, else ``x1, ...``).
     linkages : sequence of str
-        One panel each (1 row for up to 4, else rows of 4).
+        One panel each, two to a row (four side by side leave a phone about 70 px each).
     k : int or None, default 3
         Colour each tree cut into ``k`` clusters; with 2+ features, a row of
         small scatters under the dendrograms shows those clusters (where single
@@ -1369,12 +1369,14 @@ def linkage_comparison(
     if k is not None and not (isinstance(k, (int, np.integer)) and 1 <= k <= n):
         raise ValueError(f"k should be a whole number between 1 and the number of points ({n}), but got {k!r}")
     npan = len(linkages)
-    ncols = min(4, npan)
+    ncols = min(2, npan)
     nrows_d = -(-npan // ncols)
     nrows = nrows_d * (2 if show_points else 1)
-    gapx, gapy = 0.04, 0.12
+    # rows of 230 px with 95 px between them (tick labels, axis titles, the next titles)
+    plot_px = 230 * nrows + 95 * (nrows - 1)
+    gapx, gapy = 0.06, 95 / plot_px
     wx = (1 - gapx * (ncols - 1)) / ncols
-    hy = (1 - gapy * (nrows - 1)) / nrows
+    hy = 230 / plot_px
     traces: list[dict] = []
     layout: dict[str, Any] = {}
     annotations: list[dict] = []
@@ -1441,10 +1443,11 @@ def linkage_comparison(
         notes.append(f"each tree shows its last {truncate_above - 1} merges of {format_count(n - 1)}")
     if notes:
         # a line each: side by side they ran past the right edge of a laptop-wide chart
-        annotations.append({**_note("<br>".join(notes), x=0.0, y=-0.08, xanchor="left", yanchor="top"), "align": "left"})
+        annotations.append({**_note("<br>".join(notes), x=0.0, y=-50 / plot_px, xanchor="left", yanchor="top"),
+                            "align": "left"})
     layout.update({
         "annotations": annotations,
-        "height": 300 * nrows + 40 + 16 * len(notes),
+        "height": plot_px + 50 + 60 + 16 * len(notes),
         "margin": {"l": 60, "r": 20, "t": 50, "b": 60 + 16 * len(notes)},
         "showlegend": False,
         "hovermode": "closest",

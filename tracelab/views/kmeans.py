@@ -53,6 +53,7 @@ from tracelab.views.common import (
     current_step_shapes,
     figure,
     format_count,
+    panel_grid,
     project_points,
     subsample,
 )
@@ -1320,7 +1321,7 @@ def hardening(
     Returns
     -------
     plotly Figure
-        One panel per σ² (panel c on ``x{c}``/``y{c}``, the first on ``x``/``y``),
+        One panel per σ², two to a row (panel c on ``x{c}``/``y{c}``, the first on ``x``/``y``),
         each with "points" (blended responsibilities under the final
         parameters), one 1σ "ellipse" per Gaussian and the "means"; titled
         ``"σ² = 0.5<br>max r 0.87"`` (the mean largest responsibility; with
@@ -1341,10 +1342,10 @@ def hardening(
     yr = axis_range(*[np.asarray(c.yrange) for c in ctxs], margin=0.0)
     xr, yr, xa, ya, aspect_note = scaled_axes(xr, yr, equal_aspect,
                                             (_esc(ctxs[0].plane.xlabel), _esc(ctxs[0].plane.ylabel)))
-    ncols = len(items)
-    gap = 0.03
-    width = (1.0 - gap * (ncols - 1)) / ncols
-    doms = [[c * (width + gap), c * (width + gap) + width] for c in range(ncols)]
+    # two by two: four panels side by side leave a phone about 70 px each
+    ncols = 2
+    n_lines = 3 if kmeans_trace is not None else 2
+    grid, plot_px = panel_grid(len(items), ncols, panel_px=240, row_gap_px=50 + 16 * n_lines, col_gap=0.06)
     traces: list[dict] = []
     titles, hards, agrees = [], [], []
     for c, ((var, t), ctx) in enumerate(zip(items, ctxs)):
@@ -1352,7 +1353,6 @@ def hardening(
         resp = _final_resp(t)
         h = float(resp.max(axis=1).mean())
         hards.append(h)
-        # short lines: four panels side by side on a phone leave about 70 px each
         title = f"σ² = {var:g}<br>max r {h:.2f}"
         if kmeans_trace is not None:
             a = agreement_with_kmeans(t, kmeans_trace)
@@ -1365,28 +1365,30 @@ def hardening(
         panel.append(_em._means_trace(ctx, last))
         traces += [_em._on_axes(tr, c) for tr in panel]
     layout: dict[str, Any] = {}
-    for c in range(ncols):
+    for c, (dom_x, dom_y) in enumerate(grid):
         sfx = "" if c == 0 else str(c + 1)
-        layout[f"xaxis{sfx}"] = {"domain": doms[c], "anchor": f"y{sfx}", "range": xr, "zeroline": False,
+        first_col = c % ncols == 0
+        layout[f"xaxis{sfx}"] = {"domain": dom_x, "anchor": f"y{sfx}", "range": xr, "zeroline": False,
                                  "showgrid": False, "title": {"text": _esc(ctxs[0].plane.xlabel)}, **xa}
-        layout[f"yaxis{sfx}"] = {"domain": [0, 1], "anchor": f"x{sfx}", "range": yr, "zeroline": False,
-                                 "showgrid": False, "showticklabels": c == 0,
+        layout[f"yaxis{sfx}"] = {"domain": dom_y, "anchor": f"x{sfx}", "range": yr, "zeroline": False,
+                                 "showgrid": False, "showticklabels": first_col,
+                                 "title": {"text": _esc(ctxs[0].plane.ylabel)} if first_col else None,
                                  **({**ya, "scaleanchor": f"x{sfx}"} if ya else {})}
-    layout["yaxis"]["title"] = {"text": _esc(ctxs[0].plane.ylabel)}
-    annotations = [{**_em._subplot_title(tt, sum(doms[c]) / 2, 1.0), "font": {"size": 11}}
+    annotations = [{**_em._subplot_title(tt, sum(grid[c][0]) / 2, grid[c][1][1]), "font": {"size": 12}}
                    for c, tt in enumerate(titles)]
     notes = [aspect_note] if aspect_note else []
     if len(ctxs[0].idx) < ctxs[0].n:
         notes.append(_em._cap_note(len(ctxs[0].idx), ctxs[0].n) + " in each panel")
     if notes:
-        annotations.append(_note(" · ".join(notes), x=0.0, y=-0.2, xanchor="left", yanchor="top"))
-    n_lines = 3 if kmeans_trace is not None else 2
+        annotations.append({**_note("<br>".join(notes), x=0.0, y=-55 / plot_px, xanchor="left", yanchor="top"),
+                            "align": "left"})
     meta: dict[str, Any] = {"variances": [v for v, _ in items], "hardness": hards}
     if kmeans_trace is not None:
         meta["agreement"] = agrees
+    top, bottom = 18 * n_lines + 16, 55 + 16 * len(notes)
     layout.update({
-        "height": 380,
-        "margin": {"l": 60, "r": 20, "t": 22 * n_lines + 20, "b": 90 if notes else 55},
+        "height": plot_px + top + bottom,
+        "margin": {"l": 60, "r": 20, "t": top, "b": bottom},
         "annotations": annotations,
         "showlegend": False,
         "uirevision": "em-hardening",
