@@ -8,6 +8,8 @@ cookies or storage), and the same choices are shown there.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 
 from tests.test_browser import open_page, wait_idle, wait_python
@@ -48,10 +50,16 @@ def section_shown(page, prefix: str) -> str:
     return page.locator(f".st-key-{prefix}-section button[aria-checked='true']").inner_text().strip()
 
 
-def in_new_browser(browser, url: str):
-    """The link opened in a fresh context: nothing shared with the page that wrote it."""
+@contextmanager
+def in_new_browser(browser, url: str, lab: str):
+    """The link opened in a fresh context (nothing shared with the page that wrote it), its player drawn."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    return context, context.new_page()
+    try:
+        fresh = context.new_page()
+        open_lab(fresh, url, lab)
+        yield fresh
+    finally:
+        context.close()
 
 
 def test_the_em_view_comes_back_from_its_link(page, app_url, browser):
@@ -62,6 +70,7 @@ def test_the_em_view_comes_back_from_its_link(page, app_url, browser):
     for label in ("Hard labels", "Highlight uncertain points"):
         flip(page, label)
     ctl(page, "em", "speed").select_option("10")
+    wait_idle(page)  # the speed reaches Python (and the link) before the steps
     for _ in range(3):
         ctl(page, "em", "next").click()
     wait_drawn(page, "em", 4)
@@ -74,9 +83,7 @@ def test_the_em_view_comes_back_from_its_link(page, app_url, browser):
     page.wait_for_function("() => location.search.includes('section=equations')")
     url = page.url
 
-    context, fresh = in_new_browser(browser, url)
-    try:
-        open_lab(fresh, url, "em")
+    with in_new_browser(browser, url, "em") as fresh:
         wait_python(fresh, "em")
         assert shown_choice(fresh, "em.projection") == "Two columns"
         assert shown_choice(fresh, "em.xcol") == "petal_length"
@@ -93,8 +100,6 @@ def test_the_em_view_comes_back_from_its_link(page, app_url, browser):
         fresh.locator(".st-key-em-section").get_by_text("Responsibilities").click()
         wait_idle(fresh)
         assert fresh.get_by_label("Point (click one on the chart, or pick its index)").input_value() == "17"
-    finally:
-        context.close()
 
 
 def test_the_kmedoids_switches_and_section_come_back_from_the_link(page, app_url, browser):
@@ -104,15 +109,11 @@ def test_the_kmedoids_switches_and_section_come_back_from_the_link(page, app_url
     page.locator(".st-key-km-section").get_by_text("σ² → 0: EM hardens into k-means").click()
     wait_idle(page)
     page.wait_for_function("() => location.search.includes('section=sigma2-to-0')")
-    context, fresh = in_new_browser(browser, page.url)
-    try:
-        open_lab(fresh, page.url, "km")
+    with in_new_browser(browser, page.url, "km") as fresh:
         assert not switch(fresh, "Shade regions").is_checked()
         assert not switch(fresh, "Assignment lines").is_checked()
         assert switch(fresh, "Ball around medoid 1").is_checked()
         assert section_shown(fresh, "km") == "σ² → 0: EM hardens into k-means"
-    finally:
-        context.close()
 
 
 def test_the_hierarchy_cut_by_height_comes_back_from_the_link(page, app_url, browser):
@@ -130,15 +131,11 @@ def test_the_hierarchy_cut_by_height_comes_back_from_the_link(page, app_url, bro
     page.locator(".st-key-hc-section").get_by_text("Distance matrix").click()
     wait_idle(page)
     page.wait_for_function("() => location.search.includes('section=distance-matrix')")
-    context, fresh = in_new_browser(browser, page.url)
-    try:
-        open_lab(fresh, page.url, "hc")
+    with in_new_browser(browser, page.url, "hc") as fresh:
         assert widget(fresh, "hc.cut_height").get_by_role("slider").get_attribute("aria-valuenow") == height
         assert fresh.get_by_label("k at the cut").input_value() == k
         assert switch(fresh, "Colour points by the cut").is_checked()
         assert section_shown(fresh, "hc") == "Distance matrix"
-    finally:
-        context.close()
 
 
 def test_the_density_and_choosing_k_sections_come_back_from_their_links(page, app_url, browser):
@@ -153,15 +150,11 @@ def test_the_density_and_choosing_k_sections_come_back_from_their_links(page, ap
     page.get_by_text("AIC", exact=True).click()
     wait_idle(page)
     page.wait_for_function("() => location.search.includes('criterion=aic')")
-    context, fresh = in_new_browser(browser, density_url)
-    try:
-        open_lab(fresh, density_url, "db")
+    with in_new_browser(browser, density_url, "db") as fresh:
         assert section_shown(fresh, "db") == "Share and export"
         open_page(fresh, page.url)
         assert section_shown(fresh, "ck") == "BIC / AIC"
         assert fresh.get_by_role("radio", name="AIC", exact=True).is_checked()
-    finally:
-        context.close()
 
 
 def go_to_page(page, title: str) -> None:
@@ -191,6 +184,7 @@ def test_going_to_another_page_and_back_resets_nothing(page, app_url, tmp_path):
     flip(page, "Hard labels")
     page.locator(".st-key-em-section").get_by_text("Equations").click()
     wait_idle(page)
+    assert not switch(page, "Standardise columns").is_checked() and switch(page, "Hard labels").is_checked()
 
     go_to_page(page, "k-means and k-medoids")
     go_to_page(page, "EM for Gaussian mixtures")
@@ -218,12 +212,8 @@ def test_a_lesson_link_opens_without_the_settings_until_a_student_explores(page,
     assert "Share and export" in bar.get_by_role("radio").all_inner_texts()
 
     # Unlocked in this browser only: another opening the same link gets the lesson.
-    context, fresh = in_new_browser(browser, lesson)
-    try:
-        open_lab(fresh, lesson, "em")
+    with in_new_browser(browser, lesson, "em") as fresh:
         assert not fresh.locator('[data-testid="stSidebar"]').is_visible()
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("path,lab", [("kmeans", "km"), ("hierarchy", "hc"), ("density", "db"), ("selection", None)])
@@ -247,12 +237,8 @@ def test_a_small_upload_travels_in_the_link_to_a_fresh_browser(page, app_url, br
     page.get_by_text("mine.csv: 50 points").wait_for()
     wait_idle(page)
     page.wait_for_function("() => location.search.includes('csv=1.')")
-    context, fresh = in_new_browser(browser, page.url)
-    try:
-        open_lab(fresh, page.url, "km")
+    with in_new_browser(browser, page.url, "km") as fresh:
         fresh.get_by_text("mine.csv: 50 points").wait_for()
         assert fresh.get_by_text("from the link").count() == 1
         assert fresh.locator(".st-key-km-player .tl-player").get_attribute("data-n-steps") == \
             page.locator(".st-key-km-player .tl-player").get_attribute("data-n-steps")
-    finally:
-        context.close()

@@ -141,8 +141,9 @@ def parse_query(params: Sequence[Param], query: Mapping[str, str]) -> tuple[dict
     return values, notes
 
 
-# The query string this session last wrote: reruns see their own writes, not new links.
+# The query strings this session wrote lately: reruns see their own writes, not new links.
 _WRITTEN = "_url_written"
+_WRITTEN_KEPT = 16
 
 
 def load_into_state(params: Sequence[Param], flag_key: str) -> list[str]:
@@ -159,7 +160,7 @@ def load_into_state(params: Sequence[Param], flag_key: str) -> list[str]:
     """
     current = st.query_params.to_dict()
     if flag_key in st.session_state and (
-        not current or current == st.session_state.get(_WRITTEN) or current == st.session_state[flag_key]
+        not current or current in st.session_state.get(_WRITTEN, ()) or current == st.session_state[flag_key]
     ):
         return []
     st.session_state[flag_key] = current
@@ -184,7 +185,11 @@ def write(params: Sequence[Param], values: Mapping[str, Any]) -> None:
         value = values.get(p.key)
         if value is not None:
             wanted[p.name] = p.format(value)
-    st.session_state[_WRITTEN] = wanted
+    # The last few queries written, not only the last: a rerun the browser asked for
+    # before an earlier run's query reached its address bar carries that older query,
+    # which must not be taken for a new link (it would undo the student's last change).
+    written = [q for q in st.session_state.get(_WRITTEN, ()) if q != wanted][-(_WRITTEN_KEPT - 1):]
+    st.session_state[_WRITTEN] = [*written, wanted]
     current = st.query_params.to_dict()
     if current != wanted:
         st.query_params.from_dict(wanted)
