@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sklearn.cluster import KMeans
 
 from tracelab import kmeans
-from tracelab.arrays import digest
+from tracelab.arrays import digest, label_dtype
 from tracelab.data import Dataset
 from tracelab.kmeans import (
     INITS,
@@ -358,7 +358,7 @@ def test_labels_are_compact():
     X = blobs(300, 2, 3, seed=8)
     assert trace_kmeans(X, 3, seed=0).steps[0].labels.dtype == np.int8
     assert trace_kmeans(X, 200, seed=0, max_iter=1).steps[0].labels.dtype == np.int16
-    assert kmeans._label_dtype(127) == np.int8 and kmeans._label_dtype(129) == np.int16
+    assert label_dtype(127) == np.int8 and label_dtype(129) == np.int16
 
 
 def test_iter_kmeans_yields_the_trace_steps_and_returns_the_outcome():

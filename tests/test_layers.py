@@ -83,3 +83,38 @@ def test_the_public_api_is_at_the_top_of_the_package():
     X = tracelab.datasets.load("old_faithful").X
     trace = tracelab.trace_kmeans(X, n_clusters=2, seed=0)
     assert isinstance(trace, tracelab.Trace) and trace.steps[-1].inertia <= trace.steps[0].inertia
+
+
+def _private_reaches(source: str) -> set[str]:
+    """Another tracelab module's private names a source uses: ``from m import _x`` or ``m._x``."""
+    import ast
+
+    tree = ast.parse(source)
+    modules, reached = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tracelab"):
+            for alias in node.names:
+                if alias.name.startswith("_") and not alias.name.startswith("__"):
+                    reached.add(f"{node.module}.{alias.name}")
+                elif alias.name[:1].islower():
+                    modules.add(alias.asname or alias.name)  # possibly a module: from tracelab import kmeans
+        elif isinstance(node, ast.Import):
+            modules.update(a.asname or a.name for a in node.names if a.name.startswith("tracelab"))
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules
+                and node.attr.startswith("_") and not node.attr.startswith("__")):
+            reached.add(f"{node.value.id}.{node.attr}")
+    return reached
+
+
+def test_the_check_sees_a_private_reach():
+    assert _private_reaches("from tracelab.kmeans import _rows, lloyd\n") == {"tracelab.kmeans._rows"}
+    assert _private_reaches("from tracelab import kmeans as km\nkm._rows([1])\n") == {"km._rows"}
+    assert _private_reaches("from tracelab.words import rows as _rows\n_rows([1])\n") == set()
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "tracelab").glob("*.py")), ids=lambda p: p.name)
+def test_no_engine_reaches_into_another_modules_private_names(path):
+    # What engines share lives in shared modules under public names (tracelab.words,
+    # tracelab.arrays, tracelab._validate), not in one engine's private helpers.
+    assert _private_reaches(path.read_text(encoding="utf-8")) == set()

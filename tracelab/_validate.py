@@ -109,6 +109,14 @@ def check_k(value, n: int, unit: str, name: str = "n_clusters") -> int:
     return k
 
 
+def check_labels(labels: Any, k: int, name: str = "labels") -> None:
+    """Refuse cluster labels that are not a 1-D array of whole numbers in 0..k-1."""
+    if not isinstance(labels, np.ndarray) or labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise ValueError(f"{name} should be a 1-D array of whole numbers")
+    if labels.size and not 0 <= labels.min() <= labels.max() < k:
+        raise ValueError(f"{name} should be between 0 and {k - 1}")
+
+
 def check_seed(seed):
     """None, or a whole number at least 0."""
     return None if seed is None else number("seed", seed, integer=True, minimum=0)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["freeze", "digest"]
+__all__ = ["freeze", "freeze_in_place", "digest", "label_dtype"]
 
 
 def freeze(a: Any, dtype: Any = None) -> np.ndarray:
@@ -59,3 +59,20 @@ def digest(X: np.ndarray) -> str:
     h.update(f"{X.dtype.str}{X.shape}".encode())
     h.update(X.tobytes())
     return h.hexdigest()[:16]
+
+
+def label_dtype(k: int) -> np.dtype:
+    """The smallest signed integer type holding 0..k-1 (and -1)."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if k - 1 <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return np.dtype(np.int64)
+
+
+def freeze_in_place(state: dict[str, Any]) -> None:
+    """Make the arrays among a snapshot's unpickled fields read-only, without copying them."""
+    # Unpickled arrays are fresh, so they can be made read-only in place; freezing by
+    # copy would give every step its own copy of the label arrays the steps share.
+    for value in state.values():
+        if isinstance(value, np.ndarray) and value.flags.writeable:
+            value.flags.writeable = False

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from tracelab.arrays import digest, freeze
+from tracelab.words import plural as _plural
 
 __all__ = [
     "Dataset",
@@ -967,10 +968,6 @@ def _show(value: str, limit: int = 40) -> str:
 def _show_names(names: list[str], limit: int = 8) -> str:
     shown = ", ".join(_show(n) for n in names[:limit])
     return shown if len(names) <= limit else f"{shown}, … ({len(names)} in all)"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _was(n: int) -> str:

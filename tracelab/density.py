@@ -58,7 +58,12 @@ from tracelab._validate import check_trace_data as _check_trace_data
 from tracelab._validate import number as _number
 from tracelab._validate import one_of as _one_of
 from tracelab._validate import trace_problem as _trace_problem
-from tracelab.kmeans import _label_dtype, _num, _points, _rows
+from tracelab.arrays import freeze_in_place as _freeze_in_place
+from tracelab.arrays import label_dtype as _label_dtype
+from tracelab.words import num as _num
+from tracelab.words import plural as _plural
+from tracelab.words import points as _points
+from tracelab.words import rows as _rows
 from tracelab.arrays import freeze
 from tracelab.trace import Snapshot, Trace, collect
 
@@ -215,14 +220,6 @@ def _check_size(n: int, what: str, limit: int = MAX_POINTS, hint: str = "") -> N
 # ---------------------------------------------------------------------------
 
 
-def _freeze_in_place(state: dict[str, Any]) -> None:
-    # Unpickled arrays are fresh, so they are made read-only in place: freezing by copy
-    # would give every step its own copy of the arrays steps share.
-    for value in state.values():
-        if isinstance(value, np.ndarray) and value.flags.writeable:
-            value.flags.writeable = False
-
-
 def _is_int(x: Any) -> bool:
     return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
 
@@ -373,10 +370,6 @@ def _validate_dbscan(X, eps, min_samples, metric, group) -> _DBSCANConfig:
         hint=" (it counts the point itself)",
     )
     return _DBSCANConfig(X, eps, min_samples, _check_metric(metric), _check_group(group))
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _cluster_name(c: int) -> str:

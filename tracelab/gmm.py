@@ -69,6 +69,7 @@ from tracelab._validate import one_of as _one_of
 from tracelab.kmeans import kmeans_plusplus, lloyd
 from tracelab.arrays import freeze
 from tracelab.trace import Snapshot, Trace, collect
+from tracelab.words import num as _num
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -846,15 +847,6 @@ class EMSnapshot(Snapshot):
 # ---------------------------------------------------------------------------
 # Messages
 # ---------------------------------------------------------------------------
-
-
-def _num(x: float, sig: int = 2) -> str:
-    x = float(x)
-    if x == 0:
-        return "0"
-    if abs(x) >= 10**sig:
-        return f"{x:.0f}"
-    return f"{x:.{sig}g}"
 
 
 def _ll_pair(a: float, b: float) -> tuple[str, str]:

@@ -57,6 +57,8 @@ from tracelab._validate import check_step_kind as _check_step_kind
 from tracelab._validate import number as _number
 from tracelab._validate import trace_problem as _trace_problem
 from tracelab.arrays import freeze
+from tracelab.arrays import freeze_in_place as _freeze_in_place
+from tracelab.words import plural as _plural
 from tracelab.trace import Snapshot, Trace, collect
 
 __all__ = [
@@ -332,13 +334,6 @@ def select_clusters(condensed: np.ndarray, stability: np.ndarray) -> _Selection:
 # ---------------------------------------------------------------------------
 
 
-def _freeze_in_place(state: dict[str, Any]) -> None:
-    # Unpickled arrays are fresh: make them read-only in place rather than copy them.
-    for value in state.values():
-        if isinstance(value, np.ndarray) and value.flags.writeable:
-            value.flags.writeable = False
-
-
 def _check_table(name: str, a: Any, cols: int) -> None:
     if a is not None and not (isinstance(a, np.ndarray) and a.ndim == 2 and a.shape[1] == cols):
         raise ValueError(f"{name} should be None or a 2-D array with {cols} columns")
@@ -456,10 +451,6 @@ def _num(x: float, sig: int = 3) -> str:
     if x == 0:
         return "0"
     return f"{x:.{sig}g}"
-
-
-def _plural(k: int, word: str, many: str | None = None) -> str:
-    return f"{k} {word}" if k == 1 else f"{k} {many or word + 's'}"
 
 
 def _ids(ids) -> str:

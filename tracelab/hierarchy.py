@@ -74,6 +74,7 @@ from tracelab._validate import is_real as _is_real
 from tracelab._validate import number as _number
 from tracelab._validate import one_of as _one_of
 from tracelab._validate import trace_problem as _trace_problem
+from tracelab.words import num as _num
 from tracelab.arrays import freeze
 from tracelab.trace import Snapshot, Trace, collect
 
@@ -127,18 +128,6 @@ _SHOWN = 5
 # ---------------------------------------------------------------------------
 # Small formatting helpers
 # ---------------------------------------------------------------------------
-
-
-def _num(x: float, sig: int = 2) -> str:
-    """A short number: ``sig`` significant digits, no exponent below 10**sig."""
-    x = float(x)
-    if x == 0:
-        return "0"
-    if not math.isfinite(x):
-        return str(x)
-    if abs(x) >= 10**sig:
-        return f"{x:.0f}" if abs(x) < 1e9 else f"{x:.{sig}g}"
-    return f"{x:.{sig}g}"
 
 
 def _pair(a: float, b: float) -> tuple[str, str]:

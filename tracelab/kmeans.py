@@ -76,6 +76,17 @@ from tracelab._validate import check_seed as _check_seed
 from tracelab._validate import number as _number
 from tracelab._validate import one_of as _one_of
 from tracelab.arrays import freeze
+from tracelab.words import change as _change
+from tracelab.words import changed as _changed
+from tracelab.words import clusters as _clusters
+from tracelab.words import num as _num
+from tracelab.words import points as _points
+from tracelab.words import rows as _rows
+from tracelab.words import sizes as _sizes
+from tracelab.words import value as _value
+from tracelab.arrays import freeze_in_place as _freeze_in_place
+from tracelab.arrays import label_dtype as _label_dtype
+from tracelab._validate import check_labels as _check_labels
 from tracelab.trace import Snapshot, Trace, collect
 
 __all__ = [
@@ -122,106 +133,6 @@ def max_samples(n_features: int, n_clusters: int, max_iter: int, budget: float |
 _BLOCK = 1 << 16
 
 
-def _label_dtype(k: int) -> np.dtype:
-    """The smallest signed integer type holding 0..k-1 (and -1)."""
-    for dtype in (np.int8, np.int16, np.int32):
-        if k - 1 <= np.iinfo(dtype).max:
-            return np.dtype(dtype)
-    return np.dtype(np.int64)
-
-
-# ---------------------------------------------------------------------------
-# Messages shared with tracelab.kmedoids
-# ---------------------------------------------------------------------------
-
-
-def _num(x: float, sig: int = 2) -> str:
-    """A short number: ``sig`` significant digits, no exponent below 10**sig."""
-    x = float(x)
-    if x == 0:
-        return "0"
-    if abs(x) >= 10**sig:
-        return f"{x:.0f}" if abs(x) < 1e9 else f"{x:.{sig}g}"
-    return f"{x:.{sig}g}"
-
-
-def _pair(a: float, b: float) -> tuple[str, str]:
-    """Two values of one quantity, with enough digits to show that they differ."""
-    m = max(abs(a), abs(b))
-    if m == 0 or not math.isfinite(m):
-        return f"{a:g}", f"{b:g}"
-    if 1e-3 <= m < 1e9:
-        lead = math.floor(math.log10(m)) + 1
-        base = max(0 if m >= 1e4 else 1, 2 - lead)
-        for dec in range(base, base + 10):
-            sa, sb = f"{a:.{dec}f}", f"{b:.{dec}f}"
-            if sa != sb:
-                return sa, sb
-        return f"{a:.{base}f}", f"{b:.{base}f}"
-    for sig in range(3, 13):
-        sa, sb = f"{a:.{sig}g}", f"{b:.{sig}g}"
-        if sa != sb:
-            return sa, sb
-    return f"{a:.3g}", f"{b:.3g}"
-
-
-def _value(x: float) -> str:
-    return _pair(x, x)[0]
-
-
-def _change(name: str, a: float, b: float) -> str:
-    """'inertia 81.2 → 79.9' or 'inertia unchanged at 81.2'."""
-    sa, sb = _pair(a, b)
-    return f"{name} unchanged at {sb}" if sa == sb else f"{name} {sa} → {sb}"
-
-
-def _points(n: int) -> str:
-    return f"{n} point" if n == 1 else f"{n} points"
-
-
-def _and(items: list[str]) -> str:
-    if len(items) == 1:
-        return items[0]
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _rows(indices, limit: int = 6) -> str:
-    """'#4, #17 and #88' (row indices, as the views show them), cut short."""
-    items = [f"#{int(i)}" for i in indices]
-    if len(items) > limit:
-        return ", ".join(items[:limit - 1]) + f", … ({len(items)} in all)"
-    return _and(items)
-
-
-def _clusters(js) -> str:
-    """'cluster 3' / 'clusters 2 and 3', numbered from 1 as the views number them."""
-    js = [int(j) + 1 for j in js]
-    if len(js) == 1:
-        return f"cluster {js[0]}"
-    if len(js) > 6:
-        return f"{len(js)} clusters ({', '.join(map(str, js[:5]))}, …)"
-    return "clusters " + _and([str(j) for j in js])
-
-
-def _sizes(labels: np.ndarray, k: int) -> str:
-    """'clusters of 40/41/39 points', saying which clusters are empty."""
-    counts = np.bincount(labels, minlength=k)
-    if k == 1:
-        return f"one cluster of all {_points(int(counts[0]))}"
-    if k <= 6:
-        text = "clusters of " + "/".join(map(str, counts)) + " points"
-    else:
-        text = f"clusters of {counts.min()} to {counts.max()} points"
-    empty = np.flatnonzero(counts == 0)
-    if empty.size:
-        text += f" ({_clusters(empty)} {'is' if empty.size == 1 else 'are'} empty)"
-    return text
-
-
-def _changed(n_changed: int) -> str:
-    return f"{_points(n_changed)} changed cluster"
-
-
 # ---------------------------------------------------------------------------
 # Distances, seeding and the Lloyd steps (on centred data)
 # ---------------------------------------------------------------------------
@@ -254,12 +165,12 @@ def _sq_dist_to(Xc: np.ndarray, point: np.ndarray) -> np.ndarray:
     return _row_sq_norms(Xc - point)
 
 
-def _tolerance(X: np.ndarray, tol: float) -> float:
+def tolerance(X: np.ndarray, tol: float) -> float:
     """scikit-learn's absolute tolerance: ``tol`` times the mean variance of the features."""
     return float(np.mean(np.var(X, axis=0)) * tol) if tol else 0.0
 
 
-def _kmeans_plusplus_indices(Xc: np.ndarray, n_clusters: int, rng) -> np.ndarray:
+def kmeans_plusplus_indices(Xc: np.ndarray, n_clusters: int, rng) -> np.ndarray:
     n_samples = Xc.shape[0]
     n_local_trials = 2 + int(np.log(n_clusters))
     indices = np.empty(n_clusters, dtype=np.intp)
@@ -305,7 +216,7 @@ def kmeans_plusplus(X, n_clusters: int, rng=None) -> np.ndarray:
     X = _as_data(X)
     n_clusters = _check_n_clusters(n_clusters, X.shape[0])
     rng = np.random.default_rng(rng)
-    return X[_kmeans_plusplus_indices(X - X.mean(axis=0), n_clusters, rng)].copy()
+    return X[kmeans_plusplus_indices(X - X.mean(axis=0), n_clusters, rng)].copy()
 
 
 def _farthest_indices(Xc: np.ndarray, n_clusters: int, rng) -> np.ndarray:
@@ -413,7 +324,7 @@ class _Outcome(NamedTuple):
     shift: float  # the last M-step's total squared shift
 
 
-def _lloyd_steps(Xc, centers_c, max_iter: int, tol_abs: float, dtype) -> Iterator[_Step]:
+def lloyd_steps(Xc, centers_c, max_iter: int, tol_abs: float, dtype) -> Iterator[_Step]:
     """Lloyd's loop as scikit-learn runs it, one step at a time; returns an _Outcome.
 
     Strict convergence is "the E-step gave the labels of the E-step before"; otherwise
@@ -499,7 +410,7 @@ def lloyd(X, centers, max_iter: int = 300, tol: float = 1e-4) -> tuple[np.ndarra
         raise ValueError(f"tol should be 0 or more, but got {tol}")
     mean = X.mean(axis=0)
     last = None
-    for last in _lloyd_steps(X - mean, centers - mean, max_iter, _tolerance(X, tol), np.intp):
+    for last in lloyd_steps(X - mean, centers - mean, max_iter, tolerance(X, tol), np.intp):
         pass
     return last.centers + mean, last.labels
 
@@ -536,21 +447,6 @@ def inertia(X, centers, labels) -> float:
 # ---------------------------------------------------------------------------
 # Snapshots
 # ---------------------------------------------------------------------------
-
-
-def _freeze_in_place(state: dict[str, Any]) -> None:
-    # Unpickled arrays are fresh, so they can be made read-only in place; freezing by
-    # copy would give every step its own copy of the label arrays the steps share.
-    for value in state.values():
-        if isinstance(value, np.ndarray) and value.flags.writeable:
-            value.flags.writeable = False
-
-
-def _check_labels(labels: Any, k: int, name: str = "labels") -> None:
-    if not isinstance(labels, np.ndarray) or labels.ndim != 1 or labels.dtype.kind not in "iu":
-        raise ValueError(f"{name} should be a 1-D array of whole numbers")
-    if labels.size and not 0 <= labels.min() <= labels.max() < k:
-        raise ValueError(f"{name} should be between 0 and {k - 1}")
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -659,7 +555,7 @@ def _start(cfg: _Config, Xc: np.ndarray, mean: np.ndarray) -> tuple[np.ndarray, 
         return start - mean, start, f"Start (given centres): {k} centre{'s' if k != 1 else ''}"
     rng = np.random.default_rng(cfg.seed)
     if cfg.init == "k-means++":
-        idx = _kmeans_plusplus_indices(Xc, k, rng)
+        idx = kmeans_plusplus_indices(Xc, k, rng)
         how = f"at points {_rows(idx)}, each later one drawn in proportion to its squared distance from those before" if k > 1 else f"at point {_rows(idx)}"
     elif cfg.init == "random":
         idx = rng.choice(Xc.shape[0], size=k, replace=False)
@@ -679,8 +575,8 @@ def _kmeans_steps(cfg: _Config) -> Iterator[KMeansSnapshot]:
     mean = X.mean(axis=0)
     Xc = X - mean
     centers_c, centers_start, start = _start(cfg, Xc, mean)
-    tol_abs = _tolerance(X, cfg.tol)
-    run = _lloyd_steps(Xc, centers_c, cfg.max_iter, tol_abs, _label_dtype(k))
+    tol_abs = tolerance(X, cfg.tol)
+    run = lloyd_steps(Xc, centers_c, cfg.max_iter, tol_abs, _label_dtype(k))
 
     index = 0
     prev = None  # the previous _Step

@@ -69,18 +69,16 @@ from tracelab._validate import trace_problem as _trace_problem
 from tracelab._validate import check_seed as _check_seed
 from tracelab._validate import number as _number
 from tracelab._validate import one_of as _one_of
-from tracelab.kmeans import (
-    _and,
-    _change,
-    _changed,
-    _check_labels,
-    _clusters,
-    _freeze_in_place,
-    _label_dtype,
-    _rows,
-    _sizes,
-    _value,
-)
+from tracelab._validate import check_labels as _check_labels
+from tracelab.arrays import freeze_in_place as _freeze_in_place
+from tracelab.arrays import label_dtype as _label_dtype
+from tracelab.words import and_list as _and
+from tracelab.words import change as _change
+from tracelab.words import changed as _changed
+from tracelab.words import clusters as _clusters
+from tracelab.words import rows as _rows
+from tracelab.words import sizes as _sizes
+from tracelab.words import value as _value
 from tracelab.arrays import freeze
 from tracelab.trace import Snapshot, Trace, collect
 

@@ -53,7 +53,7 @@ from tracelab._validate import check_seed as _check_seed
 from tracelab._validate import number as _number
 from tracelab._validate import one_of as _one_of
 from tracelab.gmm import COVARIANCE_TYPES, WORK_BUDGET, max_samples, trace_em
-from tracelab.kmeans import _kmeans_plusplus_indices, _lloyd_steps, _tolerance
+from tracelab.kmeans import kmeans_plusplus_indices, lloyd_steps, tolerance
 from tracelab.kmeans import max_samples as kmeans_max_samples
 from tracelab.arrays import freeze
 
@@ -250,15 +250,15 @@ def elbow(X, ks, *, n_init: int = 5, seed: int = 0, max_iter: int = 300, tol: fl
     # The same arithmetic as trace_kmeans (centred data, its seeding, its Lloyd loop), so the
     # inertia and seed found here are those of the lab's run with that seed.
     Xc = X - X.mean(axis=0)
-    tol_abs = _tolerance(X, tol)
+    tol_abs = tolerance(X, tol)
     restarts = np.empty((ks.size, n_init))
     total, done = ks.size * n_init, 0
     for i, k in enumerate(ks):
         for r in range(n_init):
             rng = np.random.default_rng(seed + r)
-            centers = Xc[_kmeans_plusplus_indices(Xc, int(k), rng)]
+            centers = Xc[kmeans_plusplus_indices(Xc, int(k), rng)]
             last = None
-            for last in _lloyd_steps(Xc, centers, max_iter, tol_abs, np.intp):
+            for last in lloyd_steps(Xc, centers, max_iter, tol_abs, np.intp):
                 pass
             restarts[i, r] = float(last.inertia)
             done += 1
