@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
 import io
 import os
 import re

@@ -34,7 +34,7 @@ import plotly.graph_objects as go
 
 from tracelab.trace import Trace
 from tracelab.views import stepping
-from tracelab.views import em as _em
+from tracelab.views import scatter as kit  # the step scatter every lab shares
 from tracelab.views.common import (
     PALETTE,
     axis_range,
@@ -45,10 +45,10 @@ from tracelab.views.common import (
     project_points,
 )
 from tracelab.views.kmeans import (
-    _check_same_data,
-    _final_resp,
-    _label_colors,
-    _label_texts,
+    check_same_data,
+    final_responsibilities,
+    label_colors,
+    label_texts,
     unit_ball_outline,
 )
 
@@ -68,8 +68,8 @@ __all__ = [
     "step_title",
 ]
 
-GL_ABOVE = _em.GL_ABOVE
-HOVER_TEXT_UP_TO = _em.HOVER_TEXT_UP_TO
+GL_ABOVE = kit.GL_ABOVE
+HOVER_TEXT_UP_TO = kit.HOVER_TEXT_UP_TO
 #: At most this many lighter ε-balls are drawn around the current point's neighbours.
 MAX_NEIGHBOR_BALLS = 200
 #: Vertices of each neighbour's ε outline (the current point's has 361).
@@ -81,8 +81,8 @@ _PENDING_CORE = "#666666"  # a core point no cluster has reached yet
 _UNDEFINED = "#CFCFCF"  # an OPTICS reachability that is still infinite
 _NEUTRAL = "#5B7A99"  # bars/points with no cluster colouring at this step
 
-_esc = _em._esc
-_note = _em._note
+_esc = kit.esc
+_note = kit.note
 _METRIC_NAMES = {
     "euclidean": "Euclidean",
     "manhattan": "Manhattan",
@@ -120,7 +120,7 @@ def _source_X(source: Any) -> np.ndarray:
 
 def step_title(trace: Trace, step: int) -> str:
     """A short heading, e.g. ``"Step 4 · expanding cluster 1"`` or ``"Step 9 · cut at ε = 0.3"``."""
-    step = _em._step_index(trace, step)
+    step = kit.step_index(trace, step)
     snap = trace.steps[step]
     head = f"Step {step + 1}"
     phase = snap.phase
@@ -203,7 +203,7 @@ class _Ctx:
     """The drawing plane and fixed ranges of one trace."""
 
     trace: Trace
-    plane: _em._Plane
+    plane: kit.Plane
     columns: tuple[str, ...]
     XY: np.ndarray  # (n, 2)
     XY32: np.ndarray  # (n, 2) float32: what the traces carry
@@ -216,8 +216,8 @@ class _Ctx:
     def build(cls, trace: Trace, axes: Any, columns: Sequence[str] | None, pad: float = 0.0) -> _Ctx:
         if trace.X.shape[1] < 2:
             raise ValueError(f"this view draws two features, but the data has {trace.X.shape[1]}")
-        cols = _em._columns(trace, columns)
-        plane = _em._plane(trace, axes, cols)
+        cols = kit.column_names(trace, columns)
+        plane = kit.make_plane(trace, axes, cols)
         XY = project_points(trace.X, plane.offset, plane.P)
         xr, yr = axis_range(XY[:, 0]), axis_range(XY[:, 1])
         if pad > 0:
@@ -343,7 +343,7 @@ def _cluster_legend(labels: np.ndarray, *, noise: bool = True) -> list[dict]:
     """
     labels = np.asarray(labels, dtype=np.int64)
     found = np.unique(labels[labels >= 0]).tolist()
-    out = [_key_entry(f"cluster {c + 1}", {"color": _label_colors(np.array([c]))[0], "size": 10,
+    out = [_key_entry(f"cluster {c + 1}", {"color": label_colors(np.array([c]))[0], "size": 10,
                                            "symbol": "square"}, label=int(c))
            for c in found[:len(PALETTE)]]
     if len(found) > len(PALETTE):
@@ -447,7 +447,7 @@ def _dbscan_scatter(
 ) -> dict[str, Any]:
     """:func:`dbscan_scatter` as a figure dict (``typed``: arrays written as plotly sends them, for the step charts)."""
     _check(trace, "dbscan", "trace_dbscan")
-    step = _em._step_index(trace, step)
+    step = kit.step_index(trace, step)
     snap = trace.steps[step]
     params = _params(trace)
     eps = float(params.get("eps", 0.0))
@@ -463,7 +463,7 @@ def _dbscan_scatter(
     annotations: list[dict] = []
 
     def texts(rows: np.ndarray) -> list[str]:
-        return _label_texts(labels[rows])
+        return label_texts(labels[rows])
 
     def hover(tr: dict, what: str) -> dict:
         # "what · cluster 2<br>23 neighbours within ε": the per-point part (the label's
@@ -494,11 +494,11 @@ def _dbscan_scatter(
     # Core and border points carry their cluster's colour; their legend entries (below)
     # name the symbol only, and the "cluster j" entries name the colours.
     traces.append(hover(_markers(ctx, rows, role="border", name="border", showlegend=False,
-                           marker={"symbol": "circle-open", "color": _label_colors(labels[rows]),
+                           marker={"symbol": "circle-open", "color": label_colors(labels[rows]),
                                    "size": 8, "line": {"width": 2}},
                            texts=texts(rows)), "border"))
     rows = np.flatnonzero(kinds["core"])
-    core_colors = np.array(_label_colors(labels[rows]), dtype=object)
+    core_colors = np.array(label_colors(labels[rows]), dtype=object)
     core_colors[labels[rows] < 0] = _PENDING_CORE
     traces.append(hover(_markers(ctx, rows, role="core", name="core", showlegend=False,
                            marker={"color": core_colors.tolist(), "size": 9,
@@ -752,7 +752,7 @@ def _optics_reachability(trace: Trace, step: int, *, eps_cut: float | None = Non
                          typed: bool = False) -> dict[str, Any]:
     """:func:`optics_reachability` as a figure dict (``typed``: arrays written as plotly sends them, for the step charts)."""
     _check(trace, "optics", "trace_optics")
-    step = _em._step_index(trace, step)
+    step = kit.step_index(trace, step)
     snap = trace.steps[step]
     n = trace.X.shape[0]
     order = np.asarray(snap.ordering, dtype=np.int64)
@@ -763,8 +763,8 @@ def _optics_reachability(trace: Trace, step: int, *, eps_cut: float | None = Non
     heights = np.where(undefined, top, reach)
     labels, eps_line, source = _optics_labels(trace, snap, eps_cut)
     if labels is not None:
-        colors = np.array(_label_colors(labels[order]), dtype=object)
-        ctext = np.array(_label_texts(labels[order]), dtype=object)
+        colors = np.array(label_colors(labels[order]), dtype=object)
+        ctext = np.array(label_texts(labels[order]), dtype=object)
     else:
         colors = np.full(m, _NEUTRAL, dtype=object)
         ctext = np.full(m, "", dtype=object)
@@ -849,7 +849,7 @@ def _optics_scatter(
 ) -> dict[str, Any]:
     """:func:`optics_scatter` as a figure dict (``typed``: arrays written as plotly sends them, for the step charts)."""
     _check(trace, "optics", "trace_optics")
-    step = _em._step_index(trace, step)
+    step = kit.step_index(trace, step)
     snap = trace.steps[step]
     ctx = _Ctx.build(trace, axes, columns)
     n = ctx.n
@@ -859,8 +859,8 @@ def _optics_scatter(
     labels, eps_line, source = _optics_labels(trace, snap, eps_cut)
     rows = np.arange(n)
     if labels is not None:
-        colors = np.array(_label_colors(labels), dtype=object)
-        ctext = np.array(_label_texts(labels), dtype=object)
+        colors = np.array(label_colors(labels), dtype=object)
+        ctext = np.array(label_texts(labels), dtype=object)
     else:
         colors = np.full(n, _NEUTRAL, dtype=object)
         ctext = np.full(n, "ordered", dtype=object)
@@ -978,7 +978,7 @@ def _hdbscan_mst(
 ) -> dict[str, Any]:
     """:func:`hdbscan_mst` as a figure dict (``typed``: arrays written as plotly sends them, for the step charts)."""
     _check(trace, "hdbscan", "trace_hdbscan")
-    step = _em._step_index(trace, step)
+    step = kit.step_index(trace, step)
     snap = trace.steps[step]
     ctx = _Ctx.build(trace, axes, columns)
     n = ctx.n
@@ -1017,9 +1017,9 @@ def _hdbscan_mst(
         labels = np.asarray(snap.labels, dtype=np.int64)
         prob = np.asarray(snap.probabilities, dtype=np.float64)
         prob = np.where(np.isfinite(prob), prob, 0.0)
-        texts = [f"{t}<br>membership {q:.2f}" for t, q in zip(_label_texts(labels), prob.tolist())]
+        texts = [f"{t}<br>membership {q:.2f}" for t, q in zip(label_texts(labels), prob.tolist())]
         traces.append(_markers(ctx, np.arange(n), role="points", name="points", showlegend=False,
-                               marker={"color": _label_colors(labels), "size": 8,
+                               marker={"color": label_colors(labels), "size": 8,
                                        "opacity": np.where(labels >= 0, 0.15 + 0.85 * np.clip(prob, 0, 1), 0.8),
                                        "line": {"width": 0}},
                                texts=texts))
@@ -1127,7 +1127,7 @@ def hdbscan_condensed_tree(trace: Trace, step: int) -> go.Figure:
 def _hdbscan_condensed_tree(trace: Trace, step: int, *, typed: bool = False) -> dict[str, Any]:
     """:func:`hdbscan_condensed_tree` as a figure dict (``typed``: arrays written as plotly sends them, for the step charts)."""
     _check(trace, "hdbscan", "trace_hdbscan")
-    step = _em._step_index(trace, step)
+    step = kit.step_index(trace, step)
     snap = trace.steps[step]
     n = trace.X.shape[0]
     title = step_title(trace, step)
@@ -1261,12 +1261,12 @@ def _side_parts(density_trace: Trace, em_trace: Trace, kmeans_trace: Trace, extr
         raise ValueError(f"kmeans_trace should come from trace_kmeans, but its algorithm is "
                          f"{getattr(kmeans_trace, 'algorithm', None)!r}")
     what = {"dbscan": "DBSCAN", "optics": "OPTICS", "hdbscan": "HDBSCAN"}[density_trace.algorithm]
-    _check_same_data(density_trace, em_trace, f"the {what} and EM traces")
-    _check_same_data(density_trace, kmeans_trace, f"the {what} and k-means traces")
+    check_same_data(density_trace, em_trace, f"the {what} and EM traces")
+    check_same_data(density_trace, kmeans_trace, f"the {what} and k-means traces")
     ctx = _Ctx.build(density_trace, axes, columns)
     db, name = compared_labels(density_trace, extraction)
     found = int(np.unique(db[db >= 0]).size)
-    resp = _final_resp(em_trace)
+    resp = final_responsibilities(em_trace)
     em = np.argmax(resp, axis=1).astype(np.int64)
     km = np.asarray(kmeans_trace.steps[-1].labels, dtype=np.int64)
     kname = "k-medoids" if kmeans_trace.algorithm == "kmedoids" else "k-means"
@@ -1334,16 +1334,16 @@ def side_by_side(
     for c, (labels, who) in enumerate(zip(labelings, whos)):
         sfx = "" if c == 0 else str(c + 1)
         tr = _markers(ctx, np.arange(ctx.n), role="points", name=who, showlegend=False,
-                      marker={"color": _label_colors(labels), "size": 6, "line": {"width": 0}},
-                      texts=_label_texts(labels))
+                      marker={"color": label_colors(labels), "size": 6, "line": {"width": 0}},
+                      texts=label_texts(labels))
         tr["meta"] = {"role": "points", "panel": c}
-        traces.append(_em._on_axes(tr, c))
+        traces.append(kit.on_axes(tr, c))
         xa, ya = ctx.axes_layout(sfx)
         layout[f"xaxis{sfx}"] = {**xa, "domain": doms[c], "anchor": f"y{sfx}"}
         layout[f"yaxis{sfx}"] = {**ya, "domain": [0, 1], "anchor": f"x{sfx}", "showticklabels": c == 0}
         if c:
             layout[f"yaxis{sfx}"]["title"] = {"text": ""}
-        annotations.append(_em._subplot_title(titles[c], sum(doms[c]) / 2, 1.0))
+        annotations.append(kit.subplot_title(titles[c], sum(doms[c]) / 2, 1.0))
     every = np.concatenate([db, em, km])
     traces.extend(_cluster_legend(every))
     bottom = _legend_margin([tr["name"] for tr in _cluster_legend(every)], width=900.0)
@@ -1391,8 +1391,8 @@ def side_by_side_panels(
     figs = []
     for c, (labels, who) in enumerate(zip(labelings, whos)):
         tr = _markers(ctx, np.arange(ctx.n), role="points", name=who, showlegend=False,
-                      marker={"color": _label_colors(labels), "size": 6, "line": {"width": 0}},
-                      texts=_label_texts(labels))
+                      marker={"color": label_colors(labels), "size": 6, "line": {"width": 0}},
+                      texts=label_texts(labels))
         tr["meta"] = {"role": "points", "panel": c}
         xa, ya = ctx.axes_layout()
         head, tail = titles[c].split("<br>", 1)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import math
 import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -39,24 +38,35 @@ from tracelab.data import sample_rows
 from tracelab.gmm import weighted_log_prob
 from tracelab.trace import Trace
 from tracelab.views import stepping
+from tracelab.views.scatter import GL_ABOVE, HOVER_TEXT_UP_TO
+from tracelab.views.scatter import ScatterContext as _ScatterContext
+from tracelab.views.scatter import all_means as _all_means
+from tracelab.views.scatter import cap_note as _cap_note
+from tracelab.views.scatter import check_selected as _check_selected
+from tracelab.views.scatter import column_names as _columns
+from tracelab.views.scatter import esc as _esc
+from tracelab.views.scatter import fmt as _fmt
+from tracelab.views.scatter import hover_texts as _hover_texts
+from tracelab.views.scatter import note as _note
+from tracelab.views.scatter import on_axes as _on_axes
+from tracelab.views.scatter import snapshot_responsibilities as _resp
+from tracelab.views.scatter import responsibility_parameters as _resp_params
+from tracelab.views.scatter import ring as _ring
+from tracelab.views.scatter import scatter_traces as _scatter_traces
+from tracelab.views.scatter import step_index as _step_index
+from tracelab.views.scatter import subplot_title as _subplot_title
 from tracelab.views.common import (
     climb_range,
     off_axis_note,
     phase_curve,
     value_axis,
     PALETTE,
-    UNCERTAIN_BELOW,
     axis_range,
     blend,
     component_color,
     current_step_shapes,
-    ellipse,
     figure,
-    format_count,
     panel_grid,
-    pca_axes,
-    project_covariances,
-    project_points,
     rgba,
     subsample,
 )
@@ -78,44 +88,16 @@ __all__ = [
     "step_title",
 ]
 
-#: Above this many drawn points, markers use WebGL (``Scattergl``).
-GL_ABOVE = 2_000
-#: Up to this many drawn points, each marker gets a hover text with its responsibilities.
-HOVER_TEXT_UP_TO = 2_000
 #: The responsibilities grid shows at most this many numbers (rows x columns): it is sent
 #: again at every step, ~8 bytes a number.
 RESPONSIBILITIES_GRID_MAX_VALUES = 50_000
 #: The responsibilities CSV holds at most this many numbers: pandas writes about
 #: 400 000 a second (shortest round-trip floats), so a file takes at most ~3 s and ~20 MB.
 RESPONSIBILITIES_CSV_MAX_VALUES = 1_000_000
-#: Mahalanobis radii of the ellipses drawn around each component.
-N_STDS = (1.0, 2.0)
-
 _PHASE_NAMES = {"init": "start", "E": "E-step", "M": "M-step"}
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _step_index(trace: Trace, step: int) -> int:
-    n = len(trace.steps)
-    if not isinstance(step, (int, np.integer)) or isinstance(step, bool):
-        raise TypeError(f"step should be an int, but got {step!r}")
-    if not -n <= step < n:
-        raise IndexError(f"step should be between 0 and {n - 1}, but got {step}")
-    return int(step) % n
-
-
-def _columns(trace: Trace, columns: Sequence[str] | None) -> tuple[str, ...]:
-    d = trace.X.shape[1]
-    if columns is None:
-        columns = trace.params.get("columns") if isinstance(trace.params, dict) else None
-        if not isinstance(columns, (list, tuple)) or len(columns) != d:
-            columns = [f"x{j + 1}" for j in range(d)]
-    columns = tuple(str(c) for c in columns)
-    if len(columns) != d:
-        raise ValueError(f"columns should name the {d} features, but {len(columns)} names were given")
-    return columns
 
 
 def step_title(trace: Trace, step: int) -> str:
@@ -125,316 +107,6 @@ def step_title(trace: Trace, step: int) -> str:
         return f"Step {snap.index + 1} · start"
     name = _PHASE_NAMES.get(snap.phase, snap.phase)
     return f"Step {snap.index + 1} · {name} of iteration {snap.iteration}"
-
-
-def _fmt(x: float, sig: int = 4) -> str:
-    """A number for hover text and titles, ``sig`` significant digits."""
-    return f"{x:.{sig}g}"
-
-
-def _resp_params(trace: Trace, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int | None]:
-    """The parameters whose posterior are step ``step``'s responsibilities, and their step.
-
-    The parameters are the snapshot's
-    :attr:`~tracelab.gmm.EMSnapshot.responsibility_parameters`. The last item is
-    the step they belong to when they are not the snapshot's own (an M-step's:
-    the E-step before it), or None.
-    """
-    snap = trace.steps[step]
-    means, covariances, weights = (np.asarray(a, dtype=np.float64) for a in snap.responsibility_parameters)
-    source = None
-    if not snap.responsibilities_from_own_parameters:
-        source = next((s.index for s in reversed(trace.steps[:step]) if s.phase == "E"), step - 1)
-    return means, covariances, weights, source
-
-
-def _resp(snap: Any) -> np.ndarray:
-    return np.asarray(snap.responsibilities, dtype=np.float64)
-
-
-def _hover_texts(resp: np.ndarray) -> list[str]:
-    """``'r = 0.98 / 0.02'`` per row, built column-wise (no per-point format calls)."""
-    cols = [np.char.mod("%.3f", resp[:, j]) for j in range(resp.shape[1])]
-    out = cols[0].astype(object)
-    for c in cols[1:]:
-        out = out + " / " + c.astype(object)
-    return ("r = " + out).tolist()
-
-
-def _point_colors(resp: np.ndarray, color_by: str) -> list[str]:
-    if color_by == "responsibilities":
-        return blend(resp)
-    if color_by == "labels":
-        k = resp.shape[1]
-        hexes = np.array([component_color(j) for j in range(k)], dtype=object)
-        return hexes[np.argmax(resp, axis=1)].tolist()
-    raise ValueError(f'color_by should be "responsibilities" or "labels", but got {color_by!r}')
-
-
-@dataclass(frozen=True)
-class _Plane:
-    """The 2-D drawing plane: points are ``(X - offset) @ P``."""
-
-    offset: np.ndarray
-    P: np.ndarray
-    xlabel: str
-    ylabel: str
-    key: str
-
-
-def _plane(trace: Trace, axes: Any, columns: tuple[str, ...]) -> _Plane:
-    X = trace.X
-    d = X.shape[1]
-    if d < 2:
-        raise ValueError("this view draws 2-D scatter plots; with one feature use density_1d")
-    if isinstance(axes, str):
-        if axes != "pca":
-            raise ValueError(f'axes should be two column numbers or "pca", but got {axes!r}')
-        mean, comps, explained = pca_axes(X)
-        return _Plane(
-            offset=mean,
-            P=comps,
-            xlabel=f"PC1 ({explained[0]:.0%} of variance)",
-            ylabel=f"PC2 ({explained[1]:.0%} of variance)",
-            key="pca",
-        )
-    try:
-        i, j = (int(a) for a in axes)
-    except (TypeError, ValueError):
-        raise ValueError(f'axes should be two column numbers or "pca", but got {axes!r}') from None
-    if not (0 <= i < d and 0 <= j < d) or i == j:
-        raise ValueError(f"axes should be two different column numbers in 0..{d - 1}, but got {axes!r}")
-    P = np.zeros((d, 2))
-    P[i, 0] = P[j, 1] = 1.0
-    return _Plane(offset=np.zeros(d), P=P, xlabel=columns[i], ylabel=columns[j], key=f"{i},{j}")
-
-
-def _check_selected(selected: Any, n: int) -> int:
-    if not isinstance(selected, (int, np.integer)) or isinstance(selected, bool) or not 0 <= selected < n:
-        raise IndexError(f"selected should be a row index between 0 and {n - 1}, but got {selected!r}")
-    return int(selected)
-
-
-def _all_means(trace: Trace) -> np.ndarray:
-    """Means of every step, shape (n_steps, k, d)."""
-    return np.stack([np.asarray(s.means, dtype=np.float64) for s in trace.steps])
-
-
-def _path_steps(trace: Trace, step: int) -> list[int]:
-    """Steps whose means make the path up to ``step``: the start and every M-step."""
-    return [s.index for s in trace.steps[: step + 1] if s.index == 0 or s.phase == "M"]
-
-
-def _opacity(weights: np.ndarray) -> np.ndarray:
-    """Ellipse opacity grows with the component's weight (the heaviest is opaque)."""
-    w = np.asarray(weights, dtype=np.float64)
-    top = w.max() if w.size and w.max() > 0 else 1.0
-    return 0.25 + 0.75 * np.clip(w / top, 0.0, 1.0)
-
-
-# ------------------------------------------------------------------ 2-D scatter parts
-
-
-@dataclass
-class _ScatterContext:
-    """What stays the same at every step of one trace in one plane."""
-
-    trace: Trace
-    plane: _Plane
-    columns: tuple[str, ...]
-    idx: np.ndarray  # rows drawn
-    XY: np.ndarray  # (len(idx), 2) projected drawn rows
-    xrange: list[float]
-    yrange: list[float]
-    gl: bool
-    n: int
-
-    @classmethod
-    def build(cls, trace, axes, columns, max_points, seed) -> _ScatterContext:
-        columns = _columns(trace, columns)
-        plane = _plane(trace, axes, columns)
-        X = trace.X
-        n = X.shape[0]
-        idx = subsample(n, max_points, seed)
-        XY_all = project_points(X, plane.offset, plane.P)
-        M = project_points(_all_means(trace).reshape(-1, X.shape[1]), plane.offset, plane.P)
-        return cls(
-            trace=trace,
-            plane=plane,
-            columns=columns,
-            idx=idx,
-            XY=XY_all[idx],
-            xrange=axis_range(XY_all[:, 0], M[:, 0]),
-            yrange=axis_range(XY_all[:, 1], M[:, 1]),
-            gl=len(idx) > GL_ABOVE,
-            n=n,
-        )
-
-
-def _points_trace(ctx: _ScatterContext, resp: np.ndarray, color_by: str,
-                  highlight_uncertain: bool, *, size: float = 7) -> dict:
-    r = resp[ctx.idx]
-    marker: dict[str, Any] = {"color": _point_colors(r, color_by), "size": size}
-    if highlight_uncertain:
-        uncertain = r.max(axis=1) < UNCERTAIN_BELOW
-        marker["size"] = np.where(uncertain, size + 5, size)
-        marker["line"] = {"color": "black", "width": np.where(uncertain, 1.5, 0.0)}
-    else:
-        marker["line"] = {"width": 0}
-    xl, yl = ctx.plane.xlabel, ctx.plane.ylabel
-    tr = {
-        "type": "scattergl" if ctx.gl else "scatter",
-        "x": ctx.XY[:, 0],
-        "y": ctx.XY[:, 1],
-        "mode": "markers",
-        "name": "points",
-        "showlegend": False,
-        "customdata": ctx.idx,
-        "marker": marker,
-        "meta": {"role": "points"},
-    }
-    head = f"point #%{{customdata}}<br>{_esc(xl)} = %{{x:.4g}}<br>{_esc(yl)} = %{{y:.4g}}"
-    if len(ctx.idx) <= HOVER_TEXT_UP_TO:
-        tr["hovertext"] = _hover_texts(r)
-        tr["hovertemplate"] = head + "<br>%{hovertext}<extra></extra>"
-    else:
-        tr["hovertemplate"] = head + "<extra></extra>"
-    return tr
-
-
-def _esc(s: str) -> str:
-    """Make a user's column name safe inside a plotly template string / HTML label."""
-    return (
-        str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        .replace("%{", "%&#123;")
-    )
-
-
-def _ellipse_traces(ctx: _ScatterContext, snap: Any, n_stds=N_STDS,
-                    showlegend: bool = True) -> list[dict]:
-    means2 = project_points(snap.means, ctx.plane.offset, ctx.plane.P)
-    covs2 = project_covariances(snap.covariances, ctx.plane.P)
-    opac = _opacity(snap.weights)
-    out = []
-    for k in range(means2.shape[0]):
-        for s_i, n_std in enumerate(n_stds):
-            xs, ys = ellipse(means2[k], covs2[k], n_std)
-            out.append({
-                "type": "scatter",
-                "x": xs,
-                "y": ys,
-                "mode": "lines",
-                "name": f"Gaussian {k + 1}",
-                "legendgroup": f"g{k + 1}",
-                "showlegend": showlegend and s_i == 0,
-                "line": {"color": component_color(k), "width": 2.5 if s_i == 0 else 1.5,
-                         "dash": "solid" if s_i == 0 else "dash"},
-                "opacity": float(opac[k]),
-                "hoverinfo": "skip",
-                "meta": {"role": "ellipse", "k": k, "n_std": float(n_std)},
-            })
-    return out
-
-
-def _means_trace(ctx: _ScatterContext, snap: Any) -> dict:
-    means = np.asarray(snap.means, dtype=np.float64)
-    means2 = project_points(means, ctx.plane.offset, ctx.plane.P)
-    k = means.shape[0]
-    cols = ctx.columns
-    texts = []
-    for j in range(k):
-        coords = ", ".join(f"{_esc(c)} = {_fmt(v)}" for c, v in zip(cols, means[j]))
-        texts.append(f"Gaussian {j + 1}<br>π = {_fmt(float(snap.weights[j]), 3)}<br>μ: {coords}")
-    return {
-        "type": "scatter",
-        "x": means2[:, 0],
-        "y": means2[:, 1],
-        "mode": "markers",
-        "name": "means",
-        "showlegend": False,
-        "marker": {"symbol": "x", "size": 15, "color": [component_color(j) for j in range(k)],
-                   "line": {"color": "black", "width": 1.5}},
-        "hovertext": texts,
-        "hovertemplate": "%{hovertext}<extra></extra>",
-        "meta": {"role": "means"},
-    }
-
-
-def _path_traces(ctx: _ScatterContext, step: int) -> list[dict]:
-    steps = _path_steps(ctx.trace, step)
-    M = np.stack([np.asarray(ctx.trace.steps[s].means, dtype=np.float64) for s in steps])
-    S, k, d = M.shape
-    M2 = project_points(M.reshape(-1, d), ctx.plane.offset, ctx.plane.P).reshape(S, k, 2)
-    return [
-        {
-            "type": "scatter",
-            "x": M2[:, j, 0],
-            "y": M2[:, j, 1],
-            "mode": "lines+markers",
-            "name": f"path of mean {j + 1}",
-            "legendgroup": f"g{j + 1}",
-            "showlegend": False,
-            "line": {"color": component_color(j), "width": 1.2},
-            "marker": {"size": 4, "color": component_color(j)},
-            "opacity": 0.8,
-            "hoverinfo": "skip",
-            "meta": {"role": "path", "k": j},
-        }
-        for j in range(k)
-    ]
-
-
-def _ring(x: float, y: float, selected: int) -> dict:
-    """The black ring marking the selected point (role "selected")."""
-    return {
-        "type": "scatter",
-        "x": [x],
-        "y": [y],
-        "mode": "markers",
-        "name": f"point #{selected}",
-        "showlegend": False,
-        "customdata": [selected],
-        "marker": {"symbol": "circle-open", "size": 20, "color": "black", "line": {"width": 3}},
-        "hovertemplate": "selected point #%{customdata}<extra></extra>",
-        "meta": {"role": "selected"},
-    }
-
-
-def _selected_trace(ctx: _ScatterContext, selected: int) -> dict:
-    selected = _check_selected(selected, ctx.n)
-    xy = project_points(ctx.trace.X[[selected]], ctx.plane.offset, ctx.plane.P)[0]
-    return _ring(xy[0], xy[1], selected)
-
-
-def _scatter_traces(ctx, step, *, color_by="responsibilities", highlight_uncertain=False,
-                    show_paths=True, selected=None, n_stds=N_STDS, showlegend=True,
-                    point_size=7) -> list[dict]:
-    snap = ctx.trace.steps[step]
-    traces = [_points_trace(ctx, _resp(snap), color_by, highlight_uncertain, size=point_size)]
-    traces += _ellipse_traces(ctx, snap, n_stds, showlegend=showlegend)
-    if show_paths:
-        traces += _path_traces(ctx, step)
-    traces.append(_means_trace(ctx, snap))
-    if selected is not None:
-        traces.append(_selected_trace(ctx, selected))
-    return traces
-
-
-def _cap_note(shown: int, n: int) -> str:
-    return f"showing {format_count(shown)} of {format_count(n)} points"
-
-# ----------------------------------------------------------------------------- views
-
-
-def _note(text: str, *, x: float = 1.0, y: float = 1.0, xanchor: str = "right",
-          yanchor: str = "bottom") -> dict:
-    return {"text": text, "xref": "paper", "yref": "paper", "x": x, "y": y, "xanchor": xanchor,
-            "yanchor": yanchor, "showarrow": False, "font": {"size": 12, "color": "#555"}}
-
-
-def _subplot_title(text: str, x: float, y: float) -> dict:
-    return {"text": text, "xref": "paper", "yref": "paper", "x": x, "y": y, "xanchor": "center",
-            "yanchor": "bottom", "showarrow": False, "font": {"size": 14}}
 
 
 def scatter_2d(
@@ -1037,13 +709,6 @@ def small_multiples(
         "hovermode": "closest",
     })
     return figure(traces, layout)
-
-
-def _on_axes(tr: dict, c: int) -> dict:
-    """Put a trace on panel ``c`` (0-based) of a grid of panels."""
-    if c == 0:
-        return tr
-    return {**tr, "xaxis": f"x{c + 1}", "yaxis": f"y{c + 1}"}
 
 
 # -------------------------------------------------------------------------------- tables

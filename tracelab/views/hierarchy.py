@@ -41,7 +41,7 @@ from scipy.cluster.hierarchy import leaves_list, maxdists
 
 from tracelab.trace import Trace
 from tracelab.views import stepping
-from tracelab.views import em as _em
+from tracelab.views import scatter as kit  # the step scatter every lab shares
 from tracelab.views.common import (
     PALETTE,
     axis_range,
@@ -90,9 +90,9 @@ SPLINTER = "#000000"
 
 _SMALL = "#9aa0a6"  # points of clusters beyond MAX_COLORED
 _SINGLE = "#cfd3d7"  # singletons
-_GL_ABOVE = _em.GL_ABOVE
-_esc = _em._esc
-_note = _em._note
+_GL_ABOVE = kit.GL_ABOVE
+_esc = kit.esc
+_note = kit.note
 
 
 # --------------------------------------------------------------------------- helpers
@@ -163,7 +163,7 @@ def _typed(a: Any) -> dict | list:
 def step_title(trace: Trace, step: int) -> str:
     """A short heading, e.g. ``"Step 4 · merge 3: 2 + 1 points at height 0.81"``."""
     algo = _check(trace, ("agnes", "diana"))
-    step = _em._step_index(trace, step)
+    step = kit.step_index(trace, step)
     snap = trace.steps[step]
     head = f"Step {step + 1}"
     if snap.phase == "init":
@@ -673,7 +673,7 @@ def _dendrogram_at(trace: Trace, step: int, prep: dict[str, Any], *, cut_height:
     Every array in it is already a typed-array spec (:func:`_typed`), as plotly
     would send it: the step charts use the dict as it is.
     """
-    step = _em._step_index(trace, step)
+    step = kit.step_index(trace, step)
     Z, lay, truncate_above = prep["Z"], prep["lay"], prep["truncate_above"]
     n = Z.shape[0] + 1
     m = _merge_number(trace, step)
@@ -897,8 +897,8 @@ def _scatter_prep(trace: Trace, axes, columns, max_points: int, seed: int, cut_k
     algo = _check(trace, ("agnes", "diana"))
     X = np.asarray(trace.X, dtype=np.float64)
     n = X.shape[0]
-    cols = _em._columns(trace, columns)
-    plane = _em._plane(trace, axes, cols)
+    cols = kit.column_names(trace, columns)
+    plane = kit.make_plane(trace, axes, cols)
     XY = project_points(X, plane.offset, plane.P)
     idx = subsample(n, max_points, seed)
     leaf_order = leaves_list(_Z(trace)) if algo == "agnes" and n > 1 else None
@@ -922,7 +922,7 @@ def _scatter_prep(trace: Trace, axes, columns, max_points: int, seed: int, cut_k
 def _scatter_at(trace: Trace, step: int, prep: dict[str, Any]) -> dict[str, Any]:
     """:func:`scatter` at ``step`` as a figure dict, from the steps' shared :func:`_scatter_prep` (arrays typed, as
     :func:`_dendrogram_at`'s)."""
-    step = _em._step_index(trace, step)
+    step = kit.step_index(trace, step)
     algo, n, plane, XY, idx = prep["algo"], prep["n"], prep["plane"], prep["XY"], prep["idx"]
     cut_k, xl, yl = prep["cut_k"], prep["xl"], prep["yl"]
     snap = trace.steps[step]
@@ -1011,7 +1011,7 @@ def _scatter_at(trace: Trace, step: int, prep: dict[str, Any]) -> dict[str, Any]
                 "meta": {"role": "moved", "rows": _typed(mv)},
             })
     if len(idx) < n:
-        notes.append(_em._cap_note(len(idx), n))
+        notes.append(kit.cap_note(len(idx), n))
     from tracelab.views.kmeans import legend_rows  # one rule for both hard-clustering labs
 
     xr, yr, xa, ya, scale_note = prep["axes"]
@@ -1080,7 +1080,7 @@ def distance_heatmap(trace: Trace, step: int, *, max_points: int = 400, seed: in
     _check(trace)
     from tracelab import hierarchy as _h  # the engine; imported on use
 
-    step = _em._step_index(trace, step)
+    step = kit.step_index(trace, step)
     Z = _Z(trace)
     X = np.asarray(trace.X, dtype=np.float64)
     n = X.shape[0]
@@ -1113,7 +1113,7 @@ def distance_heatmap(trace: Trace, step: int, *, max_points: int = 400, seed: in
         else:
             notes.append(f"merge {m}: a merged cluster has no point in the sample drawn")
     if len(order) < n:
-        notes.append(_em._cap_note(len(order), n))
+        notes.append(kit.cap_note(len(order), n))
     few = len(order) <= LEAF_LABELS_UP_TO
     ax = {"type": "category", "showgrid": False, "zeroline": False, "showticklabels": few,
           "tickfont": {"size": 9}, "ticks": ""}
@@ -1186,7 +1186,7 @@ def merge_heights(trace: Trace, step: int, *, cut_height: float | None = None,
         line and a ring (:func:`~tracelab.views.common.current_step_shapes`). ``layout.meta`` holds ``inversions`` and ``log``.
     """
     _check(trace)
-    step = _em._step_index(trace, step)
+    step = kit.step_index(trace, step)
     Z = _Z(trace)
     n = Z.shape[0] + 1
     h = Z[:, 2]
@@ -1411,7 +1411,7 @@ def linkage_comparison(
         warn = " (Euclidean distances)" if euclid_only[c] else ""
         title = f"{lk} linkage{warn}" + (f"<br><span style='font-size:11px'>{blurb}</span>" if blurb else "")
         titles.append(lk)
-        annotations.append(_em._subplot_title(title, sum(dom_x) / 2, dom_y[1]))
+        annotations.append(kit.subplot_title(title, sum(dom_x) / 2, dom_y[1]))
         if show_points:
             lab = np.asarray(_h.cut(Z, k))
             leaves = leaves_list(Z)

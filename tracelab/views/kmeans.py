@@ -43,7 +43,7 @@ from tracelab.gmm import responsibilities as _posterior
 from tracelab.kmedoids import METRICS, distances
 from tracelab.trace import Trace
 from tracelab.views import stepping
-from tracelab.views import em as _em
+from tracelab.views import scatter as kit  # the step scatter every lab shares
 from tracelab.views.common import (
     PALETTE,
     TEMPLATE,
@@ -81,8 +81,8 @@ __all__ = [
     "with_click_grid",
 ]
 
-GL_ABOVE = _em.GL_ABOVE
-HOVER_TEXT_UP_TO = _em.HOVER_TEXT_UP_TO
+GL_ABOVE = kit.GL_ABOVE
+HOVER_TEXT_UP_TO = kit.HOVER_TEXT_UP_TO
 #: Cells per side of the grid on which the regions are coloured.
 REGION_GRID = 150
 #: Assignment lines are drawn only up to this many drawn points.
@@ -102,8 +102,8 @@ _METRIC_NAMES = {
     "cosine": "cosine",
 }
 
-_esc = _em._esc
-_note = _em._note
+_esc = kit.esc
+_note = kit.note
 
 
 # --------------------------------------------------------------------------- helpers
@@ -149,7 +149,7 @@ def _metric(trace: Trace) -> tuple[str, float]:
 
 def step_title(trace: Trace, step: int) -> str:
     """A short heading, e.g. ``"Step 3 · E-step of iteration 1"`` or ``"Step 2 · swap 1"``."""
-    snap = trace.steps[_em._step_index(trace, step)]
+    snap = trace.steps[kit.step_index(trace, step)]
     if snap.phase == "init":
         return f"Step {snap.index + 1} · start"
     if snap.phase == "swap":
@@ -157,7 +157,7 @@ def step_title(trace: Trace, step: int) -> str:
     return f"Step {snap.index + 1} · {_PHASE_NAMES.get(snap.phase, snap.phase)} of iteration {snap.iteration}"
 
 
-def _label_colors(labels: np.ndarray) -> list[str]:
+def label_colors(labels: np.ndarray) -> list[str]:
     """The palette colour of each label (cycling), grey for -1."""
     labels = np.asarray(labels, dtype=np.int64)
     pal = np.array(PALETTE + (_NOISE,), dtype=object)
@@ -165,7 +165,8 @@ def _label_colors(labels: np.ndarray) -> list[str]:
     return pal[pos].tolist()
 
 
-def _label_texts(labels: np.ndarray) -> list[str]:
+def label_texts(labels: np.ndarray) -> list[str]:
+    """Hover text per point: "cluster 3" (numbered from 1), or "noise" for label -1."""
     labels = np.asarray(labels, dtype=np.int64)
     out = np.char.add("cluster ", (labels + 1).astype(str)).astype(object)
     out[labels < 0] = "noise"
@@ -183,12 +184,12 @@ def _source_X(source: Any) -> tuple[np.ndarray, tuple[str, ...] | None]:
     return X, (tuple(cols) if isinstance(cols, (list, tuple)) else None)
 
 
-def _plane_for(X: np.ndarray, axes: Any, columns: Sequence[str] | None) -> tuple[_em._Plane, tuple[str, ...]]:
+def _plane_for(X: np.ndarray, axes: Any, columns: Sequence[str] | None) -> tuple[kit.Plane, tuple[str, ...]]:
     if X.shape[1] < 2:
         raise ValueError(f"this view draws two features, but the data has {X.shape[1]}")
     holder = SimpleNamespace(X=X, params={})
-    cols = _em._columns(holder, columns)
-    return _em._plane(holder, axes, cols), cols
+    cols = kit.column_names(holder, columns)
+    return kit.make_plane(holder, axes, cols), cols
 
 
 def scaled_axes(xr: list[float], yr: list[float], equal_aspect: bool | None = None,
@@ -289,7 +290,7 @@ class _Context:
 
     trace: Trace
     algorithm: str
-    plane: _em._Plane
+    plane: kit.Plane
     columns: tuple[str, ...]
     idx: np.ndarray  # rows drawn
     XY: np.ndarray  # (len(idx), 2) projected drawn rows
@@ -341,12 +342,12 @@ def _points_trace(ctx: _Context, labels: np.ndarray, *, size: float = 7, xaxis: 
         "x": ctx.XY[:, 0], "y": ctx.XY[:, 1], "xaxis": xaxis, "yaxis": yaxis,
         "mode": "markers", "name": "points", "showlegend": False,
         "customdata": ctx.idx,
-        "marker": {"color": _label_colors(lab), "size": size, "line": {"width": 0}},
+        "marker": {"color": label_colors(lab), "size": size, "line": {"width": 0}},
         "meta": {"role": "points"},
     }
     head = f"point #%{{customdata}}<br>{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}"
     if len(ctx.idx) <= HOVER_TEXT_UP_TO:
-        tr["hovertext"] = _label_texts(lab)
+        tr["hovertext"] = label_texts(lab)
         tr["hovertemplate"] = head + "<br>%{hovertext}<extra></extra>"
     else:
         tr["hovertemplate"] = head + "<extra></extra>"
@@ -530,7 +531,7 @@ def _center_trace(ctx: _Context, step: int, labels: np.ndarray, *, xaxis: str = 
     medoid = ctx.algorithm == "kmedoids"
     rows = np.asarray(snap.medoid_indices) if medoid else None
     for j in range(k):
-        coords = ", ".join(f"{_esc(c)} = {_em._fmt(v)}" for c, v in zip(ctx.columns, C[j]))
+        coords = ", ".join(f"{_esc(c)} = {kit.fmt(v)}" for c, v in zip(ctx.columns, C[j]))
         head = f"medoid of cluster {j + 1}: point #{int(rows[j])}" if medoid else f"centre {j + 1}"
         texts.append(f"{head}<br>{format_count(int(sizes[j]))} points<br>{coords}")
     colors = [component_color(j) for j in range(k)]
@@ -752,7 +753,7 @@ def scatter(
         ranges cover the data and every step's centres (drawn to scale, see
         ``equal_aspect``), and ``layout.uirevision`` depends only on ``axes``.
     """
-    step = _em._step_index(trace, step)
+    step = kit.step_index(trace, step)
     ctx = _Context.build(trace, axes, columns, max_points, seed)
     # to scale before the regions: their grid spans the ranges drawn
     ctx.xrange, ctx.yrange, xa, ya, aspect_note = scaled_axes(ctx.xrange, ctx.yrange, equal_aspect, ctx.names)
@@ -783,7 +784,7 @@ def scatter(
         if note:
             notes.append(note)
     if len(ctx.idx) < ctx.n:
-        notes.append(_em._cap_note(len(ctx.idx), ctx.n))
+        notes.append(kit.cap_note(len(ctx.idx), ctx.n))
     if aspect_note:
         notes.append(aspect_note)
     if notes:
@@ -831,7 +832,7 @@ def cost_curve(trace: Trace, step: int) -> go.Figure:
         line and a ring (:func:`~tracelab.views.common.current_step_shapes`).
     """
     algo = _check_trace(trace)
-    step = _em._step_index(trace, step)
+    step = kit.step_index(trace, step)
     steps = trace.steps
     xs = np.arange(len(steps)) + 1
     ys = np.array([_value(s) for s in steps])
@@ -1072,12 +1073,13 @@ def iterations_done(trace: Trace, step: int) -> int:
     int, at least 0
     """
     _check_trace(trace)
-    snap = trace.steps[_em._step_index(trace, step)]
+    snap = trace.steps[kit.step_index(trace, step)]
     it = int(snap.iteration)
     return max(it - 1, 0) if snap.phase == "E" else it
 
 
-def _check_same_data(a: Trace, b: Trace, what: str) -> None:
+def check_same_data(a: Trace, b: Trace, what: str) -> None:
+    """Refuse two traces that did not run on the same X (their views are compared point by point)."""
     if a.X is None or b.X is None or a.X.shape != b.X.shape or not np.array_equal(a.X, b.X):
         raise ValueError(f"{what} should run on the same data")
 
@@ -1131,12 +1133,12 @@ def comparison(
         raise ValueError(f"iteration should be a whole number, at least 0, but got {iteration!r}")
     if em_trace.algorithm != "em":
         raise ValueError(f"em_trace should come from trace_em, but its algorithm is {em_trace.algorithm!r}")
-    _check_same_data(kmeans_trace, em_trace, "the k-means and EM traces")
+    check_same_data(kmeans_trace, em_trace, "the k-means and EM traces")
     t = int(iteration)
     ks, kt, kclip = _after_iteration(kmeans_trace, t, last_step_if_short=True)
     es, et, eclip = _after_iteration(em_trace, t, last_step_if_short=False)
     kctx = _Context.build(kmeans_trace, axes, columns, max_points, seed)
-    ectx = _em._ScatterContext.build(em_trace, axes, kctx.columns, max_points, seed)
+    ectx = kit.ScatterContext.build(em_trace, axes, kctx.columns, max_points, seed)
     M = np.stack([np.asarray(s.means, dtype=np.float64) for s in em_trace.steps])
     M2 = project_points(M.reshape(-1, M.shape[2]), kctx.plane.offset, kctx.plane.P)
     xr = axis_range(np.asarray(kctx.xrange), M2[:, 0], margin=0.0)
@@ -1162,23 +1164,23 @@ def comparison(
     traces.append(_row_numbers(_coded_colors(left, labels[kctx.idx], kctx.C.shape[1])))
     traces.append(_center_trace(kctx, ks, labels))
     esnap = em_trace.steps[es]
-    resp = _em._resp(esnap)
-    points = _compact_points(_em._points_trace(ectx, resp, "responsibilities", False, size=6), xy)
+    resp = kit.snapshot_responsibilities(esnap)
+    points = _compact_points(kit.points_trace(ectx, resp, "responsibilities", False, size=6), xy)
     points["marker"]["color"] = _hex_colors(points["marker"]["color"])
     _palette_colors(points)
     # the 3 decimals the hover showed, kept exactly: the float32 nearest "0.980" prints as 0.980 again
     r3 = np.char.mod("%.3f", resp[ectx.idx]).astype(np.float64).astype(np.float32)
     right = [_hover_in_customdata(points, r3, "r = " + " / ".join(
         f"%{{customdata[{j}]:.3f}}" for j in range(resp.shape[1])))]
-    ellipses = _em._ellipse_traces(ectx, esnap, (1.0,), showlegend=False)
+    ellipses = kit.ellipse_traces(ectx, esnap, (1.0,), showlegend=False)
     for tr in ellipses:  # outlines without hover or legend: float32 draws them the same, names show nowhere
         tr["x"], tr["y"] = np.asarray(tr["x"], np.float32), np.asarray(tr["y"], np.float32)
         del tr["name"], tr["legendgroup"]
         if tr["line"].get("dash") == "solid":  # plotly's default
             del tr["line"]["dash"]
     right += ellipses
-    right.append(_em._means_trace(ectx, esnap))
-    traces += [_em._on_axes(tr, 1) for tr in right]
+    right.append(kit.means_trace(ectx, esnap))
+    traces += [kit.on_axes(tr, 1) for tr in right]
     # EM starts from k-means' starting means, so Gaussian j grows from cluster j: one colour
     # each, and a legend "cluster / Gaussian: 1 2 3" short enough for one row on a phone
     k = kctx.C.shape[1]
@@ -1192,14 +1194,14 @@ def comparison(
     if aspect_note:
         notes.append(aspect_note)
     if len(kctx.idx) < kctx.n:
-        notes.append(_em._cap_note(len(kctx.idx), kctx.n) + " in each panel")
+        notes.append(kit.cap_note(len(kctx.idx), kctx.n) + " in each panel")
     # two lines: side by side on a phone, one-line titles run into each other
     ktitle = f"k-means: hard labels<br>iteration {kt}{', its last' if kclip else ''}"
     etitle = f"EM: responsibilities<br>iteration {et}{', its last' if eclip else ''}"
     if kmeans_trace.algorithm == "kmedoids":
         ktitle = "k-medoids" + ktitle[len("k-means"):]
-    annotations = [_em._subplot_title(ktitle, sum(doms[0]) / 2, 1.0),
-                   _em._subplot_title(etitle, sum(doms[1]) / 2, 1.0)]
+    annotations = [kit.subplot_title(ktitle, sum(doms[0]) / 2, 1.0),
+                   kit.subplot_title(etitle, sum(doms[1]) / 2, 1.0)]
     # the two-line panel titles, then the legend's rows (counted for a phone's width)
     top = 62 + 19 * legend_rows([str(j + 1) for j in range(k)], 300.0, title=130.0)
     height, bottom = 400 + top, 90 if notes else 55
@@ -1239,7 +1241,7 @@ def comparison(
 # ---------------------------------------------------------------- the σ² → 0 limit
 
 
-def _final_resp(em_trace: Trace) -> np.ndarray:
+def final_responsibilities(em_trace: Trace) -> np.ndarray:
     """Responsibilities under the last step's own parameters, shape (n, k)."""
     if getattr(em_trace, "algorithm", None) != "em":
         raise ValueError(f"expected an EM trace (trace_em), but its algorithm is {getattr(em_trace, 'algorithm', None)!r}")
@@ -1264,7 +1266,7 @@ def hardness(trace: Trace) -> float:
     -------
     float in [1/k, 1]
     """
-    return float(_final_resp(trace).max(axis=1).mean())
+    return float(final_responsibilities(trace).max(axis=1).mean())
 
 
 def agreement_with_kmeans(em_trace: Trace, kmeans_trace: Trace) -> float:
@@ -1285,8 +1287,8 @@ def agreement_with_kmeans(em_trace: Trace, kmeans_trace: Trace) -> float:
     float in [0, 1]
     """
     _check_trace(kmeans_trace)
-    _check_same_data(em_trace, kmeans_trace, "the EM and k-means traces")
-    resp = _final_resp(em_trace)
+    check_same_data(em_trace, kmeans_trace, "the EM and k-means traces")
+    resp = final_responsibilities(em_trace)
     labels = _labels(kmeans_trace.steps[-1])
     if resp.shape[1] != _centers(kmeans_trace.steps[-1]).shape[0]:
         raise ValueError(f"the EM run has {resp.shape[1]} components but k-means "
@@ -1334,10 +1336,10 @@ def hardening(
     items = sorted(((float(v), t) for v, t in em_traces_by_variance.items()), key=lambda vt: -vt[0])
     first = items[0][1]
     for _, t in items[1:]:
-        _check_same_data(first, t, "the EM traces")
+        check_same_data(first, t, "the EM traces")
     if kmeans_trace is not None:
-        _check_same_data(first, kmeans_trace, "the EM and k-means traces")
-    ctxs = [_em._ScatterContext.build(t, axes, columns, max_points, seed) for _, t in items]
+        check_same_data(first, kmeans_trace, "the EM and k-means traces")
+    ctxs = [kit.ScatterContext.build(t, axes, columns, max_points, seed) for _, t in items]
     xr = axis_range(*[np.asarray(c.xrange) for c in ctxs], margin=0.0)
     yr = axis_range(*[np.asarray(c.yrange) for c in ctxs], margin=0.0)
     xr, yr, xa, ya, aspect_note = scaled_axes(xr, yr, equal_aspect,
@@ -1350,7 +1352,7 @@ def hardening(
     titles, hards, agrees = [], [], []
     for c, ((var, t), ctx) in enumerate(zip(items, ctxs)):
         ctx.xrange, ctx.yrange = xr, yr
-        resp = _final_resp(t)
+        resp = final_responsibilities(t)
         h = float(resp.max(axis=1).mean())
         hards.append(h)
         title = f"σ² = {var:g}<br>max r {h:.2f}"
@@ -1360,10 +1362,10 @@ def hardening(
             title += f"<br>k-means {a:.0%}"
         titles.append(title)
         last = t.steps[-1]
-        panel = [_em._points_trace(ctx, resp, "responsibilities", False, size=5)]
-        panel += _em._ellipse_traces(ctx, last, (1.0,), showlegend=False)
-        panel.append(_em._means_trace(ctx, last))
-        traces += [_em._on_axes(tr, c) for tr in panel]
+        panel = [kit.points_trace(ctx, resp, "responsibilities", False, size=5)]
+        panel += kit.ellipse_traces(ctx, last, (1.0,), showlegend=False)
+        panel.append(kit.means_trace(ctx, last))
+        traces += [kit.on_axes(tr, c) for tr in panel]
     layout: dict[str, Any] = {}
     for c, (dom_x, dom_y) in enumerate(grid):
         sfx = "" if c == 0 else str(c + 1)
@@ -1374,11 +1376,11 @@ def hardening(
                                  "showgrid": False, "showticklabels": first_col,
                                  "title": {"text": _esc(ctxs[0].plane.ylabel)} if first_col else None,
                                  **({**ya, "scaleanchor": f"x{sfx}"} if ya else {})}
-    annotations = [{**_em._subplot_title(tt, sum(grid[c][0]) / 2, grid[c][1][1]), "font": {"size": 12}}
+    annotations = [{**kit.subplot_title(tt, sum(grid[c][0]) / 2, grid[c][1][1]), "font": {"size": 12}}
                    for c, tt in enumerate(titles)]
     notes = [aspect_note] if aspect_note else []
     if len(ctxs[0].idx) < ctxs[0].n:
-        notes.append(_em._cap_note(len(ctxs[0].idx), ctxs[0].n) + " in each panel")
+        notes.append(kit.cap_note(len(ctxs[0].idx), ctxs[0].n) + " in each panel")
     if notes:
         annotations.append({**_note("<br>".join(notes), x=0.0, y=-55 / plot_px, xanchor="left", yanchor="top"),
                             "align": "left"})
@@ -1422,8 +1424,8 @@ def centers_table(trace: Trace, step: int, columns: Sequence[str] | None = None)
         is this step's value minus the previous step's (NaN at the start).
     """
     algo = _check_trace(trace)
-    step = _em._step_index(trace, step)
-    cols = _em._columns(trace, columns)
+    step = kit.step_index(trace, step)
+    cols = kit.column_names(trace, columns)
     snap = trace.steps[step]
     C = _centers(snap)
     k = C.shape[0]
@@ -1453,7 +1455,7 @@ def centers_table(trace: Trace, step: int, columns: Sequence[str] | None = None)
 
 
 def _plane_and_ranges(source: Any, axes: Any, columns: Sequence[str] | None, max_points: int = 50_000,
-                      seed: int = 0) -> tuple[_em._Plane, tuple[str, ...], list[float], list[float]]:
+                      seed: int = 0) -> tuple[kit.Plane, tuple[str, ...], list[float], list[float]]:
     """The plane and the fixed ranges :func:`scatter` would use (data only for plain X)."""
     if isinstance(source, Trace) and source.algorithm in _ALGORITHMS:
         ctx = _Context.build(source, axes, columns, max_points, seed)
@@ -1649,7 +1651,7 @@ def placement_figure(
         "hovertemplate": "centre %{text}<extra></extra>",
         "meta": {"role": "placed"},
     })
-    notes = [n_ for n_ in (aspect_note, _em._cap_note(len(idx), nX) if len(idx) < nX else None) if n_]
+    notes = [n_ for n_ in (aspect_note, kit.cap_note(len(idx), nX) if len(idx) < nX else None) if n_]
     return figure(traces, {
         "title": {"text": _esc(title) if title is not None else f"Click to place centre {m + 1}"},
         "xaxis": {"title": {"text": xl}, "range": xr, "zeroline": False, **xa},

@@ -1,0 +1,390 @@
+"""The step scatter every lab draws, and the small pieces its charts share.
+
+The plane a chart shows (two columns, or the first two principal components),
+the seeded display sample with its fixed ranges (:class:`ScatterContext`), the
+points coloured by their responsibilities or labels, covariance ellipses,
+means with their paths, the ring around a chosen point; and the text helpers
+every chart uses (escaped labels, notes, subplot titles, the display cap's
+note). Numpy and plain Plotly dicts only: no streamlit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tracelab.trace import Trace
+from tracelab.views.common import (
+    UNCERTAIN_BELOW,
+    axis_range,
+    blend,
+    component_color,
+    ellipse,
+    format_count,
+    pca_axes,
+    project_covariances,
+    project_points,
+    subsample,
+)
+
+#: Above this many drawn points, markers use WebGL (``Scattergl``).
+GL_ABOVE = 2_000
+#: Up to this many drawn points, each marker gets a hover text with its responsibilities.
+HOVER_TEXT_UP_TO = 2_000
+#: Mahalanobis radii of the ellipses drawn around each component.
+N_STDS = (1.0, 2.0)
+
+
+def step_index(trace: Trace, step: int) -> int:
+    """A step number checked against the trace, negative ones counted from the end."""
+    n = len(trace.steps)
+    if not isinstance(step, (int, np.integer)) or isinstance(step, bool):
+        raise TypeError(f"step should be an int, but got {step!r}")
+    if not -n <= step < n:
+        raise IndexError(f"step should be between 0 and {n - 1}, but got {step}")
+    return int(step) % n
+
+
+def column_names(trace: Trace, columns: Sequence[str] | None) -> tuple[str, ...]:
+    """The feature names to label axes with: ``columns``, the trace's own, else ``x1, x2, ...``."""
+    d = trace.X.shape[1]
+    if columns is None:
+        columns = trace.params.get("columns") if isinstance(trace.params, dict) else None
+        if not isinstance(columns, (list, tuple)) or len(columns) != d:
+            columns = [f"x{j + 1}" for j in range(d)]
+    columns = tuple(str(c) for c in columns)
+    if len(columns) != d:
+        raise ValueError(f"columns should name the {d} features, but {len(columns)} names were given")
+    return columns
+
+
+def fmt(x: float, sig: int = 4) -> str:
+    """A number for hover text and titles, ``sig`` significant digits."""
+    return f"{x:.{sig}g}"
+
+
+def responsibility_parameters(trace: Trace, step: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int | None]:
+    """The parameters whose posterior are step ``step``'s responsibilities, and their step.
+
+    The parameters are the snapshot's
+    :attr:`~tracelab.gmm.EMSnapshot.responsibility_parameters`. The last item is
+    the step they belong to when they are not the snapshot's own (an M-step's:
+    the E-step before it), or None.
+    """
+    snap = trace.steps[step]
+    means, covariances, weights = (np.asarray(a, dtype=np.float64) for a in snap.responsibility_parameters)
+    source = None
+    if not snap.responsibilities_from_own_parameters:
+        source = next((s.index for s in reversed(trace.steps[:step]) if s.phase == "E"), step - 1)
+    return means, covariances, weights, source
+
+
+def snapshot_responsibilities(snap: Any) -> np.ndarray:
+    """A snapshot's responsibilities as floats, shape (n_samples, n_components)."""
+    return np.asarray(snap.responsibilities, dtype=np.float64)
+
+
+def hover_texts(resp: np.ndarray) -> list[str]:
+    """``'r = 0.98 / 0.02'`` per row, built column-wise (no per-point format calls)."""
+    cols = [np.char.mod("%.3f", resp[:, j]) for j in range(resp.shape[1])]
+    out = cols[0].astype(object)
+    for c in cols[1:]:
+        out = out + " / " + c.astype(object)
+    return ("r = " + out).tolist()
+
+
+def point_colors(resp: np.ndarray, color_by: str) -> list[str]:
+    """Each point's colour: its responsibilities blended, or its most likely component's (``"labels"``)."""
+    if color_by == "responsibilities":
+        return blend(resp)
+    if color_by == "labels":
+        k = resp.shape[1]
+        hexes = np.array([component_color(j) for j in range(k)], dtype=object)
+        return hexes[np.argmax(resp, axis=1)].tolist()
+    raise ValueError(f'color_by should be "responsibilities" or "labels", but got {color_by!r}')
+
+
+@dataclass(frozen=True)
+class Plane:
+    """The 2-D drawing plane: points are ``(X - offset) @ P``."""
+
+    offset: np.ndarray
+    P: np.ndarray
+    xlabel: str
+    ylabel: str
+    key: str
+
+
+def make_plane(trace: Trace, axes: Any, columns: tuple[str, ...]) -> Plane:
+    """The plane a scatter shows: two columns ``axes=(i, j)``, or ``"pca"`` (the first two components)."""
+    X = trace.X
+    d = X.shape[1]
+    if d < 2:
+        raise ValueError("this view draws 2-D scatter plots; with one feature use density_1d")
+    if isinstance(axes, str):
+        if axes != "pca":
+            raise ValueError(f'axes should be two column numbers or "pca", but got {axes!r}')
+        mean, comps, explained = pca_axes(X)
+        return Plane(
+            offset=mean,
+            P=comps,
+            xlabel=f"PC1 ({explained[0]:.0%} of variance)",
+            ylabel=f"PC2 ({explained[1]:.0%} of variance)",
+            key="pca",
+        )
+    try:
+        i, j = (int(a) for a in axes)
+    except (TypeError, ValueError):
+        raise ValueError(f'axes should be two column numbers or "pca", but got {axes!r}') from None
+    if not (0 <= i < d and 0 <= j < d) or i == j:
+        raise ValueError(f"axes should be two different column numbers in 0..{d - 1}, but got {axes!r}")
+    P = np.zeros((d, 2))
+    P[i, 0] = P[j, 1] = 1.0
+    return Plane(offset=np.zeros(d), P=P, xlabel=columns[i], ylabel=columns[j], key=f"{i},{j}")
+
+
+def check_selected(selected: Any, n: int) -> int:
+    """A chosen point's row index, checked against the ``n`` rows."""
+    if not isinstance(selected, (int, np.integer)) or isinstance(selected, bool) or not 0 <= selected < n:
+        raise IndexError(f"selected should be a row index between 0 and {n - 1}, but got {selected!r}")
+    return int(selected)
+
+
+def all_means(trace: Trace) -> np.ndarray:
+    """Means of every step, shape (n_steps, k, d)."""
+    return np.stack([np.asarray(s.means, dtype=np.float64) for s in trace.steps])
+
+
+def path_steps(trace: Trace, step: int) -> list[int]:
+    """Steps whose means make the path up to ``step``: the start and every M-step."""
+    return [s.index for s in trace.steps[: step + 1] if s.index == 0 or s.phase == "M"]
+
+
+def opacity(weights: np.ndarray) -> np.ndarray:
+    """Ellipse opacity grows with the component's weight (the heaviest is opaque)."""
+    w = np.asarray(weights, dtype=np.float64)
+    top = w.max() if w.size and w.max() > 0 else 1.0
+    return 0.25 + 0.75 * np.clip(w / top, 0.0, 1.0)
+
+
+# ------------------------------------------------------------------ 2-D scatter parts
+
+
+@dataclass
+class ScatterContext:
+    """What stays the same at every step of one trace in one plane."""
+
+    trace: Trace
+    plane: Plane
+    columns: tuple[str, ...]
+    idx: np.ndarray  # rows drawn
+    XY: np.ndarray  # (len(idx), 2) projected drawn rows
+    xrange: list[float]
+    yrange: list[float]
+    gl: bool
+    n: int
+
+    @classmethod
+    def build(cls, trace, axes, columns, max_points, seed) -> ScatterContext:
+        columns = column_names(trace, columns)
+        plane = make_plane(trace, axes, columns)
+        X = trace.X
+        n = X.shape[0]
+        idx = subsample(n, max_points, seed)
+        XY_all = project_points(X, plane.offset, plane.P)
+        M = project_points(all_means(trace).reshape(-1, X.shape[1]), plane.offset, plane.P)
+        return cls(
+            trace=trace,
+            plane=plane,
+            columns=columns,
+            idx=idx,
+            XY=XY_all[idx],
+            xrange=axis_range(XY_all[:, 0], M[:, 0]),
+            yrange=axis_range(XY_all[:, 1], M[:, 1]),
+            gl=len(idx) > GL_ABOVE,
+            n=n,
+        )
+
+
+def points_trace(ctx: ScatterContext, resp: np.ndarray, color_by: str,
+                 highlight_uncertain: bool, *, size: float = 7) -> dict:
+    """The drawn points (the context's sample), coloured by ``resp`` of shape (n_samples, k)."""
+    r = resp[ctx.idx]
+    marker: dict[str, Any] = {"color": point_colors(r, color_by), "size": size}
+    if highlight_uncertain:
+        uncertain = r.max(axis=1) < UNCERTAIN_BELOW
+        marker["size"] = np.where(uncertain, size + 5, size)
+        marker["line"] = {"color": "black", "width": np.where(uncertain, 1.5, 0.0)}
+    else:
+        marker["line"] = {"width": 0}
+    xl, yl = ctx.plane.xlabel, ctx.plane.ylabel
+    tr = {
+        "type": "scattergl" if ctx.gl else "scatter",
+        "x": ctx.XY[:, 0],
+        "y": ctx.XY[:, 1],
+        "mode": "markers",
+        "name": "points",
+        "showlegend": False,
+        "customdata": ctx.idx,
+        "marker": marker,
+        "meta": {"role": "points"},
+    }
+    head = f"point #%{{customdata}}<br>{esc(xl)} = %{{x:.4g}}<br>{esc(yl)} = %{{y:.4g}}"
+    if len(ctx.idx) <= HOVER_TEXT_UP_TO:
+        tr["hovertext"] = hover_texts(r)
+        tr["hovertemplate"] = head + "<br>%{hovertext}<extra></extra>"
+    else:
+        tr["hovertemplate"] = head + "<extra></extra>"
+    return tr
+
+
+def esc(s: str) -> str:
+    """Make a user's column name safe inside a plotly template string / HTML label."""
+    return (
+        str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        .replace("%{", "%&#123;")
+    )
+
+
+def ellipse_traces(ctx: ScatterContext, snap: Any, n_stds=N_STDS,
+                   showlegend: bool = True) -> list[dict]:
+    """One outline per component and radius in ``n_stds``: its covariance projected onto the plane."""
+    means2 = project_points(snap.means, ctx.plane.offset, ctx.plane.P)
+    covs2 = project_covariances(snap.covariances, ctx.plane.P)
+    opac = opacity(snap.weights)
+    out = []
+    for k in range(means2.shape[0]):
+        for s_i, n_std in enumerate(n_stds):
+            xs, ys = ellipse(means2[k], covs2[k], n_std)
+            out.append({
+                "type": "scatter",
+                "x": xs,
+                "y": ys,
+                "mode": "lines",
+                "name": f"Gaussian {k + 1}",
+                "legendgroup": f"g{k + 1}",
+                "showlegend": showlegend and s_i == 0,
+                "line": {"color": component_color(k), "width": 2.5 if s_i == 0 else 1.5,
+                         "dash": "solid" if s_i == 0 else "dash"},
+                "opacity": float(opac[k]),
+                "hoverinfo": "skip",
+                "meta": {"role": "ellipse", "k": k, "n_std": float(n_std)},
+            })
+    return out
+
+
+def means_trace(ctx: ScatterContext, snap: Any) -> dict:
+    """The components' means at ``snap``, as crosses in their colours."""
+    means = np.asarray(snap.means, dtype=np.float64)
+    means2 = project_points(means, ctx.plane.offset, ctx.plane.P)
+    k = means.shape[0]
+    cols = ctx.columns
+    texts = []
+    for j in range(k):
+        coords = ", ".join(f"{esc(c)} = {fmt(v)}" for c, v in zip(cols, means[j]))
+        texts.append(f"Gaussian {j + 1}<br>π = {fmt(float(snap.weights[j]), 3)}<br>μ: {coords}")
+    return {
+        "type": "scatter",
+        "x": means2[:, 0],
+        "y": means2[:, 1],
+        "mode": "markers",
+        "name": "means",
+        "showlegend": False,
+        "marker": {"symbol": "x", "size": 15, "color": [component_color(j) for j in range(k)],
+                   "line": {"color": "black", "width": 1.5}},
+        "hovertext": texts,
+        "hovertemplate": "%{hovertext}<extra></extra>",
+        "meta": {"role": "means"},
+    }
+
+
+def path_traces(ctx: ScatterContext, step: int) -> list[dict]:
+    """Each mean's path up to ``step`` (its M-steps), as a faint line."""
+    steps = path_steps(ctx.trace, step)
+    M = np.stack([np.asarray(ctx.trace.steps[s].means, dtype=np.float64) for s in steps])
+    S, k, d = M.shape
+    M2 = project_points(M.reshape(-1, d), ctx.plane.offset, ctx.plane.P).reshape(S, k, 2)
+    return [
+        {
+            "type": "scatter",
+            "x": M2[:, j, 0],
+            "y": M2[:, j, 1],
+            "mode": "lines+markers",
+            "name": f"path of mean {j + 1}",
+            "legendgroup": f"g{j + 1}",
+            "showlegend": False,
+            "line": {"color": component_color(j), "width": 1.2},
+            "marker": {"size": 4, "color": component_color(j)},
+            "opacity": 0.8,
+            "hoverinfo": "skip",
+            "meta": {"role": "path", "k": j},
+        }
+        for j in range(k)
+    ]
+
+
+def ring(x: float, y: float, selected: int) -> dict:
+    """The black ring marking the selected point (role "selected")."""
+    return {
+        "type": "scatter",
+        "x": [x],
+        "y": [y],
+        "mode": "markers",
+        "name": f"point #{selected}",
+        "showlegend": False,
+        "customdata": [selected],
+        "marker": {"symbol": "circle-open", "size": 20, "color": "black", "line": {"width": 3}},
+        "hovertemplate": "selected point #%{customdata}<extra></extra>",
+        "meta": {"role": "selected"},
+    }
+
+
+def selected_trace(ctx: ScatterContext, selected: int) -> dict:
+    """The ring around the chosen point (row ``selected`` of X)."""
+    selected = check_selected(selected, ctx.n)
+    xy = project_points(ctx.trace.X[[selected]], ctx.plane.offset, ctx.plane.P)[0]
+    return ring(xy[0], xy[1], selected)
+
+
+def scatter_traces(ctx, step, *, color_by="responsibilities", highlight_uncertain=False,
+                   show_paths=True, selected=None, n_stds=N_STDS, showlegend=True,
+                   point_size=7) -> list[dict]:
+    """Everything the step scatter draws at ``step``: points, ellipses, paths, means, the chosen point."""
+    snap = ctx.trace.steps[step]
+    traces = [points_trace(ctx, snapshot_responsibilities(snap), color_by, highlight_uncertain, size=point_size)]
+    traces += ellipse_traces(ctx, snap, n_stds, showlegend=showlegend)
+    if show_paths:
+        traces += path_traces(ctx, step)
+    traces.append(means_trace(ctx, snap))
+    if selected is not None:
+        traces.append(selected_trace(ctx, selected))
+    return traces
+
+
+def cap_note(shown: int, n: int) -> str:
+    """The display cap's note: "showing 5,000 of 20,000 points"."""
+    return f"showing {format_count(shown)} of {format_count(n)} points"
+
+
+
+def note(text: str, *, x: float = 1.0, y: float = 1.0, xanchor: str = "right",
+         yanchor: str = "bottom") -> dict:
+    """A grey note placed on the figure (paper coordinates), not on the data."""
+    return {"text": text, "xref": "paper", "yref": "paper", "x": x, "y": y, "xanchor": xanchor,
+            "yanchor": yanchor, "showarrow": False, "font": {"size": 12, "color": "#555"}}
+
+
+def subplot_title(text: str, x: float, y: float) -> dict:
+    """A panel's title, centred at ``x`` above ``y`` (paper coordinates)."""
+    return {"text": text, "xref": "paper", "yref": "paper", "x": x, "y": y, "xanchor": "center",
+            "yanchor": "bottom", "showarrow": False, "font": {"size": 14}}
+
+
+def on_axes(tr: dict, c: int) -> dict:
+    """Put a trace on panel ``c`` (0-based) of a grid of panels."""
+    if c == 0:
+        return tr
+    return {**tr, "xaxis": f"x{c + 1}", "yaxis": f"y{c + 1}"}
