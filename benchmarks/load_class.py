@@ -1004,10 +1004,10 @@ def pss_by_process(pid: int) -> dict[str, float]:
 
 def rss_mb_one(pid: int) -> float:
     """:func:`rss_mb` of one process, without its children."""
-    for path, field in ((f"/proc/{pid}/smaps_rollup", "Pss:"), (f"/proc/{pid}/status", "VmRSS:")):
+    for path, label in ((f"/proc/{pid}/smaps_rollup", "Pss:"), (f"/proc/{pid}/status", "VmRSS:")):
         try:
             with open(path) as f:
-                kb = next((int(line.split()[1]) for line in f if line.startswith(field)), None)
+                kb = next((int(line.split()[1]) for line in f if line.startswith(label)), None)
         except OSError:
             continue
         if kb is not None:

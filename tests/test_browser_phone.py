@@ -101,7 +101,7 @@ def test_on_a_phone_the_player_and_its_chart_are_on_screen_together(phone, app_u
         }""",
         lab,
     )
-    (c_top, c_bottom, c_right), (g_top, g_bottom, g_right) = layout["controls"], layout["chart"]
+    (c_top, _, c_right), (_, g_bottom, g_right) = layout["controls"], layout["chart"]
     assert c_right <= layout["width"] and g_right <= layout["width"] + 1, layout
     # Scrolled so that the controls' top is at the top of the screen, the chart fits below them.
     assert g_bottom - c_top <= layout["height"], f"controls and chart take {g_bottom - c_top:.0f} px: {layout}"

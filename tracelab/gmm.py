@@ -70,6 +70,7 @@ from tracelab.kmeans import kmeans_plusplus, lloyd
 from tracelab.arrays import freeze
 from tracelab.trace import Snapshot, Trace, collect
 from tracelab.words import num as _num
+from tracelab.words import points as _points
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -856,10 +857,6 @@ def _ll_pair(a: float, b: float) -> tuple[str, str]:
         if sa != sb:
             return sa, sb
     return f"{a:.1f}", f"{b:.1f}"
-
-
-def _points(n: int) -> str:
-    return f"{n} point" if n == 1 else f"{n} points"
 
 
 def _list_components(idx) -> str:

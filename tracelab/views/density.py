@@ -227,8 +227,7 @@ class _Ctx:
                    yrange=yr, gl=n > GL_ABOVE, n=n)
 
     def head(self) -> str:
-        return (f"point #%{{customdata}}<br>{_esc(self.plane.xlabel)} = %{{x:.4g}}<br>"
-                f"{_esc(self.plane.ylabel)} = %{{y:.4g}}")
+        return kit.point_hover_head(self.plane)
 
     def axes_layout(self, sfx: str = "") -> tuple[dict, dict]:
         """The x and y axes of one subplot (``sfx`` "", "2", ...), drawn to equal scale."""
@@ -262,11 +261,7 @@ def _markers(ctx: _Ctx, rows: np.ndarray, *, role: str, name: str, marker: dict,
         "showlegend": showlegend, "customdata": rows, "marker": marker,
         "meta": {"role": role}, **extra,
     }
-    if texts is not None and len(rows) <= HOVER_TEXT_UP_TO:
-        tr["hovertext"] = texts
-        tr["hovertemplate"] = ctx.head() + "<br>%{hovertext}<extra></extra>"
-    else:
-        tr["hovertemplate"] = ctx.head() + "<extra></extra>"
+    tr.update(kit.point_hover(ctx.plane, texts if texts is not None and len(rows) <= HOVER_TEXT_UP_TO else None))
     return tr
 
 

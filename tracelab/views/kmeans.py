@@ -336,7 +336,6 @@ class _Context:
 def _points_trace(ctx: _Context, labels: np.ndarray, *, size: float = 7, xaxis: str = "x",
                   yaxis: str = "y") -> dict:
     lab = labels[ctx.idx]
-    xl, yl = _esc(ctx.plane.xlabel), _esc(ctx.plane.ylabel)
     tr = {
         "type": "scattergl" if ctx.gl else "scatter",
         "x": ctx.XY[:, 0], "y": ctx.XY[:, 1], "xaxis": xaxis, "yaxis": yaxis,
@@ -345,12 +344,7 @@ def _points_trace(ctx: _Context, labels: np.ndarray, *, size: float = 7, xaxis: 
         "marker": {"color": label_colors(lab), "size": size, "line": {"width": 0}},
         "meta": {"role": "points"},
     }
-    head = f"point #%{{customdata}}<br>{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}"
-    if len(ctx.idx) <= HOVER_TEXT_UP_TO:
-        tr["hovertext"] = label_texts(lab)
-        tr["hovertemplate"] = head + "<br>%{hovertext}<extra></extra>"
-    else:
-        tr["hovertemplate"] = head + "<extra></extra>"
+    tr.update(kit.point_hover(ctx.plane, label_texts(lab) if len(ctx.idx) <= HOVER_TEXT_UP_TO else None))
     return tr
 
 
@@ -1635,8 +1629,7 @@ def placement_figure(
         "type": "scattergl" if len(idx) > GL_ABOVE else "scatter",
         "x": XY[idx, 0], "y": XY[idx, 1], "mode": "markers", "name": "points", "showlegend": False,
         "customdata": idx, "marker": {"color": "#9aa0a6", "size": 6, "line": {"width": 0}},
-        "hovertemplate": f"point #%{{customdata}}<br>{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}<br>"
-                         "click to place a centre on it<extra></extra>",
+        "hovertemplate": kit.point_hover_head(plane) + "<br>click to place a centre on it<extra></extra>",
         "meta": {"role": "points"},
     })
     m = Pc.shape[0]

@@ -220,7 +220,6 @@ def points_trace(ctx: ScatterContext, resp: np.ndarray, color_by: str,
         marker["line"] = {"color": "black", "width": np.where(uncertain, 1.5, 0.0)}
     else:
         marker["line"] = {"width": 0}
-    xl, yl = ctx.plane.xlabel, ctx.plane.ylabel
     tr = {
         "type": "scattergl" if ctx.gl else "scatter",
         "x": ctx.XY[:, 0],
@@ -232,13 +231,21 @@ def points_trace(ctx: ScatterContext, resp: np.ndarray, color_by: str,
         "marker": marker,
         "meta": {"role": "points"},
     }
-    head = f"point #%{{customdata}}<br>{esc(xl)} = %{{x:.4g}}<br>{esc(yl)} = %{{y:.4g}}"
-    if len(ctx.idx) <= HOVER_TEXT_UP_TO:
-        tr["hovertext"] = hover_texts(r)
-        tr["hovertemplate"] = head + "<br>%{hovertext}<extra></extra>"
-    else:
-        tr["hovertemplate"] = head + "<extra></extra>"
+    tr.update(point_hover(ctx.plane, hover_texts(r) if len(ctx.idx) <= HOVER_TEXT_UP_TO else None))
     return tr
+
+
+def point_hover_head(plane: Plane) -> str:
+    """The start of a point's hover: its row, then its coordinates on the plane."""
+    return f"point #%{{customdata}}<br>{esc(plane.xlabel)} = %{{x:.4g}}<br>{esc(plane.ylabel)} = %{{y:.4g}}"
+
+
+def point_hover(plane: Plane, texts: list[str] | None = None) -> dict:
+    """A points trace's hover keys: :func:`point_hover_head`, then each point's line of ``texts``, if any."""
+    head = point_hover_head(plane)
+    if texts is None:
+        return {"hovertemplate": head + "<extra></extra>"}
+    return {"hovertext": texts, "hovertemplate": head + "<br>%{hovertext}<extra></extra>"}
 
 
 def esc(s: str) -> str:
