@@ -121,3 +121,68 @@ def test_no_module_reaches_into_another_modules_private_names(path):
     # What modules share lives in shared modules under public names (tracelab.words,
     # tracelab.arrays, tracelab.views.scatter, ...), not in one lab's private helpers.
     assert _private_reaches(path.read_text(encoding="utf-8")) == set()
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    """The tracelab modules a file imports when it is loaded (not inside functions)."""
+    import ast
+
+    deps = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tracelab"):
+            deps.add(node.module)
+            deps.update(f"{node.module}.{a.name}" for a in node.names)  # from tracelab.views import em
+        elif isinstance(node, ast.Import):
+            deps.update(a.name for a in node.names if a.name.startswith("tracelab"))
+    return deps
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    state: dict[str, int] = {}
+    found: list[list[str]] = []
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        path.append(module)
+        for dep in sorted(graph[module] & graph.keys()):
+            if state.get(dep) == 1:
+                found.append(path[path.index(dep):] + [dep])
+            elif dep not in state:
+                visit(dep, path)
+        path.pop()
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [])
+    return found
+
+
+def test_the_check_sees_a_cycle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycle():
+    files = sorted((ROOT / "tracelab").rglob("*.py"))
+    graph = {_module_name(p): _top_level_imports(p) - {_module_name(p)} for p in files}
+    assert _cycles(graph) == []
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "tracelab").rglob("*.py")), ids=lambda p: str(p.relative_to(ROOT)))
+def test_streamlit_is_imported_only_by_the_ui(path):
+    import ast
+
+    imported = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            imported.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    if "streamlit" in imported:
+        assert path.relative_to(ROOT).parts[:2] == ("tracelab", "ui"), path

@@ -2,6 +2,9 @@
 
 The core (this package, outside ``views`` and ``ui``) depends on numpy, scipy
 and pandas only: an algorithm returns a :class:`Trace` of immutable snapshots.
+What engines share lives in leaf modules under public names: ``arrays`` (frozen
+arrays, digests, label dtypes), ``words`` (how messages write numbers and
+lists) and ``_validate`` (the checks and their messages).
 ``tracelab.views`` turns a trace and a step into Plotly figures; ``tracelab.ui``
 holds the Streamlit components the pages share.
 

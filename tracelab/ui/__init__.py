@@ -1,4 +1,5 @@
 """Streamlit components shared by the lab pages: data picker, player, URL state, runners.
 
-The only Streamlit code outside ``pages/``; the core never imports it.
+The only Streamlit code outside ``pages/``; the core and the views never import it.
+These modules may import the core and the views.
 """
