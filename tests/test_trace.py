@@ -700,3 +700,26 @@ def test_approx_json_bytes_errs_a_little_on_the_large_side():
               hdbscan_trace.trace_hdbscan(X, 10)):
         ratio = t.approx_json_bytes() / len(t.to_json())
         assert 1.0 <= ratio < (1.2 if len(t.to_json()) > 1e6 else 3.0), (t.algorithm, ratio)
+
+
+def test_every_snapshot_kind_comes_back_from_pickle_read_only_without_copies():
+    import pickle
+
+    import tracelab
+
+    X = tracelab.datasets.load("old_faithful").standardized().X[:60]
+    traces = [tracelab.trace_em(X, n_components=2, max_iter=3), tracelab.trace_kmeans(X, n_clusters=2),
+              tracelab.trace_kmedoids(X, n_clusters=2), tracelab.trace_agnes(X), tracelab.trace_diana(X),
+              tracelab.trace_dbscan(X, eps=0.5, min_samples=4), tracelab.trace_optics(X, min_samples=4),
+              tracelab.trace_hdbscan(X, min_cluster_size=5)]
+    for trace in traces:
+        again = pickle.loads(pickle.dumps(trace))
+        arrays = [(type(s).__name__, name, v) for s in again.steps for name, v in vars(s).items()
+                  if isinstance(v, np.ndarray)]
+        # (AGNES and DIANA steps hold their merges in a structure the steps share, not arrays)
+        assert arrays or trace.algorithm in ("agnes", "diana"), trace.algorithm
+        for kind, name, value in arrays:
+            assert not value.flags.writeable, f"{kind}.{name} came back writeable"
+        # Arrays the steps shared before pickling are still shared (frozen in place, not copied).
+        shared = {id(v) for _, _, v in arrays}
+        assert len(shared) < len(arrays) or len(arrays) <= 1, trace.algorithm

@@ -58,7 +58,6 @@ from tracelab._validate import check_trace_data as _check_trace_data
 from tracelab._validate import number as _number
 from tracelab._validate import one_of as _one_of
 from tracelab._validate import trace_problem as _trace_problem
-from tracelab.arrays import freeze_in_place as _freeze_in_place
 from tracelab.arrays import label_dtype as _label_dtype
 from tracelab.words import num as _num
 from tracelab.words import plural as _plural
@@ -278,10 +277,6 @@ class DBSCANSnapshot(Snapshot):
             if not _is_int(getattr(self, name)):
                 raise ValueError(f"{name} should be a whole number, but got {getattr(self, name)!r}")
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        _freeze_in_place(state)
-        super().__setstate__(state)
-
     @property
     def n_clusters(self) -> int:
         """Clusters so far (all of them at the result)."""
@@ -333,10 +328,6 @@ class OPTICSSnapshot(Snapshot):
             and not isinstance(self.eps_cut, (bool, np.bool_))
         ):
             raise ValueError(f"eps_cut should be a number or None, but got {self.eps_cut!r}")
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        _freeze_in_place(state)
-        super().__setstate__(state)
 
     @property
     def n_clusters(self) -> int:

@@ -767,14 +767,6 @@ class EMSnapshot(Snapshot):
         if self._X is not None and self._X.shape[1] != d:
             raise ValueError(f"the step has {d} features but the data have {self._X.shape[1]}")
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        # The data are shared by every step of a trace: make the unpickled array
-        # read-only in place, so freezing does not give each step its own copy.
-        X = state.get("_X")
-        if isinstance(X, np.ndarray) and X.flags.writeable:
-            X.flags.writeable = False
-        super().__setstate__(state)
-
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, X: np.ndarray | None = None) -> EMSnapshot:
         """Rebuild a snapshot from :meth:`to_dict` output, attached to the data ``X``.

@@ -57,7 +57,6 @@ from tracelab._validate import check_step_kind as _check_step_kind
 from tracelab._validate import number as _number
 from tracelab._validate import trace_problem as _trace_problem
 from tracelab.arrays import freeze
-from tracelab.arrays import freeze_in_place as _freeze_in_place
 from tracelab.words import plural as _plural
 from tracelab.trace import Snapshot, Trace, collect
 
@@ -391,10 +390,6 @@ class HDBSCANSnapshot(Snapshot):
             and self.selected.dtype.kind in "iu"
         ):
             raise ValueError("selected should be None or a 1-D array of cluster ids")
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        _freeze_in_place(state)
-        super().__setstate__(state)
 
     @property
     def n_clusters(self) -> int:

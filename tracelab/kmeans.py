@@ -84,7 +84,6 @@ from tracelab.words import points as _points
 from tracelab.words import rows as _rows
 from tracelab.words import sizes as _sizes
 from tracelab.words import value as _value
-from tracelab.arrays import freeze_in_place as _freeze_in_place
 from tracelab.arrays import label_dtype as _label_dtype
 from tracelab._validate import check_labels as _check_labels
 from tracelab.trace import Snapshot, Trace, collect
@@ -481,10 +480,6 @@ class KMeansSnapshot(Snapshot):
         if not (isinstance(self.centers, np.ndarray) and self.centers.ndim == 2):
             raise ValueError("centers should be a 2-D array (n_clusters, n_features)")
         _check_labels(self.labels, self.centers.shape[0])
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        _freeze_in_place(state)
-        super().__setstate__(state)
 
     @property
     def n_clusters(self) -> int:

@@ -70,7 +70,6 @@ from tracelab._validate import check_seed as _check_seed
 from tracelab._validate import number as _number
 from tracelab._validate import one_of as _one_of
 from tracelab._validate import check_labels as _check_labels
-from tracelab.arrays import freeze_in_place as _freeze_in_place
 from tracelab.arrays import label_dtype as _label_dtype
 from tracelab.words import and_list as _and
 from tracelab.words import change as _change
@@ -355,10 +354,6 @@ class KMedoidsSnapshot(Snapshot):
         _check_labels(self.labels, idx.shape[0])
         if idx.size and not 0 <= idx.min() <= idx.max() < self.labels.shape[0]:
             raise ValueError(f"medoid_indices should be rows 0 to {self.labels.shape[0] - 1}")
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        _freeze_in_place(state)
-        super().__setstate__(state)
 
     @property
     def n_clusters(self) -> int:

@@ -25,7 +25,7 @@ from typing import Any, Generator
 
 import numpy as np
 
-from tracelab.arrays import digest, freeze
+from tracelab.arrays import digest, freeze, freeze_in_place
 
 __all__ = ["Snapshot", "Trace", "collect", "on_each_step", "snapshot_types", "FORMAT", "VERSION"]
 
@@ -233,12 +233,11 @@ class Snapshot:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # Unpickling hands back writeable arrays: freeze them again, in place (no copy:
-        # they are this trace's own, shared only with the steps pickled beside them).
+        # they are this trace's own, shared only with the steps pickled beside them),
+        # fields and private attributes alike (an EM step's data X). Every snapshot
+        # class inherits this; none needs its own.
+        freeze_in_place(state)
         self.__dict__.update(state)
-        for name in _field_names(type(self)):
-            value = state.get(name)
-            if isinstance(value, np.ndarray) and value.flags.writeable:
-                value.flags.writeable = False
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
