@@ -65,6 +65,7 @@ from tracelab.words import points as _points
 from tracelab.words import rows as _rows
 from tracelab.arrays import freeze
 from tracelab.trace import Snapshot, Trace, collect
+from tracelab.metrics import SCIPY_NAME
 
 __all__ = [
     "METRICS",
@@ -92,7 +93,6 @@ MAX_POINTS = 5000
 #: Largest data set for an OPTICS trace with one step per point (n steps of n floats).
 MAX_POINTS_PER_POINT_OPTICS = 2000
 
-_SCIPY_METRIC = {"euclidean": "euclidean", "manhattan": "cityblock", "chebyshev": "chebyshev"}
 # Rows of the distance matrix computed at once: ~8 MB of float64.
 _BLOCK_ENTRIES = 1 << 20
 # scikit-learn rounds OPTICS distances to float64's decimal precision (15 digits) so
@@ -128,7 +128,7 @@ class _Metric:
             D = 1.0 - self.unit[start:stop] @ self.unit.T
             np.clip(D, 0.0, 2.0, out=D)
         else:
-            D = cdist(self.X[start:stop], self.X, metric=_SCIPY_METRIC[self.metric])
+            D = cdist(self.X[start:stop], self.X, metric=SCIPY_NAME[self.metric])
         idx = np.arange(start, stop)
         D[idx - start, idx] = 0.0
         return D

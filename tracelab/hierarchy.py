@@ -77,6 +77,7 @@ from tracelab._validate import trace_problem as _trace_problem
 from tracelab.words import num as _num
 from tracelab.arrays import freeze
 from tracelab.trace import Snapshot, Trace, collect
+from tracelab.metrics import ALIASES, SCIPY_NAME
 
 __all__ = [
     "LINKAGES",
@@ -106,14 +107,6 @@ MAX_AGNES_POINTS = 5_000
 MAX_DIANA_POINTS = 500
 
 _EUCLIDEAN_ONLY = ("centroid", "ward")
-_SCIPY_METRIC = {
-    "euclidean": "euclidean",
-    "manhattan": "cityblock",
-    "cosine": "cosine",
-    "chebyshev": "chebyshev",
-    "minkowski": "minkowski",
-}
-_ALIASES = {"cityblock": "manhattan"}
 _MEANING = {
     "single": "the closest pair",
     "complete": "the farthest pair",
@@ -161,7 +154,7 @@ def _clusters_left(k: int) -> str:
 
 def _check_metric(metric: Any) -> str:
     if isinstance(metric, str):
-        metric = _ALIASES.get(metric, metric)
+        metric = ALIASES.get(metric, metric)
     if metric not in METRICS:
         raise ValueError(_one_of("metric", metric, METRICS))
     return metric
@@ -184,7 +177,7 @@ def _condensed(X: np.ndarray, metric: str, p: float) -> np.ndarray:
             )
     if metric == "minkowski":
         return pdist(X, "minkowski", p=p)
-    return pdist(X, _SCIPY_METRIC[metric])
+    return pdist(X, SCIPY_NAME[metric])
 
 
 def distance_matrix(X, metric: str = "euclidean", p: float = 2.0) -> np.ndarray:

@@ -80,6 +80,7 @@ from tracelab.words import sizes as _sizes
 from tracelab.words import value as _value
 from tracelab.arrays import freeze
 from tracelab.trace import Snapshot, Trace, collect
+from tracelab.metrics import SCIPY_NAME
 
 __all__ = [
     "METRICS",
@@ -149,8 +150,7 @@ def _metric(X: np.ndarray, metric: str, p: float) -> _Metric:
         return _Metric(_unit_rows(X), "sqeuclidean", {}, 0.5)
     if metric == "minkowski":
         return _Metric(X, "minkowski", {"p": p}, 1.0)
-    name = {"euclidean": "euclidean", "manhattan": "cityblock", "chebyshev": "chebyshev"}[metric]
-    return _Metric(X, name, {}, 1.0)
+    return _Metric(X, SCIPY_NAME[metric], {}, 1.0)
 
 
 def _check_cosine(X: np.ndarray) -> None:

@@ -56,6 +56,7 @@ from tracelab.gmm import COVARIANCE_TYPES, WORK_BUDGET, max_samples, trace_em
 from tracelab.kmeans import kmeans_plusplus_indices, lloyd_steps, tolerance
 from tracelab.kmeans import max_samples as kmeans_max_samples
 from tracelab.arrays import freeze
+from tracelab.metrics import ALIASES, SCIPY_NAME
 
 __all__ = [
     "ElbowResult",
@@ -79,9 +80,6 @@ Progress = Callable[[int, int], Any]
 
 #: Distances the silhouette understands (scikit-learn's names, plus "precomputed").
 METRICS = ("euclidean", "sqeuclidean", "manhattan", "chebyshev", "cosine", "precomputed")
-_CDIST_NAME = {"euclidean": "euclidean", "sqeuclidean": "sqeuclidean", "manhattan": "cityblock",
-               "chebyshev": "chebyshev", "cosine": "cosine"}
-_METRIC_ALIASES = {"l2": "euclidean", "l1": "manhattan", "cityblock": "manhattan"}
 
 # Bounds for a page that fits many models on a student's data, each keeping its
 # work to a few seconds of one core (measured on 2 features, k from 1 to 8):
@@ -278,7 +276,7 @@ def elbow(X, ks, *, n_init: int = 5, seed: int = 0, max_iter: int = 300, tol: fl
 
 
 def _metric_name(metric: str) -> str:
-    name = _METRIC_ALIASES.get(metric, metric) if isinstance(metric, str) else metric
+    name = ALIASES.get(metric, metric) if isinstance(metric, str) else metric
     if name not in METRICS:
         raise ValueError(_one_of("metric", metric, METRICS))
     return name
@@ -365,7 +363,7 @@ def silhouette_samples(X, labels, metric: str = "euclidean") -> np.ndarray:
         if metric == "precomputed":
             D_block = D[np.ix_(idx[lo:hi], idx)]
         else:
-            D_block = cdist(P[lo:hi], P, metric=_CDIST_NAME[metric])
+            D_block = cdist(P[lo:hi], P, metric=SCIPY_NAME[metric])
         sums = D_block @ onehot  # (b, k): total distance to each cluster
         own = codes[lo:hi]
         rows = np.arange(hi - lo)
