@@ -21,7 +21,7 @@ def main() -> None:
     st.navigation(pages).run()
 
 
-# Worker processes (tracelab.workers) import this file as "__mp_main__", as
+# Worker processes (tracelab.ui.workers) import this file as "__mp_main__", as
 # multiprocessing does with the main script; they must not set up the pages.
 if __name__ == "__main__":
     main()

@@ -207,7 +207,7 @@ def measure_round_trip(page, base: str, clicks: int) -> float:
     return statistics.median(times)
 
 
-#: The longest run one request may ask for (tracelab.gmm.WORK_BUDGET); a new seed each time, so it is computed.
+#: The longest run one request may ask for (tracelab.labs.em.engine.WORK_BUDGET); a new seed each time, so it is computed.
 HEAVY = "/em?data=blobs&data_n_samples=20000&k=10&iter=1000&tol=0&seed={seed}"
 
 

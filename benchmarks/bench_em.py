@@ -37,8 +37,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tracelab import gmm  # noqa: E402
-from tracelab.gmm import trace_em  # noqa: E402
+from tracelab.labs.em import engine as gmm  # noqa: E402
+from tracelab.labs.em.engine import trace_em  # noqa: E402
 
 MB = 2**20
 

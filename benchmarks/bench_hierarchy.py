@@ -37,7 +37,7 @@ from scipy.cluster.hierarchy import linkage
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tracelab.hierarchy import trace_agnes  # noqa: E402
+from tracelab.labs.hierarchy.engine import trace_agnes  # noqa: E402
 
 MB = 2**20
 

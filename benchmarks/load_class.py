@@ -119,7 +119,7 @@ TARGET_SETTLE_FRACTION = 0.10
 FINISHED, EARLY_FOR_RERUN, FRAGMENT_FINISHED = (
     ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_EARLY_FOR_RERUN, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY
 )
-# The largest run the app starts (tracelab.gmm's work budget: 20 000 points, k = 10,
+# The largest run the app starts (tracelab.labs.em.engine's work budget: 20 000 points, k = 10,
 # 1 000 iterations); the heavy student adds a new seed each time.
 HEAVY_LINK = "/em?data=blobs&data_n_samples=20000&k=10&iter=1000&tol=0"
 UPLOAD_SOURCE = "Upload a CSV"

@@ -6,9 +6,9 @@ and sends them to the browser again. Not part of the app.
 
 import streamlit as st
 
-from tracelab import datasets
-from tracelab.gmm import trace_em
-from tracelab.views import em
+from tracelab.data import datasets
+from tracelab.labs.em.engine import trace_em
+from tracelab.labs.em import views as em
 
 st.set_page_config(layout="wide")
 

@@ -3,10 +3,11 @@
 import numpy as np
 import streamlit as st
 
-from tracelab import density, hdbscan_trace
+from tracelab.labs.density import engine as density
+from tracelab.labs.density import hdbscan as hdbscan_trace
 from tracelab.data import Dataset
 from tracelab.ui import data_picker, entry, lab, player, runners, share, url
-from tracelab.views import density as views
+from tracelab.labs.density import views
 
 entry.through_app()
 

@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from tracelab import gmm, lessons
+from tracelab.labs.em import engine as gmm
+from tracelab.labs.em import lessons
 from tracelab.ui import data_picker, entry, lab, player, runners, share, url
-from tracelab.views import em as views
-from tracelab.views import stepping
+from tracelab.labs.em import views
+from tracelab.plot import stepping
 
 entry.through_app()
 
@@ -189,7 +190,7 @@ def responsibilities_grid(step: int) -> None:
     """Every point's responsibilities at ``step``, as numbers: sorting a column sorts by value.
 
     The grid writes each responsibility as the r_ik formula does
-    (:func:`~tracelab.views.em.format_responsibility` mirrors its ``"%.4g"``), and
+    (:func:`~tracelab.labs.em.views.format_responsibility` mirrors its ``"%.4g"``), and
     the browser formats the cells: sending numbers, not one string per cell, keeps
     each step's message small.
     """

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from tracelab import hierarchy
+from tracelab.labs.hierarchy import engine as hierarchy
 from tracelab.ui import data_picker, entry, lab, player, runners, share, url
-from tracelab.views import hierarchy as views
+from tracelab.labs.hierarchy import views
 
 entry.through_app()
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from tracelab.ui import entry
 from tracelab.ui.runners import lesson_trace
-from tracelab.views import home
+from tracelab.labs.em import hook as home
 
 entry.through_app()
 

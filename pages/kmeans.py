@@ -3,12 +3,14 @@
 import numpy as np
 import streamlit as st
 
-from tracelab import gmm, kmeans, kmedoids
+from tracelab.labs.em import engine as gmm
+from tracelab.labs.kmeans import kmeans
+from tracelab.labs.kmeans import kmedoids
 from tracelab.data import Dataset
-from tracelab.trace import Trace
+from tracelab.record.trace import Trace
 from tracelab.ui import data_picker, entry, lab, player, runners, share, url
-from tracelab.views import em as em_views
-from tracelab.views import kmeans as views
+from tracelab.labs.em import views as em_views
+from tracelab.labs.kmeans import views
 
 entry.through_app()
 

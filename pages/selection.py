@@ -3,9 +3,11 @@
 import numpy as np
 import streamlit as st
 
-from tracelab import data, gmm, selection
+from tracelab import data
+from tracelab.labs.em import engine as gmm
+from tracelab.labs.selection import engine as selection
 from tracelab.ui import data_picker, entry, lab, runners, share, url
-from tracelab.views import selection as views
+from tracelab.labs.selection import views
 
 entry.through_app()
 

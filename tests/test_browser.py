@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlparse
 import numpy as np
 import pytest
 
-from tracelab.trace import Trace
+from tracelab.record.trace import Trace
 
 pytestmark = pytest.mark.browser
 

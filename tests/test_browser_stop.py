@@ -1,6 +1,6 @@
 """A long run in a real headless Chromium: it shows its progress, and Stop or closing the tab ends it.
 
-The run is the longest EM run one request may ask for (tracelab.gmm.WORK_BUDGET):
+The run is the longest EM run one request may ask for (tracelab.labs.em.engine.WORK_BUDGET):
 20 000 points, k = 10, 1 000 iterations and tol = 0, about 5 s of one core. The
 CPU time of the server and its worker processes, read from /proc, tells whether
 it still computes.

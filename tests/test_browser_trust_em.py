@@ -65,7 +65,7 @@ def main_caption(page, contains: str) -> str:
 
 
 def test_the_home_caption_names_two_different_points_with_the_numbers_the_chart_draws(page, app_url):
-    from tracelab.views.em import format_responsibility
+    from tracelab.labs.em.views import format_responsibility
 
     open_page(page, app_url)
     wait_charts(page)
@@ -248,9 +248,9 @@ def test_column_names_from_a_csv_are_shown_as_written(page, app_url, tmp_path):
 
 def test_the_formula_writes_a_tiny_responsibility_as_the_table_does(page, app_url):
     # The default run, recomputed here: the same numbers the page shows.
-    from tracelab import datasets
-    from tracelab.gmm import trace_em
-    from tracelab.views.em import format_responsibility
+    from tracelab.data import datasets
+    from tracelab.labs.em.engine import trace_em
+    from tracelab.labs.em.views import format_responsibility
 
     data = datasets.load("old_faithful").standardized()
     trace = trace_em(data.X, 2, init="random_from_data", seed=15)

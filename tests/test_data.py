@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tracelab.data as data_module
-from tracelab.arrays import digest
+from tracelab.record.arrays import digest
 from tracelab.data import Dataset, DataError, read_csv
 
 FAITHFUL = b"eruptions,waiting\n3.600,79\n1.800,54\n3.333,74\n"
@@ -602,7 +602,7 @@ def test_bare_stream_and_text_stream():
 
 
 def test_packaged_files_read_as_documented():
-    here = Path(__file__).parent.parent / "tracelab" / "datasets"
+    here = Path(__file__).parent.parent / "tracelab" / "data" / "datasets"
     faithful = read_csv(here / "old_faithful.csv")
     assert faithful.X.shape == (272, 2)
     np.testing.assert_allclose(faithful.X.mean(axis=0), [3.487783, 70.897059], atol=5e-7)

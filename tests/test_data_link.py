@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracelab import data_link, datasets
+from tracelab.data import link as data_link
+from tracelab.data import datasets
 from tracelab.data import Dataset, DataError, read_csv
 
 

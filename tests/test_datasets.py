@@ -1,4 +1,4 @@
-"""Tests for tracelab.datasets: built-in data and seeded generators."""
+"""Tests for tracelab.data.datasets: built-in data and seeded generators."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tracelab import datasets
+from tracelab.data import datasets
 from tracelab.data import Dataset, default_features
 
 GENERATORS = [
@@ -95,7 +95,7 @@ def test_every_built_in_column_is_a_default_feature(name):
 
 @pytest.mark.parametrize("file_name", ["old_faithful.csv", "iris.csv"])
 def test_data_files_ship_inside_the_package(file_name):
-    assert resources.files("tracelab.datasets").joinpath(file_name).is_file()
+    assert resources.files("tracelab.data.datasets").joinpath(file_name).is_file()
 
 
 @pytest.mark.parametrize("name", GENERATORS)

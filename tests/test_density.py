@@ -14,8 +14,8 @@ from sklearn.cluster import cluster_optics_dbscan as sk_cut
 from sklearn.cluster import cluster_optics_xi as sk_xi
 from sklearn.datasets import make_blobs, make_moons
 
-from tracelab import density
-from tracelab.density import (
+from tracelab.labs.density import engine as density
+from tracelab.labs.density.engine import (
     GROUPINGS,
     METRICS,
     DBSCANSnapshot,
@@ -27,7 +27,7 @@ from tracelab.density import (
     trace_dbscan,
     trace_optics,
 )
-from tracelab.trace import Trace
+from tracelab.record.trace import Trace
 
 
 def _datasets():

@@ -1,4 +1,4 @@
-"""Tests for tracelab.gmm (EM traces) and the k-means pieces EM's init uses."""
+"""Tests for tracelab.labs.em.engine (EM traces) and the k-means pieces EM's init uses."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from scipy.stats import multivariate_normal
 from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 
-from tracelab import gmm
-from tracelab.arrays import digest
+from tracelab.labs.em import engine as gmm
+from tracelab.record.arrays import digest
 from tracelab.data import Dataset
-from tracelab.gmm import (
+from tracelab.labs.em.engine import (
     COVARIANCE_TYPES,
     INITS,
     EMSnapshot,
@@ -34,8 +34,8 @@ from tracelab.gmm import (
     trace_em,
     weighted_log_prob,
 )
-from tracelab.kmeans import kmeans_plusplus, lloyd
-from tracelab.trace import Trace
+from tracelab.labs.kmeans.kmeans import kmeans_plusplus, lloyd
+from tracelab.record.trace import Trace
 
 SK_TYPES = ("full", "tied", "diag", "spherical")
 
@@ -971,7 +971,7 @@ def test_check_trace_refuses_broken_em_traces(path, value, message):
 
 
 def test_check_trace_refuses_steps_that_are_not_em_steps():
-    from tracelab.kmeans import trace_kmeans
+    from tracelab.labs.kmeans.kmeans import trace_kmeans
 
     X = blobs(20, 2, 2, seed=0)
     km = trace_kmeans(X, 2, seed=0)
@@ -1016,7 +1016,7 @@ def test_from_dict_turns_wrong_typed_fields_into_value_errors(field, value):
 
 def _blob_data():
     """The EM lab's /em?data=blobs (standardised), where k = 10 from random responsibilities stops at once."""
-    from tracelab import datasets
+    from tracelab.data import datasets
 
     return datasets.load("blobs").standardized().X
 

@@ -1,4 +1,4 @@
-"""Tests for tracelab.hdbscan_trace: HDBSCAN traces against scikit-learn and scipy."""
+"""Tests for tracelab.labs.density.hdbscan: HDBSCAN traces against scikit-learn and scipy."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from scipy.spatial.distance import cdist
 from sklearn.cluster import HDBSCAN
 from sklearn.datasets import make_blobs, make_moons
 
-from tracelab import hdbscan_trace as hd
-from tracelab.hdbscan_trace import (
+from tracelab.labs.density import hdbscan as hd
+from tracelab.labs.density.hdbscan import (
     MAX_MST_STEPS,
     MAX_POINTS,
     PHASES,
@@ -24,7 +24,7 @@ from tracelab.hdbscan_trace import (
     iter_hdbscan,
     trace_hdbscan,
 )
-from tracelab.trace import Trace, snapshot_types
+from tracelab.record.trace import Trace, snapshot_types
 
 # ---------------------------------------------------------------------------
 # Data
@@ -469,7 +469,7 @@ def test_check_trace_refuses_corrupted_traces():
 
 
 def test_check_trace_refuses_another_labs_step():
-    from tracelab.kmeans import trace_kmeans
+    from tracelab.labs.kmeans.kmeans import trace_kmeans
     trace = run("moons", 5, None)
     km = trace_kmeans(trace.X, 2, seed=0)
     bad = dataclasses.replace(trace, steps=(km.steps[0],) + trace.steps[1:])

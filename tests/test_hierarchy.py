@@ -1,4 +1,4 @@
-"""Tests for tracelab.hierarchy: AGNES against scipy and a brute-force reference, DIANA
+"""Tests for tracelab.labs.hierarchy.engine: AGNES against scipy and a brute-force reference, DIANA
 against a brute-force reading of its splinter rule, labels, JSON, pickles, check_trace."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import cdist, pdist
 
-from tracelab.hierarchy import (
+from tracelab.labs.hierarchy.engine import (
     LINKAGES,
     MAX_AGNES_POINTS,
     METRICS,
@@ -26,7 +26,7 @@ from tracelab.hierarchy import (
     trace_agnes,
     trace_diana,
 )
-from tracelab.trace import Trace
+from tracelab.record.trace import Trace
 
 VALID = [
     (linkage_, metric)

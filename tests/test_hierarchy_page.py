@@ -8,7 +8,7 @@ from scipy.cluster.hierarchy import linkage
 
 import apptest
 from apptest import go, step_of
-from tracelab import hierarchy
+from tracelab.labs.hierarchy import engine as hierarchy
 
 
 def open_lab(**query):
@@ -98,7 +98,7 @@ def test_merge_heights_on_300_points_use_a_log_scale_and_show_the_cut():
     spec = chart_spec(at, "hc.heights")
     assert spec["layout"]["yaxis"]["type"] == "log"
     (cut,) = [t for t in spec["data"] if t.get("meta", {}).get("role") == "cut"]
-    from tracelab.views import hierarchy as hv
+    from tracelab.labs.hierarchy import views as hv
 
     assert cut["y"][0] == pytest.approx(hv.cut_for_k(trace_of(at), 3))
 

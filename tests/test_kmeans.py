@@ -1,4 +1,4 @@
-"""Tests for tracelab.kmeans: k-means traces against scikit-learn, and their invariants."""
+"""Tests for tracelab.labs.kmeans.kmeans: k-means traces against scikit-learn, and their invariants."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.cluster import KMeans
 
-from tracelab import kmeans
-from tracelab.arrays import digest, label_dtype
+from tracelab.labs.kmeans import kmeans
+from tracelab.record.arrays import digest, label_dtype
 from tracelab.data import Dataset
-from tracelab.kmeans import (
+from tracelab.labs.kmeans.kmeans import (
     INITS,
     KMeansSnapshot,
     inertia,
@@ -26,7 +26,7 @@ from tracelab.kmeans import (
     lloyd,
     trace_kmeans,
 )
-from tracelab.trace import Trace, snapshot_types
+from tracelab.record.trace import Trace, snapshot_types
 
 # ---------------------------------------------------------------------------
 # Helpers
@@ -524,8 +524,8 @@ def test_check_trace_refuses_broken_kmeans_traces(path, value, message):
 
 
 def test_check_trace_refuses_what_is_not_a_kmeans_trace():
-    from tracelab.gmm import trace_em
-    from tracelab.kmedoids import trace_kmedoids
+    from tracelab.labs.em.engine import trace_em
+    from tracelab.labs.kmeans.kmedoids import trace_kmedoids
 
     X = blobs(20, 2, 2, seed=0)
     kmd = trace_kmedoids(X, 2, seed=0)

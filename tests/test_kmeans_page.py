@@ -7,7 +7,7 @@ import pytest
 
 import apptest
 from apptest import go, step_of
-from tracelab import kmedoids
+from tracelab.labs.kmeans import kmedoids
 from tracelab.ui import data_picker
 
 
@@ -136,7 +136,7 @@ def test_column_and_file_names_from_a_csv_are_shown_as_written():
 
 
 def test_sections_past_ems_budget_compare_on_a_sample_or_say_what_to_lower(monkeypatch):
-    from tracelab import gmm
+    from tracelab.labs.em import engine as gmm
 
     at = open_lab(step=3, data="blobs", data_n_samples=6000)
     trace = trace_of(at)
@@ -171,7 +171,7 @@ def test_sections_past_ems_budget_compare_on_a_sample_or_say_what_to_lower(monke
 
 
 def test_a_kmeans_run_past_its_work_budget_offers_a_sample_and_runs_on_it(monkeypatch):
-    from tracelab import kmeans
+    from tracelab.labs.kmeans import kmeans
 
     n = trace_of(open_lab()).X.shape[0]
     # a budget for about half the points at k = 3 and 1 000 iterations (2 features: 4/3 a point, cluster, iteration)

@@ -1,4 +1,4 @@
-"""Tests for tracelab.kmedoids: invariants, brute-force optima and reference loops."""
+"""Tests for tracelab.labs.kmeans.kmedoids: invariants, brute-force optima and reference loops."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.spatial.distance import cdist
 
-from tracelab import kmedoids
-from tracelab.arrays import digest
+from tracelab.labs.kmeans import kmedoids
+from tracelab.record.arrays import digest
 from tracelab.data import Dataset
-from tracelab.kmedoids import (
+from tracelab.labs.kmeans.kmedoids import (
     INITS,
     METHODS,
     METRICS,
@@ -27,7 +27,7 @@ from tracelab.kmedoids import (
     total_cost,
     trace_kmedoids,
 )
-from tracelab.trace import Trace, snapshot_types
+from tracelab.record.trace import Trace, snapshot_types
 
 # ---------------------------------------------------------------------------
 # Helpers
@@ -551,7 +551,7 @@ def test_check_trace_refuses_broken_pam_steps():
 
 
 def test_check_trace_refuses_what_is_not_a_kmedoids_trace():
-    from tracelab.kmeans import trace_kmeans
+    from tracelab.labs.kmeans.kmeans import trace_kmeans
 
     X = blobs(20, 2, 2, seed=0)
     km = trace_kmeans(X, 2, seed=0)

@@ -15,10 +15,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 CORE = (
-    "tracelab", "tracelab.data", "tracelab.trace", "tracelab.gmm", "tracelab.kmeans",
-    "tracelab.kmedoids", "tracelab.datasets", "tracelab.lessons",
+    "tracelab", "tracelab.data", "tracelab.record.trace", "tracelab.labs.em.engine", "tracelab.labs.kmeans.kmeans",
+    "tracelab.labs.kmeans.kmedoids", "tracelab.data.datasets", "tracelab.labs.em.lessons",
 )
-VIEWS = ("tracelab.views.em", "tracelab.views.common", "tracelab.views.scatter", "tracelab.views.home")
+VIEWS = ("tracelab.labs.em.views", "tracelab.plot.common", "tracelab.plot.scatter", "tracelab.labs.em.hook")
 
 
 def _imported_after(modules: tuple[str, ...], watched: tuple[str, ...]) -> set[str]:
@@ -51,7 +51,7 @@ def test_views_import_streamlit_free_all_together():
 
 def test_the_check_sees_an_import():
     # Guards the tests above against passing vacuously: views do import plotly.
-    assert _imported_after(("tracelab.views.em",), ("plotly", "streamlit")) == {"plotly"}
+    assert _imported_after(("tracelab.labs.em.views",), ("plotly", "streamlit")) == {"plotly"}
 
 
 def _tracelab_imports(path: Path) -> set[str]:
@@ -68,10 +68,10 @@ def _tracelab_imports(path: Path) -> set[str]:
 
 
 def test_records_and_data_do_not_import_each_other():
-    # Both build on tracelab.arrays (frozen arrays and digests), a leaf.
-    assert "tracelab.data" not in _tracelab_imports(ROOT / "tracelab" / "trace.py")
-    assert "tracelab.trace" not in _tracelab_imports(ROOT / "tracelab" / "data.py")
-    assert _tracelab_imports(ROOT / "tracelab" / "arrays.py") == set()
+    # Both build on tracelab.record.arrays (frozen arrays and digests), a leaf.
+    assert "tracelab.data" not in _tracelab_imports(ROOT / "tracelab" / "record" / "trace.py")
+    assert "tracelab.record.trace" not in _tracelab_imports(ROOT / "tracelab" / "data" / "__init__.py")
+    assert _tracelab_imports(ROOT / "tracelab" / "record" / "arrays.py") == set()
 
 
 def test_the_public_api_is_at_the_top_of_the_package():
@@ -108,9 +108,9 @@ def _private_reaches(source: str) -> set[str]:
 
 
 def test_the_check_sees_a_private_reach():
-    assert _private_reaches("from tracelab.kmeans import _rows, lloyd\n") == {"tracelab.kmeans._rows"}
+    assert _private_reaches("from tracelab.labs.kmeans.kmeans import _rows, lloyd\n") == {"tracelab.labs.kmeans.kmeans._rows"}
     assert _private_reaches("from tracelab import kmeans as km\nkm._rows([1])\n") == {"km._rows"}
-    assert _private_reaches("from tracelab.words import rows as _rows\n_rows([1])\n") == set()
+    assert _private_reaches("from tracelab.record.words import rows as _rows\n_rows([1])\n") == set()
 
 
 SOURCES = sorted((ROOT / "tracelab").rglob("*.py")) + sorted((ROOT / "pages").glob("*.py"))
@@ -118,8 +118,8 @@ SOURCES = sorted((ROOT / "tracelab").rglob("*.py")) + sorted((ROOT / "pages").gl
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_module_reaches_into_another_modules_private_names(path):
-    # What modules share lives in shared modules under public names (tracelab.words,
-    # tracelab.arrays, tracelab.views.scatter, ...), not in one lab's private helpers.
+    # What modules share lives in shared modules under public names (tracelab.record.words,
+    # tracelab.record.arrays, tracelab.plot.scatter, ...), not in one lab's private helpers.
     assert _private_reaches(path.read_text(encoding="utf-8")) == set()
 
 
@@ -136,7 +136,7 @@ def _top_level_imports(path: Path) -> set[str]:
     for node in ast.parse(path.read_text(encoding="utf-8")).body:
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tracelab"):
             deps.add(node.module)
-            deps.update(f"{node.module}.{a.name}" for a in node.names)  # from tracelab.views import em
+            deps.update(f"{node.module}.{a.name}" for a in node.names)  # from tracelab.labs.em import views
         elif isinstance(node, ast.Import):
             deps.update(a.name for a in node.names if a.name.startswith("tracelab"))
     return deps

@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from tracelab import datasets, lessons
-from tracelab.gmm import trace_em
+from tracelab.data import datasets
+from tracelab.labs.em import lessons
+from tracelab.labs.em.engine import trace_em
 
 
 def run(preset, **kw):

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tracelab import data, datasets
-from tracelab.trace import Trace
+from tracelab import data
+from tracelab.data import datasets
+from tracelab.record.trace import Trace
 import apptest
 from apptest import go, step_of
 
@@ -402,7 +403,7 @@ def test_tiny_uploads_never_raise_on_any_page_or_section(page, prefix):
 
 
 def test_an_em_run_past_its_work_budget_offers_a_sample_and_runs_on_it(monkeypatch):
-    from tracelab import gmm
+    from tracelab.labs.em import engine as gmm
 
     # a lower budget, so that Old Faithful's 272 points are past it:
     # 3 x 1000 x (272 x 2 + 2 401 per iteration) = 8.8e6, 1.1 budgets; 132 points fit
@@ -425,7 +426,7 @@ def test_an_em_run_past_its_work_budget_offers_a_sample_and_runs_on_it(monkeypat
 
 
 def test_responsibilities_grid_and_file_say_when_they_hold_a_sample(em, monkeypatch):
-    from tracelab.views import em as em_views
+    from tracelab.labs.em import views as em_views
 
     monkeypatch.setattr(em_views, "RESPONSIBILITIES_GRID_MAX_VALUES", 500)
     monkeypatch.setattr(em_views, "RESPONSIBILITIES_CSV_MAX_VALUES", 1_000)

@@ -7,7 +7,9 @@ import time
 
 import numpy as np
 
-from tracelab import datasets, density, gmm
+from tracelab.data import datasets
+from tracelab.labs.density import engine as density
+from tracelab.labs.em import engine as gmm
 from tracelab.ui.runners import TRACES_MAX_BYTES, SharedStore
 
 

@@ -1,4 +1,4 @@
-"""Choosing k (tracelab.selection), checked against scikit-learn on the same inputs."""
+"""Choosing k (tracelab.labs.selection.engine), checked against scikit-learn on the same inputs."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from tracelab import selection as S
-from tracelab.gmm import precision_cholesky, trace_em
-from tracelab.kmeans import trace_kmeans
+from tracelab.labs.selection import engine as S
+from tracelab.labs.em.engine import precision_cholesky, trace_em
+from tracelab.labs.kmeans.kmeans import trace_kmeans
 
 sk_metrics = pytest.importorskip("sklearn.metrics")
 from sklearn.datasets import make_blobs  # noqa: E402

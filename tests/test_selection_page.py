@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tracelab import datasets, gmm
-from tracelab.kmeans import trace_kmeans
+from tracelab.data import datasets
+from tracelab.labs.em import engine as gmm
+from tracelab.labs.kmeans.kmeans import trace_kmeans
 
 TIMEOUT = 60
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -124,7 +125,7 @@ def test_known_classes_with_a_range_that_skips_the_class_count():
 
 
 def test_the_sampled_curves_fit_fewer_points_for_more_restarts_or_features():
-    from tracelab import selection
+    from tracelab.labs.selection import engine as selection
 
     ks = range(1, 11)
     elbow = [selection.elbow_max_points(2, ks, n) for n in (1, 5, 20)]
@@ -142,7 +143,8 @@ def test_the_sampled_curves_fit_fewer_points_for_more_restarts_or_features():
 
 
 def test_on_many_points_the_curves_use_a_seeded_sample_and_say_so(monkeypatch):
-    from tracelab import data, selection
+    from tracelab import data
+    from tracelab.labs.selection import engine as selection
 
     # the bounds lowered, so that a small data set is "many points"
     monkeypatch.setattr(selection, "elbow_max_points", lambda n_features, ks, n_init: 200)

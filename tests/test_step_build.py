@@ -13,14 +13,14 @@ import functools
 import numpy as np
 import pytest
 
-from tracelab import datasets
-from tracelab.density import trace_dbscan, trace_optics
-from tracelab.hdbscan_trace import trace_hdbscan
-from tracelab.hierarchy import trace_agnes, trace_diana
-from tracelab.views import common
-from tracelab.views import density as dv
-from tracelab.views import hierarchy as hv
-from tracelab.views import stepping
+from tracelab.data import datasets
+from tracelab.labs.density.engine import trace_dbscan, trace_optics
+from tracelab.labs.density.hdbscan import trace_hdbscan
+from tracelab.labs.hierarchy.engine import trace_agnes, trace_diana
+from tracelab.plot import common
+from tracelab.labs.density import views as dv
+from tracelab.labs.hierarchy import views as hv
+from tracelab.plot import stepping
 
 
 @pytest.fixture

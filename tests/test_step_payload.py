@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from apptest import go, open_lab, trace_of
-from tracelab.views import em as em_views
-from tracelab.views import kmeans as km_views
+from tracelab.labs.em import views as em_views
+from tracelab.labs.kmeans import views as km_views
 
 
 def _column_config(frame) -> dict:

@@ -9,18 +9,18 @@ import re
 import numpy as np
 import pytest
 
-from tracelab import datasets
-from tracelab.density import trace_dbscan, trace_optics
-from tracelab.gmm import trace_em
-from tracelab.hdbscan_trace import trace_hdbscan
-from tracelab.hierarchy import trace_agnes, trace_diana
-from tracelab.kmeans import trace_kmeans
-from tracelab.kmedoids import trace_kmedoids
-from tracelab.views import density as dv
-from tracelab.views import em as ev
-from tracelab.views import hierarchy as hv
-from tracelab.views import kmeans as kv
-from tracelab.views import stepping
+from tracelab.data import datasets
+from tracelab.labs.density.engine import trace_dbscan, trace_optics
+from tracelab.labs.em.engine import trace_em
+from tracelab.labs.density.hdbscan import trace_hdbscan
+from tracelab.labs.hierarchy.engine import trace_agnes, trace_diana
+from tracelab.labs.kmeans.kmeans import trace_kmeans
+from tracelab.labs.kmeans.kmedoids import trace_kmedoids
+from tracelab.labs.density import views as dv
+from tracelab.labs.em import views as ev
+from tracelab.labs.hierarchy import views as hv
+from tracelab.labs.kmeans import views as kv
+from tracelab.plot import stepping
 
 
 def _faithful() -> np.ndarray:

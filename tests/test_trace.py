@@ -1,4 +1,4 @@
-"""Tests for tracelab.trace: frozen snapshots, traces and their exact JSON round trip."""
+"""Tests for tracelab.record.trace: frozen snapshots, traces and their exact JSON round trip."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from tracelab.arrays import freeze
-from tracelab.trace import FORMAT, VERSION, Snapshot, Trace, snapshot_types
+from tracelab.record.arrays import freeze
+from tracelab.record.trace import FORMAT, VERSION, Snapshot, Trace, snapshot_types
 
 
 # A name no other test module uses: snapshot classes are registered by name.
@@ -594,8 +594,8 @@ def test_step_bookkeeping_fields_have_their_types(name, value, message):
 
 
 def test_collect_records_every_step_and_the_outcome():
-    from tracelab.arrays import digest
-    from tracelab.trace import collect
+    from tracelab.record.arrays import digest
+    from tracelab.record.trace import collect
 
     X = np.array([[0.0, 1.0], [2.0, 3.0]])
 
@@ -618,7 +618,7 @@ def test_collect_records_every_step_and_the_outcome():
 _BROKEN_IMPORT = r"""
 import json, sys
 sys.modules[{blocked!r}] = None  # importing it now raises ImportError
-from tracelab.trace import Trace
+from tracelab.record.trace import Trace
 text = open({path!r}).read()
 try:
     trace = Trace.from_json(text)
@@ -632,19 +632,19 @@ else:
 @pytest.mark.parametrize(
     ("make", "blocked", "expected"),
     [
-        ("kmeans", "tracelab.kmedoids", "loaded KMeansSnapshot"),
-        ("kmeans", "tracelab.gmm", "loaded KMeansSnapshot"),
-        ("kmedoids", "tracelab.gmm", "loaded KMedoidsSnapshot"),
-        ("em", "tracelab.kmedoids", "loaded EMSnapshot"),
-        ("kmedoids", "tracelab.kmedoids", "ImportError"),
+        ("kmeans", "tracelab.labs.kmeans.kmedoids", "loaded KMeansSnapshot"),
+        ("kmeans", "tracelab.labs.em.engine", "loaded KMeansSnapshot"),
+        ("kmedoids", "tracelab.labs.em.engine", "loaded KMedoidsSnapshot"),
+        ("em", "tracelab.labs.kmeans.kmedoids", "loaded EMSnapshot"),
+        ("kmedoids", "tracelab.labs.kmeans.kmedoids", "ImportError"),
     ],
 )
 def test_a_broken_snapshot_module_does_not_stop_other_traces_loading(tmp_path, make, blocked, expected):
     import sys
 
-    from tracelab.gmm import trace_em
-    from tracelab.kmeans import trace_kmeans
-    from tracelab.kmedoids import trace_kmedoids
+    from tracelab.labs.em.engine import trace_em
+    from tracelab.labs.kmeans.kmeans import trace_kmeans
+    from tracelab.labs.kmeans.kmedoids import trace_kmedoids
 
     X = np.array([[0.0, 0.0], [0.1, 0.2], [5.0, 5.0], [5.2, 4.9]])
     run = {"em": trace_em, "kmeans": trace_kmeans, "kmedoids": trace_kmedoids}[make]
@@ -661,8 +661,9 @@ def test_a_broken_snapshot_module_does_not_stop_other_traces_loading(tmp_path, m
 
 
 def test_on_each_step_hears_every_step_and_can_stop_a_run():
-    from tracelab import datasets, gmm
-    from tracelab.trace import on_each_step
+    from tracelab.data import datasets
+    from tracelab.labs.em import engine as gmm
+    from tracelab.record.trace import on_each_step
 
     X = datasets.load("old_faithful").X
     heard: list[int] = []
@@ -692,7 +693,12 @@ def test_on_each_step_hears_every_step_and_can_stop_a_run():
 
 
 def test_approx_json_bytes_errs_a_little_on_the_large_side():
-    from tracelab import datasets, density, gmm, hdbscan_trace, hierarchy, kmeans
+    from tracelab.data import datasets
+    from tracelab.labs.density import engine as density
+    from tracelab.labs.em import engine as gmm
+    from tracelab.labs.density import hdbscan as hdbscan_trace
+    from tracelab.labs.hierarchy import engine as hierarchy
+    from tracelab.labs.kmeans import kmeans
 
     X = datasets.load("two_moons", n_samples=300).X
     for t in (gmm.trace_em(X, 3, seed=0), kmeans.trace_kmeans(X, 3, seed=0), hierarchy.trace_agnes(X[:100]),

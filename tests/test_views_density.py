@@ -1,4 +1,4 @@
-"""Tests for tracelab.views.density on real DBSCAN, OPTICS, HDBSCAN, EM and k-means traces.
+"""Tests for tracelab.labs.density.views on real DBSCAN, OPTICS, HDBSCAN, EM and k-means traces.
 
 Every figure is re-validated through plotly (the views skip validation for speed);
 with plotly 7 ``to_dict`` turns arrays into base64, so values are read from the
@@ -14,13 +14,13 @@ import plotly.graph_objects as go
 import pytest
 from scipy.spatial.distance import cdist
 
-from tracelab import datasets
-from tracelab.density import cluster_optics_dbscan, trace_dbscan, trace_optics
-from tracelab.gmm import trace_em
-from tracelab.hdbscan_trace import trace_hdbscan
-from tracelab.kmeans import trace_kmeans
-from tracelab.views import common
-from tracelab.views import density as dv
+from tracelab.data import datasets
+from tracelab.labs.density.engine import cluster_optics_dbscan, trace_dbscan, trace_optics
+from tracelab.labs.em.engine import trace_em
+from tracelab.labs.density.hdbscan import trace_hdbscan
+from tracelab.labs.kmeans.kmeans import trace_kmeans
+from tracelab.plot import common
+from tracelab.labs.density import views as dv
 
 EPS = 0.4
 MIN_SAMPLES = 5

@@ -1,4 +1,4 @@
-"""Tests for tracelab.views.common and tracelab.views.em on real EM traces.
+"""Tests for tracelab.plot.common and tracelab.labs.em.views on real EM traces.
 
 Every figure is also re-validated through plotly (views skip validation for
 speed, so a misspelt property would otherwise reach the browser silently).
@@ -15,11 +15,13 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from tracelab.gmm import trace_em
-from tracelab.trace import Trace
-from tracelab.views import common, em, stepping
+from tracelab.labs.em.engine import trace_em
+from tracelab.record.trace import Trace
+from tracelab.plot import common
+from tracelab.labs.em import views as em
+from tracelab.plot import stepping
 
-DATA = Path(__file__).resolve().parent.parent / "tracelab" / "datasets"
+DATA = Path(__file__).resolve().parent.parent / "tracelab" / "data" / "datasets"
 
 
 # ----------------------------------------------------------------------------- fixtures
@@ -822,8 +824,8 @@ def test_off_axis_note_names_steps_below_and_above():
 
 
 def test_the_home_hook_names_two_different_points_as_its_chart_labels_them():
-    from tracelab import lessons
-    from tracelab.views import home
+    from tracelab.labs.em import lessons
+    from tracelab.labs.em import hook as home
 
     preset = lessons.HOOK
     trace = trace_em(preset.data().X, **preset.params)

@@ -1,4 +1,4 @@
-"""Tests for tracelab.views.hierarchy on real AGNES and DIANA traces.
+"""Tests for tracelab.labs.hierarchy.views on real AGNES and DIANA traces.
 
 Every figure is re-validated through plotly (the views skip validation for speed);
 coordinates are read from the original figure (plotly 7 turns arrays into base64
@@ -15,10 +15,11 @@ import pytest
 from scipy.cluster.hierarchy import dendrogram as scipy_dendrogram
 from scipy.cluster.hierarchy import fcluster, linkage
 
-from tracelab import datasets, hierarchy
-from tracelab.trace import Trace
-from tracelab.views import common
-from tracelab.views import hierarchy as hv
+from tracelab.data import datasets
+from tracelab.labs.hierarchy import engine as hierarchy
+from tracelab.record.trace import Trace
+from tracelab.plot import common
+from tracelab.labs.hierarchy import views as hv
 
 # The design notes' crossing example: centroid heights 2.0 then 1.8.
 CROSSING = np.array([[0.0, 0.0], [2.0, 0.0], [1.0, 1.8]])
@@ -655,7 +656,7 @@ def test_default_run_step_charts_are_lean():
     import functools
     import json
 
-    from tracelab.views import stepping
+    from tracelab.plot import stepping
 
     X = np.asarray(datasets.load("blobs").standardized().X, dtype=float)
     t = hierarchy.trace_agnes(X, linkage="ward")

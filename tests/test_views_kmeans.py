@@ -1,4 +1,4 @@
-"""Tests for tracelab.views.kmeans on real k-means, k-medoids and EM traces.
+"""Tests for tracelab.labs.kmeans.views on real k-means, k-medoids and EM traces.
 
 Every figure is re-validated through plotly (the views skip validation for speed).
 """
@@ -13,15 +13,15 @@ import plotly.graph_objects as go
 import pytest
 from scipy.spatial.distance import cdist
 
-from tracelab import datasets
-from tracelab.gmm import trace_em
-from tracelab.kmeans import trace_kmeans
-from tracelab.kmedoids import trace_kmedoids
-from tracelab.trace import Trace
-from tracelab.views import common
-from tracelab.views import kmeans as kv
+from tracelab.data import datasets
+from tracelab.labs.em.engine import trace_em
+from tracelab.labs.kmeans.kmeans import trace_kmeans
+from tracelab.labs.kmeans.kmedoids import trace_kmedoids
+from tracelab.record.trace import Trace
+from tracelab.plot import common
+from tracelab.labs.kmeans import views as kv
 
-DATA = Path(__file__).resolve().parent.parent / "tracelab" / "datasets"
+DATA = Path(__file__).resolve().parent.parent / "tracelab" / "data" / "datasets"
 
 
 def _valid(fig: go.Figure) -> go.Figure:
@@ -288,7 +288,7 @@ def test_side_by_side_and_hardening_panels_are_each_to_scale(km_faithful, em_fai
 
 
 def test_to_scale_puts_an_em_scatter_to_scale(em_faithful):
-    from tracelab.views import em as ev
+    from tracelab.labs.em import views as ev
 
     fig = _valid(kv.to_scale(ev.scatter_2d(em_faithful, 3)))
     assert _scale_ratio(fig.layout) <= kv.SPAN_RATIO_UP_TO + 1e-9
@@ -547,7 +547,7 @@ def test_comparison_is_sent_compact_with_the_same_picture_and_hover(blobs):
 
 def _check_compact_comparison(t: Trace, e: Trace, iteration: int, X: np.ndarray) -> str:
     """Check the figure at ``iteration``; return how the right panel's colours were sent."""
-    from tracelab.views import em as ev
+    from tracelab.labs.em import views as ev
 
     fig = _valid(kv.comparison(t, e, iteration))
     assert len(fig.to_json()) < 30_000  # 90 KB with the regions as a heatmap and a sentence per point
@@ -599,7 +599,7 @@ def test_agreement_with_kmeans_tends_to_one(fixed_runs, km_faithful):
     assert a[VARIANCES[0]] < 1.0
     # the same number, computed by hand
     last = fixed_runs[VARIANCES[0]].steps[-1]
-    from tracelab.gmm import responsibilities
+    from tracelab.labs.em.engine import responsibilities
     r = responsibilities(km_faithful.X, last.means, last.covariances, last.weights)
     assert a[VARIANCES[0]] == pytest.approx(np.mean(r.argmax(1) == km_faithful.steps[-1].labels))
 
@@ -616,7 +616,7 @@ def test_hardening_small_multiples(fixed_runs, km_faithful):
     assert len(_role(fig, "points")) == 3 and len(_role(fig, "ellipse")) == 6
     pts = [tr for tr in _role(fig, "points") if tr.xaxis == "x3"][0]
     last = fixed_runs[0.02].steps[-1]
-    from tracelab.gmm import responsibilities
+    from tracelab.labs.em.engine import responsibilities
     assert list(pts.marker.color) == common.blend(
         responsibilities(km_faithful.X, last.means, last.covariances, last.weights))
 

@@ -10,9 +10,9 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from tracelab import selection as S
-from tracelab.views import common
-from tracelab.views import selection as V
+from tracelab.labs.selection import engine as S
+from tracelab.plot import common
+from tracelab.labs.selection import views as V
 
 
 def _validate(fig):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tracelab import words
+from tracelab.record import words
 
 
 def test_numbers_are_short_without_exponents_below_their_digits():

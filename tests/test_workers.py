@@ -10,7 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tracelab import datasets, gmm, selection, workers
+from tracelab.data import datasets
+from tracelab.labs.em import engine as gmm
+from tracelab.labs.selection import engine as selection
+from tracelab.ui import workers
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,12 @@
 """TraceLab: clustering algorithms recorded step by step.
 
-The core (this package, outside ``views`` and ``ui``) depends on numpy, scipy
-and pandas only: an algorithm returns a :class:`Trace` of immutable snapshots.
-What engines share lives in leaf modules under public names: ``arrays`` (frozen
-arrays, digests, label dtypes), ``words`` (how messages write numbers and
-lists) and ``_validate`` (the checks and their messages).
-``tracelab.views`` turns a trace and a step into Plotly figures; ``tracelab.ui``
-holds the Streamlit components the pages share.
+``record`` (frozen arrays, snapshots, traces, the words of their messages) and
+``data`` (data sets, the CSV reader, built-in data) are the base; ``labs`` holds
+one folder per lab, its engine(s) beside its views; ``plot`` is the plotting kit
+the views share; ``ui`` holds the Streamlit components the pages share. Engines
+and records depend on numpy, scipy and pandas only (with ``_validate``, the
+checks and their messages, and ``metrics``, the distances' names); an algorithm
+returns a :class:`Trace` of immutable snapshots. Only ``ui`` imports streamlit.
 
 >>> import tracelab
 >>> trace = tracelab.trace_em(tracelab.datasets.load("old_faithful").X, n_components=2)
@@ -22,20 +22,20 @@ __version__ = "0.1.0"
 # use, so that one algorithm's module failing to import (or being slow to)
 # never stops the others, nor the loading of a trace file of another algorithm.
 _PUBLIC = {
-    "Trace": "tracelab.trace",
-    "Snapshot": "tracelab.trace",
+    "Trace": "tracelab.record.trace",
+    "Snapshot": "tracelab.record.trace",
     "Dataset": "tracelab.data",
     "DataError": "tracelab.data",
     "read_csv": "tracelab.data",
-    "datasets": "tracelab.datasets",
-    "trace_em": "tracelab.gmm",
-    "trace_kmeans": "tracelab.kmeans",
-    "trace_kmedoids": "tracelab.kmedoids",
-    "trace_agnes": "tracelab.hierarchy",
-    "trace_diana": "tracelab.hierarchy",
-    "trace_dbscan": "tracelab.density",
-    "trace_optics": "tracelab.density",
-    "trace_hdbscan": "tracelab.hdbscan_trace",
+    "datasets": "tracelab.data.datasets",
+    "trace_em": "tracelab.labs.em.engine",
+    "trace_kmeans": "tracelab.labs.kmeans.kmeans",
+    "trace_kmedoids": "tracelab.labs.kmeans.kmedoids",
+    "trace_agnes": "tracelab.labs.hierarchy.engine",
+    "trace_diana": "tracelab.labs.hierarchy.engine",
+    "trace_dbscan": "tracelab.labs.density.engine",
+    "trace_optics": "tracelab.labs.density.engine",
+    "trace_hdbscan": "tracelab.labs.density.hdbscan",
 }
 
 __all__ = list(_PUBLIC)
@@ -46,7 +46,7 @@ def __getattr__(name: str):
     if module is None:
         raise AttributeError(f"module 'tracelab' has no attribute {name!r}")
     imported = importlib.import_module(module)
-    value = imported if module == f"tracelab.{name}" else getattr(imported, name)
+    value = imported if module.endswith(f".{name}") else getattr(imported, name)
     globals()[name] = value
     return value
 

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from tracelab.data import Dataset
-from tracelab.arrays import freeze
-from tracelab.trace import Trace
+from tracelab.record.arrays import freeze
+from tracelab.record.trace import Trace
 
 # Squares of larger numbers, summed over many points, overflow float64.
 MAX_ABS = 1e150

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from tracelab import data, data_link, datasets
+from tracelab import data
+from tracelab.data import link as data_link
+from tracelab.data import datasets
 from tracelab.data import Dataset, DataError, default_features, read_csv
 from tracelab.ui import url
 
@@ -68,7 +70,7 @@ def url_params(prefix: str, name: str | None) -> list[url.Param]:
         url.Param("data", _k(prefix, "source_name"), "old_faithful", url.choice([*datasets.names(), UPLOAD]), "data set"),
         url.Param("cols", _k(prefix, "cols"), None, str, "feature columns"),
         url.Param("std", _k(prefix, "standardize"), True, url.flag, "standardise"),
-        # A small upload itself, packed (tracelab.data_link); read when the link is applied.
+        # A small upload itself, packed (tracelab.data.link); read when the link is applied.
         url.Param("csv", _k(prefix, "link_csv"), None, str, "data in the link"),
     ]
     if name in datasets.names():

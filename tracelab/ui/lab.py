@@ -15,9 +15,9 @@ from typing import Any
 
 import streamlit as st
 
-from tracelab.trace import Trace
+from tracelab.record.trace import Trace
 from tracelab.ui import data_picker, player, runners, share, url
-from tracelab.views.stepping import StepSpec
+from tracelab.plot.stepping import StepSpec
 from tracelab.ui.data_picker import DataChoice
 
 __all__ = ["step_player", "at_step", "open_lab", "pick_data", "need_two_features", "clamp_k", "shown_trace", "step_link_note", "section_picker", "share_section", "axes_picker", "new_click", "view_params", "lesson_params",

@@ -1,7 +1,7 @@
 """The step player every lab shares, stepping in the browser.
 
 The lab's step charts travel to the browser once per trace (a
-:class:`tracelab.views.stepping.StepSpec`); First / Prev / Next / Last, the
+:class:`tracelab.plot.stepping.StepSpec`); First / Prev / Next / Last, the
 slider, Play / Pause and the keys ← → Home End and space redraw them there,
 with no round trip. The browser tells Python the step it shows (throttled
 while playing) so the lab can update what depends on it (tables, formulas,
@@ -31,7 +31,7 @@ import plotly
 import streamlit as st
 
 from tracelab.ui import url
-from tracelab.views.stepping import StepSpec, player_css, player_js
+from tracelab.plot.stepping import StepSpec, player_css, player_js
 
 __all__ = [
     "SPEEDS",
@@ -203,7 +203,7 @@ def player(
     prefix : str
         The lab's session-state namespace.
     spec : StepSpec
-        The step charts (:func:`tracelab.views.stepping.build_spec`).
+        The step charts (:func:`tracelab.plot.stepping.build_spec`).
     spec_id : hashable
         Identifies ``spec`` (the trace and the view options): while it and
         the step Python knows stay the same, the browser keeps its own step.

@@ -3,7 +3,7 @@
 A trace is computed once per algorithm, data digest and parameters for the
 whole server, so thirty students opening one shared link compute it once. Each
 session then keeps the trace it is looking at in session state. Runs compute
-in worker processes (:mod:`tracelab.workers`), so that the server's interpreter
+in worker processes (:mod:`tracelab.ui.workers`), so that the server's interpreter
 stays with the pages; a long run shows a progress bar and ends soon after its
 page is rerun, left or stopped.
 """
@@ -20,11 +20,15 @@ from typing import Any
 
 import streamlit as st
 
-from tracelab import gmm, kmeans, lessons, selection, workers
+from tracelab.labs.em import engine as gmm
+from tracelab.labs.kmeans import kmeans
+from tracelab.labs.em import lessons
+from tracelab.labs.selection import engine as selection
+from tracelab.ui import workers
 from tracelab.data import Dataset
-from tracelab.trace import Trace
-from tracelab.views.stepping import StepSpec
-from tracelab.workers import release_memory
+from tracelab.record.trace import Trace
+from tracelab.plot.stepping import StepSpec
+from tracelab.ui.workers import release_memory
 
 __all__ = ["run", "Stopped", "TooMuch", "SharedStore", "TRACES_MAX_BYTES", "SPECS_MAX_BYTES", "MAX_IDLE_S",
            "MAX_CONCURRENT_RUNS", "release_memory",
@@ -285,7 +289,7 @@ def _within_budget(algorithm: str, dataset: Dataset, params: dict[str, Any], key
     raise TooMuch(message)
 
 
-#: Long runs computed at once, each in a worker process of its own (:mod:`tracelab.workers`);
+#: Long runs computed at once, each in a worker process of its own (:mod:`tracelab.ui.workers`);
 #: the others wait their turn. A core is left for the server's pages (steps, tables,
 #: page loads), which stay quick while runs go.
 MAX_CONCURRENT_RUNS = workers.default_workers()
@@ -330,7 +334,7 @@ def _is_quick(algorithm: str, dataset: Dataset, params: dict[str, Any]) -> bool:
 
 def in_worker(task: str, *, on_progress: Callable[[int, int], None], waiting: Callable[[], None],
               pool: workers.Pool | None = None, **kwargs: Any) -> Any:
-    """Run ``task`` in a worker process (see :meth:`tracelab.workers.Pool.submit`) and wait for it.
+    """Run ``task`` in a worker process (see :meth:`tracelab.ui.workers.Pool.submit`) and wait for it.
 
     ``waiting()`` is called every :data:`PROGRESS_EVERY_S` until a worker is
     free, then ``on_progress(done, total)`` as the job goes. Those calls are
@@ -411,7 +415,7 @@ def em_trace(dataset: Dataset, params: dict[str, Any], *, slot: str = "em", stop
 
 
 def lesson_trace() -> Trace:
-    """The home page's run: EM on Old Faithful's eruption lengths (:data:`tracelab.lessons.HOOK`)."""
+    """The home page's run: EM on Old Faithful's eruption lengths (:data:`tracelab.labs.em.lessons.HOOK`)."""
     preset = lessons.HOOK
     return em_trace(preset.data(), dict(preset.params), slot="lesson")
 
@@ -466,7 +470,7 @@ def trace_id(trace: Trace) -> str:
 
 
 #: The players' step charts, shared by every session: thirty students on one link
-#: draw its steps once. At most MAX_SPEC_BYTES each (tracelab.views.stepping).
+#: draw its steps once. At most MAX_SPEC_BYTES each (tracelab.plot.stepping).
 #: What the shared step charts may hold together: a default run's are 0.2-1.4 MB, the
 #: largest 7 MB; a class on four labs changing their settings uses dozens at once.
 SPECS_MAX_BYTES = 300_000_000
@@ -499,7 +503,7 @@ def step_spec(trace: Trace, charts: Callable[..., StepSpec], options: dict[str, 
         return key, memo[key]
 
     def drawn() -> StepSpec:
-        # No cancelling: a build is bounded by its ~2 s of CPU (tracelab.views.stepping).
+        # No cancelling: a build is bounded by its ~2 s of CPU (tracelab.plot.stepping).
         with st.spinner(f"Drawing {len(trace)} steps…", show_time=True):
             try:
                 return in_worker("charts", pool=_CHARTS if _charts_are_quick(trace) else _RUNS, charts=charts,

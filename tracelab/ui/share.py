@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from tracelab import data
-from tracelab.trace import Trace
+from tracelab.record.trace import Trace
 from tracelab.ui import url
 
 __all__ = ["url_values", "share_box", "downloads", "trace_uploader", "replayed_trace", "clicked_customdata"]
@@ -91,7 +91,7 @@ def downloads(prefix: str, trace: Trace, files: Sequence[tuple[str, Callable[[],
         mime="application/json",
         key=f"{prefix}.dl.trace",
         on_click="ignore",
-        help="The whole trace; replay it here, or load it with tracelab.trace.Trace.from_json.",
+        help="The whole trace; replay it here, or load it with tracelab.record.trace.Trace.from_json.",
     )
     for i, (label, make_data, file_name, mime) in enumerate(files, start=1):
         cols[i].download_button(

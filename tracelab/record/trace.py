@@ -25,7 +25,7 @@ from typing import Any, Generator
 
 import numpy as np
 
-from tracelab.arrays import digest, freeze, freeze_in_place
+from tracelab.record.arrays import digest, freeze, freeze_in_place
 
 __all__ = ["Snapshot", "Trace", "collect", "on_each_step", "snapshot_types", "FORMAT", "VERSION"]
 
@@ -38,8 +38,8 @@ _SNAPSHOT_TYPES: dict[str, type[Snapshot]] = {}
 
 # Modules that define snapshot classes, imported on demand when a trace file
 # names a type not registered yet. A fixed list: a file never chooses what runs.
-_SNAPSHOT_MODULES = ("tracelab.gmm", "tracelab.kmeans", "tracelab.kmedoids", "tracelab.hierarchy", "tracelab.density",
-                     "tracelab.hdbscan_trace")
+_SNAPSHOT_MODULES = ("tracelab.labs.em.engine", "tracelab.labs.kmeans.kmeans", "tracelab.labs.kmeans.kmedoids", "tracelab.labs.hierarchy.engine", "tracelab.labs.density.engine",
+                     "tracelab.labs.density.hdbscan")
 
 # Array kinds a trace may hold: booleans, integers and floats. Object arrays
 # are refused both ways, so JSON can never smuggle in arbitrary objects.
@@ -319,7 +319,7 @@ class Trace:
         The parameters of the run, as plain values (str, int, float, bool,
         None, lists, dicts, arrays).
     data_digest : str
-        Digest of the data the trace ran on (:func:`tracelab.arrays.digest`).
+        Digest of the data the trace ran on (:func:`tracelab.record.arrays.digest`).
     converged : bool
         Whether the algorithm met its stopping rule (rather than ``max_iter``).
     n_iter : int

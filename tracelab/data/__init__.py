@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from tracelab.arrays import digest, freeze
-from tracelab.words import plural as _plural
+from tracelab.record.arrays import digest, freeze
+from tracelab.record.words import plural as _plural
 
 __all__ = [
     "Dataset",

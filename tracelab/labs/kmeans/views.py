@@ -1,11 +1,11 @@
 """Views of k-means and k-medoids traces (hard clustering), and of k-means beside EM.
 
-Every step view takes a :class:`~tracelab.trace.Trace` from
-:func:`tracelab.kmeans.trace_kmeans` or :func:`tracelab.kmedoids.trace_kmedoids`
+Every step view takes a :class:`~tracelab.record.trace.Trace` from
+:func:`tracelab.labs.kmeans.kmeans.trace_kmeans` or :func:`tracelab.labs.kmeans.kmedoids.trace_kmedoids`
 (told apart by ``trace.algorithm``) and a step index, and returns a plotly
-``go.Figure`` or a pandas ``DataFrame``. As in :mod:`tracelab.views.em`, nothing
+``go.Figure`` or a pandas ``DataFrame``. As in :mod:`tracelab.labs.em.views`, nothing
 here imports streamlit or caches anything: figures are assembled from plain
-dicts (:func:`tracelab.views.common.figure`; the tests re-validate them), with
+dicts (:func:`tracelab.plot.common.figure`; the tests re-validate them), with
 one trace for all points, one for all assignment lines, one heatmap for the
 regions, and per-cluster traces only for the centre paths.
 
@@ -14,7 +14,7 @@ Conventions
 - Points are identified by their 0-based row index in ``trace.X``: it is each
   data marker's ``customdata`` (a medoid marker's too, since a medoid is a row).
 - Clusters are numbered from 1 on screen ("cluster 1") and coloured by
-  :data:`tracelab.views.common.PALETTE` in order; a label of -1 is grey.
+  :data:`tracelab.plot.common.PALETTE` in order; a label of -1 is grey.
 - Steps are numbered from 1 on screen ("Step 3 · E-step of iteration 1").
 - Every trace carries ``meta={"role": ...}``: "regions",
   "points", "path", "centers", "unit-ball", "grid", "placed", "cost", ...
@@ -39,12 +39,12 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from tracelab.gmm import responsibilities as _posterior
-from tracelab.kmedoids import METRICS, distances
-from tracelab.trace import Trace
-from tracelab.views import stepping
-from tracelab.views import scatter as kit  # the step scatter every lab shares
-from tracelab.views.common import (
+from tracelab.labs.em.engine import responsibilities as _posterior
+from tracelab.labs.kmeans.kmedoids import METRICS, distances
+from tracelab.record.trace import Trace
+from tracelab.plot import stepping
+from tracelab.plot import scatter as kit  # the step scatter every lab shares
+from tracelab.plot.common import (
     PALETTE,
     TEMPLATE,
     phase_curve,
@@ -698,8 +698,8 @@ def scatter(
     Parameters
     ----------
     trace : Trace
-        From :func:`tracelab.kmeans.trace_kmeans` or
-        :func:`tracelab.kmedoids.trace_kmedoids`, with at least 2 features.
+        From :func:`tracelab.labs.kmeans.kmeans.trace_kmeans` or
+        :func:`tracelab.labs.kmeans.kmedoids.trace_kmedoids`, with at least 2 features.
     step : int
         Index into ``trace.steps``.
     axes : (int, int) or "pca", default (0, 1)
@@ -823,7 +823,7 @@ def cost_curve(trace: Trace, step: int) -> go.Figure:
         A thin line through every step (x = step number from 1); markers per
         phase (``meta["role"]`` "cost", ``meta["phase"]``) whose hover is the
         step's message; the layout's shapes mark ``step + 1``, a dotted vertical
-        line and a ring (:func:`~tracelab.views.common.current_step_shapes`).
+        line and a ring (:func:`~tracelab.plot.common.current_step_shapes`).
     """
     algo = _check_trace(trace)
     step = kit.step_index(trace, step)
@@ -1095,9 +1095,9 @@ def comparison(
     Parameters
     ----------
     kmeans_trace : Trace
-        From :func:`tracelab.kmeans.trace_kmeans` (a k-medoids trace also works).
+        From :func:`tracelab.labs.kmeans.kmeans.trace_kmeans` (a k-medoids trace also works).
     em_trace : Trace
-        From :func:`tracelab.gmm.trace_em` on the same data.
+        From :func:`tracelab.labs.em.engine.trace_em` on the same data.
     iteration : int
         Iterations done (0 = the start). Left: the k-means M-step of that
         iteration, or the trace's last step when it stopped earlier. Right: the
@@ -1254,7 +1254,7 @@ def hardness(trace: Trace) -> float:
     Parameters
     ----------
     trace : Trace
-        From :func:`tracelab.gmm.trace_em`.
+        From :func:`tracelab.labs.em.engine.trace_em`.
 
     Returns
     -------
@@ -1272,9 +1272,9 @@ def agreement_with_kmeans(em_trace: Trace, kmeans_trace: Trace) -> float:
     Parameters
     ----------
     em_trace : Trace
-        From :func:`tracelab.gmm.trace_em`.
+        From :func:`tracelab.labs.em.engine.trace_em`.
     kmeans_trace : Trace
-        From :func:`tracelab.kmeans.trace_kmeans` on the same data, same k.
+        From :func:`tracelab.labs.kmeans.kmeans.trace_kmeans` on the same data, same k.
 
     Returns
     -------
@@ -1678,7 +1678,7 @@ def step_charts(
     Parameters
     ----------
     trace : Trace
-        From :func:`tracelab.kmeans.trace_kmeans` or :func:`tracelab.kmedoids.trace_kmedoids`.
+        From :func:`tracelab.labs.kmeans.kmeans.trace_kmeans` or :func:`tracelab.labs.kmeans.kmedoids.trace_kmedoids`.
     axes, columns, show_regions, show_assignments, unit_ball
         As for :func:`scatter`.
 

@@ -74,9 +74,9 @@ from tracelab._validate import is_real as _is_real
 from tracelab._validate import number as _number
 from tracelab._validate import one_of as _one_of
 from tracelab._validate import trace_problem as _trace_problem
-from tracelab.words import num as _num
-from tracelab.arrays import freeze
-from tracelab.trace import Snapshot, Trace, collect
+from tracelab.record.words import num as _num
+from tracelab.record.arrays import freeze
+from tracelab.record.trace import Snapshot, Trace, collect
 from tracelab.metrics import ALIASES, SCIPY_NAME
 
 __all__ = [

@@ -3,13 +3,13 @@ and agreement with known classes.
 
 Everything here is a pure function of the data and its parameters, returning small frozen
 records whose arrays are read-only; nothing imports plotly or streamlit
-(:mod:`tracelab.views.selection` draws them).
+(:mod:`tracelab.labs.selection.views` draws them).
 
 The elbow
 ---------
 :func:`elbow` runs k-means (k-means++ seeding, Lloyd) ``n_init`` times per k, with seeds
 ``seed, seed + 1, ..., seed + n_init - 1``, and keeps the lowest inertia. Each run is the
-run :func:`tracelab.kmeans.trace_kmeans` records for ``init="k-means++"`` and that seed, so
+run :func:`tracelab.labs.kmeans.kmeans.trace_kmeans` records for ``init="k-means++"`` and that seed, so
 ``ElbowResult.seeds[i]`` reproduces the best run for ``ks[i]`` in the k-means lab.
 
 The *knee* is the k whose point lies farthest from the chord joining the first and the last
@@ -33,7 +33,7 @@ Information criteria
 ``BIC = -2 log L + p log n`` and ``AIC = -2 log L + 2 p``, with log L the total
 log-likelihood of the data under the fitted mixture and p its free parameters
 (:func:`n_parameters`, scikit-learn's count); lower is better. Each fit is
-:func:`tracelab.gmm.trace_em` with ``init="kmeans"`` and the given seed, so
+:func:`tracelab.labs.em.engine.trace_em` with ``init="kmeans"`` and the given seed, so
 ``CriteriaResult.seeds`` reproduces it in the EM lab.
 """
 
@@ -52,10 +52,10 @@ from tracelab._validate import check_k as _check_k
 from tracelab._validate import check_seed as _check_seed
 from tracelab._validate import number as _number
 from tracelab._validate import one_of as _one_of
-from tracelab.gmm import COVARIANCE_TYPES, WORK_BUDGET, max_samples, trace_em
-from tracelab.kmeans import kmeans_plusplus_indices, lloyd_steps, tolerance
-from tracelab.kmeans import max_samples as kmeans_max_samples
-from tracelab.arrays import freeze
+from tracelab.labs.em.engine import COVARIANCE_TYPES, WORK_BUDGET, max_samples, trace_em
+from tracelab.labs.kmeans.kmeans import kmeans_plusplus_indices, lloyd_steps, tolerance
+from tracelab.labs.kmeans.kmeans import max_samples as kmeans_max_samples
+from tracelab.record.arrays import freeze
 from tracelab.metrics import ALIASES, SCIPY_NAME
 
 __all__ = [
@@ -89,7 +89,7 @@ def criteria_max_points(n_features: int, ks, n_types: int = 4, max_iter: int = 1
     """Most points BIC and AIC are fitted on: their EM fits' worst-case work within one request's budget.
 
     Each fit may run all ``max_iter`` iterations (data without clusters does), so
-    the bound counts :func:`tracelab.gmm.work` for every k and covariance type
+    the bound counts :func:`tracelab.labs.em.engine.work` for every k and covariance type
     (with few features, a diagonal or spherical fit costs what a full one does).
     With k from 1 to 10 and four types: 5 238 points at 2 features (about 5 s
     of CPU when every fit runs all its iterations), 56 at 20, 3 at 30 (each
@@ -103,7 +103,7 @@ def criteria_max_points(n_features: int, ks, n_types: int = 4, max_iter: int = 1
 def elbow_max_points(n_features: int, ks, n_init: int, max_iter: int = 300) -> int:
     """Most points the elbow fits ``n_init`` restarts of k-means on, within one request's budget.
 
-    Every k and restart counted by :func:`tracelab.kmeans.work`, as if each ran
+    Every k and restart counted by :func:`tracelab.labs.kmeans.kmeans.work`, as if each ran
     all ``max_iter`` iterations (data without clusters in many dimensions does).
     With 2 features, k from 1 to 10 and 5 restarts: 1 818 points; 20 restarts,
     454; 20 features and 5 restarts, 559. 0 when not even one point fits.
@@ -227,7 +227,7 @@ def elbow(X, ks, *, n_init: int = 5, seed: int = 0, max_iter: int = 300, tol: fl
         Restarts per k, with seeds ``seed .. seed + n_init - 1``.
     seed : int, default=0
     max_iter, tol :
-        As in :func:`tracelab.kmeans.trace_kmeans`.
+        As in :func:`tracelab.labs.kmeans.kmeans.trace_kmeans`.
     on_progress : callable ``(done, total)``, optional
         Called after each k-means run (``total = len(ks) * n_init``). An exception
         it raises (e.g. to stop) propagates and nothing is returned.
@@ -497,9 +497,9 @@ def information_criteria(
     ks : sequence of int
         Distinct numbers of components, 1 to n_samples (sorted in the result).
     covariance_types : sequence of str
-        From :data:`tracelab.gmm.COVARIANCE_TYPES`.
+        From :data:`tracelab.labs.em.engine.COVARIANCE_TYPES`.
     seed, reg_covar, max_iter, tol :
-        Passed to :func:`tracelab.gmm.trace_em` (with ``init="kmeans"``).
+        Passed to :func:`tracelab.labs.em.engine.trace_em` (with ``init="kmeans"``).
     on_progress : callable ``(done, total)``, optional
         Called after each fit (``total = len(ks) * len(covariance_types)``); an
         exception it raises propagates.

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from tracelab.trace import Trace
-from tracelab.views.common import (
+from tracelab.record.trace import Trace
+from tracelab.plot.common import (
     UNCERTAIN_BELOW,
     axis_range,
     blend,
@@ -70,7 +70,7 @@ def responsibility_parameters(trace: Trace, step: int) -> tuple[np.ndarray, np.n
     """The parameters whose posterior are step ``step``'s responsibilities, and their step.
 
     The parameters are the snapshot's
-    :attr:`~tracelab.gmm.EMSnapshot.responsibility_parameters`. The last item is
+    :attr:`~tracelab.labs.em.engine.EMSnapshot.responsibility_parameters`. The last item is
     the step they belong to when they are not the snapshot's own (an M-step's:
     the E-step before it), or None.
     """

@@ -1,6 +1,6 @@
 """k-medoids, recorded step by step: the alternating algorithm and PAM.
 
-:func:`trace_kmedoids` returns a :class:`~tracelab.trace.Trace` whose steps are
+:func:`trace_kmedoids` returns a :class:`~tracelab.record.trace.Trace` whose steps are
 :class:`KMedoidsSnapshot` instances. A medoid is always a data point: the point of its
 cluster with the smallest total distance to the others. Any of :data:`METRICS` can
 measure distance, not only the Euclidean one k-means is tied to.
@@ -25,7 +25,7 @@ What each snapshot holds
 ------------------------
 ``medoid_indices`` (rows of ``X``), ``medoids`` (those rows), ``labels`` and ``cost``,
 the sum of the distances from each point to the medoid of its cluster under that
-snapshot's medoids and labels. As in :mod:`tracelab.kmeans`, the start labels each point
+snapshot's medoids and labels. As in :mod:`tracelab.labs.kmeans.kmeans`, the start labels each point
 with its nearest medoid (so the cost curve starts at step 0) and the first E-step repeats
 that assignment. An M step keeps the labels of the E step before it.
 
@@ -70,16 +70,16 @@ from tracelab._validate import check_seed as _check_seed
 from tracelab._validate import number as _number
 from tracelab._validate import one_of as _one_of
 from tracelab._validate import check_labels as _check_labels
-from tracelab.arrays import label_dtype as _label_dtype
-from tracelab.words import and_list as _and
-from tracelab.words import change as _change
-from tracelab.words import changed as _changed
-from tracelab.words import clusters as _clusters
-from tracelab.words import rows as _rows
-from tracelab.words import sizes as _sizes
-from tracelab.words import value as _value
-from tracelab.arrays import freeze
-from tracelab.trace import Snapshot, Trace, collect
+from tracelab.record.arrays import label_dtype as _label_dtype
+from tracelab.record.words import and_list as _and
+from tracelab.record.words import change as _change
+from tracelab.record.words import changed as _changed
+from tracelab.record.words import clusters as _clusters
+from tracelab.record.words import rows as _rows
+from tracelab.record.words import sizes as _sizes
+from tracelab.record.words import value as _value
+from tracelab.record.arrays import freeze
+from tracelab.record.trace import Snapshot, Trace, collect
 from tracelab.metrics import SCIPY_NAME
 
 __all__ = [

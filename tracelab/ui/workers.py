@@ -33,14 +33,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tracelab import selection
-from tracelab.density import trace_dbscan, trace_optics
-from tracelab.gmm import trace_em
-from tracelab.hdbscan_trace import trace_hdbscan
-from tracelab.hierarchy import trace_agnes, trace_diana
-from tracelab.kmeans import trace_kmeans
-from tracelab.kmedoids import trace_kmedoids
-from tracelab.trace import Trace, on_each_step
+from tracelab.labs.selection import engine as selection
+from tracelab.labs.density.engine import trace_dbscan, trace_optics
+from tracelab.labs.em.engine import trace_em
+from tracelab.labs.density.hdbscan import trace_hdbscan
+from tracelab.labs.hierarchy.engine import trace_agnes, trace_diana
+from tracelab.labs.kmeans.kmeans import trace_kmeans
+from tracelab.labs.kmeans.kmedoids import trace_kmedoids
+from tracelab.record.trace import Trace, on_each_step
 
 __all__ = ["TRACERS", "Pool", "Job", "Cancelled", "WorkerDied", "release_memory"]
 
@@ -114,7 +114,8 @@ def _criteria(report: Callable[..., None], X, ks, covariance_types, seed: int) -
 
 def _charts(report: Callable[..., None], charts: Callable[..., Any], trace: Trace, options: dict[str, Any]) -> Any:
     # a lab view's step_charts(trace, **options); nothing else is drawn here
-    if not (getattr(charts, "__module__", "").startswith("tracelab.views.") and charts.__name__ == "step_charts"):
+    module = getattr(charts, "__module__", "")
+    if not (module.startswith("tracelab.labs.") and module.endswith(".views") and charts.__name__ == "step_charts"):
         raise ValueError(f"not a lab view's step charts: {charts!r}")
     return charts(trace, **options)
 
@@ -124,8 +125,8 @@ _TASKS: dict[str, Callable[..., Any]] = {"trace": _trace, "elbow": _elbow, "crit
 
 #: What the fork server imports once, for every worker forked from it: the algorithms
 #: (with numpy and scipy) and the lab views (with plotly).
-_PRELOAD = ["tracelab.workers", "tracelab.views.em", "tracelab.views.kmeans", "tracelab.views.hierarchy",
-            "tracelab.views.density"]
+_PRELOAD = ["tracelab.ui.workers", "tracelab.labs.em.views", "tracelab.labs.kmeans.views", "tracelab.labs.hierarchy.views",
+            "tracelab.labs.density.views"]
 
 
 def _work(slot: int, task: str, kwargs: dict[str, Any]) -> Any:

@@ -1,7 +1,7 @@
 """Views of the "choosing k" lab: the elbow, silhouettes, BIC/AIC and a contingency table.
 
-Each view takes a record from :mod:`tracelab.selection` (or plain arrays) and returns a
-plotly ``go.Figure`` assembled from plain dicts (:func:`tracelab.views.common.figure`; the
+Each view takes a record from :mod:`tracelab.labs.selection.engine` (or plain arrays) and returns a
+plotly ``go.Figure`` assembled from plain dicts (:func:`tracelab.plot.common.figure`; the
 tests re-validate them). Nothing here imports streamlit.
 
 Conventions
@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from tracelab.selection import CriteriaResult, ElbowResult, silhouette_samples
-from tracelab.views.common import PALETTE, component_color, figure, rgba
+from tracelab.labs.selection.engine import CriteriaResult, ElbowResult, silhouette_samples
+from tracelab.plot.common import PALETTE, component_color, figure, rgba
 
 __all__ = ["elbow_plot", "silhouette_plot", "criteria_plot", "contingency_heatmap"]
 
@@ -133,7 +133,7 @@ def silhouette_plot(X_or_values, labels, *, values=None, metric: str = "euclidea
     labels : array-like of shape (n_samples,)
         -1 marks noise, which is not drawn.
     values : array-like of shape (n_samples,), optional
-        Precomputed silhouettes (e.g. from :func:`tracelab.selection.silhouette_samples`);
+        Precomputed silhouettes (e.g. from :func:`tracelab.labs.selection.engine.silhouette_samples`);
         they win over ``X_or_values``.
     metric : str, default="euclidean"
         Used only when the values are computed here.
@@ -277,7 +277,7 @@ def contingency_heatmap(classes, clusters, counts) -> go.Figure:
     classes : array-like of shape (r,)
     clusters : array-like of shape (c,)
     counts : array-like of shape (r, c)
-        E.g. the fields of :func:`tracelab.selection.contingency_table`.
+        E.g. the fields of :func:`tracelab.labs.selection.engine.contingency_table`.
 
     Returns
     -------

@@ -3,7 +3,7 @@
 :func:`trace_hdbscan` runs HDBSCAN (Campello, Moulavi and Sander 2013, as implemented by
 scikit-learn's ``HDBSCAN`` with its defaults: Euclidean distance, excess-of-mass selection,
 ``allow_single_cluster=False``, ``cluster_selection_epsilon=0``) and returns a
-:class:`~tracelab.trace.Trace` of :class:`HDBSCANSnapshot` steps, one per stage:
+:class:`~tracelab.record.trace.Trace` of :class:`HDBSCANSnapshot` steps, one per stage:
 
 * ``"core"`` (1 step): the core distance of every point, the distance to its
   ``min_samples``-th nearest neighbour counting the point itself (scikit-learn's
@@ -56,9 +56,9 @@ from tracelab._validate import check_trace_header as _check_trace_header
 from tracelab._validate import check_step_kind as _check_step_kind
 from tracelab._validate import number as _number
 from tracelab._validate import trace_problem as _trace_problem
-from tracelab.arrays import freeze
-from tracelab.words import plural as _plural
-from tracelab.trace import Snapshot, Trace, collect
+from tracelab.record.arrays import freeze
+from tracelab.record.words import plural as _plural
+from tracelab.record.trace import Snapshot, Trace, collect
 
 __all__ = [
     "MAX_POINTS",

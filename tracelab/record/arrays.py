@@ -1,6 +1,6 @@
 """Read-only arrays and their fingerprints: what snapshots, traces and data sets are built on.
 
-A leaf module (numpy only), so that the records (:mod:`tracelab.trace`) and the
+A leaf module (numpy only), so that the records (:mod:`tracelab.record.trace`) and the
 data (:mod:`tracelab.data`) both build on it without importing each other.
 """
 

@@ -1,11 +1,11 @@
 """Views of hierarchical clustering traces: dendrogram, scatter, distance heatmap, heights.
 
-Every step view takes a :class:`~tracelab.trace.Trace` from
-:func:`tracelab.hierarchy.trace_agnes` (bottom-up merges; the scatter view also
-takes :func:`tracelab.hierarchy.trace_diana`) and a step index, and returns a
-plotly ``go.Figure``. As in :mod:`tracelab.views.kmeans`, nothing here imports
+Every step view takes a :class:`~tracelab.record.trace.Trace` from
+:func:`tracelab.labs.hierarchy.engine.trace_agnes` (bottom-up merges; the scatter view also
+takes :func:`tracelab.labs.hierarchy.engine.trace_diana`) and a step index, and returns a
+plotly ``go.Figure``. As in :mod:`tracelab.labs.kmeans.views`, nothing here imports
 streamlit or caches anything; figures are plain dicts
-(:func:`tracelab.views.common.figure`; the tests re-validate them).
+(:func:`tracelab.plot.common.figure`; the tests re-validate them).
 
 The dendrogram is laid out here from ``Z`` (as scipy's ``dendrogram`` does, but
 keeping which link is which merge): leaves in scipy's order
@@ -39,10 +39,10 @@ import numpy as np
 import plotly.graph_objects as go
 from scipy.cluster.hierarchy import leaves_list, maxdists
 
-from tracelab.trace import Trace
-from tracelab.views import stepping
-from tracelab.views import scatter as kit  # the step scatter every lab shares
-from tracelab.views.common import (
+from tracelab.record.trace import Trace
+from tracelab.plot import stepping
+from tracelab.plot import scatter as kit  # the step scatter every lab shares
+from tracelab.plot.common import (
     PALETTE,
     axis_range,
     current_step_shapes,
@@ -142,7 +142,7 @@ def _fmt(x: float) -> str:
 def _typed(a: Any) -> dict | list:
     """An array as plotly.js's typed-array spec (``{"dtype", "bdata"[, "shape"]}``), made here.
 
-    The same JSON plotly writes for a numpy array (:func:`~tracelab.views.common.typed_array`;
+    The same JSON plotly writes for a numpy array (:func:`~tracelab.plot.common.typed_array`;
     an empty array as ``[]``), without the per-array conversion plotly runs on
     every figure: the step charts draw hundreds of figures.
 
@@ -613,7 +613,7 @@ def dendrogram(
     Parameters
     ----------
     trace : Trace
-        From :func:`tracelab.hierarchy.trace_agnes`.
+        From :func:`tracelab.labs.hierarchy.engine.trace_agnes`.
     step : int
         Step index; merge m is step m (step 0: no merge yet).
     cut_height : float, optional
@@ -906,10 +906,10 @@ def _scatter_prep(trace: Trace, axes, columns, max_points: int, seed: int, cut_k
     if cut_k is not None:
         if algo != "agnes":
             raise ValueError("cut_k needs an AGNES trace (a full merge tree)")
-        from tracelab import hierarchy as _h  # the engine; imported on use
+        from tracelab.labs.hierarchy import engine as _h  # the engine; imported on use
 
         cut_labels = np.asarray(_h.cut(trace, cut_k), dtype=np.int64)
-    from tracelab.views.kmeans import scaled_axes  # one rule for both hard-clustering labs
+    from tracelab.labs.kmeans.views import scaled_axes  # one rule for both hard-clustering labs
 
     xl, yl = _esc(plane.xlabel), _esc(plane.ylabel)
     xr, yr, xa, ya, scale_note = scaled_axes(axis_range(XY[:, 0]), axis_range(XY[:, 1]), names=(xl, yl))
@@ -1012,7 +1012,7 @@ def _scatter_at(trace: Trace, step: int, prep: dict[str, Any]) -> dict[str, Any]
             })
     if len(idx) < n:
         notes.append(kit.cap_note(len(idx), n))
-    from tracelab.views.kmeans import legend_rows  # one rule for both hard-clustering labs
+    from tracelab.labs.kmeans.views import legend_rows  # one rule for both hard-clustering labs
 
     xr, yr, xa, ya, scale_note = prep["axes"]
     if scale_note:
@@ -1078,7 +1078,7 @@ def distance_heatmap(trace: Trace, step: int, *, max_points: int = 400, seed: in
         positions) or None.
     """
     _check(trace)
-    from tracelab import hierarchy as _h  # the engine; imported on use
+    from tracelab.labs.hierarchy import engine as _h  # the engine; imported on use
 
     step = kit.step_index(trace, step)
     Z = _Z(trace)
@@ -1183,7 +1183,7 @@ def merge_heights(trace: Trace, step: int, *, cut_height: float | None = None,
         "inversions" (merges lower than the one before: centroid or median
         linkage; only when there are any), "cut" (when given). The current step
         (x = 1 for the start) is marked by the layout's shapes, a dotted vertical
-        line and a ring (:func:`~tracelab.views.common.current_step_shapes`). ``layout.meta`` holds ``inversions`` and ``log``.
+        line and a ring (:func:`~tracelab.plot.common.current_step_shapes`). ``layout.meta`` holds ``inversions`` and ``log``.
     """
     _check(trace)
     step = kit.step_index(trace, step)
@@ -1339,7 +1339,7 @@ def linkage_comparison(
     from scipy.cluster.hierarchy import linkage as _linkage
     from scipy.spatial.distance import squareform
 
-    from tracelab import hierarchy as _h
+    from tracelab.labs.hierarchy import engine as _h
 
     cols0 = getattr(X, "columns", None)
     Xa = np.asarray(getattr(X, "X", X), dtype=np.float64)
@@ -1385,7 +1385,7 @@ def linkage_comparison(
         if columns is None:
             columns = cols0 if isinstance(cols0, (list, tuple)) and len(cols0) == d else None
         names = [str(c) for c in columns] if columns is not None else [f"x{j + 1}" for j in range(d)]
-        from tracelab.views.kmeans import scaled_axes  # the points to scale, as in the lab's scatter
+        from tracelab.labs.kmeans.views import scaled_axes  # the points to scale, as in the lab's scatter
 
         pxr, pyr, pxa, pya, _ = scaled_axes(axis_range(Xa[:, 0]), axis_range(Xa[:, 1]))
     for c, (lk, Z) in enumerate(zip(linkages, Zs)):
@@ -1477,7 +1477,7 @@ def step_charts(
     Parameters
     ----------
     trace : Trace
-        From :func:`tracelab.hierarchy.trace_agnes` or :func:`tracelab.hierarchy.trace_diana`.
+        From :func:`tracelab.labs.hierarchy.engine.trace_agnes` or :func:`tracelab.labs.hierarchy.engine.trace_diana`.
     axes, columns
         As for :func:`scatter`.
     cut_k, cut_height : optional

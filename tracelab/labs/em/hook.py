@@ -14,8 +14,8 @@ from typing import NamedTuple
 import numpy as np
 import plotly.graph_objects as go
 
-from tracelab.trace import Trace
-from tracelab.views import em
+from tracelab.record.trace import Trace
+from tracelab.labs.em import views as em
 
 __all__ = ["HookPoints", "hook_points", "hook_figure", "hook_caption", "SURE_FROM", "UNSURE_UP_TO"]
 
@@ -97,7 +97,7 @@ def hook_figure(trace: Trace) -> go.Figure:
     Returns
     -------
     plotly Figure
-        :func:`tracelab.views.em.density_1d` at the hook's step, plus one annotation per
+        :func:`tracelab.labs.em.views.density_1d` at the hook's step, plus one annotation per
         point (``name`` "hook-sure" and "hook-unsure", text as in :func:`hook_caption`)
         and a ring on each (traces with ``meta["role"]`` "hook-point", ``customdata``
         the row index).

@@ -1,18 +1,18 @@
 """Views of density-based clustering traces: DBSCAN, OPTICS and HDBSCAN.
 
-Every step view takes a :class:`~tracelab.trace.Trace` from
-:func:`tracelab.density.trace_dbscan`, :func:`tracelab.density.trace_optics` or
-:func:`tracelab.hdbscan_trace.trace_hdbscan` (told apart by ``trace.algorithm``)
+Every step view takes a :class:`~tracelab.record.trace.Trace` from
+:func:`tracelab.labs.density.engine.trace_dbscan`, :func:`tracelab.labs.density.engine.trace_optics` or
+:func:`tracelab.labs.density.hdbscan.trace_hdbscan` (told apart by ``trace.algorithm``)
 and a step index, and returns a plotly ``go.Figure`` assembled from plain dicts
-(:func:`tracelab.views.common.figure`; the tests re-validate every figure).
+(:func:`tracelab.plot.common.figure`; the tests re-validate every figure).
 Nothing here imports streamlit or caches anything.
 
-Conventions (as in :mod:`tracelab.views.kmeans`)
+Conventions (as in :mod:`tracelab.labs.kmeans.views`)
 -------------------------------------------------
 - Points are identified by their 0-based row index in ``trace.X``: it is each
   data marker's (and each reachability bar's) ``customdata``.
 - Clusters are numbered from 1 on screen ("cluster 1") and coloured by
-  :data:`tracelab.views.common.PALETTE` in order; a label of -1 is grey.
+  :data:`tracelab.plot.common.PALETTE` in order; a label of -1 is grey.
 - Steps are numbered from 1 on screen ("Step 3 · expanding cluster 1").
 - Every trace carries ``meta={"role": ...}``: "core", "border", "noise",
   "unreached", "eps-ball", "eps-neighbors", "neighbor-links", "queue",
@@ -32,10 +32,10 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from tracelab.trace import Trace
-from tracelab.views import stepping
-from tracelab.views import scatter as kit  # the step scatter every lab shares
-from tracelab.views.common import (
+from tracelab.record.trace import Trace
+from tracelab.plot import stepping
+from tracelab.plot import scatter as kit  # the step scatter every lab shares
+from tracelab.plot.common import (
     PALETTE,
     axis_range,
     as_figure,
@@ -44,7 +44,7 @@ from tracelab.views.common import (
     format_count,
     project_points,
 )
-from tracelab.views.kmeans import (
+from tracelab.labs.kmeans.views import (
     check_same_data,
     final_responsibilities,
     label_colors,
@@ -302,7 +302,7 @@ def _legend_rows(names: Sequence[str], width: float = 340.0) -> int:
 def _legend_margin(names: Sequence[str], width: float = 340.0) -> int:
     """Bottom margin (px) for the x-axis title and a legend of these entries below it.
 
-    Margins are fixed (see :mod:`tracelab.views.common`), so the legend's room is
+    Margins are fixed (see :mod:`tracelab.plot.common`), so the legend's room is
     reserved here; it is computed from every entry any step of the trace can show,
     so the plot area does not jump between steps.
     """
@@ -403,7 +403,7 @@ def dbscan_scatter(
     Parameters
     ----------
     trace : Trace
-        From :func:`tracelab.density.trace_dbscan`, with at least 2 features.
+        From :func:`tracelab.labs.density.engine.trace_dbscan`, with at least 2 features.
     step : int
         Index into ``trace.steps``.
     axes : (int, int) or "pca", default (0, 1)
@@ -603,7 +603,7 @@ def k_distance_plot(
     ----------
     X : Dataset, Trace or array-like of shape (n_samples, n_features)
     k : int
-        As in :func:`tracelab.density.k_distance` (use ``min_samples``).
+        As in :func:`tracelab.labs.density.engine.k_distance` (use ``min_samples``).
     eps : float, optional
         Draw a horizontal line there and count the points above it.
     metric : str, default "euclidean"
@@ -611,12 +611,12 @@ def k_distance_plot(
     Returns
     -------
     plotly Figure
-        "k-distance" (x = rank 1..n, y = :func:`tracelab.density.k_distance`,
+        "k-distance" (x = rank 1..n, y = :func:`tracelab.labs.density.engine.k_distance`,
         largest first, ``customdata`` = rank) and, with ``eps``, "eps" (a
         horizontal line at ``eps``) and a note "points above the line are noise
         candidates".
     """
-    from tracelab.density import k_distance
+    from tracelab.labs.density.engine import k_distance
 
     Xa = _source_X(X)
     kd = np.asarray(k_distance(Xa, k, metric=metric), dtype=np.float64)
@@ -679,7 +679,7 @@ def _optics_labels(trace: Trace, snap: Any, eps_cut: float | None) -> tuple[np.n
     if snap.phase == "cut" and own is not None and (eps_cut is None or float(eps_cut) == float(own)):
         return np.asarray(snap.labels, dtype=np.int64), float(own), "cut"
     if eps_cut is not None:
-        from tracelab.density import cluster_optics_dbscan
+        from tracelab.labs.density.engine import cluster_optics_dbscan
 
         lab = cluster_optics_dbscan(np.asarray(snap.reachability, dtype=np.float64),
                                     np.asarray(snap.core_distances, dtype=np.float64),
@@ -722,11 +722,11 @@ def optics_reachability(trace: Trace, step: int, *, eps_cut: float | None = None
     Parameters
     ----------
     trace : Trace
-        From :func:`tracelab.density.trace_optics`.
+        From :func:`tracelab.labs.density.engine.trace_optics`.
     step : int
     eps_cut : float, optional
         Colour the bars by the DBSCAN-like clusters of a cut at this ε
-        (:func:`tracelab.density.cluster_optics_dbscan` on this step's arrays)
+        (:func:`tracelab.labs.density.engine.cluster_optics_dbscan` on this step's arrays)
         and draw the cut. Default: the step's own labels and ``eps_cut``.
 
     Returns
@@ -814,7 +814,7 @@ def optics_scatter(
     Parameters
     ----------
     trace : Trace
-        From :func:`tracelab.density.trace_optics`, with at least 2 features.
+        From :func:`tracelab.labs.density.engine.trace_optics`, with at least 2 features.
     step : int
     eps_cut : float, optional
         Colour by the clusters of a cut at this ε (as in
@@ -943,7 +943,7 @@ def hdbscan_mst(
     Parameters
     ----------
     trace : Trace
-        From :func:`tracelab.hdbscan_trace.trace_hdbscan`, with at least 2 features.
+        From :func:`tracelab.labs.density.hdbscan.trace_hdbscan`, with at least 2 features.
     step : int
     axes, columns
         As in :func:`dbscan_scatter`.
@@ -1101,7 +1101,7 @@ def hdbscan_condensed_tree(trace: Trace, step: int) -> go.Figure:
     Parameters
     ----------
     trace : Trace
-        From :func:`tracelab.hdbscan_trace.trace_hdbscan`.
+        From :func:`tracelab.labs.density.hdbscan.trace_hdbscan`.
     step : int
 
     Returns
@@ -1210,8 +1210,8 @@ def compared_labels(trace: Trace, extraction: str | None = None) -> tuple[np.nda
     Parameters
     ----------
     trace : Trace
-        From :func:`tracelab.density.trace_dbscan`, :func:`tracelab.density.trace_optics`
-        or :func:`tracelab.hdbscan_trace.trace_hdbscan`.
+        From :func:`tracelab.labs.density.engine.trace_dbscan`, :func:`tracelab.labs.density.engine.trace_optics`
+        or :func:`tracelab.labs.density.hdbscan.trace_hdbscan`.
     extraction : {"cut", "xi"}, optional
         For OPTICS, which extraction: the ε cut (its "cut" step, the default) or the
         ξ method (its "xi" step). Ignored for the other algorithms.
@@ -1296,10 +1296,10 @@ def side_by_side(
         A DBSCAN, OPTICS or HDBSCAN trace; its clusters are
         :func:`compared_labels` ``(density_trace, extraction)``.
     em_trace : Trace
-        From :func:`tracelab.gmm.trace_em`; each point takes its most
+        From :func:`tracelab.labs.em.engine.trace_em`; each point takes its most
         responsible Gaussian under the final parameters.
     kmeans_trace : Trace
-        From :func:`tracelab.kmeans.trace_kmeans` (or k-medoids).
+        From :func:`tracelab.labs.kmeans.kmeans.trace_kmeans` (or k-medoids).
     extraction : {"cut", "xi"}, optional
         For OPTICS: compare the ε cut's clusters (default) or the ξ method's.
     axes, columns
@@ -1423,8 +1423,8 @@ def step_charts(
     Parameters
     ----------
     trace : Trace
-        From :func:`tracelab.density.trace_dbscan`, :func:`~tracelab.density.trace_optics`
-        or :func:`tracelab.hdbscan_trace.trace_hdbscan`.
+        From :func:`tracelab.labs.density.engine.trace_dbscan`, :func:`~tracelab.labs.density.engine.trace_optics`
+        or :func:`tracelab.labs.density.hdbscan.trace_hdbscan`.
     axes, columns
         As for the scatters.
 

@@ -1,6 +1,6 @@
 """k-means (Lloyd's algorithm), recorded step by step.
 
-:func:`trace_kmeans` runs Lloyd's algorithm and returns a :class:`~tracelab.trace.Trace`
+:func:`trace_kmeans` runs Lloyd's algorithm and returns a :class:`~tracelab.record.trace.Trace`
 whose steps are :class:`KMeansSnapshot` instances: the start (phase ``"init"``), then an
 ``"E"`` snapshot (assign every point to its nearest centre) and an ``"M"`` snapshot (move
 every centre to the mean of its points) per iteration. The loop is scikit-learn's
@@ -75,18 +75,18 @@ from tracelab._validate import trace_problem as _trace_problem
 from tracelab._validate import check_seed as _check_seed
 from tracelab._validate import number as _number
 from tracelab._validate import one_of as _one_of
-from tracelab.arrays import freeze
-from tracelab.words import change as _change
-from tracelab.words import changed as _changed
-from tracelab.words import clusters as _clusters
-from tracelab.words import num as _num
-from tracelab.words import points as _points
-from tracelab.words import rows as _rows
-from tracelab.words import sizes as _sizes
-from tracelab.words import value as _value
-from tracelab.arrays import label_dtype as _label_dtype
+from tracelab.record.arrays import freeze
+from tracelab.record.words import change as _change
+from tracelab.record.words import changed as _changed
+from tracelab.record.words import clusters as _clusters
+from tracelab.record.words import num as _num
+from tracelab.record.words import points as _points
+from tracelab.record.words import rows as _rows
+from tracelab.record.words import sizes as _sizes
+from tracelab.record.words import value as _value
+from tracelab.record.arrays import label_dtype as _label_dtype
 from tracelab._validate import check_labels as _check_labels
-from tracelab.trace import Snapshot, Trace, collect
+from tracelab.record.trace import Snapshot, Trace, collect
 
 __all__ = [
     "INITS",

@@ -1,6 +1,6 @@
 // The step player: every lab's charts stepped in the browser.
 //
-// It receives, once per trace, a spec from tracelab.views.stepping (each chart's
+// It receives, once per trace, a spec from tracelab.plot.stepping (each chart's
 // base figure and per-frame patches, the frames drawn, every step's label) plus
 // where to start, and redraws with Plotly.react on every step without asking the
 // server. It tells Python the current step (setStateValue "step", 1-based,
@@ -32,7 +32,7 @@ function loadPlotly(url) {
   return window.__tracelabPlotly;
 }
 
-// Mirrors tracelab.views.stepping.apply_patch exactly: a frame's figure is the
+// Mirrors tracelab.plot.stepping.apply_patch exactly: a frame's figure is the
 // figure of the frame before it with the patch's keys set, unset and appended to.
 function applyPart(obj, part) {
   const out = Object.assign({}, obj, (part && part.set) || {});

@@ -8,7 +8,7 @@ views on every drawn step and keeps, for each chart, the first figure (the
 whose values differ from the frame before (the *patch*); an array that only
 grows (a dendrogram's links so far) sends its new end. :func:`apply_patch` is
 the one reading of a patch, mirrored line for line by the player's JavaScript
-(``tracelab/views/player.js``); :func:`figure_at` replays a chart's patches,
+(``tracelab/plot/player.js``); :func:`figure_at` replays a chart's patches,
 and the tests check that it reproduces the view's own figure at every step.
 
 Bounds: a spec never exceeds :data:`MAX_SPEC_BYTES` nor takes much more than

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tracelab import datasets
+from tracelab.data import datasets
 from tracelab.data import Dataset
 
 __all__ = ["Preset", "PRESETS", "SIX_POINTS", "BISHOP_FAITHFUL", "HOOK"]
@@ -27,11 +27,11 @@ class Preset:
     title : str
         What the lab shows.
     dataset : str
-        Built-in data set name (:func:`tracelab.datasets.load`).
+        Built-in data set name (:func:`tracelab.data.datasets.load`).
     standardize : bool
         Whether the example runs on standardised columns.
     params : dict
-        Keyword arguments of :func:`tracelab.gmm.trace_em`, hashable values only.
+        Keyword arguments of :func:`tracelab.labs.em.engine.trace_em`, hashable values only.
     small_multiples : tuple of int
         Iterations to show side by side, as in the textbook figure (may be empty).
     columns : tuple of str

@@ -1,13 +1,13 @@
 """Views of an EM trace (Gaussian mixtures): figures, tables and formulas for one step.
 
-Every function takes a :class:`~tracelab.trace.Trace` from
-:func:`tracelab.gmm.trace_em` and a step index and returns a plotly
+Every function takes a :class:`~tracelab.record.trace.Trace` from
+:func:`tracelab.labs.em.engine.trace_em` and a step index and returns a plotly
 ``go.Figure``, a pandas ``DataFrame`` or a LaTeX string. Nothing here imports
 streamlit; nothing is cached between calls, so each view is cheap to rebuild on
 every step: colours are vectorised, there is one trace for all points and
 per-component traces only for ellipses, mean paths, curves and bars, and the
 figures are assembled from plain dicts without plotly's per-property
-validation (:func:`tracelab.views.common.figure`; the tests re-validate them).
+validation (:func:`tracelab.plot.common.figure`; the tests re-validate them).
 On Old Faithful a scatter or density view builds in about 5 ms.
 
 Conventions
@@ -15,7 +15,7 @@ Conventions
 - Points are identified by their 0-based row index in ``trace.X``; it is each
   marker's ``customdata``, so a click selection gives the row back.
 - Components are numbered from 1 in labels ("Gaussian 1", "r(k=1)") and
-  coloured by :data:`tracelab.views.common.PALETTE` in order.
+  coloured by :data:`tracelab.plot.common.PALETTE` in order.
 - Every trace carries ``meta={"role": ...}`` ("points", "ellipse", "means",
   "path", "selected", "density", "mixture", "rug", "resp-bar", ...), so tests
   and callers can find traces without relying on their order.
@@ -35,27 +35,27 @@ import plotly.graph_objects as go
 from scipy.special import logsumexp
 
 from tracelab.data import sample_rows
-from tracelab.gmm import weighted_log_prob
-from tracelab.trace import Trace
-from tracelab.views import stepping
-from tracelab.views.scatter import GL_ABOVE, HOVER_TEXT_UP_TO
-from tracelab.views.scatter import ScatterContext as _ScatterContext
-from tracelab.views.scatter import all_means as _all_means
-from tracelab.views.scatter import cap_note as _cap_note
-from tracelab.views.scatter import check_selected as _check_selected
-from tracelab.views.scatter import column_names as _columns
-from tracelab.views.scatter import esc as _esc
-from tracelab.views.scatter import fmt as _fmt
-from tracelab.views.scatter import hover_texts as _hover_texts
-from tracelab.views.scatter import note as _note
-from tracelab.views.scatter import on_axes as _on_axes
-from tracelab.views.scatter import snapshot_responsibilities as _resp
-from tracelab.views.scatter import responsibility_parameters as _resp_params
-from tracelab.views.scatter import ring as _ring
-from tracelab.views.scatter import scatter_traces as _scatter_traces
-from tracelab.views.scatter import step_index as _step_index
-from tracelab.views.scatter import subplot_title as _subplot_title
-from tracelab.views.common import (
+from tracelab.labs.em.engine import weighted_log_prob
+from tracelab.record.trace import Trace
+from tracelab.plot import stepping
+from tracelab.plot.scatter import GL_ABOVE, HOVER_TEXT_UP_TO
+from tracelab.plot.scatter import ScatterContext as _ScatterContext
+from tracelab.plot.scatter import all_means as _all_means
+from tracelab.plot.scatter import cap_note as _cap_note
+from tracelab.plot.scatter import check_selected as _check_selected
+from tracelab.plot.scatter import column_names as _columns
+from tracelab.plot.scatter import esc as _esc
+from tracelab.plot.scatter import fmt as _fmt
+from tracelab.plot.scatter import hover_texts as _hover_texts
+from tracelab.plot.scatter import note as _note
+from tracelab.plot.scatter import on_axes as _on_axes
+from tracelab.plot.scatter import snapshot_responsibilities as _resp
+from tracelab.plot.scatter import responsibility_parameters as _resp_params
+from tracelab.plot.scatter import ring as _ring
+from tracelab.plot.scatter import scatter_traces as _scatter_traces
+from tracelab.plot.scatter import step_index as _step_index
+from tracelab.plot.scatter import subplot_title as _subplot_title
+from tracelab.plot.common import (
     climb_range,
     off_axis_note,
     phase_curve,
@@ -127,7 +127,7 @@ def scatter_2d(
     Parameters
     ----------
     trace : Trace
-        From :func:`tracelab.gmm.trace_em`, with at least 2 features.
+        From :func:`tracelab.labs.em.engine.trace_em`, with at least 2 features.
     step : int
         Index into ``trace.steps``.
     axes : (int, int) or "pca", default (0, 1)
@@ -400,7 +400,7 @@ def density_1d(
     """One feature: the weighted component densities, the mixture, and responsibilities.
 
     Top panel: each ``pi_k N(x | mu_k, sigma_k^2)`` and the mixture density
-    ``sum_k pi_k N(...)`` on a grid (from :func:`tracelab.gmm.weighted_log_prob`),
+    ``sum_k pi_k N(...)`` on a grid (from :func:`tracelab.labs.em.engine.weighted_log_prob`),
     with the points as a rug at ``y = 0`` coloured by their blended
     responsibilities. Bottom panel: each point's responsibilities as a stacked
     bar, points ordered by value.
@@ -408,7 +408,7 @@ def density_1d(
     Parameters
     ----------
     trace : Trace
-        From :func:`tracelab.gmm.trace_em` on one feature.
+        From :func:`tracelab.labs.em.engine.trace_em` on one feature.
     step : int
     selected : int, optional
         Row index of a point to mark (ring on the rug, outlined bar).
@@ -474,7 +474,7 @@ def log_likelihood_curve(trace: Trace, step: int) -> go.Figure:
         "ll") whose hover is the step's message; the lower bound of each M-step
         as a dashed line at x = (M-step index - 0.5), between that iteration's
         E and M markers ("lower-bound"); the layout's shapes mark the current
-        step, a dotted vertical line and a ring (:func:`~tracelab.views.common.current_step_shapes`). On a converged run, rings ("tol-compared") mark the two E-steps
+        step, a dotted vertical line and a ring (:func:`~tracelab.plot.common.current_step_shapes`). On a converged run, rings ("tol-compared") mark the two E-steps
         whose mean log-likelihoods the tol test compared. When the start lies far
         below the rest of the climb, the y-axis zooms on the later steps and a
         note ("off-axis") names the steps left below (unless the current step is
@@ -963,7 +963,7 @@ def responsibility_latex(
     For every component k: the numerator ``pi_k N(x_i | mu_k, Sigma_k)`` as
     ``pi_k x N = value``, then the denominator (their sum), then
     ``r_ik = numerator / denominator``. Densities come from
-    :func:`tracelab.gmm.weighted_log_prob`, so the results are the snapshot's
+    :func:`tracelab.labs.em.engine.weighted_log_prob`, so the results are the snapshot's
     ``responsibilities``. On an M-step those are the responsibilities the
     M-step was computed from, i.e. with the parameters of the E-step before it
     (``resp_means`` ...), and a last line says so.
@@ -1096,14 +1096,14 @@ def step_charts(
     Parameters
     ----------
     trace : Trace
-        From :func:`tracelab.gmm.trace_em`.
+        From :func:`tracelab.labs.em.engine.trace_em`.
     axes, color_by, highlight_uncertain, columns
         As for :func:`scatter_2d` (ignored for one feature but ``columns``).
 
     Returns
     -------
     StepSpec
-        Within :data:`tracelab.views.stepping.MAX_SPEC_BYTES`: a large data set
+        Within :data:`tracelab.plot.stepping.MAX_SPEC_BYTES`: a large data set
         draws a seeded random sample of points (the same on every step), a long
         run every m-th step; notes say so.
     """

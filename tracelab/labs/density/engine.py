@@ -2,7 +2,7 @@
 
 DBSCAN
 ------
-:func:`trace_dbscan` returns a :class:`~tracelab.trace.Trace` (``algorithm="dbscan"``) of
+:func:`trace_dbscan` returns a :class:`~tracelab.record.trace.Trace` (``algorithm="dbscan"``) of
 :class:`DBSCANSnapshot` steps:
 
 * ``"core"`` (``steps[0]``): every point's number of points within ε (itself included, as
@@ -58,13 +58,13 @@ from tracelab._validate import check_trace_data as _check_trace_data
 from tracelab._validate import number as _number
 from tracelab._validate import one_of as _one_of
 from tracelab._validate import trace_problem as _trace_problem
-from tracelab.arrays import label_dtype as _label_dtype
-from tracelab.words import num as _num
-from tracelab.words import plural as _plural
-from tracelab.words import points as _points
-from tracelab.words import rows as _rows
-from tracelab.arrays import freeze
-from tracelab.trace import Snapshot, Trace, collect
+from tracelab.record.arrays import label_dtype as _label_dtype
+from tracelab.record.words import num as _num
+from tracelab.record.words import plural as _plural
+from tracelab.record.words import points as _points
+from tracelab.record.words import rows as _rows
+from tracelab.record.arrays import freeze
+from tracelab.record.trace import Snapshot, Trace, collect
 from tracelab.metrics import SCIPY_NAME
 
 __all__ = [

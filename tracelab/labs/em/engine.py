@@ -1,6 +1,6 @@
 """EM for Gaussian mixtures, recorded step by step.
 
-:func:`trace_em` runs expectation-maximisation and returns a :class:`~tracelab.trace.Trace`
+:func:`trace_em` runs expectation-maximisation and returns a :class:`~tracelab.record.trace.Trace`
 whose steps are :class:`EMSnapshot` instances: the start (phase ``"init"``), then an
 ``"E"`` and an ``"M"`` snapshot per iteration. The arithmetic follows scikit-learn's
 ``GaussianMixture`` (log space, Cholesky factors of the precisions, ``reg_covar`` on
@@ -66,11 +66,11 @@ from tracelab._validate import check_k as _check_k
 from tracelab._validate import check_seed as _check_seed
 from tracelab._validate import number as _number
 from tracelab._validate import one_of as _one_of
-from tracelab.kmeans import kmeans_plusplus, lloyd
-from tracelab.arrays import freeze
-from tracelab.trace import Snapshot, Trace, collect
-from tracelab.words import num as _num
-from tracelab.words import points as _points
+from tracelab.labs.kmeans.kmeans import kmeans_plusplus, lloyd
+from tracelab.record.arrays import freeze
+from tracelab.record.trace import Snapshot, Trace, collect
+from tracelab.record.words import num as _num
+from tracelab.record.words import points as _points
 
 __all__ = [
     "COVARIANCE_TYPES",
