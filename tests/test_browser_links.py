@@ -77,10 +77,12 @@ def test_the_em_view_comes_back_from_its_link(page, app_url, browser):
     point = page.get_by_label("Point (click one on the chart, or pick its index)")
     point.fill("17")
     point.press("Enter")
+    page.wait_for_function("() => location.search.includes('point=17')")  # Python has the point
     wait_idle(page)
     page.locator(".st-key-em-section").get_by_text("Equations").click()
     wait_idle(page)
-    page.wait_for_function("() => location.search.includes('section=equations')")
+    # The formula's point stays in the link while its section is not shown.
+    page.wait_for_function("() => location.search.includes('section=equations') && location.search.includes('point=17')")
     url = page.url
 
     with in_new_browser(browser, url, "em") as fresh:

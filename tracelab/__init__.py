@@ -40,6 +40,18 @@ _PUBLIC = {
 
 __all__ = list(_PUBLIC)
 
+# Where each lab's snapshot classes live: a trace file naming one imports only
+# these, one by one, until the class is found.
+_SNAPSHOT_MODULES = (
+    "tracelab.labs.em.engine",
+    "tracelab.labs.kmeans.kmeans",
+    "tracelab.labs.kmeans.kmedoids",
+    "tracelab.labs.hierarchy.engine",
+    "tracelab.labs.density.engine",
+    "tracelab.labs.density.hdbscan",
+)
+importlib.import_module("tracelab.record.trace").register_snapshot_modules(*_SNAPSHOT_MODULES)
+
 
 def __getattr__(name: str):
     module = _PUBLIC.get(name)

@@ -4,6 +4,11 @@ Everything a lab runs on is a :class:`Dataset`: a read-only float64 matrix
 ``X`` of shape (n_samples, n_features) with its column names, an optional
 text column of known classes (``labels``, for colouring and comparison only)
 and notes on what loading did.
+
+This package also holds ``link`` (a small data set packed into a link) and
+``datasets`` (built-in data and generators). It imports numpy, pandas and
+:mod:`tracelab.record` (frozen arrays, message words), never a lab, plotly or
+streamlit.
 """
 
 from __future__ import annotations

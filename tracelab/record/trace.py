@@ -27,7 +27,7 @@ import numpy as np
 
 from tracelab.record.arrays import digest, freeze, freeze_in_place
 
-__all__ = ["Snapshot", "Trace", "collect", "on_each_step", "snapshot_types", "FORMAT", "VERSION"]
+__all__ = ["Snapshot", "Trace", "collect", "on_each_step", "snapshot_types", "register_snapshot_modules", "FORMAT", "VERSION"]
 
 FORMAT = "tracelab.trace"
 VERSION = 1
@@ -37,9 +37,15 @@ VERSION = 1
 _SNAPSHOT_TYPES: dict[str, type[Snapshot]] = {}
 
 # Modules that define snapshot classes, imported on demand when a trace file
-# names a type not registered yet. A fixed list: a file never chooses what runs.
-_SNAPSHOT_MODULES = ("tracelab.labs.em.engine", "tracelab.labs.kmeans.kmeans", "tracelab.labs.kmeans.kmedoids", "tracelab.labs.hierarchy.engine", "tracelab.labs.density.engine",
-                     "tracelab.labs.density.hdbscan")
+# names a type not registered yet. The records know no lab: the package's table
+# of labs fills this (tracelab/__init__.py). A fixed list: a file never chooses
+# what runs.
+_SNAPSHOT_MODULES: list[str] = []
+
+
+def register_snapshot_modules(*modules: str) -> None:
+    """Name the modules whose snapshot classes a trace file may ask for (each once, in order)."""
+    _SNAPSHOT_MODULES.extend(m for m in modules if m not in _SNAPSHOT_MODULES)
 
 # Array kinds a trace may hold: booleans, integers and floats. Object arrays
 # are refused both ways, so JSON can never smuggle in arbitrary objects.
