@@ -81,7 +81,8 @@ def test_the_public_api_is_at_the_top_of_the_package():
     import tracelab
 
     for name in ("Trace", "read_csv", "datasets", "trace_em", "trace_kmeans", "trace_kmedoids",
-                 "trace_agnes", "trace_diana", "trace_dbscan", "trace_optics", "trace_hdbscan"):
+                 "trace_agnes", "trace_diana", "trace_dbscan", "trace_optics", "trace_hdbscan",
+                 "trace_binomial_em", "trace_bernoulli_em"):
         assert name in tracelab.__all__ and getattr(tracelab, name) is not None, name
     X = tracelab.datasets.load("old_faithful").X
     trace = tracelab.trace_kmeans(X, n_clusters=2, seed=0)

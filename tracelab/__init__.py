@@ -36,6 +36,8 @@ _PUBLIC = {
     "trace_dbscan": "tracelab.labs.density.engine",
     "trace_optics": "tracelab.labs.density.engine",
     "trace_hdbscan": "tracelab.labs.density.hdbscan",
+    "trace_binomial_em": "tracelab.labs.coins.engine",
+    "trace_bernoulli_em": "tracelab.labs.coins.engine",
 }
 
 __all__ = list(_PUBLIC)
@@ -49,6 +51,7 @@ _SNAPSHOT_MODULES = (
     "tracelab.labs.hierarchy.engine",
     "tracelab.labs.density.engine",
     "tracelab.labs.density.hdbscan",
+    "tracelab.labs.coins.engine",
 )
 importlib.import_module("tracelab.record.trace").register_snapshot_modules(*_SNAPSHOT_MODULES)
 

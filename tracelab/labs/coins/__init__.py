@@ -1,0 +1,2 @@
+"""EM beyond Gaussians: mixtures of coins. ``engine`` records EM for sets of tosses
+(binomial, Do & Batzoglou's two coins) and for binary vectors (Bernoulli, binarised images)."""
