@@ -21,6 +21,9 @@ from tracelab.record.trace import Trace
 
 __all__ = ["likelihood_surface", "sets_table"]
 
+# The surface's colours span this many units of log-likelihood below its top.
+_SPAN = 20.0
+
 
 def _check(trace: Trace) -> None:
     if trace.algorithm != "binomial_em":
@@ -91,7 +94,7 @@ def likelihood_surface(trace: Trace, step: int, *, grid: int = 99) -> go.Figure:
         the step's weights, binomial coefficients included), "path" (θ after
         the start and every M-step up to ``step``), "current", and "mirror"
         (the same point with the coins' names swapped: equally likely when the
-        weights are equal). The title says which weights the surface holds.
+        weights are equal, the second hill). The title says which weights the surface holds.
     """
     _check(trace)
     if trace.params["n_components"] != 2:
@@ -104,15 +107,19 @@ def likelihood_surface(trace: Trace, step: int, *, grid: int = 99) -> go.Figure:
     # the binomial coefficients shift every value alike; added so the values read as the trace's
     log_choose = float(np.sum(gammaln(trials + 1) - gammaln(heads + 1) - gammaln(trials - heads + 1)))
     z = _surface(heads, trials, weights, theta) + log_choose
+    top = float(np.ceil(z.max()))
     shown = [t for t in range(s + 1) if trace.steps[t].phase in ("init", "M")]
     path = np.array([np.asarray(trace.steps[t].means, dtype=np.float64) for t in shown])
     here = np.asarray(snap.means, dtype=np.float64)
     fixed = trace.params.get("fixed_weights")
     held = "held" if fixed else "at this step"
     traces = [
-        {"type": "contour", "x": theta, "y": theta, "z": z, "ncontours": 30, "colorscale": "Greys",
-         "reversescale": True, "contours": {"coloring": "heatmap", "showlines": True},
-         "colorbar": {"title": {"text": "log-likelihood"}, "thickness": 12},
+        # coloured over the top 20 units only: far from the hills the log-likelihood plunges
+        # (to about -200 near a corner) and would leave every hill the same colour
+        {"type": "contour", "x": theta, "y": theta, "z": z, "colorscale": "Greys", "zauto": False,
+         "zmin": top - _SPAN, "zmax": top,
+         "contours": {"coloring": "heatmap", "showlines": True, "start": top - _SPAN, "end": top, "size": 1.0},
+         "colorbar": {"title": {"text": "log-likelihood", "side": "right"}, "thickness": 12},
          "hovertemplate": "θ_A = %{x:.2f}<br>θ_B = %{y:.2f}<br>log-likelihood %{z:.4g}<extra></extra>",
          "meta": {"role": "surface"}, "name": "log-likelihood"},
         {"type": "scatter", "x": path[:, 0], "y": path[:, 1], "mode": "lines+markers", "name": "EM's path",
@@ -123,19 +130,19 @@ def likelihood_surface(trace: Trace, step: int, *, grid: int = 99) -> go.Figure:
         {"type": "scatter", "x": [here[0]], "y": [here[1]], "mode": "markers", "name": f"step {s + 1}",
          "marker": {"size": 13, "symbol": "x", "color": component_color(1), "line": {"width": 1, "color": "black"}},
          "hovertemplate": "this step: θ_A = %{x:.3f}, θ_B = %{y:.3f}<extra></extra>", "meta": {"role": "current"}},
-        {"type": "scatter", "x": [here[1]], "y": [here[0]], "mode": "markers", "name": "coins' names swapped",
+        {"type": "scatter", "x": [here[1]], "y": [here[0]], "mode": "markers", "name": "the same fit, coins swapped",
          "marker": {"size": 11, "symbol": "circle-open", "color": component_color(1), "line": {"width": 2}},
          "hovertemplate": "the same fit, coins swapped: θ_A = %{x:.3f}, θ_B = %{y:.3f}<extra></extra>",
          "meta": {"role": "mirror"}},
     ]
     w = " / ".join(f"{v:.2f}" for v in weights)
     layout = {
-        "title": {"text": f"Log-likelihood over (θ_A, θ_B), weights {held} {w}<br>"
-                          f"<sup>EM climbs one hill; the mirrored one is the same fit with the coins swapped</sup>"},
+        "title": {"text": f"Log-likelihood over (θ_A, θ_B)<br><sup>weights {held} {w}</sup>"},
         "xaxis": {"title": {"text": "θ_A"}, "range": [0, 1], "constrain": "domain", "zeroline": False},
         "yaxis": {"title": {"text": "θ_B"}, "range": [0, 1], "zeroline": False, **equal_scale("x")},
-        "height": 520, "margin": {"l": 60, "r": 20, "t": 80, "b": 50},
-        "legend": {"orientation": "h", "y": -0.15},
+        # room on the right for the colour bar and below for the legend (margins do not grow)
+        "height": 580, "margin": {"l": 60, "r": 110, "t": 70, "b": 140},
+        "legend": {"orientation": "h", "x": 0, "y": -0.16, "yanchor": "top"},
         "uirevision": "coins-surface",
     }
     return figure(traces, layout)
