@@ -161,20 +161,22 @@ def _iter_em(data: _Data, means: np.ndarray, weights: np.ndarray, *, fixed_weigh
     n = heads.shape[0]
     shape = (lambda m: m[:, 0]) if binomial else (lambda m: m)
     resp, ll = e_step(heads, trials, means, weights, log_choose)
+    resp = freeze(resp)  # shared by the snapshots that show it, not copied for each
     yield CoinsSnapshot(
         index=0, phase="init", iteration=0,
         message=f"Start ({how}): {_theta_text(means, binomial)}; {_weights_text(weights, fixed_weights)}; "
                 f"log-likelihood {ll:.4g}.",
-        means=freeze(shape(means)), weights=freeze(weights), responsibilities=freeze(resp), log_likelihood=ll)
+        means=freeze(shape(means)), weights=freeze(weights), responsibilities=resp, log_likelihood=ll)
     index = 1
     for it in range(1, max_iter + 1):
-        resp, ll = e_step(heads, trials, means, weights, log_choose)
+        # the E-step's responsibilities and log-likelihood were computed with the last
+        # parameters (at the start, or by the M-step that scored them)
         yield CoinsSnapshot(
             index=index, phase="E", iteration=it,
             message=f"E-step: how likely each {'coin' if binomial else 'component'} made each {_noun(binomial)}; "
                     f"{_first_column(resp, binomial)}; "
                     f"log-likelihood {ll:.4g}.",
-            means=freeze(shape(means)), weights=freeze(weights), responsibilities=freeze(resp), log_likelihood=ll)
+            means=freeze(shape(means)), weights=freeze(weights), responsibilities=resp, log_likelihood=ll)
         index += 1
         new_means, new_weights = m_step(heads, trials, resp)
         # a component with no expected tosses keeps its probabilities (nothing to learn from)
@@ -182,18 +184,18 @@ def _iter_em(data: _Data, means: np.ndarray, weights: np.ndarray, *, fixed_weigh
         clipped = np.clip(new_means, CLIP, 1.0 - CLIP)
         n_clipped = int(np.count_nonzero(clipped != new_means))
         new_weights = weights if fixed_weights else new_weights
-        new_ll = e_step(heads, trials, clipped, new_weights, log_choose)[1]
+        new_resp, new_ll = e_step(heads, trials, clipped, new_weights, log_choose)
         bound = f"; {n_clipped} heads probabilit{'y' if n_clipped == 1 else 'ies'} held at {CLIP:g} or 1 − {CLIP:g}" \
             if n_clipped else ""
         yield CoinsSnapshot(
             index=index, phase="M", iteration=it,
             message=f"M-step: expected heads over expected tosses give {_theta_text(clipped, binomial)}; "
                     f"{_weights_text(new_weights, fixed_weights)}{bound}; log-likelihood {ll:.4g} → {new_ll:.4g}.",
-            means=freeze(shape(clipped)), weights=freeze(new_weights), responsibilities=freeze(resp),
+            means=freeze(shape(clipped)), weights=freeze(new_weights), responsibilities=resp,
             log_likelihood=new_ll, n_clipped=n_clipped)
         index += 1
         change = (new_ll - ll) / n
-        means, weights = clipped, new_weights
+        means, weights, resp, ll = clipped, new_weights, freeze(new_resp), new_ll
         if change < tol:
             return True, it, (f"EM converged after {it} iteration{'s' if it != 1 else ''}: the log-likelihood per "
                               f"{_noun(binomial)} changed by {_num(change, 2)}, less than tol = {tol:g}.")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from scipy.special import gammaln, logsumexp
+from scipy.special import gammaln
 
 from tracelab.labs.em.views import equal_scale
 from tracelab.plot import scatter as kit
@@ -72,8 +72,7 @@ def _surface(heads: np.ndarray, trials: np.ndarray, weights: np.ndarray, grid: n
     per_coin = heads[:, None] * logp + (trials - heads)[:, None] * log1mp  # (n, g)
     a = np.log(weights[0]) + per_coin[:, None, :]  # coin A along x (last axis)
     b = np.log(weights[1]) + per_coin[:, :, None]  # coin B along y
-    return logsumexp(np.stack([np.broadcast_to(a, (len(heads), len(grid), len(grid))),
-                               np.broadcast_to(b, (len(heads), len(grid), len(grid)))]), axis=0).sum(axis=0)
+    return np.logaddexp(a, b).sum(axis=0)
 
 
 def likelihood_surface(trace: Trace, step: int, *, grid: int = 99) -> go.Figure:
