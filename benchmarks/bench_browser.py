@@ -112,7 +112,7 @@ _CLICK_AND_TIME = """([lab, step]) => new Promise((resolve) => {
   const want = `step ${step}`;
   const check = () => {
     const el = document.querySelector(`.st-key-${lab}-at-step`);
-    if (text === null && el && el.innerText.toLowerCase().includes(want)) { text = performance.now() - t0; done(); }
+    if (text === null && el && el.textContent.toLowerCase().includes(want)) { text = performance.now() - t0; done(); }
   };
   const obs = new MutationObserver(check);
   obs.observe(document.body, { subtree: true, childList: true, characterData: true });

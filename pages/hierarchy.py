@@ -125,23 +125,21 @@ def draw_step() -> None:
     with lab.at_step(P):
         st.markdown(f"**Merge {step} of {len(trace) - 1}** (step {step + 1})" if trace.algorithm == "agnes"
                     else f"**Split at step {step + 1}**")
-        draw_sections(step, cut_k, height)
+        draw_sections(step)
     url.write(url_params, share.url_values(url_params))
 
 
-def draw_sections(step: int, cut_k: int | None, height: float | None) -> None:
-    # Merge heights first: the distance matrix is a large heatmap, redrawn at every step
-    sections = ["Merge heights", "Distance matrix", "Linkage comparison", "Share and export"]
-    section = lab.section_picker(P, sections)
-    if section in ("Distance matrix", "Merge heights") and trace.algorithm != "agnes":
+def draw_sections(step: int) -> None:
+    # None open at first: the merge heights are in the player, and the distance
+    # matrix, a large heatmap redrawn at every step, only when asked for
+    sections = ["Distance matrix", "Linkage comparison", "Share and export"]
+    section = lab.section_picker(P, sections, optional=True)
+    if section is None:
+        return
+    if section == "Distance matrix" and trace.algorithm != "agnes":
         st.caption("This view belongs to AGNES's merges; switch the algorithm to see it.")
     elif section == "Distance matrix":
         st.plotly_chart(views.distance_heatmap(trace, step), key=K("heatmap"), theme=None, config=lab.CHART_CONFIG)
-    elif section == "Merge heights":
-        # the same cut as the dendrogram's, so the two charts agree on where the tree is cut
-        cut_at = height if height is not None else (views.cut_for_k(trace, cut_k) if cut_k else None)
-        st.plotly_chart(views.merge_heights(trace, step, cut_height=cut_at), key=K("heights"), theme=None,
-                        config=lab.CHART_CONFIG)
     elif section == "Linkage comparison":
         st.caption("The same data under four linkages: single linkage chains points into long clusters, "
                    "complete and Ward make compact ones.")

@@ -139,10 +139,15 @@ def test_hierarchy_scatter_legend_and_heatmap_labels(page, app_url):
     assert_no_exception(page)
 
 
-def test_merge_heights_at_300_points_are_on_a_log_scale(page, app_url):
+def test_merge_heights_at_300_points_are_on_a_log_scale_in_a_row_of_the_player_below(page, app_url):
     open_page(page, f"{app_url}/hierarchy?step=40")
-    show_section(page, "hc", "Merge heights")
     i = chart_with(page, "log scale")
+    # the player's third chart, a whole row under the scatter and the dendrogram
+    row = page.locator(".st-key-hc-player .tl-chart")
+    assert row.count() == 3 and "log scale" in row.nth(2).inner_text()
+    boxes = [row.nth(c).bounding_box() for c in range(3)]
+    assert boxes[2]["y"] >= max(boxes[0]["y"] + boxes[0]["height"], boxes[1]["y"] + boxes[1]["height"]) - 1
+    assert boxes[2]["width"] >= boxes[0]["width"] + boxes[1]["width"]
     info = page.evaluate(
         """([sel, i]) => {
             const gd = document.querySelectorAll(sel)[i];

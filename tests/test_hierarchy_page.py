@@ -9,6 +9,7 @@ from scipy.cluster.hierarchy import linkage
 import apptest
 from apptest import go, step_of
 from tracelab.labs.hierarchy import engine as hierarchy
+from tracelab.ui import lab
 
 
 def open_lab(**query):
@@ -57,11 +58,30 @@ def test_the_cut_and_diana():
     assert trace_of(at).algorithm == "diana"
 
 
-@pytest.mark.parametrize("section", ["Distance matrix", "Merge heights", "Linkage comparison", "Share and export"])
+@pytest.mark.parametrize("section", ["Distance matrix", "Linkage comparison", "Share and export"])
 def test_every_section_draws(section):
     at = open_lab(data_n_samples=40, step=5)
     at.segmented_control(key="hc-section").set_value(section).run()
     assert not at.exception
+    assert at.query_params["section"] in (lab.section_slug(section), [lab.section_slug(section)])
+
+
+def test_no_section_is_open_at_first_so_a_step_redraws_only_the_player():
+    at = open_lab(data_n_samples=40, step=5)
+    assert at.segmented_control(key="hc-section").value is None
+    assert not at.get("plotly_chart")
+    go(at, 8, "hc")
+    assert not at.exception and not at.get("plotly_chart")
+    assert "Merge 7 of 39" in " ".join(m.value for m in at.markdown)
+
+
+def test_an_old_link_to_the_merge_heights_section_opens_none_and_says_so():
+    at = open_lab(data_n_samples=40, section="merge-heights")
+    assert not at.exception
+    assert at.segmented_control(key="hc-section").value is None
+    (warning,) = at.warning
+    assert "section='merge-heights' was ignored (this page has no such section)" in warning.value
+    assert "no section" in warning.value
 
 
 def test_cutting_by_height_sets_k_from_the_tree():
@@ -83,21 +103,17 @@ def test_a_low_cut_height_keeps_k_within_its_input():
     assert at.session_state["hc.cutk"] == 50
 
 
-def chart_spec(at, key: str) -> dict:
-    """The plotly figure a chart element carries (AppTest does not inspect charts itself)."""
+def test_merge_heights_on_300_points_are_the_players_third_chart_on_a_log_scale_with_the_cut():
     import json
 
-    (chart,) = [c for c in at.get("plotly_chart") if c.proto.id.endswith(key) or key in c.proto.id]
-    return json.loads(chart.proto.spec)
-
-
-def test_merge_heights_on_300_points_use_a_log_scale_and_show_the_cut():
     at = open_lab(step=20, cutk=3)
-    at.segmented_control(key="hc-section").set_value("Merge heights").run()
     assert not at.exception
-    spec = chart_spec(at, "hc.heights")
-    assert spec["layout"]["yaxis"]["type"] == "log"
-    (cut,) = [t for t in spec["data"] if t.get("meta", {}).get("role") == "cut"]
+    (player,) = [e for e in at.get("bidi_component") if e.proto.component_name == "tracelab.player"]
+    doc = json.loads(player.proto.bytes)
+    assert len(doc["charts"]) == 3 and doc["widths"] == [1, 1]  # the third takes a row of its own
+    heights = doc["charts"][2]["base"]
+    assert heights["layout"]["yaxis"]["type"] == "log"
+    (cut,) = [t for t in heights["data"] if t.get("meta", {}).get("role") == "cut"]
     from tracelab.labs.hierarchy import views as hv
 
     assert cut["y"][0] == pytest.approx(hv.cut_for_k(trace_of(at), 3))

@@ -59,7 +59,8 @@ def test_agnes_step_charts_are_the_public_views_at_every_step(unbounded):
     spec = hv.step_charts(t, cut_k=3)
     budget = stepping.point_budget(45, len(t))
     _exact(spec, [lambda s: hv.scatter(t, s, max_points=budget),
-                  lambda s: hv.dendrogram(t, s, cut_k=3, color_by_cut=False)])
+                  lambda s: hv.dendrogram(t, s, cut_k=3, color_by_cut=False),
+                  lambda s: hv.merge_heights(t, s, cut_height=hv.cut_for_k(t, 3))])
 
 
 def test_agnes_coloured_by_a_cut_height_is_the_public_views(unbounded):
@@ -68,7 +69,8 @@ def test_agnes_coloured_by_a_cut_height_is_the_public_views(unbounded):
     k = hv.k_for_height(t, h)
     spec = hv.step_charts(t, cut_k=k, cut_height=h, color_by_cut=True)
     _exact(spec, [lambda s: hv.scatter(t, s, cut_k=k),
-                  lambda s: hv.dendrogram(t, s, cut_height=h, color_by_cut=True)])
+                  lambda s: hv.dendrogram(t, s, cut_height=h, color_by_cut=True),
+                  lambda s: hv.merge_heights(t, s, cut_height=h)])
 
 
 def test_agnes_with_a_truncated_tree_is_the_public_views(unbounded):
@@ -77,7 +79,8 @@ def test_agnes_with_a_truncated_tree_is_the_public_views(unbounded):
     t = trace_agnes(X, linkage="ward")
     spec = hv.step_charts(t, cut_k=4)
     budget = stepping.point_budget(X.shape[0], len(t))
-    views = [lambda s: hv.scatter(t, s, max_points=budget), lambda s: hv.dendrogram(t, s, cut_k=4, color_by_cut=False)]
+    views = [lambda s: hv.scatter(t, s, max_points=budget), lambda s: hv.dendrogram(t, s, cut_k=4, color_by_cut=False),
+             lambda s: hv.merge_heights(t, s, cut_height=hv.cut_for_k(t, 4))]
     _exact(spec, views, steps=[0, 1, 19, 20, 21, 150, 318, 319])
 
 
@@ -148,7 +151,7 @@ def _default_hierarchy():
 
 
 def test_default_hierarchy_run_fits_every_step_in_the_size_target(untimed):
-    """The hierarchy lab's default run (blobs, 300 points, Ward: 300 steps, two charts) draws
+    """The hierarchy lab's default run (blobs, 300 points, Ward: 300 steps, three charts) draws
     every step within 1.5 MB."""
     t = _default_hierarchy()
     assert len(t) == 300

@@ -253,6 +253,8 @@ function buildDom(root, nCharts, widths) {
     const d = document.createElement("div");
     d.className = "tl-chart";
     d.dataset.chart = String(i);
+    // charts past the given widths take a whole row below the others
+    if (i >= widths.length) d.classList.add("tl-wide");
     charts.appendChild(d);
     divs.push(d);
   }

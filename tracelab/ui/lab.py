@@ -336,8 +336,13 @@ def new_click(chart_key: str) -> Any:
     return clicked if clicked is not None and clicked != seen else None
 
 
-def section_picker(prefix: str, sections: Sequence[str]) -> str:
-    """One section at a time: hidden tabs would still be rebuilt and redrawn on every step."""
+def section_picker(prefix: str, sections: Sequence[str], *, optional: bool = False) -> str | None:
+    """One section at a time: hidden tabs would still be rebuilt and redrawn on every step.
+
+    With ``optional``, none is open until the student picks one (``None``): for a
+    page whose step views all live in the player, so that stepping redraws no
+    section the student did not ask for.
+    """
     key = f"{prefix}-section"  # "-": a plain CSS class for the browser tests
     st.session_state[f"{prefix}.all_sections"] = list(sections)
     # A lesson link may show only some sections (those it names that this page has).
@@ -345,14 +350,18 @@ def section_picker(prefix: str, sections: Sequence[str]) -> str:
     if wanted and locked(prefix):
         sections = [name for name in sections if section_slug(name) in wanted] or list(sections)
     chosen = st.session_state.get(key)
-    if chosen not in sections:
-        # A link names a section by its slug; one this page does not have falls back to the first.
+    if chosen not in sections and not (optional and chosen is None):
+        # A link names a section by its slug; one this page does not have falls back
+        # to the first (or to none, where none is open at first).
         by_slug = {section_slug(name): name for name in sections}
+        instead = None if optional else sections[0]
         if chosen is not None and chosen not in by_slug:
-            _unusable(prefix, "section", chosen, "this page has no such section", f"“{sections[0]}”")
-        st.session_state[key] = by_slug.get(chosen, sections[0])
+            _unusable(prefix, "section", chosen, "this page has no such section",
+                      "no section" if instead is None else f"“{instead}”")
+        st.session_state[key] = by_slug.get(chosen, instead)
     return st.segmented_control(
-        "Show", list(sections), key=key, required=True, label_visibility="collapsed", persist_state="session"
+        "Show", list(sections), key=key, required=not optional, label_visibility="collapsed",
+        persist_state="session",
     )
 
 

@@ -210,7 +210,8 @@ def player(
     clickable : sequence of int
         Charts whose point clicks are reported.
     widths : sequence of float, optional
-        Relative widths of the charts side by side (stacked on narrow screens).
+        Relative widths of the first charts, side by side (stacked on narrow screens);
+        charts past them take a whole row below.
     selected : int, optional
         A data row to ring on the first chart (its "points" trace's
         ``customdata``). A click on a point rings it in the browser at once

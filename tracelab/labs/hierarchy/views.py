@@ -1186,13 +1186,18 @@ def merge_heights(trace: Trace, step: int, *, cut_height: float | None = None,
         line and a ring (:func:`~tracelab.plot.common.current_step_shapes`). ``layout.meta`` holds ``inversions`` and ``log``.
     """
     _check(trace)
-    step = kit.step_index(trace, step)
+    return as_figure(_heights_at(trace, step, _heights_prep(trace, cut_height, log_y)))
+
+
+def _heights_prep(trace: Trace, cut_height: float | None, log_y: bool | None, *,
+                  typed: bool = False) -> dict[str, Any]:
+    """:func:`merge_heights` without its current step, which only the layout's shapes show:
+    computed once for all the steps of the player (``typed``: arrays as the browser gets them)."""
     Z = _Z(trace)
     n = Z.shape[0] + 1
     h = Z[:, 2]
     merges = np.arange(1, n)
     xs = merges + 1
-    m = _merge_number(trace, step)
     positive = h[h > 0]
     if log_y is None:
         log_y = bool(n > 2 and positive.size and np.median(h) < LOG_HEIGHTS_BELOW * float(h.max()))
@@ -1242,7 +1247,6 @@ def merge_heights(trace: Trace, step: int, *, cut_height: float | None = None,
                        "text": ["", f"cut: k = {k_cut}", ""], "textposition": "bottom right",
                        "line": {"color": "black", "width": 1.5, "dash": "dash"},
                        "meta": {"role": "cut", "height": float(cut_height), "k": k_cut}})
-    current_y = float(y[m - 1]) if m >= 1 else (floor if log_y else 0.0)
     top = max(float(h.max()) if n > 1 else 1.0, float(cut_height) if cut_height is not None else 0.0)
     if log_y:
         lo_v = min(floor, float(cut_height)) if cut_height is not None and cut_height > 0 else floor
@@ -1256,10 +1260,10 @@ def merge_heights(trace: Trace, step: int, *, cut_height: float | None = None,
         lo = min(0.0, float(cut_height) if cut_height is not None else 0.0)
         yaxis = {"title": {"text": "merge height"}, "range": [lo, (top or 1.0) * 1.06], "zeroline": False}
     annotations = [{**_note("<br>".join(notes), x=0.0, y=1.0, xanchor="left"), "align": "left"}] if notes else []
-    return figure(traces, {
+    fig = figure_dict(traces, {
         "xaxis": {"title": {"text": "step"}, "range": [0.5, n + 0.5], "zeroline": False},
         "yaxis": yaxis,
-        "shapes": current_step_shapes(int(step + 1), current_y, color=ACCENT, log_y=log_y),
+        "shapes": [],
         "annotations": annotations,
         # bottom right: below the curve's steep end, clear of the cut line
         "legend": {"yanchor": "bottom", "y": 0.02, "xanchor": "right", "x": 0.99,
@@ -1270,7 +1274,19 @@ def merge_heights(trace: Trace, step: int, *, cut_height: float | None = None,
         "hovermode": "closest",
         "uirevision": "hierarchy-heights",
         "meta": {"inversions": merges[inv].tolist(), "log": log_y},
-    })
+    }, typed=typed)
+    return {"fig": fig, "y": y, "floor": floor, "log_y": log_y}
+
+
+def _heights_at(trace: Trace, step: int, prep: dict[str, Any]) -> dict[str, Any]:
+    """:func:`merge_heights` at ``step`` as a figure dict, from :func:`_heights_prep`."""
+    step = kit.step_index(trace, step)
+    m = _merge_number(trace, step)
+    log_y = prep["log_y"]
+    current_y = float(prep["y"][m - 1]) if m >= 1 else (prep["floor"] if log_y else 0.0)
+    fig = prep["fig"]
+    shapes = current_step_shapes(int(step + 1), current_y, color=ACCENT, log_y=log_y)
+    return {"data": fig["data"], "layout": {**fig["layout"], "shapes": shapes}}
 
 
 # ----------------------------------------------------------------- linkage comparison
@@ -1471,8 +1487,9 @@ def step_charts(
 ) -> stepping.StepSpec:
     """The hierarchy lab's charts for the browser player, every step at once.
 
-    AGNES: the scatter coloured by this step's clusters (or by the cut) and
-    the growing dendrogram with the cut. DIANA: the scatter.
+    AGNES: the scatter coloured by this step's clusters (or by the cut), the
+    growing dendrogram with the cut, and the merge heights with this step's
+    merge marked (a curve whose step changes only its shapes). DIANA: the scatter.
 
     Parameters
     ----------
@@ -1498,4 +1515,8 @@ def step_charts(
         tree = _dendrogram_prep(trace, 300)
         views.append(lambda s: _dendrogram_at(trace, s, tree, color_threshold=None, color_by_cut=color_by_cut,
                                               **{"cut_height": None, "cut_k": None, **cut}))
+        # the same cut as the dendrogram's, so the two charts agree on where the tree is cut
+        cut_at = cut_height if cut_height is not None else (cut_for_k(trace, cut_k) if cut_k else None)
+        heights = _heights_prep(trace, cut_at, None, typed=True)
+        views.append(lambda s: _heights_at(trace, s, heights))
     return stepping.build_spec(views, [snap.message for snap in trace.steps])
