@@ -21,6 +21,7 @@ from tracelab.labs.em import views as ev
 from tracelab.labs.hierarchy import views as hv
 from tracelab.labs.kmeans import views as kv
 from tracelab.plot import stepping
+from tracelab.record.words import ordinal
 
 
 def _faithful() -> np.ndarray:
@@ -165,7 +166,7 @@ def test_a_long_run_draws_every_mth_step_then_the_last_ones_within_the_size_boun
     head = set(gaps[: len(gaps) - tail - 1])
     assert len(head) == 1 and tail >= 1, gaps  # every m-th step, then every one of the last
     (m,) = head
-    assert re.search(rf"every ({m}th step|other step) up to step {frames[-tail - 1] + 1} and each of the last "
+    assert re.search(rf"every ({ordinal(m)} step|other step) up to step {frames[-tail - 1] + 1} and each of the last "
                      rf"{tail + 1} of {len(trace)} steps", spec.notes[0]), spec.notes
     assert len(spec.spec()["labels"]) == len(trace), "labels reach every step"
     doc = spec.spec()

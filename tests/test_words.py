@@ -30,3 +30,10 @@ def test_counts_lists_rows_and_clusters():
     assert words.rows(range(10)) == "#0, #1, #2, #3, #4, … (10 in all)"
     assert words.clusters([1, 2]) == "clusters 2 and 3"
     assert words.sizes(np.array([0, 0, 2]), 3) == "clusters of 2/0/1 points (cluster 2 is empty)"
+
+
+def test_ordinals_read_as_spoken():
+    from tracelab.record.words import ordinal
+
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 101, 111, 112)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd", "101st", "111th", "112th"]

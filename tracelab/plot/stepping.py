@@ -35,6 +35,8 @@ from typing import Any
 import plotly.io as pio
 import plotly.offline
 
+from tracelab.record.words import ordinal
+
 __all__ = [
     "MAX_SPEC_BYTES",
     "MAX_BUILD_SECONDS",
@@ -376,7 +378,7 @@ def _note(frames: Sequence[int], n_steps: int) -> str | None:
     while tail < len(gaps) and gaps[len(gaps) - 1 - tail] == 1:
         tail += 1
     m = max(gaps)
-    every = "every other step" if m == 2 else f"every {m}th step"
+    every = "every other step" if m == 2 else f"every {ordinal(m)} step"
     if tail:
         return (f"To keep this long run light in the browser, the chart draws {every} up to step "
                 f"{frames[len(frames) - 1 - tail] + 1} and each of the last {tail + 1} of {n_steps} steps; "

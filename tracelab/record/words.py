@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-__all__ = ["and_list", "change", "changed", "clusters", "num", "pair", "plural", "points", "rows", "sizes", "value"]
+__all__ = ["and_list", "change", "changed", "clusters", "num", "ordinal", "pair", "plural", "points", "rows", "sizes", "value"]
 
 
 def num(x: float, sig: int = 2) -> str:
@@ -107,3 +107,9 @@ def changed(n_changed: int) -> str:
 def plural(n: int, word: str, many: str | None = None) -> str:
     """'1 cluster', '2 clusters' (or ``many``: '2 reachabilities')."""
     return f"{n} {word}" if n == 1 else f"{n} {many or word + 's'}"
+
+
+def ordinal(n: int) -> str:
+    """1 -> "1st", 2 -> "2nd", 3 -> "3rd", 11 -> "11th", 22 -> "22nd"."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
