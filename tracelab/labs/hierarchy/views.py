@@ -344,6 +344,10 @@ def dendrogram_layout(Z: np.ndarray, truncate_above: int | None = None) -> dict[
         ``leaf_sizes``: points under each leaf; ``node_x``, ``node_y``: every
         node's position (NaN when not laid out); ``truncated``: bool.
     """
+    # scipy's dendrogram(Z, no_plot=True, truncate_mode="lastp") draws the same U's
+    # (the tests compare them), but lists them in its traversal order without
+    # saying which merge each is, and stepping needs exactly that: the U's are
+    # placed here from scipy's leaf order, each tagged with its merge number.
     Z = np.asarray(Z, dtype=np.float64)
     n = Z.shape[0] + 1
     leaves = leaves_list(Z) if n > 1 else np.zeros(1, dtype=np.int64)
