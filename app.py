@@ -17,6 +17,7 @@ def main() -> None:
                 url_path="hierarchy"),
         st.Page("pages/density.py", title="Density-based clustering", icon=":material/grain:", url_path="density"),
         st.Page("pages/selection.py", title="Choosing k", icon=":material/query_stats:", url_path="selection"),
+        st.Page("pages/coins.py", title="EM for coins and images", icon=":material/toll:", url_path="coins"),
     ]
     st.navigation(pages).run()
 

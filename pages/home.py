@@ -42,6 +42,9 @@ LABS = [
      "clusters grown from density, where EM and k-means fail", ":material/grain:"),
     ("pages/selection.py", "Choosing k", "elbow, silhouette, BIC and AIC, each point a link to its run",
      ":material/query_stats:"),
+    ("pages/coins.py", "EM for coins and binary images",
+     "the two coins of Do & Batzoglou, single tosses, and handwritten digits as Bernoulli mixtures",
+     ":material/toll:"),
 ]
 for page, name, what, icon in LABS:
     st.page_link(page, label=name, icon=icon)

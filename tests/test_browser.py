@@ -21,6 +21,7 @@ PAGES = {
     "hierarchy": "Hierarchical clustering: merge by merge",
     "density": "Density-based clustering: DBSCAN, OPTICS, HDBSCAN",
     "selection": "Choosing k: elbow, silhouette, BIC and AIC",
+    "coins": "EM beyond Gaussians: coins and binary images",
 }
 
 

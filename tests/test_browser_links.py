@@ -218,7 +218,8 @@ def test_a_lesson_link_opens_without_the_settings_until_a_student_explores(page,
         assert not fresh.locator('[data-testid="stSidebar"]').is_visible()
 
 
-@pytest.mark.parametrize("path,lab", [("kmeans", "km"), ("hierarchy", "hc"), ("density", "db"), ("selection", None)])
+@pytest.mark.parametrize("path,lab", [("kmeans", "km"), ("hierarchy", "hc"), ("density", "db"), ("selection", None),
+                                      ("coins", "cn")])
 def test_every_lab_opens_a_lesson_link_without_its_settings(page, app_url, path, lab):
     open_page(page, f"{app_url}/{path}?lock=1")
     if lab:

@@ -66,7 +66,8 @@ CUT_TEXT = """() => {
     return cut;
 }"""
 
-LABS = [("em", "em"), ("kmeans", "km"), ("hierarchy", "hc"), ("density", "db"), ("selection", None)]
+LABS = [("em", "em"), ("kmeans", "km"), ("hierarchy", "hc"), ("density", "db"), ("selection", None), ("coins", "cn"),
+        ("coins?mode=images", "cn")]
 
 
 @pytest.mark.parametrize("path,lab", LABS, ids=[p for p, _ in LABS])

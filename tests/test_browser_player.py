@@ -28,6 +28,9 @@ LABS = [
     ("density", "db"),
     ("density?algo=optics", "db"),
     ("density?algo=hdbscan", "db"),
+    ("coins", "cn"),
+    ("coins?mode=single", "cn"),
+    ("coins?mode=images", "cn"),
 ]
 
 

@@ -142,3 +142,74 @@ def test_single_tosses_cannot_tell_the_coins_apart():
         assert float(last.weights @ last.means) == pytest.approx(0.7)
         ends.append(tuple(np.round(last.means, 3)))
     assert len(set(ends)) == 3, "three starts, three different pairs of coins, one likelihood"
+
+
+def test_the_lab_checks_a_trace_file_it_is_given():
+    import dataclasses
+
+    from tracelab.data import datasets
+    from tracelab.labs.kmeans.kmeans import trace_kmeans
+
+    paper = trace_binomial_em([5, 9, 8, 4, 7], 10, 2, means_init=[0.6, 0.5], fixed_weights=True, max_iter=3)
+    images = trace_bernoulli_em(datasets.binary_digits().X[:40], 2, max_iter=3)
+    for trace in (paper, images, Trace.from_json(paper.to_json())):
+        engine.check_trace(trace)
+    with pytest.raises(ValueError, match="not of EM for coins or binary images; open it in the lab it came from"):
+        engine.check_trace(trace_kmeans(np.random.default_rng(0).normal(size=(20, 2)), 2))
+    # a step whose log-likelihood falls is not EM's
+    steps = list(paper.steps)
+    steps[3] = dataclasses.replace(steps[3], log_likelihood=steps[2].log_likelihood - 1.0)
+    with pytest.raises(ValueError, match=r"coins lab: the log-likelihood falls at step 4"):
+        engine.check_trace(dataclasses.replace(paper, steps=tuple(steps)))
+    steps = list(paper.steps)
+    steps[1] = dataclasses.replace(steps[1], responsibilities=np.full((5, 2), 0.7))
+    with pytest.raises(ValueError, match="step 2 has probabilities outside"):
+        engine.check_trace(dataclasses.replace(paper, steps=tuple(steps)))
+
+
+def test_the_work_of_a_run_is_bounded_before_it_starts():
+    # the lab's largest built-in runs are far inside the budget; a large upload is not
+    assert engine.work(1_000, 1, 2, 500) < engine.WORK_BUDGET
+    assert engine.work(300, 64, 10, 500) < engine.WORK_BUDGET
+    assert engine.work(200_000, 784, 10, 100) > engine.WORK_BUDGET
+
+
+def test_generated_coin_sets_are_seeded_and_keep_the_truth():
+    from tracelab.data import datasets
+
+    heads, coins = datasets.coin_sets(400, 20, 0.9, 0.2, seed=3)
+    again, _ = datasets.coin_sets(400, 20, 0.9, 0.2, seed=3)
+    np.testing.assert_array_equal(heads, again)
+    assert heads.min() >= 0 and heads.max() <= 20 and set(coins) == {0, 1}
+    assert heads[coins == 0].mean() / 20 == pytest.approx(0.9, abs=0.02)
+    assert heads[coins == 1].mean() / 20 == pytest.approx(0.2, abs=0.02)
+    with pytest.raises(ValueError, match="probability, between 0 and 1"):
+        datasets.coin_sets(5, 10, 1.2, 0.5, seed=0)
+
+
+def test_the_packaged_digits_are_binary_8_by_8_images_of_2_3_and_4():
+    from tracelab.data import datasets
+
+    data = datasets.binary_digits()
+    assert data.X.shape == (300, 64) and set(np.unique(data.X)) == {0.0, 1.0}
+    assert data.label_name == "digit" and sorted(set(data.labels)) == ["four", "three", "two"]
+    assert all(data.labels.count(d) == 100 for d in ("two", "three", "four"))
+    assert data.X.mean() == pytest.approx(0.318, abs=0.001)  # as the data README says
+
+
+def test_em_on_the_digits_finds_one_component_per_digit_from_some_start():
+    """Bishop's §9.3.3: a Bernoulli mixture of binarised digits, one component per digit."""
+    from tracelab.data import datasets
+
+    data = datasets.binary_digits()
+    labels = np.array(data.labels)
+    best = 0.0
+    for seed in range(4):
+        t = trace_bernoulli_em(data.X, 3, max_iter=100, tol=1e-4, seed=seed)
+        r = np.asarray(t.steps[-1].responsibilities)
+        hard = r.argmax(axis=1)
+        # the share of images whose component is their digit's majority component
+        agree = sum(np.bincount(hard[labels == d], minlength=3).max() for d in ("two", "three", "four")) / 300
+        if len(set(np.bincount(hard[labels == d], minlength=3).argmax() for d in ("two", "three", "four"))) == 3:
+            best = max(best, agree)
+    assert best > 0.85

@@ -37,7 +37,7 @@ def test_app_opens_on_home_with_the_hook_and_a_link_to_each_lab():
     assert at.title[0].value == "TraceLab"
     text = " ".join(m.value for m in at.markdown)
     assert "0.52 / 0.48" in text and "0.99 / 0.01" in text
-    assert [link.proto.page for link in at.get("page_link")] == ["em", "kmeans", "hierarchy", "density", "selection"]
+    assert [link.proto.page for link in at.get("page_link")] == ["em", "kmeans", "hierarchy", "density", "selection", "coins"]
 
 
 def test_em_page_opens_on_old_faithful_at_step_one(em):

@@ -38,7 +38,8 @@ __all__ = ["run", "Stopped", "TooMuch", "SharedStore", "TRACES_MAX_BYTES", "SPEC
 ALGORITHMS: dict[str, tuple[str, Callable[..., Trace]]] = {
     key: (name, workers.TRACERS[key]) for key, name in (
         ("em", "EM"), ("kmeans", "k-means"), ("kmedoids", "k-medoids"), ("agnes", "AGNES"), ("diana", "DIANA"),
-        ("dbscan", "DBSCAN"), ("optics", "OPTICS"), ("hdbscan", "HDBSCAN"))
+        ("dbscan", "DBSCAN"), ("optics", "OPTICS"), ("hdbscan", "HDBSCAN"),
+        ("binomial_em", "EM for coins"), ("bernoulli_em", "EM for binary images"))
 }
 
 
@@ -179,8 +180,8 @@ PROGRESS_EVERY_S = 0.25
 
 def _expected_steps(algorithm: str, n_samples: int, params: dict[str, Any]) -> int | None:
     """At most how many steps a run records, when its parameters say (for the progress bar)."""
-    if algorithm in ("em", "kmeans", "kmedoids"):
-        return 2 * int(params.get("max_iter", 300 if algorithm != "em" else 100)) + 1
+    if algorithm in ("em", "kmeans", "kmedoids", "binomial_em", "bernoulli_em"):
+        return 2 * int(params.get("max_iter", 300 if algorithm in ("kmeans", "kmedoids") else 100)) + 1
     if algorithm == "agnes":
         return n_samples
     return None

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tracelab.labs.selection import engine as selection
+from tracelab.labs.coins.engine import trace_bernoulli_em, trace_binomial_em
 from tracelab.labs.density.engine import trace_dbscan, trace_optics
 from tracelab.labs.em.engine import trace_em
 from tracelab.labs.density.hdbscan import trace_hdbscan
@@ -43,6 +44,11 @@ from tracelab.labs.kmeans.kmedoids import trace_kmedoids
 from tracelab.record.trace import Trace, on_each_step
 
 __all__ = ["TRACERS", "Pool", "Job", "Cancelled", "WorkerDied", "release_memory"]
+
+def _binomial_em(X, **params) -> Trace:
+    # the coins lab's data: one row per set of tosses, its heads and its tosses
+    return trace_binomial_em(X[:, 0], X[:, 1], **params)
+
 
 #: The functions that trace a run, by the name links and pages use for them.
 TRACERS: dict[str, Callable[..., Trace]] = {
@@ -54,6 +60,8 @@ TRACERS: dict[str, Callable[..., Trace]] = {
     "dbscan": trace_dbscan,
     "optics": trace_optics,
     "hdbscan": trace_hdbscan,
+    "binomial_em": _binomial_em,
+    "bernoulli_em": trace_bernoulli_em,
 }
 
 

@@ -416,3 +416,58 @@ def _check(param: str, value: Any, spec: _Param) -> Any:
     if value > spec.high:
         raise ValueError(f"{param} should be at most {spec.high}, but got {given!r}.")
     return value
+
+
+# ---------------------------------------------------------------------------
+# Coins and binary images, for EM beyond Gaussians (not in the picker above:
+# they are sets of tosses and 0/1 pixels, not points in a plane).
+
+#: Do & Batzoglou's five sets of ten tosses ("What is the expectation maximization
+#: algorithm?", Nature Biotechnology 26, 2008, Fig. 1): heads per set.
+PAPER_HEADS = (5, 9, 8, 4, 7)
+PAPER_TOSSES = 10
+#: The paper's start: θ_A = 0.6, θ_B = 0.5.
+PAPER_START = (0.6, 0.5)
+
+
+def coin_sets(n_sets: int, tosses: int, theta_a: float, theta_b: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sets of tosses, each set from one of two coins chosen at random (equally likely).
+
+    Parameters
+    ----------
+    n_sets : int
+        At least 1.
+    tosses : int
+        Tosses per set, at least 1.
+    theta_a, theta_b : float
+        Each coin's heads probability, in [0, 1].
+    seed : int
+
+    Returns
+    -------
+    heads : ndarray of shape (n_sets,)
+        Heads in each set (int).
+    coins : ndarray of shape (n_sets,)
+        Which coin made each set (0 for A, 1 for B): the truth EM never sees.
+    """
+    if int(n_sets) < 1 or int(tosses) < 1:
+        raise ValueError("a set needs at least one toss, and there must be at least one set")
+    for name, p in (("θ_A", theta_a), ("θ_B", theta_b)):
+        if not 0.0 <= float(p) <= 1.0:
+            raise ValueError(f"{name} is a probability, between 0 and 1 (got {p})")
+    rng = np.random.default_rng(int(seed))
+    coins = rng.integers(0, 2, size=int(n_sets))
+    heads = rng.binomial(int(tosses), np.where(coins == 0, float(theta_a), float(theta_b)))
+    return heads.astype(np.int64), coins
+
+
+def binary_digits() -> Dataset:
+    """300 handwritten digits 2, 3 and 4 as 8 × 8 binary images (100 each; see README.md).
+
+    Returns
+    -------
+    Dataset
+        ``X`` of shape (300, 64), 0/1 pixels row by row (columns ``r0c0`` … ``r7c7``);
+        ``labels`` the digit written ("two", "three", "four"), never given to EM.
+    """
+    return _packaged("digits_234.csv", "handwritten digits 2, 3, 4")

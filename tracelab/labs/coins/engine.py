@@ -35,11 +35,13 @@ from scipy.special import gammaln, logsumexp
 from tracelab._validate import check_k as _check_k
 from tracelab._validate import check_seed as _check_seed
 from tracelab._validate import number as _number
+from tracelab._validate import trace_problem as _trace_problem
 from tracelab.record.arrays import freeze
 from tracelab.record.trace import Snapshot, Trace, collect
 from tracelab.record.words import num as _num
 
-__all__ = ["CLIP", "CoinsSnapshot", "e_step", "m_step", "trace_bernoulli_em", "trace_binomial_em"]
+__all__ = ["CLIP", "WORK_BUDGET", "CoinsSnapshot", "check_trace", "e_step", "m_step", "trace_bernoulli_em",
+           "trace_binomial_em", "work"]
 
 #: Heads probabilities stay within [CLIP, 1 - CLIP] (see the module docstring).
 CLIP = 1e-6
@@ -360,3 +362,54 @@ def trace_bernoulli_em(X: Any, n_components: int, *, means_init: Any = None, wei
                   max_iter=max_iter, tol=tol, seed=seed)
     run = _iter_em(data, means, weights, fixed_weights=fixed, max_iter=max_iter, tol=tol, binomial=False, how=how)
     return collect(run, algorithm="bernoulli_em", params=params, X=freeze(Xa))
+
+
+#: The most work one run may do (see :func:`work`): about 2 s of one core, and its
+#: responsibilities (kept at every E-step) within about 150 MB.
+WORK_BUDGET = 2e8
+
+
+def work(n_samples: int, n_features: int, n_components: int, max_iter: int) -> float:
+    """What a run costs at most: values computed (n d k per iteration) or kept (n k per E-step), whichever is larger.
+
+    Compare with :data:`WORK_BUDGET` before running a request.
+    """
+    per_iter = n_samples * n_components * max(n_features, 10)
+    return float(per_iter) * max(int(max_iter), 1)
+
+
+def check_trace(trace: Trace) -> None:
+    """Check that a trace (e.g. loaded from a file) is a coins or binary-image EM run the lab can draw.
+
+    Raises
+    ------
+    ValueError
+        "This trace cannot be shown in the coins lab: ...", saying what is wrong
+        and on which step (numbered from 1).
+    """
+    if not isinstance(trace, Trace):
+        raise _trace_problem("coins", f"it is a {type(trace).__name__}, not a Trace")
+    if trace.algorithm not in ("binomial_em", "bernoulli_em"):
+        raise _trace_problem("coins", f"it is a trace of {trace.algorithm!r}, not of EM for coins or binary "
+                                      "images; open it in the lab it came from")
+    X = np.asarray(trace.X, dtype=np.float64)
+    n = X.shape[0]
+    k = trace.params.get("n_components")
+    d = 1 if trace.algorithm == "binomial_em" else X.shape[1]
+    if not isinstance(k, int) or not 1 <= k <= n:
+        raise _trace_problem("coins", f"its n_components ({k!r}) is not a whole number from 1 to {n}")
+    previous = -np.inf
+    for snap in trace.steps:
+        where = f"step {snap.index + 1}"
+        means = np.asarray(snap.means, dtype=np.float64).reshape(k, -1) if np.size(snap.means) == k * d else None
+        r = np.asarray(snap.responsibilities, dtype=np.float64)
+        if not isinstance(snap, CoinsSnapshot) or means is None or r.shape != (n, k):
+            raise _trace_problem("coins", f"{where} does not hold {k} components' parameters for {n} observations")
+        if not (np.all((means >= 0) & (means <= 1)) and np.allclose(r.sum(axis=1), 1.0, atol=1e-6)
+                and np.isclose(np.sum(snap.weights), 1.0, atol=1e-6)):
+            raise _trace_problem("coins", f"{where} has probabilities outside [0, 1] or not summing to 1")
+        ll = float(snap.log_likelihood)
+        if ll < previous - 1e-8 * max(1.0, abs(previous)):
+            raise _trace_problem("coins", f"the log-likelihood falls at {where} ({_num(previous, 6)} → "
+                                          f"{_num(ll, 6)}), which EM never does")
+        previous = ll
