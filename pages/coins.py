@@ -175,23 +175,25 @@ def equations(step: int) -> None:
         e = (r"r_{ij} = \frac{\alpha_j\,\theta_j^{h_i}(1-\theta_j)^{t_i-h_i}}"
              r"{\sum_l \alpha_l\,\theta_l^{h_i}(1-\theta_l)^{t_i-h_i}}")
         m = r"\theta_j = \frac{\sum_i r_{ij}\,h_i}{\sum_i r_{ij}\,t_i},\qquad \alpha_j = \frac{1}{n}\sum_i r_{ij}"
-        words = ("set i has h_i heads in t_i tosses; θ_j is coin j's heads probability, α_j how often it is chosen. "
+        words = ("Set i has hᵢ heads in tᵢ tosses; θⱼ is coin j's heads probability, αⱼ how often it is chosen. "
                  "The M-step is expected heads over expected tosses: with r ∈ {0, 1} it is counting.")
     else:
         e = (r"r_{ij} = \frac{\alpha_j \prod_d \mu_{jd}^{x_{id}}(1-\mu_{jd})^{1-x_{id}}}"
              r"{\sum_l \alpha_l \prod_d \mu_{ld}^{x_{id}}(1-\mu_{ld})^{1-x_{id}}}")
         m = r"\mu_j = \frac{\sum_i r_{ij}\,x_i}{\sum_i r_{ij}},\qquad \alpha_j = \frac{1}{n}\sum_i r_{ij}"
-        words = "image i has pixels x_id ∈ {0, 1}; μ_jd is component j's probability of a black pixel d."
+        words = "Image i has pixels x_id ∈ {0, 1}; μ_jd is component j's probability of a black pixel d."
     gauss_e = r"r_{ik} = \frac{\pi_k\,\mathcal{N}(x_i\mid\mu_k,\Sigma_k)}{\sum_l \pi_l\,\mathcal{N}(x_i\mid\mu_l,\Sigma_l)}"
-    gauss_m = (r"\mu_k = \frac{\sum_i r_{ik}\,x_i}{N_k},\quad \Sigma_k = \frac{\sum_i r_{ik}(x_i-\mu_k)(x_i-\mu_k)^\top}{N_k},"
-               r"\quad \pi_k = \frac{N_k}{n}")
-    st.caption(f"This model, left; EM for Gaussians, right: the same recipe (write Q, differentiate, update). {words}")
+    gauss_m = (r"\begin{aligned}\mu_k &= \frac{\sum_i r_{ik}\,x_i}{N_k},\qquad \pi_k = \frac{N_k}{n}\\"
+               r"\Sigma_k &= \tfrac{1}{N_k}\textstyle\sum_i r_{ik}\,(x_i-\mu_k)(x_i-\mu_k)^{\!\top}\end{aligned}")
+    st.caption(f"This model beside EM for Gaussians: the same recipe (write Q, differentiate, update). {words}")
     for name, ours, theirs, now in (("E-step", e, gauss_e, phase == "E"), ("M-step", m, gauss_m, phase == "M")):
         with st.container(border=now, key=f"{P}-eq-{name[0].lower()}"):
             st.markdown(f"**{name}**" + (" · this step" if now else ""))
-            left, right = st.columns(2)
-            left.latex(ours)
-            right.latex(theirs)
+            # one under the other: side by side, the two do not fit half a laptop's page each
+            st.caption("This model")
+            st.latex(ours)
+            st.caption("Gaussian mixture, for comparison")
+            st.latex(theirs)
 
 
 def worked_formula(step: int) -> None:
@@ -212,11 +214,10 @@ def worked_formula(step: int) -> None:
                  if len(terms) == 2 else rf"r_{{{row + 1}1}} = {r[0, 0]:.3f}")
     else:
         x = trace.X[row]
-        r, _ = coins.e_step(x[None, :], np.ones((1, x.shape[0])), means, weights)
         st.markdown(f"With this step's μ and α, image {row + 1} ({int(x.sum())} black pixels of {x.shape[0]}): "
                     "each component's α_j times the product of μ_jd over its black pixels and 1 − μ_jd over its "
                     "white ones, over their sum (computed with logarithms: the products are tiny).")
-        st.dataframe(views.image_responsibilities(trace, step, row).assign(r=r[0]), hide_index=True,
+        st.dataframe(views.image_responsibilities(trace, step, row), hide_index=True,
                      column_config={"weight": st.column_config.NumberColumn(format="%.3f"),
                                     "r": st.column_config.NumberColumn(format="%.3f")})
 
@@ -245,9 +246,13 @@ def draw_step() -> None:
         if binomial and trace.params["n_components"] == 2 and np.all(trace.X[:, 1] == 1):
             st.info(single_tosses_note(), icon="🪙")
         if binomial:
-            st.dataframe(views.sets_table(trace, step), hide_index=True, height=min(38 * (trace.X.shape[0] + 2), 400),
-                         column_config={c: st.column_config.NumberColumn(format="%.2f")
-                                        for c in views.sets_table(trace, step).columns[3:]})
+            table = views.sets_table(trace, step)
+            shown = table.copy()
+            for column in table.columns[3:]:
+                # two decimals; the total row has no P(coin): blank, not "None"
+                shown[column] = [("" if np.isnan(v) else f"{v:.2f}") for v in table[column]]
+            # a row is 35 px, as is the header
+            st.dataframe(shown, hide_index=True, height=min(35 * (len(table) + 1) + 3, 400))
             st.caption("As in the paper's figure: each set's chance of each coin, and the heads and tails each coin "
                        "is expected to have made. Expected heads over expected tosses in the total row are the next "
                        "M-step's θ.")

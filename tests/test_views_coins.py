@@ -146,13 +146,16 @@ def test_top_images_are_the_rows_each_component_takes_most_responsibility_for():
             assert text.startswith(f"<b>{j + 1}</b>: ") == (c == 0)
 
 
-def test_an_images_responsibilities_sum_to_one_beside_the_weights():
+def test_an_images_responsibilities_are_under_the_steps_parameters():
     _, t = _digits()
-    table = views.image_responsibilities(t, 4, 17)
+    e, m = 3, 4  # an E-step: its own r; an M-step: the next E-step's
+    assert (t.steps[e].phase, t.steps[m].phase, t.steps[m + 1].phase) == ("E", "M", "E")
+    table = views.image_responsibilities(t, e, 17)
     assert table["component"].tolist() == [1, 2, 3]
     assert table["r"].sum() == pytest.approx(1.0)
-    np.testing.assert_allclose(table["r"], t.steps[4].responsibilities[17])
-    np.testing.assert_allclose(table["weight"], t.steps[4].weights)
+    np.testing.assert_allclose(table["r"], t.steps[e].responsibilities[17])
+    np.testing.assert_allclose(table["weight"], t.steps[e].weights)
+    np.testing.assert_allclose(views.image_responsibilities(t, m, 17)["r"], t.steps[m + 1].responsibilities[17])
 
 
 @pytest.mark.parametrize("d,shape", [(64, (8, 8)), (784, (28, 28)), (1, (1, 1)), (10, (1, 10)), (63, (1, 63))])

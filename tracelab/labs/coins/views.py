@@ -18,6 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from scipy.special import gammaln
 
+from tracelab.labs.coins.engine import e_step
 from tracelab.labs.em.views import equal_scale, log_likelihood_curve
 from tracelab.plot import scatter as kit
 from tracelab.plot import stepping
@@ -61,7 +62,8 @@ def sets_table(trace: Trace, step: int) -> pd.DataFrame:
     """
     _check(trace)
     snap = trace.steps[kit.step_index(trace, step)]
-    heads, trials = trace.X[:, 0], trace.X[:, 1]
+    # whole numbers (the engine checked them), shown as such
+    heads, trials = trace.X[:, 0].astype(np.int64), trace.X[:, 1].astype(np.int64)
     tails = trials - heads
     r = np.asarray(snap.responsibilities, dtype=np.float64)
     data: dict[str, object] = {"set": [str(i + 1) for i in range(len(heads))] + ["total"],
@@ -285,7 +287,10 @@ def top_images(trace: Trace, step: int, *, per_component: int = 6, labels: Seque
 
 
 def image_responsibilities(trace: Trace, step: int, row: int) -> pd.DataFrame:
-    """One image's r_ij at ``step``, beside each component's weight.
+    """One image's r_ij under ``step``'s parameters, beside each component's weight.
+
+    Under this step's μ and α: at an E-step, the step's own responsibilities; at
+    an M-step, those the next E-step will compute from the new parameters.
 
     Returns
     -------
@@ -293,8 +298,11 @@ def image_responsibilities(trace: Trace, step: int, row: int) -> pd.DataFrame:
         Columns ``component`` (from 1), ``weight`` (α_j) and ``r`` (this image's responsibility).
     """
     snap = trace.steps[kit.step_index(trace, step)]
-    r = np.asarray(snap.responsibilities, dtype=np.float64)[int(row)]
-    return pd.DataFrame({"component": np.arange(1, r.shape[0] + 1), "weight": np.asarray(snap.weights), "r": r})
+    weights = np.asarray(snap.weights, dtype=np.float64)
+    means = np.asarray(snap.means, dtype=np.float64).reshape(weights.shape[0], -1)
+    x = np.asarray(trace.X[int(row)], dtype=np.float64)[None, :]
+    r, _ = e_step(x, np.ones_like(x), means, weights)
+    return pd.DataFrame({"component": np.arange(1, weights.shape[0] + 1), "weight": weights, "r": r[0]})
 
 
 def step_charts(trace: Trace, *, grid: int = 99) -> stepping.StepSpec:
