@@ -147,7 +147,8 @@ def test_figure_dict_typed_is_what_plotly_sends():
 
 
 def _default_hierarchy():
-    return trace_agnes(datasets.load("blobs").X, linkage="ward")
+    # as the lab opens: blobs, standardised
+    return trace_agnes(datasets.load("blobs").standardized().X, linkage="ward")
 
 
 def test_default_hierarchy_run_fits_every_step_in_the_size_target(untimed):

@@ -94,7 +94,9 @@ def _sizes(pts) -> np.ndarray:
 
 
 def _notes(fig: go.Figure) -> str:
-    return " | ".join(a.text for a in fig.layout.annotations)
+    # the dendrogram's notes are its title, set as a note at the top left
+    title = fig.layout.title.text if fig.layout.title and fig.layout.title.text else ""
+    return " | ".join([title, *(a.text for a in fig.layout.annotations)])
 
 
 def _same_partition(a, b) -> bool:
@@ -391,8 +393,8 @@ def test_scatter_colours_clusters_and_marks_the_merge(ward, X40):
     a, b = np.asarray(snap.members_a), np.asarray(snap.members_b)
     assert sorted(_arr(merged.customdata).tolist()) == sorted(np.concatenate([a, b]).tolist())
     cen = _one(fig, "centroids")
-    np.testing.assert_allclose([cen.x[0], cen.y[0]], X40[a].mean(axis=0), rtol=1e-6)  # float32
-    np.testing.assert_allclose([cen.x[1], cen.y[1]], X40[b].mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose([_arr(cen.x)[0], _arr(cen.y)[0]], X40[a].mean(axis=0), rtol=1e-6)  # float32
+    np.testing.assert_allclose([_arr(cen.x)[1], _arr(cen.y)[1]], X40[b].mean(axis=0), rtol=1e-6)
     assert fig.layout.title.text.startswith(f"Step {step + 1}<br>merge {step}")
 
 

@@ -40,6 +40,7 @@ import plotly.graph_objects as go
 from scipy.cluster.hierarchy import leaves_list, maxdists
 
 from tracelab.record.trace import Trace
+from tracelab.record.words import plural
 from tracelab.plot import stepping
 from tracelab.plot import scatter as kit  # the step scatter every lab shares
 from tracelab.plot.common import (
@@ -760,9 +761,13 @@ def _dendrogram_at(trace: Trace, step: int, prep: dict[str, Any], *, cut_height:
     else:
         notes[:0] = ["no merge yet:", f"{format_count(n)} points, each its own cluster"]
     linkage = _params(trace).get("linkage", "")
-    # one note a line: in a half-width column one long line runs off the chart
-    annotations.append({**_note("<br>".join(notes), x=0.0, y=1.0, xanchor="left"), "align": "left"})
+    # One note a line: in a half-width column one long line runs off the chart. The
+    # notes are the title (top left, as a note): the cut's label, which stays, is then
+    # the only annotation, and a step's patch carries the new title alone.
+    title = {"text": "<br>".join(notes), "x": 0.0, "xref": "paper", "xanchor": "left",
+             "y": 1.0, "yref": "paper", "yanchor": "bottom", "font": {"size": 12, "color": "#555"}}
     return figure_dict(traces, {
+        "title": title,
         "xaxis": _leaf_axis(lay),
         "yaxis": {"title": {"text": f"merge height ({_esc(str(linkage))} linkage)" if linkage else "merge height"},
                   "range": yr, "zeroline": False},
@@ -983,11 +988,13 @@ def _scatter_at(trace: Trace, step: int, prep: dict[str, Any]) -> dict[str, Any]
         })
         cen = np.array([XY[a].mean(axis=0), XY[b].mean(axis=0)], dtype=np.float32) if merged else np.empty((0, 2))
         traces.append({
-            "type": "scatter", "x": cen[:, 0].tolist(), "y": cen[:, 1].tolist(), "mode": "lines+markers",
+            "type": "scatter", "x": _typed(cen[:, 0]), "y": _typed(cen[:, 1]), "mode": "lines+markers",
             "name": "centroids", "showlegend": False,
             "line": {"color": ACCENT, "width": 2, "dash": "dot"},
             "marker": {"symbol": "x", "size": 11, "color": ACCENT},
-            "hovertext": [f"centroid of the {len(a)} points merged", f"centroid of the other {len(b)}"]
+            # "the 2 points merged", "the point merged": as a student reads it
+            "hovertext": [f"centroid of the {plural(len(a), 'point').removeprefix('1 ')} merged",
+                          f"centroid of the other {plural(len(b), 'point').removeprefix('1 ')}"]
             if merged else [],
             "hovertemplate": "%{hovertext}<extra></extra>",
             "meta": {"role": "centroids" if merged else "no-centroids"},
