@@ -29,8 +29,15 @@ def test_two_coins_climb_to_the_papers_answer(page, app_url):
     assert_no_exception(page)
 
 
-def test_single_tosses_explain_the_ridge(page, app_url):
+def test_single_tosses_step_and_explain_the_ridge(page, app_url):
     open_lab(page, f"{app_url}/coins?mode=single", "cn")
+    n = int(box(page, "cn").get_attribute("data-n-steps"))
+    ctl(page, "cn", "next").click()
+    wait_drawn(page, "cn", 2)
+    page.keyboard.press("End")
+    wait_drawn(page, "cn", n)
+    _, _, title = page.evaluate(CURRENT)
+    assert title.startswith(f"Step {n} · M-step")
     note = page.locator(".st-key-cn-at-step [data-testid='stAlert']")
     assert "not identifiable from single tosses" in note.inner_text()
     assert_no_exception(page)

@@ -86,6 +86,10 @@ def test_nothing_is_cut_on_a_laptop_with_the_sidebar_open(browser, app_url, path
         context.close()
 
 
+CHART_HEIGHTS = """(lab) => [...document.querySelectorAll(`.st-key-${lab}-player .tl-chart`)].map(
+    (gd) => [Math.round(gd.getBoundingClientRect().height), gd._fullLayout ? Math.round(gd._fullLayout.height) : 0])"""
+
+
 @pytest.mark.parametrize("path,lab", [p for p in LABS if p[1]], ids=[p for p, lab in LABS if lab])
 def test_on_a_phone_the_player_and_its_chart_are_on_screen_together(phone, app_url, path, lab):
     open_page(phone, f"{app_url}/{path}")
@@ -108,6 +112,18 @@ def test_on_a_phone_the_player_and_its_chart_are_on_screen_together(phone, app_u
     assert g_bottom - c_top <= layout["height"], f"controls and chart take {g_bottom - c_top:.0f} px: {layout}"
     cut = phone.evaluate(CUT_TEXT)
     assert not cut, f"cut at 390 x 844 on /{path}: {cut}"
+    # Stepping, then turning the phone, keeps every chart as tall as its figure: Plotly's
+    # resize deletes the layout's height, and a chart in an auto-height box collapsed.
+    for turn in ({"width": 844, "height": 390}, {"width": 390, "height": 844}):
+        for _ in range(2):
+            phone.locator(f".st-key-{lab}-player .tl-next").click()
+            phone.wait_for_timeout(500)
+        heights = phone.evaluate(CHART_HEIGHTS, lab)
+        assert heights and all(box >= 200 and abs(box - plot) <= 2 for box, plot in heights), (turn, heights)
+        phone.set_viewport_size(turn)
+        phone.wait_for_timeout(500)
+    heights = phone.evaluate(CHART_HEIGHTS, lab)
+    assert all(box >= 200 and abs(box - plot) <= 2 for box, plot in heights), heights
 
 
 # A chart's title, its subplot titles and its notes (annotations placed on the

@@ -29,8 +29,7 @@ LABS = [
     ("density?algo=optics", "db"),
     ("density?algo=hdbscan", "db"),
     ("coins", "cn"),
-    ("coins?mode=single", "cn"),
-    ("coins?mode=images", "cn"),
+    ("coins?mode=images", "cn"),  # single tosses step in tests/test_browser_coins.py
 ]
 
 

@@ -120,3 +120,23 @@ def test_a_step_in_the_link_opens_there_and_a_bad_mode_says_so():
     at = open_lab(mode="dice")
     assert any("mode" in w.value for w in at.warning)
     assert trace_of(at).algorithm == "binomial_em"
+
+
+def test_the_share_section_links_this_step_and_offers_the_trace_file():
+    at = open_lab(step=4)
+    at.segmented_control(key="cn-section").set_value("Share and export").run()
+    assert not at.exception
+    links = [c.value for c in at.code]
+    assert links and "step=4" in links[0] and "mode=two-coins" in links[0] and "sets=paper" in links[0]
+    assert any("lock=1" in link for link in links[1:])  # the lesson link
+    assert at.get("download_button"), "the trace file"
+
+
+def test_an_uploaded_image_set_cannot_travel_in_a_link_and_says_so():
+    at = open_lab(mode="images")
+    at.radio(key="cn.images").set_value("upload").run()
+    rows = "\n".join(",".join(str((i >> b) & 1) for b in range(4)) for i in range(16))
+    at.file_uploader(key="cn.upload").set_value(("bits.csv", f"a,b,c,d\n{rows}\n".encode(), "text/csv")).run()
+    at.segmented_control(key="cn-section").set_value("Share and export").run()
+    assert not at.exception
+    assert any("An uploaded file does not travel in a link." in i.value for i in at.info)

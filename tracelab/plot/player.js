@@ -354,7 +354,12 @@ export default function (component) {
         let fig = figureAt[c](f);
         fig = { data: fig.data.map(decodedTrace), layout: fig.layout };
         if (c === 0) fig = withRing(fig, selected);
-        await plotly.react(ui.divs[c], fig.data, fig.layout, config);
+        // Plotly keeps the layout it is given and a window resize (responsive) deletes
+        // its height: a copy keeps the frames intact, and a box as tall as the figure
+        // is the height such a resize then finds (not a collapsed, auto-height box).
+        const layout = Object.assign({}, fig.layout);
+        if (layout.height) ui.divs[c].style.height = layout.height + "px";
+        await plotly.react(ui.divs[c], fig.data, layout, config);
         chartFrame[c] = f;
         ui.divs[c].dataset.drawnStep = String(spec.frames[f] + 1);
         if (c === 0) {
