@@ -144,6 +144,14 @@ def test_single_tosses_cannot_tell_the_coins_apart():
     assert len(set(ends)) == 3, "three starts, three different pairs of coins, one likelihood"
 
 
+def test_tol_0_runs_every_iteration_even_on_a_flat_ridge():
+    # On the single tosses' ridge the log-likelihood's change is rounding noise; with
+    # tol = 0 that must not read as convergence.
+    trace = trace_binomial_em([1, 0, 1, 1, 0, 1, 1, 0, 1, 1], 1, 2, means_init=[0.6, 0.5], tol=0, max_iter=6)
+    assert not trace.converged and trace.n_iter == 6
+    assert "without converging" in trace.message
+
+
 def test_the_lab_checks_a_trace_file_it_is_given():
     import dataclasses
 

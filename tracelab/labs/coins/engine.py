@@ -198,7 +198,9 @@ def _iter_em(data: _Data, means: np.ndarray, weights: np.ndarray, *, fixed_weigh
         index += 1
         change = (new_ll - ll) / n
         means, weights, resp, ll = clipped, new_weights, freeze(new_resp), new_ll
-        if change < tol:
+        # |change|, as scikit-learn: a flat ridge's change is rounding noise of either
+        # sign, and tol = 0 means "run every iteration".
+        if abs(change) < tol:
             return True, it, (f"EM converged after {it} iteration{'s' if it != 1 else ''}: the log-likelihood per "
                               f"{_noun(binomial)} changed by {_num(change, 2)}, less than tol = {tol:g}.")
     return False, max_iter, (f"EM stopped after max_iter = {max_iter} iterations without converging "
