@@ -41,7 +41,13 @@ def switch(page, label: str):
 
 def flip(page, label: str) -> None:
     """Click a switch as a student does, on its label."""
-    page.locator("label").filter(has=switch(page, label)).click()
+    from playwright.sync_api import expect
+
+    target = page.locator("label").filter(has=switch(page, label))
+    # While a rerun redraws the page, the switch's old copy may still be shown beside
+    # the new one until the run ends.
+    expect(target).to_have_count(1, timeout=30_000)
+    target.click()
     wait_idle(page)
 
 
