@@ -729,3 +729,15 @@ def test_every_snapshot_kind_comes_back_from_pickle_read_only_without_copies():
         # Arrays the steps shared before pickling are still shared (frozen in place, not copied).
         shared = {id(v) for _, _, v in arrays}
         assert len(shared) < len(arrays) or len(arrays) <= 1, trace.algorithm
+
+
+def test_a_trace_offers_what_its_steps_lab_adds_and_nothing_else():
+    from tracelab import trace_agnes, trace_kmeans
+
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [5.0, 5.0]])
+    assert trace_agnes(X).linkage_matrix.shape == (2, 4)  # the hierarchy lab's
+    kmeans = trace_kmeans(X, 2, seed=0)
+    with pytest.raises(AttributeError, match="no attribute 'linkage_matrix'"):
+        kmeans.linkage_matrix
+    with pytest.raises(AttributeError, match="no attribute 'centers'"):
+        kmeans.centers  # a step's field is not the trace's

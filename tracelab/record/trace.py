@@ -21,7 +21,7 @@ import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
-from typing import Any, Generator
+from typing import Any, ClassVar, Generator
 
 import numpy as np
 
@@ -217,6 +217,10 @@ class Snapshot:
     iteration: int
     message: str
 
+    # What a trace of these steps offers besides its fields, name -> function of the
+    # trace (AGNES's linkage matrix): each lab adds its own, the records know none.
+    trace_properties: ClassVar[dict[str, Callable[[Trace], Any]]] = {}
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _SNAPSHOT_TYPES[cls.__name__] = cls
@@ -307,10 +311,6 @@ class Snapshot:
             raise ValueError(f"a {cls.__name__} step has a field of the wrong type ({exc})") from None
 
 
-class NotAgnesError(ValueError, AttributeError):
-    """Asked for :attr:`Trace.linkage_matrix` of a trace that is not AGNES's."""
-
-
 @dataclass(frozen=True, eq=False)
 class Trace:
     """The whole run of an algorithm: its snapshots and how it ended.
@@ -364,18 +364,14 @@ class Trace:
             self.X.flags.writeable = False
         _freeze_nested(self.params, in_place=True)
 
-    @property
-    def linkage_matrix(self) -> np.ndarray:
-        """The merges of an AGNES trace as scipy's linkage matrix ``Z``, shape (n - 1, 4).
-
-        Row ``i`` is merge ``i + 1``: the two cluster ids merged, the height and the
-        size of the new cluster (read-only, float). Other traces raise
-        :class:`NotAgnesError`, a ValueError that ``hasattr`` also understands.
-        """
-        if self.algorithm != "agnes":
-            raise NotAgnesError("only agnes traces have a linkage matrix")
-        rows = [(s.a, s.b, s.height, s.size) for s in self.steps if s.phase == "merge"]
-        return freeze(np.array(rows, dtype=np.float64).reshape(len(rows), 4))
+    def __getattr__(self, name: str) -> Any:
+        # Called only for a name the class lacks: a property its steps' lab offers
+        # (Snapshot.trace_properties), such as an AGNES trace's ``linkage_matrix``.
+        steps = self.__dict__.get("steps")
+        prop = type(steps[-1]).trace_properties.get(name) if steps and not name.startswith("__") else None
+        if prop is None:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        return prop(self)
 
     def __len__(self) -> int:
         return len(self.steps)

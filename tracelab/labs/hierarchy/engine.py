@@ -15,7 +15,7 @@ the tree agree with scipy exactly. The trace is what this module adds: one
 * ``steps[i]``, phase ``"merge"``, ``iteration = i`` (1 to n - 1): row ``i - 1`` of ``Z``:
   clusters ``a`` and ``b`` (scipy's ids: below n a point, ``n + j`` the cluster made by
   merge ``j + 1``) merged at ``height`` into cluster ``new_id = n + i - 1`` of ``size``
-  points. :attr:`Trace.linkage_matrix` gives ``Z`` back.
+  points. :func:`linkage_matrix` (``trace.linkage_matrix``) gives ``Z`` back.
 
 Labels without an n x n table
 -----------------------------
@@ -89,6 +89,8 @@ __all__ = [
     "trace_diana",
     "iter_diana",
     "cut",
+    "linkage_matrix",
+    "NotAgnesError",
     "distance_matrix",
     "check_trace",
     "MAX_AGNES_POINTS",
@@ -658,6 +660,40 @@ def trace_agnes(X, *, linkage: str = "ward", metric: str = "euclidean", p: float
     cfg = _validate_agnes(X, linkage, metric, p)
     params = {"linkage": cfg.linkage, "metric": cfg.metric, "p": cfg.p}
     return collect(_agnes_steps(cfg), algorithm="agnes", params=params, X=cfg.X)
+
+
+class NotAgnesError(ValueError, AttributeError):
+    """Asked for the linkage matrix of a trace that is not AGNES's."""
+
+
+def linkage_matrix(trace: Trace) -> np.ndarray:
+    """The merges of an AGNES trace as scipy's linkage matrix ``Z``; also ``trace.linkage_matrix``.
+
+    Parameters
+    ----------
+    trace : Trace
+        From :func:`trace_agnes`.
+
+    Returns
+    -------
+    ndarray of shape (n_samples - 1, 4), float, read-only
+        Row ``i`` is merge ``i + 1``: the two cluster ids merged, the height and
+        the size of the new cluster.
+
+    Raises
+    ------
+    NotAgnesError
+        For another algorithm's trace: a ValueError that ``hasattr`` also understands.
+    """
+    if trace.algorithm != "agnes":
+        raise NotAgnesError("only agnes traces have a linkage matrix")
+    rows = [(s.a, s.b, s.height, s.size) for s in trace.steps if s.phase == "merge"]
+    return freeze(np.array(rows, dtype=np.float64).reshape(len(rows), 4))
+
+
+# A trace of either algorithm answers ``trace.linkage_matrix``: DIANA's with the error.
+MergeSnapshot.trace_properties = {"linkage_matrix": linkage_matrix}
+DianaSnapshot.trace_properties = {"linkage_matrix": linkage_matrix}
 
 
 def _log_of(trace_or_Z) -> _MergeLog:
