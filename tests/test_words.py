@@ -37,3 +37,10 @@ def test_ordinals_read_as_spoken():
 
     assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 101, 111, 112)] == [
         "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd", "101st", "111th", "112th"]
+
+
+def test_num_writes_infinity_and_nan_in_words():
+    from tracelab.record.words import num
+
+    assert (num(float("inf")), num(-np.inf), num(float("nan"))) == ("∞", "-∞", "undefined")
+    assert num(0.012345, 3) == "0.0123" and num(1234.5, 3) == "1234"

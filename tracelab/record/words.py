@@ -14,8 +14,12 @@ __all__ = ["and_list", "change", "changed", "clusters", "num", "ordinal", "pair"
 
 
 def num(x: float, sig: int = 2) -> str:
-    """A short number: ``sig`` significant digits, no exponent below 10**sig."""
+    """A short number: ``sig`` significant digits, no exponent below 10**sig; ∞ and "undefined" for inf and nan."""
     x = float(x)
+    if math.isinf(x):
+        return "∞" if x > 0 else "-∞"
+    if math.isnan(x):
+        return "undefined"
     if x == 0:
         return "0"
     if abs(x) >= 10**sig:

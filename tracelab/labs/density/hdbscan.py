@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Iterator, NamedTuple
 
 import numpy as np
@@ -57,8 +58,12 @@ from tracelab._validate import check_step_kind as _check_step_kind
 from tracelab._validate import number as _number
 from tracelab._validate import trace_problem as _trace_problem
 from tracelab.record.arrays import freeze
+from tracelab.record.words import num
 from tracelab.record.words import plural as _plural
 from tracelab.record.trace import Snapshot, Trace, collect
+
+# λ and distances in the messages with three significant digits
+_num = partial(num, sig=3)
 
 __all__ = [
     "MAX_POINTS",
@@ -435,17 +440,6 @@ def _validate(X, min_cluster_size, min_samples) -> _Config:
             + (" (it defaults to min_cluster_size)" if min_samples is None else "")
         )
     return _Config(X, mcs, ms)
-
-
-def _num(x: float, sig: int = 3) -> str:
-    x = float(x)
-    if math.isinf(x):
-        return "∞" if x > 0 else "-∞"
-    if math.isnan(x):
-        return "undefined"
-    if x == 0:
-        return "0"
-    return f"{x:.{sig}g}"
 
 
 def _ids(ids) -> str:
