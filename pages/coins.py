@@ -162,8 +162,7 @@ def compute():
 trace, _, _, replay = lab.shown_trace(P, compute, choice)
 if replay is not None:
     about = "Replayed trace file"
-lab.step_link_note(P, len(trace))
-st.caption(f"{about}. {trace.message}")
+lab.trace_notes(P, trace, about)
 url_params = PARAMS
 binomial = trace.algorithm == "binomial_em"
 

@@ -147,9 +147,7 @@ if preset is not None:
 # -- The trace: computed (cached), or replayed from a trace file -------------------------
 trace, columns, about, replay = lab.shown_trace(P, lambda: runners.em_trace(dataset, params, stoppable=True), choice)
 n_features = trace.X.shape[1]
-lab.step_link_note(P, len(trace))
-# The data's name can be an uploaded file's name: shown as written, never as Markdown.
-st.caption(f"{data_picker.plain(about)}. {data_picker.plain(trace.message)}")
+lab.trace_notes(P, trace, about)
 
 url_params = data_picker.url_params(P, data_picker.current_name(P)) + EM_PARAMS
 

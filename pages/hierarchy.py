@@ -64,8 +64,7 @@ trace, columns, about, replay = lab.shown_trace(
     P, lambda: runners.run(algo, dataset, params, slot=P, stoppable=True), choice
 )
 lab.need_two_features(trace)
-lab.step_link_note(P, len(trace))
-st.caption(f"{data_picker.plain(about)}. {data_picker.plain(trace.message)}")
+lab.trace_notes(P, trace, about)
 url_params = data_picker.url_params(P, data_picker.current_name(P)) + PARAMS
 n = trace.X.shape[0]
 

@@ -157,8 +157,7 @@ else:
 check = kmeans.check_trace if algo == "kmeans" else kmedoids.check_trace
 trace, columns, about, replay = lab.shown_trace(P, lambda: runners.run(algo, dataset, params, slot=P, stoppable=True), choice)
 lab.need_two_features(trace)
-lab.step_link_note(P, len(trace))
-st.caption(f"{data_picker.plain(about)}. {data_picker.plain(trace.message)}")
+lab.trace_notes(P, trace, about)
 url_params = data_picker.url_params(P, data_picker.current_name(P)) + PARAMS
 shown_data = Dataset(X=trace.X, columns=tuple(columns), name=about)
 

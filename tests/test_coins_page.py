@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -25,7 +26,9 @@ def player_doc(at) -> dict:
 
 
 def text(at) -> str:
-    return " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
+    """The page's Markdown and captions as shown (Markdown's escapes of file names undone)."""
+    raw = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
+    return re.sub(r"\\(.)", r"\1", raw)
 
 
 def test_opens_on_the_papers_coins_and_reaches_its_numbers():

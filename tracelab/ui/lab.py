@@ -202,6 +202,13 @@ def need_two_features(trace: Trace) -> None:
         st.stop()
 
 
+def trace_notes(prefix: str, trace: Trace, about: str) -> None:
+    """Under the title: a link's step past the end (once per visit), then the data and how the run ended."""
+    step_link_note(prefix, len(trace))
+    # The data's name can be an uploaded file's name: shown as written, never as Markdown.
+    st.caption(f"{data_picker.plain(about)}. {data_picker.plain(trace.message)}")
+
+
 def step_link_note(prefix: str, n_steps: int) -> None:
     """Once per visit: say so when the link asked for a step past the end."""
     checked = f"{prefix}.url_step_checked"
