@@ -48,6 +48,20 @@ def cpu_in(pid: int, seconds: float) -> float:
     return cpu_seconds(pid) - before
 
 
+def computing(pid: int, timeout: float = 30.0) -> bool:
+    """Whether the server's processes use over 0.3 of a core in some second within ``timeout``.
+
+    Runs compute in workers at a lower priority than the server: while other
+    programs (the suite's other workers) keep both cores busy, a run may wait its
+    turn for a while before it computes.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cpu_in(pid, 1.0) > 0.3:
+            return True
+    return False
+
+
 @pytest.fixture(scope="module")
 def server():
     with running_app() as (base, proc):
@@ -64,7 +78,7 @@ def test_a_long_run_shows_progress_and_stop_ends_it_within_a_second(page, server
     start_long_run(page, base)
     bar = page.locator('[data-testid="stProgress"]').filter(has_text=RUNNING)
     assert "of at most 2,001" in bar.inner_text()
-    assert cpu_in(pid, 1.0) > 0.3, "the run computes while its bar is shown"
+    assert computing(pid), "the run computes while its bar is shown"
 
     page.get_by_role("button", name="Stop").click()
     clicked = time.monotonic()
@@ -82,7 +96,7 @@ def test_closing_the_tab_ends_a_long_run_within_a_second(browser, server):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     start_long_run(page, base)
-    assert cpu_in(pid, 1.0) > 0.3
+    assert computing(pid), "the run computes while its bar is shown"
     context.close()
     closed = time.monotonic()
     time.sleep(1.0)
