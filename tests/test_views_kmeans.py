@@ -16,6 +16,7 @@ from scipy.spatial.distance import cdist
 from tracelab.data import datasets
 from tracelab.labs.em.engine import trace_em
 from tracelab.labs.kmeans.kmeans import trace_kmeans
+from tracelab.plot.scatter import SPAN_RATIO_UP_TO
 from tracelab.labs.kmeans.kmedoids import trace_kmedoids
 from tracelab.record.trace import Trace
 from tracelab.plot import common
@@ -268,7 +269,7 @@ def test_unequal_spans_are_drawn_to_scale_with_a_widened_range():
     t = trace_kmeans(X, 2, seed=0)
     fig = _valid(kv.scatter(t, 0))
     # one unit as long on both axes, and no thin strip: the short range is widened to half the long one
-    assert _scale_ratio(fig.layout) == pytest.approx(kv.SPAN_RATIO_UP_TO)
+    assert _scale_ratio(fig.layout) == pytest.approx(SPAN_RATIO_UP_TO)
     assert fig.layout.xaxis.range[0] <= X[:, 0].min() and fig.layout.xaxis.range[1] >= X[:, 0].max()
     assert any("drawn to scale" in a.text and "15" in a.text for a in fig.layout.annotations)
     # the region grid spans the widened range: every cell of the plot is shaded
@@ -291,7 +292,7 @@ def test_to_scale_puts_an_em_scatter_to_scale(em_faithful):
     from tracelab.labs.em import views as ev
 
     fig = _valid(kv.to_scale(ev.scatter_2d(em_faithful, 3)))
-    assert _scale_ratio(fig.layout) <= kv.SPAN_RATIO_UP_TO + 1e-9
+    assert _scale_ratio(fig.layout) <= SPAN_RATIO_UP_TO + 1e-9
 
 
 def test_legend_names_the_colours_as_the_table_does(km, pam):

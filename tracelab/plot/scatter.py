@@ -18,6 +18,7 @@ import numpy as np
 
 from tracelab.record.trace import Trace
 from tracelab.plot.common import (
+    PALETTE,
     UNCERTAIN_BELOW,
     axis_range,
     blend,
@@ -36,6 +37,129 @@ GL_ABOVE = 2_000
 HOVER_TEXT_UP_TO = 2_000
 #: Mahalanobis radii of the ellipses drawn around each component.
 N_STDS = (1.0, 2.0)
+#: Colour of noise points (label -1) in hard labellings.
+NOISE_COLOR = "#BBBBBB"
+#: Axes drawn to scale span at most this ratio: a shorter range is widened up to it.
+SPAN_RATIO_UP_TO = 2.0
+
+
+def equal_scale(x_axis: str = "x") -> dict:
+    """Layout keys that make a y-axis draw one unit as many pixels as its x-axis.
+
+    Covariance ellipses, circles and distances only look like what they are when
+    both axes share one scale: a spherical Gaussian must be drawn round. The plot
+    area shrinks (``constrain="domain"``) rather than the ranges growing, so the
+    data stay centred and fixed across steps.
+
+    Parameters
+    ----------
+    x_axis : str, default "x"
+        The x-axis the y-axis is tied to ("x", "x2", ...).
+
+    Returns
+    -------
+    dict
+        ``scaleanchor``, ``scaleratio`` and ``constrain`` for the y-axis; give the
+        x-axis ``constrain="domain"`` too.
+    """
+    return {"scaleanchor": x_axis, "scaleratio": 1, "constrain": "domain"}
+
+
+def scaled_axes(xr: list[float], yr: list[float], equal_aspect: bool | None = None,
+              names: tuple[str, str] = ("x", "y")) -> tuple[list[float], list[float], dict, dict, str | None]:
+    """Ranges and axis settings that keep one unit as long on x as on y.
+
+    Distances, nearest-centre regions and unit balls are only seen truly when
+    both axes share one scale: a circle must look round. ``scaleanchor`` ties
+    the y axis to x (``scaleratio=1``) and ``constrain="domain"`` shrinks the
+    plot area rather than widening a range, so the fixed ranges (and the region
+    grid drawn over them) fill the plot. When the spans differ more than
+    :data:`SPAN_RATIO_UP_TO`-fold the shorter range is widened (around its
+    middle) to keep the plot from becoming a thin strip, and a note says how
+    unequal the spans are.
+
+    Parameters
+    ----------
+    xr, yr : list of float, [lo, hi]
+        The ranges that cover what is drawn.
+    equal_aspect : bool, optional
+        ``False`` leaves the axes unscaled (no note); anything else draws to scale.
+    names : (str, str)
+        The axes' names, for the note.
+
+    Returns
+    -------
+    xr, yr : list of float
+        The ranges to draw (one may be widened).
+    xaxis, yaxis : dict
+        Settings to merge into the layout's axes (``yaxis["scaleanchor"]`` is
+        ``"x"``; a subplot re-points it at its own x axis).
+    note : str or None
+    """
+    xr, yr = [float(v) for v in xr], [float(v) for v in yr]
+    if equal_aspect is False:
+        return xr, yr, {}, {}, None
+    sx, sy = xr[1] - xr[0], yr[1] - yr[0]
+    note = None
+    big, small = max(sx, sy), max(min(sx, sy), 1e-300)
+    if big / small > SPAN_RATIO_UP_TO:
+        want = big / SPAN_RATIO_UP_TO
+        short, long_ = (names[0], names[1]) if sx < sy else (names[1], names[0])
+        if sx < sy:
+            mid = (xr[0] + xr[1]) / 2
+            xr = [mid - want / 2, mid + want / 2]
+        else:
+            mid = (yr[0] + yr[1]) / 2
+            yr = [mid - want / 2, mid + want / 2]
+        note = (f"drawn to scale: {short} spreads {big / small:.3g}× less than {long_} "
+                "(standardise the columns to weigh them alike)")
+    return xr, yr, {"constrain": "domain"}, equal_scale("x"), note
+
+
+def label_colors(labels: np.ndarray) -> list[str]:
+    """The palette colour of each label (cycling), grey for -1."""
+    labels = np.asarray(labels, dtype=np.int64)
+    pal = np.array(PALETTE + (NOISE_COLOR,), dtype=object)
+    pos = np.where(labels < 0, len(PALETTE), labels % len(PALETTE))
+    return pal[pos].tolist()
+
+
+def label_texts(labels: np.ndarray) -> list[str]:
+    """Hover text per point: "cluster 3" (numbered from 1), or "noise" for label -1."""
+    labels = np.asarray(labels, dtype=np.int64)
+    out = np.char.add("cluster ", (labels + 1).astype(str)).astype(object)
+    out[labels < 0] = "noise"
+    return out.tolist()
+
+
+def legend_rows(names: Sequence[str], width: float = 190.0, *, char: float = 6.5, swatch: float = 40.0,
+                title: float = 0.0) -> int:
+    """Rows a horizontal legend of these entries takes within ``width`` pixels (an estimate).
+
+    Figures here have fixed margins, so a legend above or below the plot gets
+    room for the rows it will need. An entry is about ``swatch`` pixels (marker
+    and gap) plus ``char`` a character at 11-12 px. Plotly puts all entries in
+    one row when they fit beside the title (``side="left"``); otherwise it lays
+    them out in columns as wide as the widest entry. 190 px is the plot of a
+    half-width column in a window 1024 px wide.
+
+    Parameters
+    ----------
+    names : sequence of str
+    width : float, default 190.0
+    char, swatch, title : float
+        Pixels a character, per entry, and for the legend's title.
+
+    Returns
+    -------
+    int, at least 1
+    """
+    widths = [swatch + char * len(name) for name in names]
+    room = max(width - title, 1.0)
+    if not widths or sum(widths) <= room:
+        return 1
+    per_row = max(1, int(room // max(widths)))
+    return -(-len(widths) // per_row)
 
 
 def step_index(trace: Trace, step: int) -> int:

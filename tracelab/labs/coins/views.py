@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from scipy.special import gammaln
 
 from tracelab.labs.coins.engine import e_step
-from tracelab.labs.em.views import equal_scale, log_likelihood_curve
+from tracelab.labs.em.views import log_likelihood_curve
 from tracelab.plot import scatter as kit
 from tracelab.plot import stepping
 from tracelab.plot.common import as_figure, component_color, figure, figure_dict
@@ -163,7 +163,7 @@ def _surface_at(trace: Trace, step: int, prep: dict[str, Any], *, typed: bool = 
         "title": {"text": f"Step {s + 1} · {_PHASES.get(snap.phase, snap.phase)}: the log-likelihood over "
                           f"(θ_A, θ_B)<br><sup>weights {held} {w}</sup>", "font": {"size": 14}},
         "xaxis": {"title": {"text": "θ_A"}, "range": [0, 1], "constrain": "domain", "zeroline": False},
-        "yaxis": {"title": {"text": "θ_B"}, "range": [0, 1], "zeroline": False, **equal_scale("x")},
+        "yaxis": {"title": {"text": "θ_B"}, "range": [0, 1], "zeroline": False, **kit.equal_scale("x")},
         # room on the right for the colour bar and below for the legend (margins do not grow)
         "height": 580, "margin": {"l": 60, "r": 110, "t": 70, "b": 140},
         "legend": {"orientation": "h", "x": 0, "y": -0.16, "yanchor": "top"},

@@ -47,8 +47,6 @@ from tracelab.plot.common import (
 from tracelab.labs.kmeans.views import (
     check_same_data,
     final_responsibilities,
-    label_colors,
-    label_texts,
     unit_ball_outline,
 )
 
@@ -75,7 +73,7 @@ MAX_NEIGHBOR_BALLS = 200
 #: Vertices of each neighbour's ε outline (the current point's has 361).
 NEIGHBOR_BALL_POINTS = 41
 
-_NOISE = "#BBBBBB"  # noise: the grey of kmeans' label -1
+_NOISE = kit.NOISE_COLOR  # the grey of noise in every hard labelling
 _UNREACHED = "#DDDDDD"  # not reached yet / not ordered yet
 _PENDING_CORE = "#666666"  # a core point no cluster has reached yet
 _UNDEFINED = "#CFCFCF"  # an OPTICS reachability that is still infinite
@@ -248,8 +246,7 @@ def _equal_scale(sfx: str = "") -> tuple[dict, dict]:
     shrinks the plot area rather than widening a range, so the fixed ranges stay
     as given across steps.
     """
-    return ({"constrain": "domain"},
-            {"scaleanchor": f"x{sfx}", "scaleratio": 1, "constrain": "domain"})
+    return {"constrain": "domain"}, kit.equal_scale(f"x{sfx}")
 
 
 def _markers(ctx: _Ctx, rows: np.ndarray, *, role: str, name: str, marker: dict,
@@ -338,7 +335,7 @@ def _cluster_legend(labels: np.ndarray, *, noise: bool = True) -> list[dict]:
     """
     labels = np.asarray(labels, dtype=np.int64)
     found = np.unique(labels[labels >= 0]).tolist()
-    out = [_key_entry(f"cluster {c + 1}", {"color": label_colors(np.array([c]))[0], "size": 10,
+    out = [_key_entry(f"cluster {c + 1}", {"color": kit.label_colors(np.array([c]))[0], "size": 10,
                                            "symbol": "square"}, label=int(c))
            for c in found[:len(PALETTE)]]
     if len(found) > len(PALETTE):
@@ -458,7 +455,7 @@ def _dbscan_scatter(
     annotations: list[dict] = []
 
     def texts(rows: np.ndarray) -> list[str]:
-        return label_texts(labels[rows])
+        return kit.label_texts(labels[rows])
 
     def hover(tr: dict, what: str) -> dict:
         # "what · cluster 2<br>23 neighbours within ε": the per-point part (the label's
@@ -489,11 +486,11 @@ def _dbscan_scatter(
     # Core and border points carry their cluster's colour; their legend entries (below)
     # name the symbol only, and the "cluster j" entries name the colours.
     traces.append(hover(_markers(ctx, rows, role="border", name="border", showlegend=False,
-                           marker={"symbol": "circle-open", "color": label_colors(labels[rows]),
+                           marker={"symbol": "circle-open", "color": kit.label_colors(labels[rows]),
                                    "size": 8, "line": {"width": 2}},
                            texts=texts(rows)), "border"))
     rows = np.flatnonzero(kinds["core"])
-    core_colors = np.array(label_colors(labels[rows]), dtype=object)
+    core_colors = np.array(kit.label_colors(labels[rows]), dtype=object)
     core_colors[labels[rows] < 0] = _PENDING_CORE
     traces.append(hover(_markers(ctx, rows, role="core", name="core", showlegend=False,
                            marker={"color": core_colors.tolist(), "size": 9,
@@ -758,8 +755,8 @@ def _optics_reachability(trace: Trace, step: int, *, eps_cut: float | None = Non
     heights = np.where(undefined, top, reach)
     labels, eps_line, source = _optics_labels(trace, snap, eps_cut)
     if labels is not None:
-        colors = np.array(label_colors(labels[order]), dtype=object)
-        ctext = np.array(label_texts(labels[order]), dtype=object)
+        colors = np.array(kit.label_colors(labels[order]), dtype=object)
+        ctext = np.array(kit.label_texts(labels[order]), dtype=object)
     else:
         colors = np.full(m, _NEUTRAL, dtype=object)
         ctext = np.full(m, "", dtype=object)
@@ -854,8 +851,8 @@ def _optics_scatter(
     labels, eps_line, source = _optics_labels(trace, snap, eps_cut)
     rows = np.arange(n)
     if labels is not None:
-        colors = np.array(label_colors(labels), dtype=object)
-        ctext = np.array(label_texts(labels), dtype=object)
+        colors = np.array(kit.label_colors(labels), dtype=object)
+        ctext = np.array(kit.label_texts(labels), dtype=object)
     else:
         colors = np.full(n, _NEUTRAL, dtype=object)
         ctext = np.full(n, "ordered", dtype=object)
@@ -1012,9 +1009,9 @@ def _hdbscan_mst(
         labels = np.asarray(snap.labels, dtype=np.int64)
         prob = np.asarray(snap.probabilities, dtype=np.float64)
         prob = np.where(np.isfinite(prob), prob, 0.0)
-        texts = [f"{t}<br>membership {q:.2f}" for t, q in zip(label_texts(labels), prob.tolist())]
+        texts = [f"{t}<br>membership {q:.2f}" for t, q in zip(kit.label_texts(labels), prob.tolist())]
         traces.append(_markers(ctx, np.arange(n), role="points", name="points", showlegend=False,
-                               marker={"color": label_colors(labels), "size": 8,
+                               marker={"color": kit.label_colors(labels), "size": 8,
                                        "opacity": np.where(labels >= 0, 0.15 + 0.85 * np.clip(prob, 0, 1), 0.8),
                                        "line": {"width": 0}},
                                texts=texts))
@@ -1329,8 +1326,8 @@ def side_by_side(
     for c, (labels, who) in enumerate(zip(labelings, whos)):
         sfx = "" if c == 0 else str(c + 1)
         tr = _markers(ctx, np.arange(ctx.n), role="points", name=who, showlegend=False,
-                      marker={"color": label_colors(labels), "size": 6, "line": {"width": 0}},
-                      texts=label_texts(labels))
+                      marker={"color": kit.label_colors(labels), "size": 6, "line": {"width": 0}},
+                      texts=kit.label_texts(labels))
         tr["meta"] = {"role": "points", "panel": c}
         traces.append(kit.on_axes(tr, c))
         xa, ya = ctx.axes_layout(sfx)
@@ -1386,8 +1383,8 @@ def side_by_side_panels(
     figs = []
     for c, (labels, who) in enumerate(zip(labelings, whos)):
         tr = _markers(ctx, np.arange(ctx.n), role="points", name=who, showlegend=False,
-                      marker={"color": label_colors(labels), "size": 6, "line": {"width": 0}},
-                      texts=label_texts(labels))
+                      marker={"color": kit.label_colors(labels), "size": 6, "line": {"width": 0}},
+                      texts=kit.label_texts(labels))
         tr["meta"] = {"role": "points", "panel": c}
         xa, ya = ctx.axes_layout()
         head, tail = titles[c].split("<br>", 1)

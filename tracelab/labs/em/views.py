@@ -38,7 +38,7 @@ from tracelab.data import sample_rows
 from tracelab.labs.em.engine import weighted_log_prob
 from tracelab.record.trace import Trace
 from tracelab.plot import stepping
-from tracelab.plot.scatter import GL_ABOVE, HOVER_TEXT_UP_TO
+from tracelab.plot.scatter import GL_ABOVE, HOVER_TEXT_UP_TO, equal_scale
 from tracelab.plot.scatter import ScatterContext as _ScatterContext
 from tracelab.plot.scatter import all_means as _all_means
 from tracelab.plot.scatter import cap_note as _cap_note
@@ -73,7 +73,6 @@ from tracelab.plot.common import (
 
 __all__ = [
     "GL_ABOVE",
-    "equal_scale",
     "step_charts",
     "density_1d",
     "equations_latex",
@@ -186,28 +185,6 @@ def scatter_2d(
 SCATTER_HEIGHT = 560
 #: Above this ratio of the two axes' spans, an equal-scale chart says why it is so narrow.
 LOPSIDED_ABOVE = 4.0
-
-
-def equal_scale(x_axis: str = "x") -> dict:
-    """Layout keys that make a y-axis draw one unit as many pixels as its x-axis.
-
-    Covariance ellipses, circles and distances only look like what they are when
-    both axes share one scale: a spherical Gaussian must be drawn round. The plot
-    area shrinks (``constrain="domain"``) rather than the ranges growing, so the
-    data stay centred and fixed across steps.
-
-    Parameters
-    ----------
-    x_axis : str, default "x"
-        The x-axis the y-axis is tied to ("x", "x2", ...).
-
-    Returns
-    -------
-    dict
-        ``scaleanchor``, ``scaleratio`` and ``constrain`` for the y-axis; give the
-        x-axis ``constrain="domain"`` too.
-    """
-    return {"scaleanchor": x_axis, "scaleratio": 1, "constrain": "domain"}
 
 
 def _lopsided_note(xrange: Sequence[float], yrange: Sequence[float]) -> str | None:

@@ -918,10 +918,8 @@ def _scatter_prep(trace: Trace, axes, columns, max_points: int, seed: int, cut_k
         from tracelab.labs.hierarchy import engine as _h  # the engine; imported on use
 
         cut_labels = np.asarray(_h.cut(trace, cut_k), dtype=np.int64)
-    from tracelab.labs.kmeans.views import scaled_axes  # one rule for both hard-clustering labs
-
     xl, yl = _esc(plane.xlabel), _esc(plane.ylabel)
-    xr, yr, xa, ya, scale_note = scaled_axes(axis_range(XY[:, 0]), axis_range(XY[:, 1]), names=(xl, yl))
+    xr, yr, xa, ya, scale_note = kit.scaled_axes(axis_range(XY[:, 0]), axis_range(XY[:, 1]), names=(xl, yl))
     return {"algo": algo, "n": n, "plane": plane, "XY": XY, "idx": idx, "leaf_order": leaf_order,
             "cut_k": cut_k, "cut_labels": cut_labels, "xl": xl, "yl": yl, "axes": (xr, yr, xa, ya, scale_note),
             # float32, as the rings and centroids: a ten-millionth of the span is far below a pixel
@@ -1023,7 +1021,6 @@ def _scatter_at(trace: Trace, step: int, prep: dict[str, Any]) -> dict[str, Any]
             })
     if len(idx) < n:
         notes.append(kit.cap_note(len(idx), n))
-    from tracelab.labs.kmeans.views import legend_rows  # one rule for both hard-clustering labs
 
     xr, yr, xa, ya, scale_note = prep["axes"]
     if scale_note:
@@ -1036,7 +1033,7 @@ def _scatter_at(trace: Trace, step: int, prep: dict[str, Any]) -> dict[str, Any]
     # Below the plot. Margins are fixed, so the rows the legend wraps into are
     # counted here for a narrow chart (a half-width column on a laptop).
     plot_h = 320
-    rows = legend_rows([tr["name"] for tr in legend if tr["showlegend"]], title=55.0)
+    rows = kit.legend_rows([tr["name"] for tr in legend if tr["showlegend"]], title=55.0)
     legend_top = 48  # under the x axis title
     notes_top = legend_top + 20 * rows + 6
     bottom = notes_top + 17 * len(notes) + 8
@@ -1412,9 +1409,7 @@ def linkage_comparison(
         if columns is None:
             columns = cols0 if isinstance(cols0, (list, tuple)) and len(cols0) == d else None
         names = [str(c) for c in columns] if columns is not None else [f"x{j + 1}" for j in range(d)]
-        from tracelab.labs.kmeans.views import scaled_axes  # the points to scale, as in the lab's scatter
-
-        pxr, pyr, pxa, pya, _ = scaled_axes(axis_range(Xa[:, 0]), axis_range(Xa[:, 1]))
+        pxr, pyr, pxa, pya, _ = kit.scaled_axes(axis_range(Xa[:, 0]), axis_range(Xa[:, 1]))
     for c, (lk, Z) in enumerate(zip(linkages, Zs)):
         r, col = divmod(c, ncols)
         row = r * (2 if show_points else 1)

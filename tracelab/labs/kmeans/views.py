@@ -45,7 +45,6 @@ from tracelab.record.trace import Trace
 from tracelab.plot import stepping
 from tracelab.plot import scatter as kit  # the step scatter every lab shares
 from tracelab.plot.common import (
-    PALETTE,
     TEMPLATE,
     phase_curve,
     axis_range,
@@ -72,9 +71,7 @@ __all__ = [
     "hardening",
     "hardness",
     "iterations_done",
-    "legend_rows",
     "placement_figure",
-    "scaled_axes",
     "scatter",
     "to_scale",
     "unit_ball_outline",
@@ -87,12 +84,9 @@ HOVER_TEXT_UP_TO = kit.HOVER_TEXT_UP_TO
 REGION_GRID = 150
 #: Assignment lines are drawn only up to this many drawn points.
 ASSIGNMENT_LINES_UP_TO = 2_000
-#: Axes drawn to scale span at most this ratio: a shorter range is widened up to it.
-SPAN_RATIO_UP_TO = 2.0
 #: Opacity of the region colours.
 REGION_OPACITY = 0.16
 
-_NOISE = "#BBBBBB"
 _ALGORITHMS = ("kmeans", "kmedoids")
 _PHASE_NAMES = {"init": "start", "E": "E-step", "M": "M-step", "swap": "swap"}
 _METRIC_NAMES = {
@@ -157,21 +151,6 @@ def step_title(trace: Trace, step: int) -> str:
     return f"Step {snap.index + 1} · {_PHASE_NAMES.get(snap.phase, snap.phase)} of iteration {snap.iteration}"
 
 
-def label_colors(labels: np.ndarray) -> list[str]:
-    """The palette colour of each label (cycling), grey for -1."""
-    labels = np.asarray(labels, dtype=np.int64)
-    pal = np.array(PALETTE + (_NOISE,), dtype=object)
-    pos = np.where(labels < 0, len(PALETTE), labels % len(PALETTE))
-    return pal[pos].tolist()
-
-
-def label_texts(labels: np.ndarray) -> list[str]:
-    """Hover text per point: "cluster 3" (numbered from 1), or "noise" for label -1."""
-    labels = np.asarray(labels, dtype=np.int64)
-    out = np.char.add("cluster ", (labels + 1).astype(str)).astype(object)
-    out[labels < 0] = "noise"
-    return out.tolist()
-
 
 def _source_X(source: Any) -> tuple[np.ndarray, tuple[str, ...] | None]:
     """Data and column names from a Trace, a Dataset or an array."""
@@ -192,64 +171,12 @@ def _plane_for(X: np.ndarray, axes: Any, columns: Sequence[str] | None) -> tuple
     return kit.make_plane(holder, axes, cols), cols
 
 
-def scaled_axes(xr: list[float], yr: list[float], equal_aspect: bool | None = None,
-              names: tuple[str, str] = ("x", "y")) -> tuple[list[float], list[float], dict, dict, str | None]:
-    """Ranges and axis settings that keep one unit as long on x as on y.
-
-    Distances, nearest-centre regions and unit balls are only seen truly when
-    both axes share one scale: a circle must look round. ``scaleanchor`` ties
-    the y axis to x (``scaleratio=1``) and ``constrain="domain"`` shrinks the
-    plot area rather than widening a range, so the fixed ranges (and the region
-    grid drawn over them) fill the plot. When the spans differ more than
-    :data:`SPAN_RATIO_UP_TO`-fold the shorter range is widened (around its
-    middle) to keep the plot from becoming a thin strip, and a note says how
-    unequal the spans are.
-
-    Parameters
-    ----------
-    xr, yr : list of float, [lo, hi]
-        The ranges that cover what is drawn.
-    equal_aspect : bool, optional
-        ``False`` leaves the axes unscaled (no note); anything else draws to scale.
-    names : (str, str)
-        The axes' names, for the note.
-
-    Returns
-    -------
-    xr, yr : list of float
-        The ranges to draw (one may be widened).
-    xaxis, yaxis : dict
-        Settings to merge into the layout's axes (``yaxis["scaleanchor"]`` is
-        ``"x"``; a subplot re-points it at its own x axis).
-    note : str or None
-    """
-    xr, yr = [float(v) for v in xr], [float(v) for v in yr]
-    if equal_aspect is False:
-        return xr, yr, {}, {}, None
-    sx, sy = xr[1] - xr[0], yr[1] - yr[0]
-    note = None
-    big, small = max(sx, sy), max(min(sx, sy), 1e-300)
-    if big / small > SPAN_RATIO_UP_TO:
-        want = big / SPAN_RATIO_UP_TO
-        short, long_ = (names[0], names[1]) if sx < sy else (names[1], names[0])
-        if sx < sy:
-            mid = (xr[0] + xr[1]) / 2
-            xr = [mid - want / 2, mid + want / 2]
-        else:
-            mid = (yr[0] + yr[1]) / 2
-            yr = [mid - want / 2, mid + want / 2]
-        note = (f"drawn to scale: {short} spreads {big / small:.3g}× less than {long_} "
-                "(standardise the columns to weigh them alike)")
-    return (xr, yr, {"constrain": "domain"},
-            {"scaleanchor": "x", "scaleratio": 1, "constrain": "domain"}, note)
-
-
 def to_scale(fig: go.Figure, *, equal_aspect: bool | None = None) -> go.Figure:
     """``fig`` (changed in place) with every x/y subplot drawn to one scale.
 
     For figures built elsewhere (the EM scatter of the σ² → 0 section) whose
     axes carry fixed ranges: each ``yaxisN`` is anchored to its own ``xaxisN``
-    with :func:`scaled_axes`'s settings, and a widening note is appended to the
+    with :func:`tracelab.plot.scatter.scaled_axes`'s settings, and a widening note is appended to the
     annotations.
 
     Parameters
@@ -273,7 +200,7 @@ def to_scale(fig: go.Figure, *, equal_aspect: bool | None = None) -> go.Figure:
             continue
         xt = xa.title.text if xa.title and xa.title.text else "x"
         yt = ya.title.text if ya.title and ya.title.text else "y"
-        xr, yr, xs, ys, note = scaled_axes(list(xa.range), list(ya.range), equal_aspect, (xt, yt))
+        xr, yr, xs, ys, note = kit.scaled_axes(list(xa.range), list(ya.range), equal_aspect, (xt, yt))
         xa.update(range=xr, **xs)
         ya.update(range=yr, **({**ys, "scaleanchor": f"x{sfx}"} if ys else {}))
         if note and not notes:
@@ -341,10 +268,10 @@ def _points_trace(ctx: _Context, labels: np.ndarray, *, size: float = 7, xaxis: 
         "x": ctx.XY[:, 0], "y": ctx.XY[:, 1], "xaxis": xaxis, "yaxis": yaxis,
         "mode": "markers", "name": "points", "showlegend": False,
         "customdata": ctx.idx,
-        "marker": {"color": label_colors(lab), "size": size, "line": {"width": 0}},
+        "marker": {"color": kit.label_colors(lab), "size": size, "line": {"width": 0}},
         "meta": {"role": "points"},
     }
-    tr.update(kit.point_hover(ctx.plane, label_texts(lab) if len(ctx.idx) <= HOVER_TEXT_UP_TO else None))
+    tr.update(kit.point_hover(ctx.plane, kit.label_texts(lab) if len(ctx.idx) <= HOVER_TEXT_UP_TO else None))
     return tr
 
 
@@ -370,36 +297,6 @@ def _legend_traces(names: Sequence[str], *, xaxis: str = "x", yaxis: str = "y") 
          "hoverinfo": "skip", "meta": {"role": "legend", "cluster": j}}
         for j, name in enumerate(names)
     ]
-
-
-def legend_rows(names: Sequence[str], width: float = 190.0, *, char: float = 6.5, swatch: float = 40.0,
-                title: float = 0.0) -> int:
-    """Rows a horizontal legend of these entries takes within ``width`` pixels (an estimate).
-
-    Figures here have fixed margins, so a legend above or below the plot gets
-    room for the rows it will need. An entry is about ``swatch`` pixels (marker
-    and gap) plus ``char`` a character at 11-12 px. Plotly puts all entries in
-    one row when they fit beside the title (``side="left"``); otherwise it lays
-    them out in columns as wide as the widest entry. 190 px is the plot of a
-    half-width column in a window 1024 px wide.
-
-    Parameters
-    ----------
-    names : sequence of str
-    width : float, default 190.0
-    char, swatch, title : float
-        Pixels a character, per entry, and for the legend's title.
-
-    Returns
-    -------
-    int, at least 1
-    """
-    widths = [swatch + char * len(name) for name in names]
-    room = max(width - title, 1.0)
-    if not widths or sum(widths) <= room:
-        return 1
-    per_row = max(1, int(room // max(widths)))
-    return -(-len(widths) // per_row)
 
 
 #: A legend in one row above the plot; its entries explain colours and cannot hide them.
@@ -730,7 +627,7 @@ def scatter(
     equal_aspect : bool, optional
         Keep one unit equally long on both axes (circles round, regions and
         balls true to the distance): the default. When the spans differ more
-        than :data:`SPAN_RATIO_UP_TO`-fold the shorter range is widened and a
+        than :data:`tracelab.plot.scatter.SPAN_RATIO_UP_TO`-fold the shorter range is widened and a
         note says so. ``False`` draws each axis to its own scale.
 
     Returns
@@ -750,7 +647,7 @@ def scatter(
     step = kit.step_index(trace, step)
     ctx = _Context.build(trace, axes, columns, max_points, seed)
     # to scale before the regions: their grid spans the ranges drawn
-    ctx.xrange, ctx.yrange, xa, ya, aspect_note = scaled_axes(ctx.xrange, ctx.yrange, equal_aspect, ctx.names)
+    ctx.xrange, ctx.yrange, xa, ya, aspect_note = kit.scaled_axes(ctx.xrange, ctx.yrange, equal_aspect, ctx.names)
     labels = _labels(trace.steps[step])
     traces: list[dict] = []
     notes: list[str] = []
@@ -785,7 +682,7 @@ def scatter(
         annotations.append(_note(" · ".join(notes), x=0.0, y=-0.13, xanchor="left", yanchor="top"))
     names = cluster_names(ctx.C.shape[1])
     traces += _legend_traces(names)
-    top = 48 + 19 * legend_rows(names, 250.0)  # the title, then the legend's rows
+    top = 48 + 19 * kit.legend_rows(names, 250.0)  # the title, then the legend's rows
     layout = {
         # at the very top: plotly's default puts a title midway down a tall top margin,
         # into the legend's rows
@@ -1137,7 +1034,7 @@ def comparison(
     M2 = project_points(M.reshape(-1, M.shape[2]), kctx.plane.offset, kctx.plane.P)
     xr = axis_range(np.asarray(kctx.xrange), M2[:, 0], margin=0.0)
     yr = axis_range(np.asarray(kctx.yrange), M2[:, 1], margin=0.0)
-    xr, yr, xa, ya, aspect_note = scaled_axes(xr, yr, equal_aspect, kctx.names)
+    xr, yr, xa, ya, aspect_note = kit.scaled_axes(xr, yr, equal_aspect, kctx.names)
     kctx.xrange, kctx.yrange = xr, yr
     ectx.xrange, ectx.yrange = xr, yr
 
@@ -1197,7 +1094,7 @@ def comparison(
     annotations = [kit.subplot_title(ktitle, sum(doms[0]) / 2, 1.0),
                    kit.subplot_title(etitle, sum(doms[1]) / 2, 1.0)]
     # the two-line panel titles, then the legend's rows (counted for a phone's width)
-    top = 62 + 19 * legend_rows([str(j + 1) for j in range(k)], 300.0, title=130.0)
+    top = 62 + 19 * kit.legend_rows([str(j + 1) for j in range(k)], 300.0, title=130.0)
     height, bottom = 400 + top, 90 if notes else 55
     if notes:
         annotations.append(_note(" · ".join(notes), x=0.0, y=-48 / (height - top - bottom), xanchor="left",
@@ -1336,7 +1233,7 @@ def hardening(
     ctxs = [kit.ScatterContext.build(t, axes, columns, max_points, seed) for _, t in items]
     xr = axis_range(*[np.asarray(c.xrange) for c in ctxs], margin=0.0)
     yr = axis_range(*[np.asarray(c.yrange) for c in ctxs], margin=0.0)
-    xr, yr, xa, ya, aspect_note = scaled_axes(xr, yr, equal_aspect,
+    xr, yr, xa, ya, aspect_note = kit.scaled_axes(xr, yr, equal_aspect,
                                             (_esc(ctxs[0].plane.xlabel), _esc(ctxs[0].plane.ylabel)))
     # two by two: four panels side by side leave a phone about 70 px each
     ncols = 2
@@ -1453,12 +1350,12 @@ def _plane_and_ranges(source: Any, axes: Any, columns: Sequence[str] | None, max
     """The plane and the fixed ranges :func:`scatter` would use (data only for plain X)."""
     if isinstance(source, Trace) and source.algorithm in _ALGORITHMS:
         ctx = _Context.build(source, axes, columns, max_points, seed)
-        xr, yr, *_ = scaled_axes(ctx.xrange, ctx.yrange)
+        xr, yr, *_ = kit.scaled_axes(ctx.xrange, ctx.yrange)
         return ctx.plane, ctx.columns, xr, yr
     X, cols = _source_X(source)
     plane, cols = _plane_for(X, axes, columns if columns is not None else cols)
     XY = project_points(X, plane.offset, plane.P)
-    xr, yr, *_ = scaled_axes(axis_range(XY[:, 0]), axis_range(XY[:, 1]))
+    xr, yr, *_ = kit.scaled_axes(axis_range(XY[:, 0]), axis_range(XY[:, 1]))
     return plane, cols, xr, yr
 
 
@@ -1614,7 +1511,7 @@ def placement_figure(
     Xa, cols0 = _source_X(X)
     plane, cols = _plane_for(Xa, axes, columns if columns is not None else cols0)
     XY = project_points(Xa, plane.offset, plane.P)
-    xr, yr, xa, ya, aspect_note = scaled_axes(axis_range(XY[:, 0]), axis_range(XY[:, 1]), equal_aspect,
+    xr, yr, xa, ya, aspect_note = kit.scaled_axes(axis_range(XY[:, 0]), axis_range(XY[:, 1]), equal_aspect,
                                             (_esc(plane.xlabel), _esc(plane.ylabel)))
     Pc = np.asarray(placed, dtype=np.float64) if placed is not None else np.empty((0, Xa.shape[1]))
     if Pc.size == 0:
