@@ -285,17 +285,6 @@ def _legend_below(plot_height: float = 340.0) -> dict:
             "itemclick": False, "itemdoubleclick": False}
 
 
-def _legend_rows(names: Sequence[str], width: float = 340.0) -> int:
-    """Rows a horizontal legend with these entries takes on a chart about ``width`` px wide."""
-    rows, used = 1, 0.0
-    for name in names:
-        w = 40.0 + 6.5 * len(name)  # symbol and gap, then the text at ~12 px Arial
-        if used and used + w > width:
-            rows, used = rows + 1, 0.0
-        used += w
-    return rows
-
-
 def _legend_margin(names: Sequence[str], width: float = 340.0) -> int:
     """Bottom margin (px) for the x-axis title and a legend of these entries below it.
 
@@ -303,7 +292,7 @@ def _legend_margin(names: Sequence[str], width: float = 340.0) -> int:
     reserved here; it is computed from every entry any step of the trace can show,
     so the plot area does not jump between steps.
     """
-    return 62 + 21 * _legend_rows(names, width)
+    return 62 + 21 * kit.legend_rows(names, width)
 
 
 def _key_entry(name: str, marker: dict, role: str = "legend", **meta: Any) -> dict:
