@@ -595,7 +595,7 @@ class Tab:
 
     # -- what a student does -----------------------------------------------------------------
 
-    async def open(self, lab: Lab, query: str) -> tuple[float, Run]:
+    async def open(self, lab: Lab, query: str, *, player: bool = True) -> tuple[float, Run]:
         """Open ``lab`` by its link, as a page load does.
 
         Parameters
@@ -603,6 +603,8 @@ class Tab:
         lab : Lab
         query : str
             The link's query string, without ``?`` (``data=iris&k=3``).
+        player : bool
+            Whether the page must show the step player (Choosing k has none).
 
         Returns
         -------
@@ -621,7 +623,7 @@ class Tab:
         self._context(msg)
         started = time.perf_counter()
         run = await self._send_and_wait(msg)
-        if self.player is None:
+        if player and self.player is None:
             raise ActionError("not shown", f"/{lab.path}?{query}: no step player on the page")
         return time.perf_counter() - started, run
 
@@ -676,6 +678,8 @@ class Tab:
             state.string_value = str(value)
         elif kind == "checkbox":
             state.bool_value = bool(value)
+        elif kind == "button_group":  # st.segmented_control / st.pills with one choice
+            state.string_array_value.data[:] = [str(value)]
         else:
             raise ActionError("not shown", f"cannot set a {kind}")
         self.widgets[widget_id] = state
@@ -686,7 +690,9 @@ class Tab:
         if which is None:
             return None
         value = getattr(state, which)
-        return list(value.data)[0] if which == "double_array_value" and value.data else value
+        if which in ("double_array_value", "string_array_value"):
+            return list(value.data)[0] if len(value.data) == 1 else None
+        return value
 
     async def change(self, change: Change) -> float:
         """Give the widget ``change.key`` its next value, as a click or a typed number does.
@@ -701,6 +707,13 @@ class Tab:
             From sending the ``rerun_script`` to the end of the run (a full run, or
             the widget's fragment's).
         """
+        started = time.perf_counter()
+        await self.send_change(change)
+        await self._wait_run()
+        return time.perf_counter() - started
+
+    async def send_change(self, change: Change) -> None:
+        """Send :meth:`change`'s rerun without waiting for it to end (as a student who then leaves)."""
         widget_id = self.widget_by_key(change.key)
         if widget_id is None:
             raise ActionError("not shown", f"no widget {change.key}")
@@ -709,9 +722,11 @@ class Tab:
         later = [v for v in options if v != current] or options
         nxt = options[(options.index(current) + 1) % len(options)] if current in options else later[0]
         self._set(widget_id, nxt)
-        started = time.perf_counter()
-        await self._send_and_wait(self._rerun(self.tree_fragment(widget_id)))
-        return time.perf_counter() - started
+        if self.closed:
+            raise ActionError("closed", self.closed)
+        while not self.finished.empty():
+            self.finished.get_nowait()
+        await self.ws.send(self._rerun(self.tree_fragment(widget_id)).SerializeToString())
 
     def tree_fragment(self, widget_id: str) -> str:
         """The fragment a widget sits in ('' outside any): a change inside one reruns only it."""

@@ -5,6 +5,7 @@ import streamlit as st
 
 from tracelab import data
 from tracelab.labs.em import engine as gmm
+from tracelab.labs.kmeans import kmeans
 from tracelab.labs.selection import engine as selection
 from tracelab.ui import data_picker, entry, lab, runners, share, url
 from tracelab.labs.selection import views
@@ -109,6 +110,20 @@ data_query = {p.name: p.format(v) for p in data_picker.url_params(P, data_picker
               if (v := st.session_state.get(p.key)) is not None}
 
 
+def kmeans_on(k: int, run_seed: int, slot: str) -> tuple[data.Dataset, np.ndarray]:
+    """The points k-means clusters for a section (all of them, or the largest seeded sample
+    one run may take) and its labels."""
+    on = dataset.sample(kmeans.max_samples(dataset.n_features, k, 300), seed)
+    if on is not dataset:
+        st.caption(f"k-means runs on a random sample of {on.n_samples:,} of the {dataset.n_samples:,} points "
+                   f"(seed {seed}): one run on all of them could take the server, which the class shares, too long.")
+    try:
+        trace = runners.run("kmeans", on, dict(n_clusters=k, init="k-means++", seed=run_seed), slot=slot)
+    except runners.TooMuch:  # the page says why, with what to lower
+        st.stop()
+    return on, trace.steps[-1].labels
+
+
 def lab_link(page: str, label: str, query: dict) -> None:
     """A link into a lab with the state of one run (a small upload travels in it; a large one cannot)."""
     if not choice.shareable:
@@ -147,17 +162,17 @@ elif section == "Silhouette":
             st.session_state[K("k")] = k_options[min(1, len(k_options) - 1)]
         k = st.select_slider("k", k_options, key=K("k"), persist_state=PERSIST)
         run_seed = int(elbow.seeds[ks.index(k)])
-        labels = runners.run("kmeans", dataset, dict(n_clusters=k, init="k-means++", seed=run_seed),
-                             slot=f"{P}.silhouette").steps[-1].labels
+        on, labels = kmeans_on(k, run_seed, f"{P}.silhouette")
         # exact, so O(n^2): a seeded sample of a large data set, clustered with all of it
-        rows = data.sample_rows(dataset.n_samples, selection.SILHOUETTE_MAX_POINTS, seed)
-        values = selection.silhouette_samples(dataset.X[rows], labels[rows])
+        rows = data.sample_rows(on.n_samples, selection.SILHOUETTE_MAX_POINTS, seed)
+        values = selection.silhouette_samples(on.X[rows], labels[rows])
         st.metric("Mean silhouette", f"{np.nanmean(values):.3f}")
         if rows.size < dataset.n_samples:
+            found_on = "all of them" if on is dataset else f"the {on.n_samples:,} above"
             st.caption(f"The silhouette of {rows.size:,} of the {dataset.n_samples:,} points, chosen at "
                        f"random (seed {seed}): each against the others of the sample, in the clusters k-means "
-                       "found on all of them.")
-        st.plotly_chart(views.silhouette_plot(dataset.X[rows], labels[rows], values=values), key=K("silhouette"),
+                       f"found on {found_on}.")
+        st.plotly_chart(views.silhouette_plot(on.X[rows], labels[rows], values=values), key=K("silhouette"),
                         theme=None, config=lab.CHART_CONFIG)
         lab_link("pages/kmeans.py", f"Step through this k = {k} run in the k-means lab",
                  {"algo": "kmeans", "k": str(k), "init": "k-means++", "seed": str(run_seed)})
@@ -190,10 +205,9 @@ else:
     k = st.select_slider("k-means clusters to compare with the classes", list(ks),
                          value=min(ks, key=lambda k: abs(k - n_classes)), key=K("classes_k"))
     run_seed = int(elbow.seeds[ks.index(k)])
-    labels = runners.run("kmeans", dataset, dict(n_clusters=k, init="k-means++", seed=run_seed),
-                         slot=f"{P}.classes").steps[-1].labels
-    table = selection.contingency_table(list(dataset.labels), labels)
-    st.metric("Adjusted Rand index", f"{selection.adjusted_rand_index(list(dataset.labels), labels):.3f}",
+    on, labels = kmeans_on(k, run_seed, f"{P}.classes")
+    table = selection.contingency_table(list(on.labels), labels)
+    st.metric("Adjusted Rand index", f"{selection.adjusted_rand_index(list(on.labels), labels):.3f}",
               help="1 for the same partition, about 0 for a random one.")
     st.plotly_chart(views.contingency_heatmap(*table), key=K("contingency"), theme=None, config=lab.CHART_CONFIG)
 

@@ -1055,3 +1055,22 @@ def test_a_run_that_stops_with_every_mean_on_top_of_the_others_says_so():
     assert "on top of each other" not in longer.message
     assert "on top of each other" not in trace_em(X, 3, seed=0).message
     assert "on top of each other" not in trace_em(X, 1, seed=0).message
+
+
+def test_a_run_can_be_stopped_in_its_kmeans_start():
+    # EM's k-means start records no step, and on 20 000 points takes seconds: a
+    # stopped or abandoned run must end there, not once the start is done.
+    from tracelab.record.trace import on_each_step, stoppable
+
+    heard, checked = [], []
+
+    def stop():
+        checked.append(len(heard))
+        raise RuntimeError("stopped")
+
+    X = np.random.default_rng(0).normal(size=(300, 2))
+    with on_each_step(heard.append), stoppable(stop), pytest.raises(RuntimeError, match="stopped"):
+        trace_em(X, 3, init="kmeans", seed=0)
+    assert checked == [0] and heard == [], "stopped in the k-means start, before the first recorded step"
+    with stoppable(stop):  # a start from given means has no k-means to stop in
+        trace_em(X, 3, init="random_from_data", seed=0)

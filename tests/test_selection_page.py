@@ -196,3 +196,30 @@ def test_an_elbow_too_costly_for_its_features_says_what_to_lower_and_runs_nothin
     said = " ".join(w.value for w in at.warning)
     assert "would take the server too long" in said and "choose fewer columns, fewer restarts" in said
     assert not at.get("plotly_chart")
+
+
+def test_sections_past_one_kmeans_runs_budget_cluster_a_sample_and_say_so(monkeypatch):
+    # Choosing k on data too large for one k-means run (a 200 000-row upload): the
+    # silhouette and the known classes cluster the largest seeded sample one run may
+    # take, instead of stopping at the run's refusal.
+    from tracelab.labs.kmeans import kmeans
+    from tracelab.labs.selection import engine as selection
+
+    monkeypatch.setattr(selection, "elbow_max_points", lambda n_features, ks, n_init: 150)
+    monkeypatch.setattr(selection, "criteria_max_points", lambda n_features, ks, n_types: 150)
+    monkeypatch.setattr(kmeans, "WORK_BUDGET", kmeans.work(100, 4, 3, 300))
+    at = open_lab(data="iris", seed=7)
+    at.segmented_control(key="ck-section").set_value("Silhouette").run()
+    assert not at.exception
+    at.select_slider(key="ck.k").set_value(3).run()
+    assert not at.exception
+    captions = " ".join(c.value for c in at.caption)
+    assert "k-means runs on a random sample of 100 of the 150 points (seed 7)" in captions
+    assert "in the clusters k-means found on the 100 above" in captions
+    assert len(at.metric) == 1
+
+    at.segmented_control(key="ck-section").set_value("Known classes").run()
+    assert not at.exception
+    k = at.select_slider(key="ck.classes_k").value
+    assert f"of {kmeans.max_samples(4, k, 300)} of the 150 points" in " ".join(c.value for c in at.caption)
+    assert "Adjusted Rand index" in [m.label for m in at.metric]

@@ -222,3 +222,24 @@ def test_standalone_html_inlines_everything_and_escapes_script_ends():
     spec_text = page.split('id="tl-spec">', 1)[1].split("</script>", 1)[0]
     doc = json.loads(spec_text)
     assert doc["start"] == 2 and doc["labels"][0] == "a </script><b>label</b>"
+
+
+def test_a_build_ends_at_its_next_frame_once_its_page_has_gone():
+    # The server's worker stops a build whose page was closed or rerun through
+    # tracelab.record.trace.stoppable: the build must look at it frame by frame.
+    from tracelab.record.trace import stoppable
+
+    drawn = []
+
+    def view(step):
+        drawn.append(step)
+        return {"data": [{"type": "scatter", "x": [step], "y": [step]}], "layout": {}}
+
+    def gone():
+        if len(drawn) > 5:
+            raise RuntimeError("the page has gone")
+
+    with stoppable(gone), pytest.raises(RuntimeError, match="the page has gone"):
+        stepping.build_spec([view], [f"step {i}" for i in range(200)])
+    assert len(drawn) <= 7
+    assert stepping.build_spec([view], ["a", "b"]).n_steps == 2  # outside, nothing stops it

@@ -35,6 +35,7 @@ from typing import Any
 import plotly.io as pio
 import plotly.offline
 
+from tracelab.record.trace import checkpoint
 from tracelab.record.words import ordinal
 
 __all__ = [
@@ -500,6 +501,7 @@ def build_spec(
     patches: dict[int, list[dict[str, Any]]] = {0: [{} for _ in views]}
     prev = bases
     for step in frames[1:]:
+        checkpoint()  # a build for a page that has gone (or moved on) ends here
         figs = draw(step)
         patches[step] = [make_patch(a, b) for a, b in zip(prev, figs)]
         prev = figs

@@ -27,7 +27,7 @@ import numpy as np
 
 from tracelab.record.arrays import digest, freeze, freeze_in_place
 
-__all__ = ["Snapshot", "Trace", "collect", "on_each_step", "snapshot_types", "register_snapshot_modules", "FORMAT", "VERSION"]
+__all__ = ["Snapshot", "Trace", "checkpoint", "collect", "on_each_step", "stoppable", "snapshot_types", "register_snapshot_modules", "FORMAT", "VERSION"]
 
 FORMAT = "tracelab.trace"
 VERSION = 1
@@ -98,6 +98,8 @@ def _field_names(cls: type) -> tuple[str, ...]:
 
 # Who hears of each step recorded in this thread (or task): see on_each_step.
 _ON_STEP: contextvars.ContextVar[Callable[[int], Any] | None] = contextvars.ContextVar("on_step", default=None)
+# What checkpoint() calls: set by stoppable().
+_CHECK: contextvars.ContextVar[Callable[[], Any] | None] = contextvars.ContextVar("check", default=None)
 
 
 @contextlib.contextmanager
@@ -121,6 +123,28 @@ def on_each_step(callback: Callable[[int], Any]) -> Iterator[None]:
         yield
     finally:
         _ON_STEP.reset(token)
+
+
+@contextlib.contextmanager
+def stoppable(check: Callable[[], Any]) -> Iterator[None]:
+    """Call ``check()`` at every :func:`checkpoint` in this context; what it raises ends the work there.
+
+    For long work between two recorded steps, which :func:`on_each_step` does not
+    hear (EM's k-means start on many points takes seconds). Context-local, as
+    :func:`on_each_step`.
+    """
+    token = _CHECK.set(check)
+    try:
+        yield
+    finally:
+        _CHECK.reset(token)
+
+
+def checkpoint() -> None:
+    """A place where long work between recorded steps may be stopped (see :func:`stoppable`)."""
+    check = _CHECK.get()
+    if check is not None:
+        check()
 
 
 def collect(

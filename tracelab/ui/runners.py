@@ -504,12 +504,16 @@ def step_spec(trace: Trace, charts: Callable[..., StepSpec], options: dict[str, 
         return key, memo[key]
 
     def drawn() -> StepSpec:
-        # No cancelling: a build is bounded by its ~2 s of CPU (tracelab.plot.stepping).
+        # A build is bounded by its ~2 s of CPU (tracelab.plot.stepping). Clearing an empty
+        # placeholder while it goes changes nothing on the page, but it is a Streamlit call:
+        # where Streamlit ends the script of a page that has gone or been rerun, and then
+        # the build ends at its next frame.
+        beat = st.empty()
         with st.spinner(f"Drawing {len(trace)} steps…", show_time=True):
             try:
                 return in_worker("charts", pool=_CHARTS if _charts_are_quick(trace) else _RUNS, charts=charts,
                                  trace=trace, options=options,
-                                 on_progress=lambda done, total: None, waiting=lambda: None)
+                                 on_progress=lambda done, total: beat.empty(), waiting=beat.empty)
             except workers.WorkerDied as exc:
                 raise ValueError(str(exc)) from exc
 

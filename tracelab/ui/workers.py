@@ -41,7 +41,7 @@ from tracelab.labs.density.hdbscan import trace_hdbscan
 from tracelab.labs.hierarchy.engine import trace_agnes, trace_diana
 from tracelab.labs.kmeans.kmeans import trace_kmeans
 from tracelab.labs.kmeans.kmedoids import trace_kmedoids
-from tracelab.record.trace import Trace, on_each_step
+from tracelab.record.trace import Trace, on_each_step, stoppable
 
 __all__ = ["TRACERS", "Pool", "Job", "Cancelled", "WorkerDied", "release_memory"]
 
@@ -140,14 +140,18 @@ _PRELOAD = ["tracelab.ui.workers", "tracelab.labs.em.views", "tracelab.labs.kmea
 def _work(slot: int, task: str, kwargs: dict[str, Any]) -> Any:
     _PROGRESS[3 * slot + 2] = os.getpid()
 
-    def report(done: int, total: int = 0) -> None:
-        _PROGRESS[3 * slot], _PROGRESS[3 * slot + 1] = done, total
+    def check() -> None:
         if _CANCEL[slot]:
             raise Cancelled
 
+    def report(done: int, total: int = 0) -> None:
+        _PROGRESS[3 * slot], _PROGRESS[3 * slot + 1] = done, total
+        check()
+
     started = time.monotonic()
     try:
-        return _TASKS[task](report, **kwargs)
+        with stoppable(check):  # also between steps, where a run does long work unrecorded
+            return _TASKS[task](report, **kwargs)
     finally:
         # A worker lives on between jobs: what a long job allocated goes back to the system
         # (a quick one allocated little, and would wait ~20 ms for a full collection).

@@ -86,7 +86,7 @@ from tracelab.record.words import sizes as _sizes
 from tracelab.record.words import value as _value
 from tracelab.record.arrays import label_dtype as _label_dtype
 from tracelab._validate import check_labels as _check_labels
-from tracelab.record.trace import Snapshot, Trace, collect
+from tracelab.record.trace import Snapshot, Trace, checkpoint, collect
 
 __all__ = [
     "INITS",
@@ -410,7 +410,7 @@ def lloyd(X, centers, max_iter: int = 300, tol: float = 1e-4) -> tuple[np.ndarra
     mean = X.mean(axis=0)
     last = None
     for last in lloyd_steps(X - mean, centers - mean, max_iter, tolerance(X, tol), np.intp):
-        pass
+        checkpoint()  # a run that starts from this (EM's k-means start) can be stopped here
     return last.centers + mean, last.labels
 
 
