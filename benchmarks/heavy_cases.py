@@ -175,7 +175,7 @@ async def run_cases(base: str, pid: int, timeout: float, rows: int) -> list[tupl
     tab = lc.Tab(base, timeout)
     seconds, run = await tab.open(HIERARCHY, "data=blobs&data_n_samples=10000", player=False)
     said = next((t for t in run.errors_shown + run.texts if "at most" in t), "no refusal shown")
-    row("hierarchy asked for 10 000 points", seconds, None, f"the page says: {said[:90]}")
+    row("hierarchy asked for 10 000 points", seconds, None, f"the page says: {said[:170]}")
     await tab.close()
     tab = lc.Tab(base, timeout)
     with PeakMemory(pid) as mem:

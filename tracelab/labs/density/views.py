@@ -1114,7 +1114,8 @@ def _hdbscan_condensed_tree(trace: Trace, step: int, *, typed: bool = False) -> 
     title = step_title(trace, step)
     if snap.condensed is None:
         first = next((s.index for s in trace.steps if s.condensed is not None), None)
-        text = ("the condensed tree is built at the “condense” stage"
+        # on two lines: the chart may be a narrow column beside the scatter
+        text = ("the condensed tree is built<br>at the “condense” stage"
                 + (f" (step {first + 1})" if first is not None else ""))
         return figure_dict([], {
             "title": _title(step_title(trace, step), title),
