@@ -75,6 +75,20 @@ def chart_title(page, lab: str) -> str:
     )
 
 
+@pytest.mark.parametrize("path,lab", [("density?algo=hdbscan", "db"), ("hierarchy", "hc")])
+def test_a_steps_rerun_keeps_the_player_it_reports_from(page, app_url, path, lab):
+    # The page's first run draws the step charts (a spinner then); later runs take
+    # them from the session. The player must keep its place on the page either way:
+    # mounted afresh, it would parse its charts again and drop keys pressed meanwhile.
+    open_lab(page, f"{app_url}/{path}", lab)
+    page.evaluate("(lab) => { document.querySelector(`.st-key-${lab}-player .tl-player`).__first = true; }", lab)
+    for step in (2, 3, 4):
+        ctl(page, lab, "next").click()
+        wait_drawn(page, lab, step)
+    assert page.evaluate("(lab) => !!document.querySelector(`.st-key-${lab}-player .tl-player`).__first", lab), \
+        "the player was mounted afresh by a step's rerun"
+
+
 @pytest.mark.parametrize("path,lab", LABS, ids=[p for p, _ in LABS])
 def test_every_lab_steps_in_the_browser(page, app_url, browser, path, lab):
     sep = "&" if "?" in path else "?"

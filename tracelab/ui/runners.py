@@ -496,6 +496,9 @@ def step_spec(trace: Trace, charts: Callable[..., StepSpec], options: dict[str, 
     """
     key = (trace_id(trace), charts.__module__,
            tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in options.items())))
+    # One place on the page in every run, drawn or not: what follows (the player) keeps
+    # its place, so the browser never mounts it afresh because charts were drawn before it.
+    slot = st.empty()
     # The session keeps the charts it shows (the last two: a lab and one it came from),
     # so a step never draws them again, whatever the shared store has let go.
     memo = st.session_state.setdefault("_spec_memo", OrderedDict())
@@ -508,14 +511,15 @@ def step_spec(trace: Trace, charts: Callable[..., StepSpec], options: dict[str, 
         # placeholder while it goes changes nothing on the page, but it is a Streamlit call:
         # where Streamlit ends the script of a page that has gone or been rerun, and then
         # the build ends at its next frame.
-        beat = st.empty()
-        with st.spinner(f"Drawing {len(trace)} steps…", show_time=True):
-            try:
-                return in_worker("charts", pool=_CHARTS if _charts_are_quick(trace) else _RUNS, charts=charts,
-                                 trace=trace, options=options,
-                                 on_progress=lambda done, total: beat.empty(), waiting=beat.empty)
-            except workers.WorkerDied as exc:
-                raise ValueError(str(exc)) from exc
+        with slot.container():
+            beat = st.empty()
+            with st.spinner(f"Drawing {len(trace)} steps…", show_time=True):
+                try:
+                    return in_worker("charts", pool=_CHARTS if _charts_are_quick(trace) else _RUNS, charts=charts,
+                                     trace=trace, options=options,
+                                     on_progress=lambda done, total: beat.empty(), waiting=beat.empty)
+                except workers.WorkerDied as exc:
+                    raise ValueError(str(exc)) from exc
 
     memo[key] = _SPECS.get(key, drawn)
     while len(memo) > 2:
