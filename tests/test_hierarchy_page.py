@@ -137,3 +137,15 @@ def test_more_points_than_agnes_takes_say_so_and_keep_the_last_trace():
     assert not at.exception
     assert any("at most 5,000 points for AGNES" in e.value and "choose fewer points" in e.value for e in at.error)
     assert at.session_state["hc.shown"][0] is before
+
+
+def test_more_points_than_agnes_takes_offer_its_largest_sample_and_run_on_it():
+    at = open_lab(data_n_samples=60)
+    at.number_input(key="hc.data.p.blobs.n_samples").set_value(6000).run()
+    assert any("at most 5,000 points for AGNES" in e.value for e in at.error)
+    at.button(key="_take_sample.hc").click().run()
+    assert not at.exception and not at.error
+    assert any("AGNES runs on a random sample of 5,000 of the 6,000 points (seed 0), as chosen" in i.value
+               for i in at.info)
+    trace = at.session_state["hc.shown"][0]
+    assert trace.X.shape[0] == 5_000 and len(trace) == 5_000

@@ -20,8 +20,11 @@ from typing import Any
 
 import streamlit as st
 
+from tracelab.labs.density import engine as density
+from tracelab.labs.density import hdbscan
 from tracelab.labs.em import engine as gmm
-from tracelab.labs.kmeans import kmeans
+from tracelab.labs.hierarchy import engine as hierarchy
+from tracelab.labs.kmeans import kmeans, kmedoids
 from tracelab.labs.em import lessons
 from tracelab.labs.selection import engine as selection
 from tracelab.ui import workers
@@ -219,6 +222,14 @@ def run(algorithm: str, dataset: Dataset, params: dict[str, Any], *, slot: str, 
     """
     key = (algorithm, dataset.digest, tuple(sorted(params.items())))
     dataset, key = _within_budget(algorithm, dataset, params, key, slot)
+    # Past the most points an O(n²) algorithm takes, its engine refuses; the page then
+    # offers the largest sample it takes, as for a run past its work budget.
+    cap = _MAX_POINTS[algorithm](params) if algorithm in _MAX_POINTS else None
+    over = cap is not None and dataset.n_samples > cap
+    sample_key = f"_sample.{slot}"
+    if over and st.session_state.get(sample_key) == key:
+        dataset, key = _sampled(algorithm, dataset, cap, key, "the whole data set is more than it takes")
+        over = False
     memo_key = f"_trace_memo.{slot}"
     memo = st.session_state.get(memo_key)
     if memo is not None and memo[0] == key:
@@ -235,6 +246,13 @@ def run(algorithm: str, dataset: Dataset, params: dict[str, Any], *, slot: str, 
                          (f"_stop.{slot}", stop_key, key) if stoppable else None)
     try:
         trace = _TRACES.get(key, lambda: _compute(algorithm, dataset, key[2], progress), waiting=progress.waiting)
+    except ValueError as exc:
+        if not over or isinstance(exc, Stopped):
+            raise
+        st.error(str(exc), icon="⚠️")
+        st.button(f"Run on a random sample of {cap:,} points", key=f"_take_sample.{slot}",
+                  on_click=st.session_state.__setitem__, args=(sample_key, key))
+        raise TooMuch(str(exc)) from None
     finally:
         progress.close()
     st.session_state[memo_key] = (key, trace)
@@ -243,6 +261,25 @@ def run(algorithm: str, dataset: Dataset, params: dict[str, Any], *, slot: str, 
 
 class TooMuch(ValueError):
     """A run past what one request may ask of the server; :func:`run` has offered a sample."""
+
+
+#: The most points each algorithm whose work grows as n² takes, by its parameters.
+_MAX_POINTS: dict[str, Callable[[dict[str, Any]], int]] = {
+    "agnes": lambda params: hierarchy.MAX_AGNES_POINTS,
+    "diana": lambda params: hierarchy.MAX_DIANA_POINTS,
+    "kmedoids": lambda params: kmedoids.MAX_SAMPLES.get(params.get("method", "alternate"), min(kmedoids.MAX_SAMPLES.values())),
+    "dbscan": lambda params: density.MAX_POINTS,
+    "optics": lambda params: density.MAX_POINTS,
+    "hdbscan": lambda params: hdbscan.MAX_POINTS,
+}
+
+
+def _sampled(algorithm: str, dataset: Dataset, n: int, key: tuple, why: str) -> tuple[Dataset, tuple]:
+    """The seeded sample of ``n`` rows the student chose to run on, said on the page, and its run's key."""
+    sample = dataset.sample(n, 0)
+    st.info(f"{ALGORITHMS[algorithm][0]} runs on a random sample of {sample.n_samples:,} of the "
+            f"{dataset.n_samples:,} points (seed 0), as chosen: {why}.", icon=":material/filter_alt:")
+    return sample, (key[0], sample.digest, key[2])
 
 
 #: Runs whose work is budgeted before they start: (module with ``work``,
@@ -272,10 +309,7 @@ def _within_budget(algorithm: str, dataset: Dataset, params: dict[str, Any], key
         scale = 10 ** (len(str(fits)) - 2)
         fits = fits // scale * scale
     if st.session_state.get(sample_key) == key and fits >= 10 * k:
-        sample = dataset.sample(fits, 0)
-        st.info(f"{name} runs on a random sample of {fits:,} of the {dataset.n_samples:,} points (seed 0), "
-                "as chosen: the whole data set would take too long.", icon=":material/filter_alt:")
-        return sample, (key[0], sample.digest, key[2])
+        return _sampled(algorithm, dataset, fits, key, "the whole data set would take too long")
     seconds = 5 * cost / module.WORK_BUDGET
     message = (f"{name} on {dataset.n_samples:,} points with {dataset.n_features} features, k = {k} and up to "
                f"{max_iter:,} iterations could take about {seconds:,.0f} s of the server, which the class "
