@@ -56,12 +56,13 @@ def test_a_running_job_reports_its_steps_and_a_cancelled_one_ends_at_its_next_st
     first = job.progress()[0]
     time.sleep(0.3)
     assert job.progress()[0] > first >= 20, "the step count grows while the job runs"
-    at_cancel = job.progress()[0]
     job.cancel()
+    # Read after the cancel: once the flag is set, the worker reports at most one more step.
+    at_cancel = job.progress()[0]
     with pytest.raises(workers.Cancelled):
         job.result(30)
     # Counted in steps, not seconds: the worker yields its core to other programs.
-    assert job.progress()[0] - at_cancel <= 2, "the job ended at its next step"
+    assert job.progress()[0] - at_cancel <= 1, "the job ended at its next step"
 
 
 def test_a_job_past_the_workers_waits_for_a_slot_and_says_so(pool):
