@@ -17,6 +17,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,6 +47,27 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+#: The output of each running app server, by base URL: a failed browser test shows its end.
+_SERVER_LOGS: dict[str, Any] = {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test that used the shared app server gets the end of the server's output in its report."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed or "app_url" not in item.fixturenames:
+        return
+    base = item.funcargs.get("app_url")
+    log = _SERVER_LOGS.get(base)
+    if log is None:
+        return
+    # pread: the server writes through the same file offset, which a seek would move
+    size = os.fstat(log.fileno()).st_size
+    tail = os.pread(log.fileno(), min(size, 6000), max(0, size - 6000)).decode("utf-8", "replace")
+    report.sections.append(("server output (its end)", tail or "(nothing)"))
+
+
 @contextlib.contextmanager
 def running_app(base_path: str = ""):
     """Run ``streamlit run app.py`` headless on a free port (under ``base_path``); yield its base URL and process."""
@@ -70,6 +92,7 @@ def running_app(base_path: str = ""):
         text=True,
     )
     base = f"http://127.0.0.1:{port}" + (f"/{base_path}" if base_path else "")
+    _SERVER_LOGS[base] = log
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -91,6 +114,7 @@ def running_app(base_path: str = ""):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        _SERVER_LOGS.pop(base, None)
         log.close()
 
 

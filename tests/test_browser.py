@@ -26,11 +26,26 @@ PAGES = {
 
 
 def wait_idle(page, timeout=60_000):
-    """Wait until the script has finished and the app is connected."""
-    page.wait_for_selector(IDLE, timeout=timeout)
-    page.wait_for_function(
-        """() => !document.querySelector('[data-testid="stStatusWidget"]')""", timeout=timeout
-    )
+    """Wait until the script has finished and the app is connected.
+
+    On a timeout, the error says what the page showed instead (the script's
+    state, the status widget's text, an exception), so that a failure in CI
+    can be read without running it again.
+    """
+    try:
+        page.wait_for_selector(IDLE, timeout=timeout)
+        page.wait_for_function(
+            """() => !document.querySelector('[data-testid="stStatusWidget"]')""", timeout=timeout
+        )
+    except Exception as exc:
+        seen = page.evaluate("""() => {
+            const app = document.querySelector('[data-testid="stApp"]');
+            const text = (sel) => { const e = document.querySelector(sel); return e ? e.innerText.slice(0, 300) : null; };
+            return {script: app && app.dataset.testScriptState, connection: app && app.dataset.testConnectionState,
+                    status: text('[data-testid="stStatusWidget"]'), exception: text('[data-testid="stException"]'),
+                    url: location.href};
+        }""")
+        raise AssertionError(f"the app did not become idle within {timeout / 1000:g} s: {seen}") from exc
 
 
 def open_page(page, url):

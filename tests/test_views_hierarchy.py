@@ -477,7 +477,7 @@ def test_subsampled_scatter_names_each_drawn_point_by_its_row(ward):
     assert c.shape == (15, 2)
     rows = c[:, 0]
     assert len(set(rows.tolist())) == 15 and rows.max() < 40
-    np.testing.assert_allclose(_arr(pts.x), hv.project_points(ward.X, np.zeros(2), np.eye(2))[rows, 0], rtol=1e-6)
+    np.testing.assert_allclose(_arr(pts.x), common.project_points(ward.X, np.zeros(2), np.eye(2))[rows, 0], rtol=1e-6)
     labels = np.asarray(ward.steps[30].labels)
     np.testing.assert_array_equal(c[:, 1], np.bincount(labels)[labels[rows]])
     assert pts.hovertemplate.startswith("point #%{customdata[0]}<br>")

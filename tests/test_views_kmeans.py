@@ -555,7 +555,7 @@ def _check_compact_comparison(t: Trace, e: Trace, iteration: int, X: np.ndarray)
     meta = fig.layout.meta
     ks, es = meta["kmeans_step"], meta["em_step"]
     # regions: an image of exactly the cells the heatmap had, at the same places, same colours
-    heat, _ = kv._regions(kv._Context.build(t, (0, 1), None, 5_000, 0), ks)
+    heat, _ = kv._regions(kv._context(t, (0, 1), None, 5_000, 0), ks)
     reg = _one(fig, "regions")
     assert reg.type == "image" and reg.opacity == heat["opacity"] == kv.REGION_OPACITY
     pixels, palette = _png_pixels(reg.source)

@@ -1,11 +1,15 @@
 """The step scatter every lab draws, and the small pieces its charts share.
 
-The plane a chart shows (two columns, or the first two principal components),
-the seeded display sample with its fixed ranges (:class:`ScatterContext`), the
-points coloured by their responsibilities or labels, covariance ellipses,
-means with their paths, the ring around a chosen point; and the text helpers
-every chart uses (escaped labels, notes, subplot titles, the display cap's
-note). Numpy and plain Plotly dicts only: no streamlit.
+One :class:`ScatterContext` per trace and plane (two columns, or the first two
+principal components) holds what stays the same at every step: the rows drawn
+(all, or a seeded sample), every row's position, fixed ranges drawn to equal
+scale, and the centres of every step for labs that have them. Its
+:meth:`ScatterContext.points` draws points the same way in every lab (position,
+row number, hover); over them, the overlays: covariance ellipses, means, the
+centres' paths, the ring around a chosen point, hard labels' colours, hover
+texts and legend rows; and the text helpers every chart uses (escaped labels,
+notes, subplot titles, the display cap's note). Numpy and plain Plotly dicts
+only: no streamlit.
 """
 
 from __future__ import annotations
@@ -247,7 +251,7 @@ def make_plane(trace: Trace, axes: Any, columns: tuple[str, ...]) -> Plane:
     X = trace.X
     d = X.shape[1]
     if d < 2:
-        raise ValueError("this view draws 2-D scatter plots; with one feature use density_1d")
+        raise ValueError(f"this view draws two features, but the data has {d}")
     if isinstance(axes, str):
         if axes != "pca":
             raise ValueError(f'axes should be two column numbers or "pca", but got {axes!r}')
@@ -282,11 +286,6 @@ def all_means(trace: Trace) -> np.ndarray:
     return np.stack([np.asarray(s.means, dtype=np.float64) for s in trace.steps])
 
 
-def path_steps(trace: Trace, step: int) -> list[int]:
-    """Steps whose means make the path up to ``step``: the start and every M-step."""
-    return [s.index for s in trace.steps[: step + 1] if s.index == 0 or s.phase == "M"]
-
-
 def opacity(weights: np.ndarray) -> np.ndarray:
     """Ellipse opacity grows with the component's weight (the heaviest is opaque)."""
     w = np.asarray(weights, dtype=np.float64)
@@ -299,43 +298,154 @@ def opacity(weights: np.ndarray) -> np.ndarray:
 
 @dataclass
 class ScatterContext:
-    """What stays the same at every step of one trace in one plane."""
+    """What stays the same at every step of one trace in one plane: the one step scatter's ground.
+
+    Every lab's step scatter is built on it: the plane, the rows drawn (all of
+    them, or a seeded sample that stays the same at every step), the axis
+    ranges that hold every step's points and centres, and, for labs whose
+    steps move centres (EM's means, k-means' centres, k-medoids' medoids),
+    those centres at every step. Its :meth:`points` draws the points (or any
+    subset of them) the same way for every lab; what a lab draws over them
+    (ellipses, paths, ε-balls, links) takes its positions from here.
+
+    Attributes
+    ----------
+    trace : Trace
+    plane : Plane
+    columns : tuple of str
+        The feature names, one per column of ``trace.X``.
+    idx : ndarray of shape (n_drawn,)
+        The rows drawn, ascending.
+    XY : ndarray of shape (n_samples, 2)
+        Every row's position on the plane (drawn or not).
+    xrange, yrange : list of float
+        ``[lo, hi]`` of each axis, the same at every step.
+    gl : bool
+        Whether markers use WebGL (more than :data:`GL_ABOVE` points drawn).
+    n : int
+        ``n_samples``.
+    centers : ndarray of shape (n_steps, k, n_features), or None
+        The centres of every step, if the lab's steps have centres.
+    centers_2d : ndarray of shape (n_steps, k, 2), or None
+        Those centres on the plane.
+    dtype : numpy dtype
+        What the points' positions are sent as: float32 where a lab sends
+        points at many steps (a ten-millionth of the span is far below a pixel).
+    """
 
     trace: Trace
     plane: Plane
     columns: tuple[str, ...]
-    idx: np.ndarray  # rows drawn
-    XY: np.ndarray  # (len(idx), 2) projected drawn rows
+    idx: np.ndarray
+    XY: np.ndarray
     xrange: list[float]
     yrange: list[float]
     gl: bool
     n: int
+    centers: np.ndarray | None = None
+    centers_2d: np.ndarray | None = None
+    dtype: Any = np.float64
 
     @classmethod
-    def build(cls, trace, axes, columns, max_points, seed) -> ScatterContext:
+    def build(cls, trace: Trace, axes: Any, columns: Sequence[str] | None = None, *, max_points: int | None = None,
+              seed: int = 0, centers: np.ndarray | None = None, pad: float = 0.0,
+              dtype: Any = np.float64) -> ScatterContext:
+        """The context of ``trace`` on the plane ``axes`` (two column numbers, or ``"pca"``).
+
+        Parameters
+        ----------
+        trace : Trace
+        axes : (int, int) or "pca"
+        columns : sequence of str, optional
+            Feature names; the trace's own, else ``x1, x2, ...``.
+        max_points : int, optional
+            Draw at most this many points: a seeded random sample of them
+            (:func:`~tracelab.plot.common.subsample`). All of them if None.
+        seed : int
+            The sample's seed.
+        centers : array of shape (n_steps, k, n_features), optional
+            The centres of every step; the ranges hold them too.
+        pad : float
+            Widen both ranges by this much on each side (a radius drawn around a point).
+        dtype : numpy dtype
+            What the points' positions are sent as.
+        """
+        X = trace.X
         columns = column_names(trace, columns)
         plane = make_plane(trace, axes, columns)
-        X = trace.X
         n = X.shape[0]
-        idx = subsample(n, max_points, seed)
-        XY_all = project_points(X, plane.offset, plane.P)
-        M = project_points(all_means(trace).reshape(-1, X.shape[1]), plane.offset, plane.P)
-        return cls(
-            trace=trace,
-            plane=plane,
-            columns=columns,
-            idx=idx,
-            XY=XY_all[idx],
-            xrange=axis_range(XY_all[:, 0], M[:, 0]),
-            yrange=axis_range(XY_all[:, 1], M[:, 1]),
-            gl=len(idx) > GL_ABOVE,
-            n=n,
-        )
+        idx = np.arange(n) if max_points is None else subsample(n, max_points, seed)
+        XY = project_points(X, plane.offset, plane.P)
+        C2 = None
+        if centers is not None:
+            centers = np.asarray(centers, dtype=np.float64)
+            S, k, d = centers.shape
+            C2 = project_points(centers.reshape(-1, d), plane.offset, plane.P).reshape(S, k, 2)
+        xrange = axis_range(XY[:, 0], *(() if C2 is None else (C2[..., 0],)))
+        yrange = axis_range(XY[:, 1], *(() if C2 is None else (C2[..., 1],)))
+        if pad > 0:
+            xrange, yrange = [xrange[0] - pad, xrange[1] + pad], [yrange[0] - pad, yrange[1] + pad]
+        return cls(trace=trace, plane=plane, columns=columns, idx=idx, XY=XY, xrange=xrange, yrange=yrange,
+                   gl=len(idx) > GL_ABOVE, n=n, centers=centers, centers_2d=C2, dtype=dtype)
+
+    @property
+    def names(self) -> tuple[str, str]:
+        """The two axes' names, escaped for plotly text."""
+        return esc(self.plane.xlabel), esc(self.plane.ylabel)
+
+    def head(self) -> str:
+        """The start of a point's hover (:func:`point_hover_head`)."""
+        return point_hover_head(self.plane)
+
+    def points(self, marker: dict, *, rows: np.ndarray | None = None, texts: Sequence[str] | None = None,
+               role: str = "points", name: str = "points", showlegend: bool = False, **extra: Any) -> dict:
+        """A trace of points: the drawn ones, or the rows ``rows``.
+
+        Parameters
+        ----------
+        marker : dict
+            Plotly's marker (colours, sizes) for these points.
+        rows : array of int, optional
+            Row numbers of X; the drawn rows (:attr:`idx`) if None.
+        texts : sequence of str, optional
+            One hover line per point, after its row and coordinates; left out
+            past :data:`HOVER_TEXT_UP_TO` points.
+        role, name, showlegend
+            The trace's ``meta["role"]``, name and legend entry.
+        **extra
+            More trace keys (axes, customdata, hovertemplate, x and y already
+            sent as typed arrays, ...); they win over the defaults.
+
+        Returns
+        -------
+        dict
+            A ``scatter`` (``scattergl`` past :data:`GL_ABOVE`) trace whose
+            ``customdata`` is the row number, hovering "point #row, x = …, y = …".
+        """
+        rows = self.idx if rows is None else np.asarray(rows, dtype=np.int64)
+        tr: dict[str, Any] = {"type": "scattergl" if self.gl else "scatter"}
+        if "x" not in extra:
+            xy = self.XY[rows].astype(self.dtype, copy=False)
+            tr["x"], tr["y"] = xy[:, 0], xy[:, 1]
+        tr.update({"mode": "markers", "name": name, "showlegend": showlegend, "customdata": rows,
+                   "marker": marker, "meta": {"role": role}})
+        tr.update(point_hover(self.plane, list(texts) if texts is not None and len(rows) <= HOVER_TEXT_UP_TO
+                              else None))
+        tr.update(extra)
+        return tr
+
+
+def means_context(trace: Trace, axes: Any, columns: Sequence[str] | None = None, *,
+                  max_points: int | None = None, seed: int = 0) -> ScatterContext:
+    """:meth:`ScatterContext.build` for a mixture's trace: its centres are every step's ``means``."""
+    if trace.X.shape[1] < 2:
+        raise ValueError("this view draws 2-D scatter plots; with one feature use density_1d")
+    return ScatterContext.build(trace, axes, columns, max_points=max_points, seed=seed, centers=all_means(trace))
 
 
 def points_trace(ctx: ScatterContext, resp: np.ndarray, color_by: str,
                  highlight_uncertain: bool, *, size: float = 7) -> dict:
-    """The drawn points (the context's sample), coloured by ``resp`` of shape (n_samples, k)."""
+    """The drawn points, coloured by ``resp`` of shape (n_samples, k)."""
     r = resp[ctx.idx]
     marker: dict[str, Any] = {"color": point_colors(r, color_by), "size": size}
     if highlight_uncertain:
@@ -344,19 +454,7 @@ def points_trace(ctx: ScatterContext, resp: np.ndarray, color_by: str,
         marker["line"] = {"color": "black", "width": np.where(uncertain, 1.5, 0.0)}
     else:
         marker["line"] = {"width": 0}
-    tr = {
-        "type": "scattergl" if ctx.gl else "scatter",
-        "x": ctx.XY[:, 0],
-        "y": ctx.XY[:, 1],
-        "mode": "markers",
-        "name": "points",
-        "showlegend": False,
-        "customdata": ctx.idx,
-        "marker": marker,
-        "meta": {"role": "points"},
-    }
-    tr.update(point_hover(ctx.plane, hover_texts(r) if len(ctx.idx) <= HOVER_TEXT_UP_TO else None))
-    return tr
+    return ctx.points(marker, texts=hover_texts(r) if len(ctx.idx) <= HOVER_TEXT_UP_TO else None)
 
 
 def point_hover_head(plane: Plane) -> str:
@@ -432,19 +530,23 @@ def means_trace(ctx: ScatterContext, snap: Any) -> dict:
     }
 
 
-def path_traces(ctx: ScatterContext, step: int) -> list[dict]:
-    """Each mean's path up to ``step`` (its M-steps), as a faint line."""
-    steps = path_steps(ctx.trace, step)
-    M = np.stack([np.asarray(ctx.trace.steps[s].means, dtype=np.float64) for s in steps])
-    S, k, d = M.shape
-    M2 = project_points(M.reshape(-1, d), ctx.plane.offset, ctx.plane.P).reshape(S, k, 2)
-    return [
-        {
+def path_traces(ctx: ScatterContext, step: int, *, noun: str = "mean") -> list[dict]:
+    """Each centre's path up to ``step``, as a faint line: a vertex where it started and one per move.
+
+    Only moves make vertices (an E-step moves no centre), so a step that moves
+    none leaves the paths as they were and the player has nothing to redraw.
+    ``noun`` names the centres in the traces' names ("path of mean 1").
+    """
+    out = []
+    for j in range(ctx.centers_2d.shape[1]):
+        C = ctx.centers_2d[: step + 1, j]
+        moved = np.concatenate([[True], np.any(C[1:] != C[:-1], axis=1)])
+        out.append({
             "type": "scatter",
-            "x": M2[:, j, 0],
-            "y": M2[:, j, 1],
+            "x": C[moved, 0],
+            "y": C[moved, 1],
             "mode": "lines+markers",
-            "name": f"path of mean {j + 1}",
+            "name": f"path of {noun} {j + 1}",
             "legendgroup": f"g{j + 1}",
             "showlegend": False,
             "line": {"color": component_color(j), "width": 1.2},
@@ -452,9 +554,8 @@ def path_traces(ctx: ScatterContext, step: int) -> list[dict]:
             "opacity": 0.8,
             "hoverinfo": "skip",
             "meta": {"role": "path", "k": j},
-        }
-        for j in range(k)
-    ]
+        })
+    return out
 
 
 def ring(x: float, y: float, selected: int) -> dict:

@@ -26,7 +26,6 @@ Conventions (as in :mod:`tracelab.labs.kmeans.views`)
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,12 +36,10 @@ from tracelab.plot import stepping
 from tracelab.plot import scatter as kit  # the step scatter every lab shares
 from tracelab.plot.common import (
     PALETTE,
-    axis_range,
     as_figure,
     figure,
     figure_dict,
     format_count,
-    project_points,
 )
 from tracelab.labs.kmeans.views import (
     check_same_data,
@@ -196,45 +193,19 @@ def _title(head: str, full: str, *, width: int = 34, size: int = 16) -> dict:
             "pad": {"t": 24 if len(lines) + len(small) > 1 else 12}}
 
 
-@dataclass
-class _Ctx:
-    """The drawing plane and fixed ranges of one trace."""
+def _context(trace: Trace, axes: Any, columns: Sequence[str] | None, pad: float = 0.0) -> kit.ScatterContext:
+    """The step scatter's context: every point drawn, positions sent as float32 (see :func:`_segments`)."""
+    return kit.ScatterContext.build(trace, axes, columns, pad=pad, dtype=np.float32)
 
-    trace: Trace
-    plane: kit.Plane
-    columns: tuple[str, ...]
-    XY: np.ndarray  # (n, 2)
-    XY32: np.ndarray  # (n, 2) float32: what the traces carry
-    xrange: list[float]
-    yrange: list[float]
-    gl: bool
-    n: int
 
-    @classmethod
-    def build(cls, trace: Trace, axes: Any, columns: Sequence[str] | None, pad: float = 0.0) -> _Ctx:
-        if trace.X.shape[1] < 2:
-            raise ValueError(f"this view draws two features, but the data has {trace.X.shape[1]}")
-        cols = kit.column_names(trace, columns)
-        plane = kit.make_plane(trace, axes, cols)
-        XY = project_points(trace.X, plane.offset, plane.P)
-        xr, yr = axis_range(XY[:, 0]), axis_range(XY[:, 1])
-        if pad > 0:
-            xr, yr = [xr[0] - pad, xr[1] + pad], [yr[0] - pad, yr[1] + pad]
-        n = XY.shape[0]
-        return cls(trace=trace, plane=plane, columns=cols, XY=XY, XY32=XY.astype(np.float32), xrange=xr,
-                   yrange=yr, gl=n > GL_ABOVE, n=n)
-
-    def head(self) -> str:
-        return kit.point_hover_head(self.plane)
-
-    def axes_layout(self, sfx: str = "") -> tuple[dict, dict]:
-        """The x and y axes of one subplot (``sfx`` "", "2", ...), drawn to equal scale."""
-        xa, ya = _equal_scale(sfx)
-        x = {"title": {"text": _esc(self.plane.xlabel)}, "range": self.xrange, "zeroline": False,
-             "showgrid": False, **xa}
-        y = {"title": {"text": _esc(self.plane.ylabel)}, "range": self.yrange, "zeroline": False,
-             "showgrid": False, **ya}
-        return x, y
+def _axes_layout(ctx: kit.ScatterContext, sfx: str = "") -> tuple[dict, dict]:
+    """The x and y axes of one subplot (``sfx`` "", "2", ...), drawn to equal scale."""
+    xa, ya = _equal_scale(sfx)
+    x = {"title": {"text": _esc(ctx.plane.xlabel)}, "range": ctx.xrange, "zeroline": False,
+         "showgrid": False, **xa}
+    y = {"title": {"text": _esc(ctx.plane.ylabel)}, "range": ctx.yrange, "zeroline": False,
+         "showgrid": False, **ya}
+    return x, y
 
 
 def _equal_scale(sfx: str = "") -> tuple[dict, dict]:
@@ -249,23 +220,10 @@ def _equal_scale(sfx: str = "") -> tuple[dict, dict]:
     return {"constrain": "domain"}, kit.equal_scale(f"x{sfx}")
 
 
-def _markers(ctx: _Ctx, rows: np.ndarray, *, role: str, name: str, marker: dict,
-             texts: list[str] | None = None, showlegend: bool = True, **extra: Any) -> dict:
-    rows = np.asarray(rows, dtype=np.int64)
-    tr = {
-        "type": "scattergl" if ctx.gl else "scatter",
-        "x": ctx.XY32[rows, 0], "y": ctx.XY32[rows, 1], "mode": "markers", "name": name,
-        "showlegend": showlegend, "customdata": rows, "marker": marker,
-        "meta": {"role": role}, **extra,
-    }
-    tr.update(kit.point_hover(ctx.plane, texts if texts is not None and len(rows) <= HOVER_TEXT_UP_TO else None))
-    return tr
-
-
 def _segments(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """x, y of NaN-separated segments A[i] -> B[i] (one line trace for all), float32.
 
-    Float32 as the points' positions (:class:`_Ctx`): half the bytes of float64 at every
+    Float32 as the points' positions (:func:`_context`): half the bytes of float64 at every
     step, and a segment's end still lands on its point's pixel.
     """
     m = A.shape[0]
@@ -435,7 +393,7 @@ def _dbscan_scatter(
     metric = str(params.get("metric", "euclidean"))
     p = float(params.get("p", 2.0) or 2.0)
     d = trace.X.shape[1]
-    ctx = _Ctx.build(trace, axes, columns, pad=eps if metric != "cosine" else 0.0)
+    ctx = _context(trace, axes, columns, pad=eps if metric != "cosine" else 0.0)
     labels = np.asarray(snap.labels, dtype=np.int64)
     counts = _arr(getattr(snap, "neighbor_counts", None), np.int64)
     kinds = dbscan_kinds(snap)
@@ -463,25 +421,25 @@ def _dbscan_scatter(
         return tr
 
     rows = np.flatnonzero(kinds["unreached"])
-    traces.append(hover(_markers(ctx, rows, role="unreached", name="not reached yet",
+    traces.append(hover(ctx.points(rows=rows, role="unreached", name="not reached yet", showlegend=True,
                            marker={"color": _UNREACHED, "size": 7, "line": {"width": 0}},
                            texts=texts(rows)), "not reached yet"))
     rows = np.flatnonzero(kinds["noise"])
-    traces.append(hover(_markers(ctx, rows, role="noise", name="noise",
+    traces.append(hover(ctx.points(rows=rows, role="noise", name="noise", showlegend=True,
                            marker={"symbol": "x", "color": _NOISE, "size": 8,
                                    "line": {"width": 0}},
                            texts=texts(rows)), "noise"))
     rows = np.flatnonzero(kinds["border"])
     # Core and border points carry their cluster's colour; their legend entries (below)
     # name the symbol only, and the "cluster j" entries name the colours.
-    traces.append(hover(_markers(ctx, rows, role="border", name="border", showlegend=False,
+    traces.append(hover(ctx.points(rows=rows, role="border", name="border", showlegend=False,
                            marker={"symbol": "circle-open", "color": kit.label_colors(labels[rows]),
                                    "size": 8, "line": {"width": 2}},
                            texts=texts(rows)), "border"))
     rows = np.flatnonzero(kinds["core"])
     core_colors = np.array(kit.label_colors(labels[rows]), dtype=object)
     core_colors[labels[rows] < 0] = _PENDING_CORE
-    traces.append(hover(_markers(ctx, rows, role="core", name="core", showlegend=False,
+    traces.append(hover(ctx.points(rows=rows, role="core", name="core", showlegend=False,
                            marker={"color": core_colors.tolist(), "size": 9,
                                    "line": {"color": "white", "width": 0.5}},
                            texts=texts(rows)), "core"))
@@ -539,11 +497,11 @@ def _dbscan_scatter(
                      f"{np.degrees(np.arccos(np.clip(1 - eps, -1, 1))):.0f}° of a point's direction; not drawn")
 
     queue = _arr(getattr(snap, "queue", None), np.int64)
-    traces.append(_markers(ctx, queue, role="queue", name="queue", showlegend=True,
+    traces.append(ctx.points(rows=queue, role="queue", name="queue", showlegend=True,
                            marker={"color": "black", "size": 4, "line": {"width": 0}},
                            texts=[f"in the queue (position {i + 1})" for i in range(queue.size)]))
     if current >= 0:
-        traces.append(_markers(ctx, np.array([current]), role="current", name="current point",
+        traces.append(ctx.points(rows=np.array([current]), role="current", name="current point", showlegend=True,
                                marker={"color": "rgba(0,0,0,0)", "size": 17,
                                        "line": {"color": "black", "width": 2.5}},
                                texts=["being expanded"]))
@@ -556,7 +514,7 @@ def _dbscan_scatter(
         title += f" · {format_count(nc)} core point{'s' if nc != 1 else ''}"
     else:
         title += f" · queue: {format_count(int(queue.size))} point{'s' if queue.size != 1 else ''}"
-    xa, ya = ctx.axes_layout()
+    xa, ya = _axes_layout(ctx)
     if notes:
         annotations.append(_note(" · ".join(notes), x=0.0, y=1.0, xanchor="left"))
     every = ["not reached yet", "noise", "queue", "current point", "core point (dark grey: in no cluster yet)",
@@ -832,7 +790,7 @@ def _optics_scatter(
     _check(trace, "optics", "trace_optics")
     step = kit.step_index(trace, step)
     snap = trace.steps[step]
-    ctx = _Ctx.build(trace, axes, columns)
+    ctx = _context(trace, axes, columns)
     n = ctx.n
     order = np.asarray(snap.ordering, dtype=np.int64)
     ordered = np.zeros(n, dtype=bool)
@@ -863,7 +821,7 @@ def _optics_scatter(
                    "showlegend": False, "connectgaps": False, "hoverinfo": "skip",
                    "line": {"color": "rgba(0,0,0,0.18)", "width": 1},
                    "meta": {"role": "links", "rows": linked}})
-    traces.append(_markers(ctx, rows, role="points", name="points", showlegend=False,
+    traces.append(ctx.points(rows=rows, role="points", name="points", showlegend=False,
                            marker={"color": colors.tolist(), "size": 8,
                                    "opacity": np.where(ordered, 1.0, 0.45),
                                    "line": {"width": 0}},
@@ -879,7 +837,7 @@ def _optics_scatter(
                            "hovertemplate": f"point #{cur} reached from #{pc}<extra></extra>",
                            "line": {"color": "black", "width": 2.5},
                            "meta": {"role": "current-link", "rows": [cur, pc]}})
-        traces.append(_markers(ctx, np.array([cur]), role="current", name="current point",
+        traces.append(ctx.points(rows=np.array([cur]), role="current", name="current point",
                                showlegend=False,
                                marker={"color": "rgba(0,0,0,0)", "size": 17,
                                        "line": {"color": "black", "width": 2.5}},
@@ -895,7 +853,7 @@ def _optics_scatter(
         traces.append(_key_entry("ordered", {"color": _NEUTRAL, "size": 10, "symbol": "square"}))
     if not ordered.all():
         traces.append(_key_entry("not ordered yet", {"color": _UNREACHED, "size": 10, "symbol": "square"}))
-    xa, ya = ctx.axes_layout()
+    xa, ya = _axes_layout(ctx)
     # Room for the largest legend any step can show: the final cut's or the ξ method's.
     every = [tr["name"] for tr in _cluster_legend(
         max((trace.steps[-1].labels, trace.steps[-2].labels if len(trace) > 1 else trace.steps[-1].labels),
@@ -961,7 +919,7 @@ def _hdbscan_mst(
     _check(trace, "hdbscan", "trace_hdbscan")
     step = kit.step_index(trace, step)
     snap = trace.steps[step]
-    ctx = _Ctx.build(trace, axes, columns)
+    ctx = _context(trace, axes, columns)
     n = ctx.n
     traces: list[dict] = []
     E = np.asarray(snap.mst_edges if snap.mst_edges is not None else np.empty((0, 3)), dtype=np.float64)
@@ -999,7 +957,7 @@ def _hdbscan_mst(
         prob = np.asarray(snap.probabilities, dtype=np.float64)
         prob = np.where(np.isfinite(prob), prob, 0.0)
         texts = [f"{t}<br>membership {q:.2f}" for t, q in zip(kit.label_texts(labels), prob.tolist())]
-        traces.append(_markers(ctx, np.arange(n), role="points", name="points", showlegend=False,
+        traces.append(ctx.points(role="points", name="points", showlegend=False,
                                marker={"color": kit.label_colors(labels), "size": 8,
                                        "opacity": np.where(labels >= 0, 0.15 + 0.85 * np.clip(prob, 0, 1), 0.8),
                                        "line": {"width": 0}},
@@ -1015,7 +973,7 @@ def _hdbscan_mst(
         cmin, cmax = (float(cd_all.min()), float(cd_all.max())) if cd_all.size else (0.0, 1.0)
         rows = np.flatnonzero(known)
         texts = np.char.mod("core distance %.4g", cd[rows]).tolist()
-        traces.append(_markers(ctx, rows, role="points", name="points", showlegend=False,
+        traces.append(ctx.points(rows=rows, role="points", name="points", showlegend=False,
                                marker={"color": cd[rows], "colorscale": "Viridis", "reversescale": True,
                                        "cmin": cmin, "cmax": cmax if cmax > cmin else cmin + 1.0,
                                        "size": 8, "line": {"width": 0},
@@ -1024,12 +982,12 @@ def _hdbscan_mst(
                                texts=texts))
         rows = np.flatnonzero(~known)
         if rows.size:
-            traces.append(_markers(ctx, rows, role="pending", name="core distance not known yet",
+            traces.append(ctx.points(rows=rows, role="pending", name="core distance not known yet",
                                    showlegend=False,
                                    marker={"color": _UNREACHED, "size": 7, "line": {"width": 0}},
                                    texts=["core distance not computed yet"] * rows.size))
         title += f" · {E.shape[0]} of {max(n - 1, 0)} MST edges"
-    xa, ya = ctx.axes_layout()
+    xa, ya = _axes_layout(ctx)
     # The legend (clusters of the "select" step) gets its room at every step: no jump.
     final = trace.steps[-1].labels
     bottom = _legend_margin([tr["name"] for tr in _cluster_legend(final)]) if final is not None else 55
@@ -1245,7 +1203,7 @@ def _side_parts(density_trace: Trace, em_trace: Trace, kmeans_trace: Trace, extr
     what = {"dbscan": "DBSCAN", "optics": "OPTICS", "hdbscan": "HDBSCAN"}[density_trace.algorithm]
     check_same_data(density_trace, em_trace, f"the {what} and EM traces")
     check_same_data(density_trace, kmeans_trace, f"the {what} and k-means traces")
-    ctx = _Ctx.build(density_trace, axes, columns)
+    ctx = _context(density_trace, axes, columns)
     db, name = compared_labels(density_trace, extraction)
     found = int(np.unique(db[db >= 0]).size)
     resp = final_responsibilities(em_trace)
@@ -1315,12 +1273,12 @@ def side_by_side(
     layout: dict[str, Any] = {}
     for c, (labels, who) in enumerate(zip(labelings, whos)):
         sfx = "" if c == 0 else str(c + 1)
-        tr = _markers(ctx, np.arange(ctx.n), role="points", name=who, showlegend=False,
+        tr = ctx.points(role="points", name=who, showlegend=False,
                       marker={"color": kit.label_colors(labels), "size": 6, "line": {"width": 0}},
                       texts=kit.label_texts(labels))
         tr["meta"] = {"role": "points", "panel": c}
         traces.append(kit.on_axes(tr, c))
-        xa, ya = ctx.axes_layout(sfx)
+        xa, ya = _axes_layout(ctx, sfx)
         layout[f"xaxis{sfx}"] = {**xa, "domain": doms[c], "anchor": f"y{sfx}"}
         layout[f"yaxis{sfx}"] = {**ya, "domain": [0, 1], "anchor": f"x{sfx}", "showticklabels": c == 0}
         if c:
@@ -1372,11 +1330,11 @@ def side_by_side_panels(
     bottom = max(_legend_margin([tr["name"] for tr in _cluster_legend(lb)], width=260.0) for lb in labelings)
     figs = []
     for c, (labels, who) in enumerate(zip(labelings, whos)):
-        tr = _markers(ctx, np.arange(ctx.n), role="points", name=who, showlegend=False,
+        tr = ctx.points(role="points", name=who, showlegend=False,
                       marker={"color": kit.label_colors(labels), "size": 6, "line": {"width": 0}},
                       texts=kit.label_texts(labels))
         tr["meta"] = {"role": "points", "panel": c}
-        xa, ya = ctx.axes_layout()
+        xa, ya = _axes_layout(ctx)
         head, tail = titles[c].split("<br>", 1)
         figs.append(figure([tr, *_cluster_legend(labels)], {
             "title": _title(head, f"{head} · {tail}", width=24, size=14),

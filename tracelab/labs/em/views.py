@@ -40,6 +40,7 @@ from tracelab.record.trace import Trace
 from tracelab.plot import stepping
 from tracelab.plot.scatter import GL_ABOVE, HOVER_TEXT_UP_TO, equal_scale
 from tracelab.plot.scatter import ScatterContext as _ScatterContext
+from tracelab.plot.scatter import means_context as _means_context
 from tracelab.plot.scatter import all_means as _all_means
 from tracelab.plot.scatter import cap_note as _cap_note
 from tracelab.plot.scatter import check_selected as _check_selected
@@ -173,7 +174,7 @@ def scatter_2d(
     2 000 points); WebGL markers are used above 2 000 points.
     """
     step = _step_index(trace, step)
-    ctx = _ScatterContext.build(trace, axes, columns, max_points, seed)
+    ctx = _means_context(trace, axes, columns, max_points=max_points, seed=seed)
     traces = _scatter_traces(
         ctx, step, color_by=color_by, highlight_uncertain=highlight_uncertain,
         show_paths=show_paths, selected=selected,
@@ -642,7 +643,7 @@ def small_multiples(
             for tr in _density_traces(trace, snap, grid, idx, showlegend=c == 0):
                 traces.append(_on_axes(tr, c))
     else:
-        ctx = _ScatterContext.build(trace, axes, columns, max_points, seed)
+        ctx = _means_context(trace, axes, columns, max_points=max_points, seed=seed)
         idx, xr, yr = ctx.idx, ctx.xrange, ctx.yrange
         xlabel, ylabel = ctx.plane.xlabel, ctx.plane.ylabel
         for c, (s, _) in enumerate(panels):

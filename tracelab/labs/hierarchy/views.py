@@ -51,7 +51,6 @@ from tracelab.plot.common import (
     figure,
     figure_dict,
     format_count,
-    project_points,
     subsample,
     typed_array,
 )
@@ -902,15 +901,10 @@ _CODE_SCALE: list[list] = [[j / (len(_CODE_COLORS) - 1), c] for j, c in enumerat
 
 
 def _scatter_prep(trace: Trace, axes, columns, max_points: int, seed: int, cut_k: int | None) -> dict[str, Any]:
-    """What every step of a scatter shares: the plane, the points drawn, the axes and the cut's labels."""
+    """What every step of a scatter shares: its context (plane, points drawn, ranges), the axes and the cut's labels."""
     algo = _check(trace, ("agnes", "diana"))
-    X = np.asarray(trace.X, dtype=np.float64)
-    n = X.shape[0]
-    cols = kit.column_names(trace, columns)
-    plane = kit.make_plane(trace, axes, cols)
-    XY = project_points(X, plane.offset, plane.P)
-    idx = subsample(n, max_points, seed)
-    leaf_order = leaves_list(_Z(trace)) if algo == "agnes" and n > 1 else None
+    ctx = kit.ScatterContext.build(trace, axes, columns, max_points=max_points, seed=seed, dtype=np.float32)
+    leaf_order = leaves_list(_Z(trace)) if algo == "agnes" and ctx.n > 1 else None
     cut_labels = None
     if cut_k is not None:
         if algo != "agnes":
@@ -918,27 +912,26 @@ def _scatter_prep(trace: Trace, axes, columns, max_points: int, seed: int, cut_k
         from tracelab.labs.hierarchy import engine as _h  # the engine; imported on use
 
         cut_labels = np.asarray(_h.cut(trace, cut_k), dtype=np.int64)
-    xl, yl = _esc(plane.xlabel), _esc(plane.ylabel)
-    xr, yr, xa, ya, scale_note = kit.scaled_axes(axis_range(XY[:, 0]), axis_range(XY[:, 1]), names=(xl, yl))
-    return {"algo": algo, "n": n, "plane": plane, "XY": XY, "idx": idx, "leaf_order": leaf_order,
-            "cut_k": cut_k, "cut_labels": cut_labels, "xl": xl, "yl": yl, "axes": (xr, yr, xa, ya, scale_note),
-            # float32, as the rings and centroids: a ten-millionth of the span is far below a pixel
-            "x": _typed(XY[idx, 0].astype(np.float32)), "y": _typed(XY[idx, 1].astype(np.float32))}
+    drawn = ctx.XY[ctx.idx].astype(ctx.dtype)
+    return {"algo": algo, "ctx": ctx, "leaf_order": leaf_order, "cut_k": cut_k, "cut_labels": cut_labels,
+            "axes": kit.scaled_axes(ctx.xrange, ctx.yrange, names=ctx.names),
+            # typed once: every step draws the same points at the same places
+            "x": _typed(drawn[:, 0]), "y": _typed(drawn[:, 1])}
 
 
 def _scatter_at(trace: Trace, step: int, prep: dict[str, Any]) -> dict[str, Any]:
     """:func:`scatter` at ``step`` as a figure dict, from the steps' shared :func:`_scatter_prep` (arrays typed, as
     :func:`_dendrogram_at`'s)."""
     step = kit.step_index(trace, step)
-    algo, n, plane, XY, idx = prep["algo"], prep["n"], prep["plane"], prep["XY"], prep["idx"]
-    cut_k, xl, yl = prep["cut_k"], prep["xl"], prep["yl"]
+    algo, ctx, cut_k = prep["algo"], prep["ctx"], prep["cut_k"]
+    n, XY, idx = ctx.n, ctx.XY, ctx.idx
+    xl, yl = ctx.names
     snap = trace.steps[step]
     labels = prep["cut_labels"] if cut_k is not None else _labels_at(trace, step, algo)
     _colors, summary = cluster_colors(labels, prep["leaf_order"])
     _, inv, counts = np.unique(labels, return_inverse=True, return_counts=True)
     psize = counts[inv]
     single = psize == 1
-    gl = len(idx) > _GL_ABOVE
     # as the legend names them: "cluster 1" is the largest (the colour slot, from 1)
     slot = summary["slot"]
     # Colours as small codes through a banded colour scale, and the hover's cluster
@@ -950,18 +943,17 @@ def _scatter_at(trace: Trace, step: int, prep: dict[str, Any]) -> dict[str, Any]
     # #i is the trace's i-th (plotly's pointNumber) and customdata holds only the
     # cluster sizes, which change; with a subsample, (row, size) pairs.
     every = len(idx) == n
-    traces: list[dict] = [{
-        "type": "scattergl" if gl else "scatter",
-        "x": prep["x"], "y": prep["y"], "mode": "markers", "name": "points", "showlegend": False,
-        "customdata": _typed(psize if every else np.column_stack([idx, psize[idx]])),
-        "marker": {"color": _typed(code[idx]), "coloraxis": "coloraxis",
-                   "size": _typed(np.where(single[idx], 5, 8)), "line": {"width": 0}},
-        "hovertemplate": (f"point #%{{pointNumber}}<br>{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}"
-                          "<br>in a cluster of %{customdata}<extra></extra>") if every else
-                         (f"point #%{{customdata[0]}}<br>{xl} = %{{x:.4g}}<br>{yl} = %{{y:.4g}}"
-                          "<br>in a cluster of %{customdata[1]}<extra></extra>"),
-        "meta": {"role": "points"},
-    }]
+    head = ctx.head()
+    traces: list[dict] = [ctx.points(
+        {"color": _typed(code[idx]), "coloraxis": "coloraxis", "size": _typed(np.where(single[idx], 5, 8)),
+         "line": {"width": 0}},
+        x=prep["x"], y=prep["y"],
+        customdata=_typed(psize if every else np.column_stack([idx, psize[idx]])),
+        hovertemplate=(head.replace("%{customdata}", "%{pointNumber}") + "<br>in a cluster of %{customdata}"
+                       if every else
+                       head.replace("%{customdata}", "%{customdata[0]}") + "<br>in a cluster of %{customdata[1]}")
+        + "<extra></extra>",
+    )]
     notes = []
     title = step_title(trace, step)
     if cut_k is not None:
@@ -1054,7 +1046,7 @@ def _scatter_at(trace: Trace, step: int, prep: dict[str, Any]) -> dict[str, Any]
                    "font": {"size": 11}, "bgcolor": "rgba(255,255,255,0)"},
         "hovermode": "closest",
         "coloraxis": {"colorscale": _CODE_SCALE, "cmin": 0, "cmax": len(_CODE_COLORS) - 1, "showscale": False},
-        "uirevision": f"hierarchy-scatter-{plane.key}",
+        "uirevision": f"hierarchy-scatter-{ctx.plane.key}",
         "meta": {"n_clusters": summary["n_clusters"], "colored": summary["colored"]},
     })
 

@@ -31,7 +31,6 @@ import math
 import struct
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -211,68 +210,22 @@ def to_scale(fig: go.Figure, *, equal_aspect: bool | None = None) -> go.Figure:
     return fig
 
 
-@dataclass
-class _Context:
-    """What stays the same at every step of one trace in one plane."""
-
-    trace: Trace
-    algorithm: str
-    plane: kit.Plane
-    columns: tuple[str, ...]
-    idx: np.ndarray  # rows drawn
-    XY: np.ndarray  # (len(idx), 2) projected drawn rows
-    C: np.ndarray  # (n_steps, k, d) centres of every step
-    C2: np.ndarray  # (n_steps, k, 2) projected
-    xrange: list[float]
-    yrange: list[float]
-    gl: bool
-    n: int
-
-    @property
-    def names(self) -> tuple[str, str]:
-        """The two axes' names, escaped for plotly text."""
-        return _esc(self.plane.xlabel), _esc(self.plane.ylabel)
-
-    @classmethod
-    def build(cls, trace, axes, columns, max_points, seed) -> _Context:
-        algo = _check_trace(trace)
-        X = trace.X
-        if columns is None:
-            columns = trace.params.get("columns") if isinstance(trace.params, Mapping) else None
-            if not isinstance(columns, (list, tuple)) or len(columns) != X.shape[1]:
-                columns = None
-        plane, cols = _plane_for(X, axes, columns)
-        n = X.shape[0]
-        idx = subsample(n, max_points, seed)
-        XY_all = project_points(X, plane.offset, plane.P)
-        C = _all_centers(trace)
-        S, k, d = C.shape
-        C2 = project_points(C.reshape(-1, d), plane.offset, plane.P).reshape(S, k, 2)
-        return cls(
-            trace=trace, algorithm=algo, plane=plane, columns=cols, idx=idx, XY=XY_all[idx],
-            C=C, C2=C2,
-            xrange=axis_range(XY_all[:, 0], C2[..., 0]),
-            yrange=axis_range(XY_all[:, 1], C2[..., 1]),
-            gl=len(idx) > GL_ABOVE, n=n,
-        )
+def _context(trace: Trace, axes: Any, columns: Sequence[str] | None, max_points: int, seed: int) -> kit.ScatterContext:
+    """The step scatter's context of a k-means or k-medoids trace: its centres are the centres or medoids."""
+    _check_trace(trace)
+    return kit.ScatterContext.build(trace, axes, columns, max_points=max_points, seed=seed,
+                                    centers=_all_centers(trace))
 
 
 # ------------------------------------------------------------------------ trace parts
 
 
-def _points_trace(ctx: _Context, labels: np.ndarray, *, size: float = 7, xaxis: str = "x",
+def _points_trace(ctx: kit.ScatterContext, labels: np.ndarray, *, size: float = 7, xaxis: str = "x",
                   yaxis: str = "y") -> dict:
     lab = labels[ctx.idx]
-    tr = {
-        "type": "scattergl" if ctx.gl else "scatter",
-        "x": ctx.XY[:, 0], "y": ctx.XY[:, 1], "xaxis": xaxis, "yaxis": yaxis,
-        "mode": "markers", "name": "points", "showlegend": False,
-        "customdata": ctx.idx,
-        "marker": {"color": kit.label_colors(lab), "size": size, "line": {"width": 0}},
-        "meta": {"role": "points"},
-    }
-    tr.update(kit.point_hover(ctx.plane, kit.label_texts(lab) if len(ctx.idx) <= HOVER_TEXT_UP_TO else None))
-    return tr
+    return ctx.points({"color": kit.label_colors(lab), "size": size, "line": {"width": 0}},
+                      texts=kit.label_texts(lab) if len(ctx.idx) <= HOVER_TEXT_UP_TO else None,
+                      xaxis=xaxis, yaxis=yaxis)
 
 
 def cluster_names(k: int) -> list[str]:
@@ -330,7 +283,7 @@ def _nearest_sq(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return np.argmin(d2, axis=1)
 
 
-def _regions(ctx: _Context, step: int, *, grid: int = REGION_GRID, xaxis: str = "x",
+def _regions(ctx: kit.ScatterContext, step: int, *, grid: int = REGION_GRID, xaxis: str = "x",
              yaxis: str = "y") -> tuple[dict | None, str | None]:
     """The nearest-centre regions of ``step``'s centres, as a heatmap, and a note.
 
@@ -340,23 +293,23 @@ def _regions(ctx: _Context, step: int, *, grid: int = REGION_GRID, xaxis: str = 
     only: another metric has no meaningful 2-D cut), and the note says so.
     """
     metric, p = _metric(ctx.trace)
-    k = ctx.C.shape[1]
+    k = ctx.centers.shape[1]
     xs, ys, G = _grid(ctx.xrange, ctx.yrange, grid)
-    d = ctx.C.shape[2]
+    d = ctx.centers.shape[2]
     note = None
     if d == 2:
         if metric == "euclidean":
-            z = _nearest_sq(G, ctx.C2[step])
+            z = _nearest_sq(G, ctx.centers_2d[step])
         else:
             Gd = G @ ctx.plane.P.T + ctx.plane.offset
             if metric == "cosine":
                 # the cosine distance is undefined at the origin: nudge a cell that sits on it
                 zero = ~np.any(Gd != 0, axis=1)
                 Gd[zero] = np.finfo(np.float64).tiny ** 0.5
-            D = distances(Gd, ctx.C[step], metric=metric, p=p)
+            D = distances(Gd, ctx.centers[step], metric=metric, p=p)
             z = np.argmin(D, axis=1)
     elif metric == "euclidean":
-        z = _nearest_sq(G, ctx.C2[step])
+        z = _nearest_sq(G, ctx.centers_2d[step])
         note = "regions: nearest centre within this 2-D projection"
     else:
         return None, f"regions drawn for 2 features only ({metric} distance)"
@@ -371,7 +324,7 @@ def _regions(ctx: _Context, step: int, *, grid: int = REGION_GRID, xaxis: str = 
     }, note
 
 
-def _assignment_shape(ctx: _Context, labels: np.ndarray, step: int) -> dict:
+def _assignment_shape(ctx: kit.ScatterContext, labels: np.ndarray, step: int) -> dict:
     """One line from every drawn point to its cluster's centre, as one path shape.
 
     A layout shape, not a trace: the lines come and go every other step, and a
@@ -380,8 +333,8 @@ def _assignment_shape(ctx: _Context, labels: np.ndarray, step: int) -> dict:
     """
     lab = labels[ctx.idx]
     keep = lab >= 0
-    P = ctx.XY[keep]
-    C = ctx.C2[step][lab[keep]]
+    P = ctx.XY[ctx.idx][keep]
+    C = ctx.centers_2d[step][lab[keep]]
     path = "".join(f"M{px:.7g},{py:.7g}L{cx:.7g},{cy:.7g}" for (px, py), (cx, cy) in zip(P.tolist(), C.tolist()))
     return {
         "type": "path", "name": "assignments", "path": path, "xref": "x", "yref": "y",
@@ -389,37 +342,14 @@ def _assignment_shape(ctx: _Context, labels: np.ndarray, step: int) -> dict:
     }
 
 
-def _path_traces(ctx: _Context, step: int) -> list[dict]:
-    """Each centre's path up to ``step``: a vertex where it started and one per move.
-
-    Only moves make vertices, so a step that moves no centre (an E-step) leaves
-    the paths as they were and the player has nothing to redraw for them.
-    """
-    k = ctx.C.shape[1]
-    noun = "medoid" if ctx.algorithm == "kmedoids" else "centre"
-    traces = []
-    for j in range(k):
-        C = ctx.C2[: step + 1, j]
-        moved = np.concatenate([[True], np.any(C[1:] != C[:-1], axis=1)])
-        traces.append({
-            "type": "scatter", "x": C[moved, 0], "y": C[moved, 1],
-            "mode": "lines+markers", "name": f"path of {noun} {j + 1}", "showlegend": False,
-            "line": {"color": component_color(j), "width": 1.2},
-            "marker": {"size": 4, "color": component_color(j)},
-            "opacity": 0.8, "hoverinfo": "skip",
-            "meta": {"role": "path", "k": j},
-        })
-    return traces
-
-
-def _center_trace(ctx: _Context, step: int, labels: np.ndarray, *, xaxis: str = "x",
+def _center_trace(ctx: kit.ScatterContext, step: int, labels: np.ndarray, *, xaxis: str = "x",
                   yaxis: str = "y") -> dict:
     snap = ctx.trace.steps[step]
-    C = ctx.C[step]
+    C = ctx.centers[step]
     k = C.shape[0]
     sizes = np.bincount(labels[labels >= 0], minlength=k)
     texts = []
-    medoid = ctx.algorithm == "kmedoids"
+    medoid = ctx.trace.algorithm == "kmedoids"
     rows = np.asarray(snap.medoid_indices) if medoid else None
     for j in range(k):
         coords = ", ".join(f"{_esc(c)} = {kit.fmt(v)}" for c, v in zip(ctx.columns, C[j]))
@@ -427,7 +357,7 @@ def _center_trace(ctx: _Context, step: int, labels: np.ndarray, *, xaxis: str = 
         texts.append(f"{head}<br>{format_count(int(sizes[j]))} points<br>{coords}")
     colors = [component_color(j) for j in range(k)]
     tr = {
-        "type": "scatter", "x": ctx.C2[step, :, 0], "y": ctx.C2[step, :, 1],
+        "type": "scatter", "x": ctx.centers_2d[step, :, 0], "y": ctx.centers_2d[step, :, 1],
         "xaxis": xaxis, "yaxis": yaxis,
         "mode": "markers", "name": "medoids" if medoid else "centres", "showlegend": False,
         "hovertext": texts, "hovertemplate": "%{hovertext}<extra></extra>",
@@ -526,20 +456,20 @@ def _ball_radius(trace: Trace, m: np.ndarray, labels: np.ndarray, metric: str, p
     return 1.0
 
 
-def _unit_ball_parts(ctx: _Context, step: int, labels: np.ndarray, spec: Any) -> tuple[list[dict], list[dict], str | None]:
+def _unit_ball_parts(ctx: kit.ScatterContext, step: int, labels: np.ndarray, spec: Any) -> tuple[list[dict], list[dict], str | None]:
     """(traces, annotations, note) for the unit ball around the first centre."""
     metric, p = _parse_ball(spec, ctx.trace)
-    m = ctx.C[step, 0]
-    m2 = ctx.C2[step, 0]
+    m = ctx.centers[step, 0]
+    m2 = ctx.centers_2d[step, 0]
     name = _METRIC_NAMES.get(metric, f"Minkowski (L{p:g})")
-    noun = "medoid 1" if ctx.algorithm == "kmedoids" else "centre 1"
+    noun = "medoid 1" if ctx.trace.algorithm == "kmedoids" else "centre 1"
     try:
         r = _ball_radius(ctx.trace, m, labels, metric, p)
     except ValueError as exc:  # cosine and a row of zeros
         return [], [], f"no {name} ball: {exc}"
     meta = {"role": "unit-ball", "metric": metric, "p": p, "radius": r, "center": m2.tolist()}
     if metric == "cosine":
-        if ctx.C.shape[2] != 2:
+        if ctx.centers.shape[2] != 2:
             return [], [], "the cosine ball is drawn for 2 features only"
         # 1 - cos(angle) <= r: the wedge within arccos(1 - r) of the medoid's direction.
         alpha = float(np.arccos(np.clip(1.0 - r, -1.0, 1.0)))
@@ -645,7 +575,7 @@ def scatter(
         ``equal_aspect``), and ``layout.uirevision`` depends only on ``axes``.
     """
     step = kit.step_index(trace, step)
-    ctx = _Context.build(trace, axes, columns, max_points, seed)
+    ctx = _context(trace, axes, columns, max_points, seed)
     # to scale before the regions: their grid spans the ranges drawn
     ctx.xrange, ctx.yrange, xa, ya, aspect_note = kit.scaled_axes(ctx.xrange, ctx.yrange, equal_aspect, ctx.names)
     labels = _labels(trace.steps[step])
@@ -666,7 +596,7 @@ def scatter(
             notes.append(f"assignment lines hidden above {format_count(ASSIGNMENT_LINES_UP_TO)} points")
     traces.append(_points_trace(ctx, labels))
     if show_paths:
-        traces += _path_traces(ctx, step)
+        traces += kit.path_traces(ctx, step, noun="medoid" if trace.algorithm == "kmedoids" else "centre")
     traces.append(_center_trace(ctx, step, labels))
     if unit_ball is not None:
         trs, anns, note = _unit_ball_parts(ctx, step, labels, unit_ball)
@@ -680,7 +610,7 @@ def scatter(
         notes.append(aspect_note)
     if notes:
         annotations.append(_note(" · ".join(notes), x=0.0, y=-0.13, xanchor="left", yanchor="top"))
-    names = cluster_names(ctx.C.shape[1])
+    names = cluster_names(ctx.centers.shape[1])
     traces += _legend_traces(names)
     top = 48 + 19 * kit.legend_rows(names, 250.0)  # the title, then the legend's rows
     layout = {
@@ -696,7 +626,7 @@ def scatter(
         "margin": {"l": 60, "r": 20, "t": top, "b": 95 if notes else 55},
         "annotations": annotations,
         "shapes": shapes,
-        "uirevision": f"{ctx.algorithm}-scatter-{ctx.plane.key}",
+        "uirevision": f"{ctx.trace.algorithm}-scatter-{ctx.plane.key}",
         "hovermode": "closest",
         "showlegend": True,
         "legend": _TOP_LEGEND,
@@ -1028,12 +958,10 @@ def comparison(
     t = int(iteration)
     ks, kt, kclip = _after_iteration(kmeans_trace, t, last_step_if_short=True)
     es, et, eclip = _after_iteration(em_trace, t, last_step_if_short=False)
-    kctx = _Context.build(kmeans_trace, axes, columns, max_points, seed)
-    ectx = kit.ScatterContext.build(em_trace, axes, kctx.columns, max_points, seed)
-    M = np.stack([np.asarray(s.means, dtype=np.float64) for s in em_trace.steps])
-    M2 = project_points(M.reshape(-1, M.shape[2]), kctx.plane.offset, kctx.plane.P)
-    xr = axis_range(np.asarray(kctx.xrange), M2[:, 0], margin=0.0)
-    yr = axis_range(np.asarray(kctx.yrange), M2[:, 1], margin=0.0)
+    kctx = _context(kmeans_trace, axes, columns, max_points, seed)
+    ectx = kit.means_context(em_trace, axes, kctx.columns, max_points=max_points, seed=seed)
+    xr = axis_range(np.asarray(kctx.xrange), ectx.centers_2d[..., 0], margin=0.0)
+    yr = axis_range(np.asarray(kctx.yrange), ectx.centers_2d[..., 1], margin=0.0)
     xr, yr, xa, ya, aspect_note = kit.scaled_axes(xr, yr, equal_aspect, kctx.names)
     kctx.xrange, kctx.yrange = xr, yr
     ectx.xrange, ectx.yrange = xr, yr
@@ -1050,9 +978,9 @@ def comparison(
             traces.append(_regions_image(reg))
         if note:
             notes.append(note)
-    xy = (_float32_if_same(kctx.XY[:, 0]), _float32_if_same(kctx.XY[:, 1]))  # both panels draw these rows
+    xy = (_float32_if_same(kctx.XY[kctx.idx, 0]), _float32_if_same(kctx.XY[kctx.idx, 1]))  # both panels draw these rows
     left = _compact_points(_points_trace(kctx, labels, size=6), xy)
-    traces.append(_row_numbers(_coded_colors(left, labels[kctx.idx], kctx.C.shape[1])))
+    traces.append(_row_numbers(_coded_colors(left, labels[kctx.idx], kctx.centers.shape[1])))
     traces.append(_center_trace(kctx, ks, labels))
     esnap = em_trace.steps[es]
     resp = kit.snapshot_responsibilities(esnap)
@@ -1074,7 +1002,7 @@ def comparison(
     traces += [kit.on_axes(tr, 1) for tr in right]
     # EM starts from k-means' starting means, so Gaussian j grows from cluster j: one colour
     # each, and a legend "cluster / Gaussian: 1 2 3" short enough for one row on a phone
-    k = kctx.C.shape[1]
+    k = kctx.centers.shape[1]
     for tr in _legend_traces([str(j + 1) for j in range(k)]):
         del tr["xaxis"], tr["yaxis"], tr["marker"]["symbol"]  # plotly's defaults: "x", "y", "circle"
         traces.append(tr)
@@ -1230,11 +1158,11 @@ def hardening(
         check_same_data(first, t, "the EM traces")
     if kmeans_trace is not None:
         check_same_data(first, kmeans_trace, "the EM and k-means traces")
-    ctxs = [kit.ScatterContext.build(t, axes, columns, max_points, seed) for _, t in items]
+    ctxs = [kit.means_context(t, axes, columns, max_points=max_points, seed=seed) for _, t in items]
     xr = axis_range(*[np.asarray(c.xrange) for c in ctxs], margin=0.0)
     yr = axis_range(*[np.asarray(c.yrange) for c in ctxs], margin=0.0)
     xr, yr, xa, ya, aspect_note = kit.scaled_axes(xr, yr, equal_aspect,
-                                            (_esc(ctxs[0].plane.xlabel), _esc(ctxs[0].plane.ylabel)))
+                                            ctxs[0].names)
     # two by two: four panels side by side leave a phone about 70 px each
     ncols = 2
     n_lines = 3 if kmeans_trace is not None else 2
@@ -1349,7 +1277,7 @@ def _plane_and_ranges(source: Any, axes: Any, columns: Sequence[str] | None, max
                       seed: int = 0) -> tuple[kit.Plane, tuple[str, ...], list[float], list[float]]:
     """The plane and the fixed ranges :func:`scatter` would use (data only for plain X)."""
     if isinstance(source, Trace) and source.algorithm in _ALGORITHMS:
-        ctx = _Context.build(source, axes, columns, max_points, seed)
+        ctx = _context(source, axes, columns, max_points, seed)
         xr, yr, *_ = kit.scaled_axes(ctx.xrange, ctx.yrange)
         return ctx.plane, ctx.columns, xr, yr
     X, cols = _source_X(source)
