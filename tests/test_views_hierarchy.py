@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 from scipy.cluster.hierarchy import dendrogram as scipy_dendrogram
-from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.cluster.hierarchy import fcluster, leaves_list, linkage
 
 from tracelab.data import datasets
 from tracelab.labs.hierarchy import engine as hierarchy
@@ -163,6 +163,26 @@ def test_truncated_layout_matches_scipy_lastp(ward):
     ours = sorted(map(tuple, np.round(np.hstack([lay["x"], lay["y"]]), 9).tolist()))
     theirs = sorted(map(tuple, np.round(np.hstack([(np.array(d["icoord"]) - 5) / 10, d["dcoord"]]), 9).tolist()))
     assert ours == theirs
+
+
+def test_layout_takes_the_deepest_tree_agnes_allows():
+    """A single-linkage chain of 5 000 points nests 4 999 merges deep (scipy's recursive
+    ``dendrogram`` stops at Python's recursion limit there); the layout places every link."""
+    n = 5_000
+    x = np.arange(n, dtype=np.float64) ** 2  # ever wider gaps: each merge takes the next point
+    Z = linkage(np.c_[x, np.zeros(n)], "single")
+    assert Z[:, :2].max(axis=1)[1:].min() >= n  # every merge after the first takes the cluster before
+    lay = hv.dendrogram_layout(Z)
+    assert lay["merges"].tolist() == list(range(1, n))
+    np.testing.assert_array_equal(lay["y"][:, 1], Z[:, 2])
+    assert lay["leaves"].tolist() == leaves_list(Z).tolist()
+    # each U stands on its two children (a leaf at its place in the leaf order, a merge over its children)
+    ab = Z[:, :2].astype(np.int64)
+    node_x = lay["node_x"]
+    np.testing.assert_array_equal(node_x[lay["leaves"]], np.arange(n))
+    np.testing.assert_array_equal(node_x[n:], (node_x[ab[:, 0]] + node_x[ab[:, 1]]) / 2)
+    np.testing.assert_array_equal(lay["x"], node_x[ab][:, [0, 0, 1, 1]])
+    np.testing.assert_array_equal(lay["y"][:, [0, 3]], lay["node_y"][ab])
 
 
 # -------------------------------------------------------------------------- dendrogram
