@@ -345,14 +345,23 @@ def panel_grid(n_panels: int, ncols: int, *, panel_px: int, row_gap_px: int,
     ncols = max(1, min(ncols, n_panels))
     nrows = -(-n_panels // ncols)
     plot_px = nrows * panel_px + (nrows - 1) * row_gap_px
-    width = (1.0 - col_gap * (ncols - 1)) / ncols
+    columns = column_domains(ncols, col_gap)
     domains = []
     for c in range(n_panels):
         row, col = divmod(c, ncols)
         top = 1.0 - row * (panel_px + row_gap_px) / plot_px
-        x0 = col * (width + col_gap)
-        domains.append(([x0, min(1.0, x0 + width)], [max(0.0, top - panel_px / plot_px), top]))
+        domains.append((columns[col], [max(0.0, top - panel_px / plot_px), top]))
     return domains, plot_px
+
+
+def column_domains(ncols: int, gap: float) -> list[list[float]]:
+    """The x domains (paper fractions) of ``ncols`` panels side by side, ``gap`` of the width apart.
+
+    As ``make_subplots(cols=ncols, horizontal_spacing=gap)`` lays them out, without
+    building a Figure (the charts here are plain dicts).
+    """
+    width = (1.0 - gap * (ncols - 1)) / ncols
+    return [[c * (width + gap), 1.0 if c == ncols - 1 else c * (width + gap) + width] for c in range(ncols)]
 
 
 def pca_axes(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -35,6 +35,7 @@ from tracelab.record.trace import Trace
 from tracelab.plot import stepping
 from tracelab.plot import scatter as kit  # the step scatter every lab shares
 from tracelab.plot.common import (
+    column_domains,
     PALETTE,
     as_figure,
     figure,
@@ -1266,9 +1267,7 @@ def side_by_side(
     ctx, labelings, titles, name, whos = _side_parts(density_trace, em_trace, kmeans_trace, extraction,
                                                      axes, columns)
     db, em, km = labelings
-    gap = 0.05
-    width = (1.0 - 2 * gap) / 3
-    doms = [[c * (width + gap), c * (width + gap) + width] for c in range(3)]
+    doms = column_domains(3, 0.05)
     traces, annotations = [], []
     layout: dict[str, Any] = {}
     for c, (labels, who) in enumerate(zip(labelings, whos)):

@@ -51,6 +51,7 @@ from tracelab.plot.common import (
     figure,
     figure_dict,
     format_count,
+    panel_grid,
     subsample,
     typed_array,
 )
@@ -1303,9 +1304,9 @@ _LINKAGE_BLURB = {
 }
 
 
-def _domain(lo: float, hi: float) -> list[float]:
-    """A subplot domain, rounded and kept in [0, 1] (round-off gives -5e-17)."""
-    return [min(max(round(lo, 6), 0.0), 1.0), min(max(round(hi, 6), 0.0), 1.0)]
+def _domain(span: Sequence[float]) -> list[float]:
+    """A subplot domain ``[lo, hi]``, rounded and kept in [0, 1] (round-off gives -5e-17)."""
+    return [min(max(round(float(v), 6), 0.0), 1.0) for v in span]
 
 
 def linkage_comparison(
@@ -1390,11 +1391,9 @@ def linkage_comparison(
     ncols = min(2, npan)
     nrows_d = -(-npan // ncols)
     nrows = nrows_d * (2 if show_points else 1)
-    # rows of 230 px with 95 px between them (tick labels, axis titles, the next titles)
-    plot_px = 230 * nrows + 95 * (nrows - 1)
-    gapx, gapy = 0.06, 95 / plot_px
-    wx = (1 - gapx * (ncols - 1)) / ncols
-    hy = 230 / plot_px
+    # rows of 230 px with 95 px between them (tick labels, axis titles, the next titles);
+    # with the points, each row of dendrograms has a row of scatters under it
+    grid, plot_px = panel_grid(nrows * ncols, ncols, panel_px=230, row_gap_px=95, col_gap=0.06)
     traces: list[dict] = []
     layout: dict[str, Any] = {}
     annotations: list[dict] = []
@@ -1407,8 +1406,7 @@ def linkage_comparison(
     for c, (lk, Z) in enumerate(zip(linkages, Zs)):
         r, col = divmod(c, ncols)
         row = r * (2 if show_points else 1)
-        dom_x = _domain(col * (wx + gapx), col * (wx + gapx) + wx)
-        dom_y = _domain(1 - row * (hy + gapy) - hy, 1 - row * (hy + gapy))
+        dom_x, dom_y = map(_domain, grid[row * ncols + col])
         ax = c + 1
         sfx = "" if ax == 1 else str(ax)
         lay = dendrogram_layout(Z, truncate_above)
@@ -1434,7 +1432,7 @@ def linkage_comparison(
             colors, _summ = cluster_colors(lab, leaves)
             pax = npan + c + 1
             psfx = str(pax)
-            pdom_y = _domain(dom_y[0] - gapy - hy, dom_y[0] - gapy)
+            pdom_y = _domain(grid[(row + 1) * ncols + col][1])
             traces.append({
                 "type": "scattergl" if n > _GL_ABOVE else "scatter",
                 "x": Xa[:, 0], "y": Xa[:, 1], "xaxis": f"x{psfx}", "yaxis": f"y{psfx}",

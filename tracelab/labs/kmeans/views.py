@@ -44,6 +44,7 @@ from tracelab.record.trace import Trace
 from tracelab.plot import stepping
 from tracelab.plot import scatter as kit  # the step scatter every lab shares
 from tracelab.plot.common import (
+    column_domains,
     TEMPLATE,
     phase_curve,
     axis_range,
@@ -1007,9 +1008,7 @@ def comparison(
         del tr["xaxis"], tr["yaxis"], tr["marker"]["symbol"]  # plotly's defaults: "x", "y", "circle"
         traces.append(tr)
 
-    gap = 0.06
-    w = (1.0 - gap) / 2
-    doms = [[0.0, w], [w + gap, 1.0]]
+    doms = column_domains(2, 0.06)
     if aspect_note:
         notes.append(aspect_note)
     if len(kctx.idx) < kctx.n:
