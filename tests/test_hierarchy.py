@@ -21,6 +21,7 @@ from tracelab.labs.hierarchy.engine import (
     DianaSnapshot,
     MergeSnapshot,
     check_trace,
+    compare_linkages,
     cut,
     distance_matrix,
     trace_agnes,
@@ -292,6 +293,29 @@ def test_bad_data():
         trace_diana(np.zeros((501, 1)))
     with pytest.raises(ValueError, match=r"max_splits should be at most .* \(3\), but got 4"):
         trace_diana(_data(4), max_splits=4)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "manhattan", "minkowski"])
+def test_compare_linkages_gives_each_trees_merges(metric):
+    X = _data(30)
+    names = ("single", "complete", "average", "centroid", "ward")
+    got = compare_linkages(X, names, metric=metric, p=3.0)
+    assert len(got) == len(names)
+    for name, (Z, euclidean) in zip(names, got):
+        # ward and centroid are Euclidean by definition: another metric is replaced, and said so
+        assert euclidean == (name in ("centroid", "ward") and metric != "euclidean")
+        y = pdist(X, "euclidean") if euclidean or metric == "euclidean" else (
+            pdist(X, "minkowski", p=3.0) if metric == "minkowski" else pdist(X, "cityblock"))
+        np.testing.assert_allclose(Z, linkage(y, method=name))
+        if not euclidean:  # the very merges trace_agnes records
+            t = trace_agnes(X, linkage=name, metric=metric, p=3.0)
+            np.testing.assert_allclose(Z, t.linkage_matrix)
+    with pytest.raises(ValueError, match=r"linkage should be one of .*but got 'median'"):
+        compare_linkages(X, ("single", "median"))
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        compare_linkages(X[:1])
+    with pytest.raises(ValueError, match=f"at most {MAX_AGNES_POINTS:,} points"):
+        compare_linkages(np.zeros((MAX_AGNES_POINTS + 1, 1)))
 
 
 def test_tiny_inputs():

@@ -90,6 +90,7 @@ __all__ = [
     "iter_diana",
     "cut",
     "linkage_matrix",
+    "compare_linkages",
     "NotAgnesError",
     "distance_matrix",
     "check_trace",
@@ -561,6 +562,50 @@ def _linkage_matrix(cfg: _AgnesConfig) -> np.ndarray:
     # scipy computes the Euclidean distances itself for centroid and ward from the
     # same pdist call; passing them condensed keeps one code path for every metric.
     return _scipy_linkage(_condensed(cfg.X, cfg.metric, cfg.p), method=cfg.linkage)
+
+
+def compare_linkages(X, linkages=("single", "complete", "average", "ward"), *, metric: str = "euclidean",
+                     p: float = 2.0) -> list[tuple[np.ndarray, bool]]:
+    """The merge tree of the same points under each linkage, to draw them side by side.
+
+    The distances are computed once for all of them. Centroid and ward linkage are
+    defined through Euclidean geometry, so where :func:`trace_agnes` refuses them
+    with another metric, here they use Euclidean distances, and say so.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features) or Dataset
+        At least 2 rows, at most :data:`MAX_AGNES_POINTS`.
+    linkages : sequence of str
+        Names from :data:`LINKAGES`.
+    metric, p
+        As in :func:`distance_matrix`.
+
+    Returns
+    -------
+    list of (Z, euclidean), one per linkage
+        ``Z`` of shape (n_samples - 1, 4), scipy's linkage matrix (the merges
+        :func:`trace_agnes` records), and whether Euclidean distances stood in
+        for ``metric``.
+    """
+    for linkage in linkages:
+        if linkage not in LINKAGES:
+            raise ValueError(_one_of("linkage", linkage, LINKAGES))
+    metric, p = _check_metric(metric), _check_p(p)
+    X = _check_data(X, "AGNES")
+    if X.shape[0] < 2:
+        raise ValueError(f"X should have at least 2 rows to merge, but got {X.shape[0]}")
+    if X.shape[0] > MAX_AGNES_POINTS:
+        raise ValueError(f"X should have at most {MAX_AGNES_POINTS:,} points to compare linkages (every tree "
+                         f"keeps every pairwise distance), but got {X.shape[0]:,}: take a sample of the rows")
+    distances = {metric: _condensed(X, metric, p)}
+    out = []
+    for linkage in linkages:
+        euclidean = linkage in _EUCLIDEAN_ONLY and metric != "euclidean"
+        if euclidean and "euclidean" not in distances:
+            distances["euclidean"] = _condensed(X, "euclidean", 2.0)
+        out.append((_scipy_linkage(distances["euclidean" if euclidean else metric], method=linkage), euclidean))
+    return out
 
 
 def _metric_name(cfg) -> str:

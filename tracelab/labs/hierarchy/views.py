@@ -1355,9 +1355,6 @@ def linkage_comparison(
         in order; ``layout.meta["rows"]`` the data rows clustered). Scatter
         panels, when drawn, follow on the next axes (``customdata`` = data rows).
     """
-    from scipy.cluster.hierarchy import linkage as _linkage
-    from scipy.spatial.distance import squareform
-
     from tracelab.labs.hierarchy import engine as _h
 
     cols0 = getattr(X, "columns", None)
@@ -1371,19 +1368,7 @@ def linkage_comparison(
     rows = subsample(n_all, LINKAGE_COMPARISON_MAX_POINTS if max_points is None else max_points, seed)
     Xa = Xa[rows]
     n, d = Xa.shape
-    y = squareform(np.asarray(_h.distance_matrix(Xa, metric, p), dtype=np.float64), checks=False)
-    y_euc = None
-    Zs, euclid_only = [], []
-    for lk in linkages:
-        if lk not in _h.LINKAGES:
-            raise ValueError(f"linkage should be one of {', '.join(_h.LINKAGES)}, but got {lk!r}")
-        # ward and centroid are defined through Euclidean geometry (the engine refuses
-        # them with another metric): their panels use Euclidean distances and say so
-        swap = lk in ("ward", "centroid") and metric != "euclidean"
-        if swap and y_euc is None:
-            y_euc = squareform(np.asarray(_h.distance_matrix(Xa, "euclidean", 2.0)), checks=False)
-        euclid_only.append(swap)
-        Zs.append(_linkage(y_euc if swap else y, method=lk))
+    Zs, euclid_only = zip(*_h.compare_linkages(Xa, linkages, metric=metric, p=p))
     show_points = k is not None and d >= 2
     if k is not None and not (isinstance(k, (int, np.integer)) and 1 <= k <= n):
         raise ValueError(f"k should be a whole number between 1 and the number of points ({n}), but got {k!r}")
