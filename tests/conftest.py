@@ -56,7 +56,21 @@ def pytest_runtest_makereport(item, call):
     """A failed test that used the shared app server gets the end of the server's output in its report."""
     outcome = yield
     report = outcome.get_result()
-    if report.when != "call" or not report.failed or "app_url" not in item.fixturenames:
+    if report.when != "call" or not report.failed:
+        return
+    page = item.funcargs.get("page") if "page" in item.fixturenames else None
+    if page is not None:
+        # A Streamlit dialog (a lost connection, or "Bad message format" when the page
+        # could not apply a message) and the page's errors say why a page stopped.
+        try:
+            dialog = page.evaluate(
+                """() => Array.from(document.querySelectorAll('[data-testid="stDialog"]'))
+                              .map((d) => d.innerText.slice(0, 1500)).join(' --- ')""")
+        except Exception as exc:  # the page may have gone
+            dialog = f"(could not read the page: {exc})"
+        errors = "\n".join(getattr(page, "console_errors", [])[-30:])
+        report.sections.append(("the page's dialogs and errors", f"dialog: {dialog or '(none)'}\n{errors or '(no errors logged)'}"))
+    if "app_url" not in item.fixturenames:
         return
     base = item.funcargs.get("app_url")
     log = _SERVER_LOGS.get(base)
@@ -160,5 +174,9 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     pg = context.new_page()
     pg.set_default_timeout(30_000)
+    # What the page logged as an error, for a failed test's report (pytest_runtest_makereport).
+    pg.console_errors = []
+    pg.on("console", lambda msg: pg.console_errors.append(msg.text[:1000]) if msg.type == "error" else None)
+    pg.on("pageerror", lambda exc: pg.console_errors.append(f"uncaught: {str(exc)[:1000]}"))
     yield pg
     context.close()
