@@ -37,7 +37,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tracelab.labs.em import engine as gmm  # noqa: E402
+from tracelab.labs.em import mixture  # noqa: E402
 from tracelab.labs.em.engine import trace_em  # noqa: E402
 
 MB = 2**20
@@ -136,7 +136,7 @@ def bench_memory(n: int, d: int, k: int, iters: int) -> tuple[float, float]:
     X = make_data(n, d, k, seed=2)
     X.flags.writeable = False
     means, weights, covariances = make_start(X, k, seed=3)
-    gmm._CACHE.clear()
+    mixture._CACHE.clear()
     gc.collect()
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
@@ -155,8 +155,8 @@ def bench_memory(n: int, d: int, k: int, iters: int) -> tuple[float, float]:
     # Cold reads: every read recomputes from X (both caches are emptied before each).
     reads = []
     for i in (1, len(trace.steps) // 2, len(trace.steps) - 1):
-        gmm._CACHE.clear()
-        gmm._PREPARED.clear()
+        mixture._CACHE.clear()
+        mixture._PREPARED.clear()
         t0 = time.perf_counter()
         r = trace.steps[i].responsibilities
         reads.append(time.perf_counter() - t0)
@@ -173,8 +173,8 @@ def bench_memory(n: int, d: int, k: int, iters: int) -> tuple[float, float]:
     print(f"  peak while running (tracemalloc, data excluded): {peak / MB:8.1f} MB")
     print(f"  one step's responsibilities, cold: {max(reads) * 1e3:6.1f} ms worst of {len(reads)} "
           f"(limit 50 ms); cached: {warm * 1e6:.0f} µs")
-    print(f"  the responsibility cache holds at most {gmm._CACHE_BYTES / MB:.0f} MB "
-          f"(now {gmm._CACHE.nbytes / MB:.1f} MB)")
+    print(f"  the responsibility cache holds at most {mixture._CACHE_BYTES / MB:.0f} MB "
+          f"(now {mixture._CACHE.nbytes / MB:.1f} MB)")
     return retained / MB, max(reads) * 1e3
 
 

@@ -19,6 +19,7 @@ from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 
 from tracelab.labs.em import engine as gmm
+from tracelab.labs.em import mixture
 from tracelab.record.arrays import digest
 from tracelab.data import Dataset
 from tracelab.labs.em.engine import (
@@ -752,12 +753,12 @@ def test_responsibilities_are_lazy_and_the_cache_is_bounded():
     for s in trace.steps:  # no per-step (n, k) arrays: only small parameter arrays
         held = [v for name, v in vars(s).items() if isinstance(v, np.ndarray) and name != "_X"]
         assert sum(v.nbytes for v in held) < 2_000
-    gmm._CACHE.clear()
+    mixture._CACHE.clear()
     for s in trace.steps:
         s.responsibilities
         s.log_resp
-    assert gmm._CACHE.nbytes <= gmm._CACHE_BYTES
-    assert len(gmm._CACHE) >= 2
+    assert mixture._CACHE.nbytes <= mixture._CACHE_BYTES
+    assert len(mixture._CACHE) >= 2
     # E_t and M_t share one cache entry; the log responsibilities match.
     e, m = trace.steps[-2], trace.steps[-1]
     assert m.responsibilities is e.responsibilities

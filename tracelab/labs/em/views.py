@@ -35,7 +35,7 @@ import plotly.graph_objects as go
 from scipy.special import logsumexp
 
 from tracelab.data import sample_rows
-from tracelab.labs.em.engine import weighted_log_prob
+from tracelab.labs.em.mixture import weighted_log_prob
 from tracelab.record.trace import Trace
 from tracelab.plot import stepping
 from tracelab.plot.scatter import GL_ABOVE, HOVER_TEXT_UP_TO, equal_scale

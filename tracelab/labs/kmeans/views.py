@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from tracelab.labs.em.engine import responsibilities as _posterior
+from tracelab.labs.em.mixture import responsibilities as _posterior
 from tracelab.labs.kmeans.kmedoids import METRICS, distances
 from tracelab.record.trace import Trace
 from tracelab.plot import stepping
