@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import filecmp
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -26,6 +28,18 @@ def test_static_serving_is_on_and_plotly_is_pinned_to_the_shipped_file():
     assert config["server"]["enableStaticServing"] is True
     pins = [line for line in (ROOT / "requirements.txt").read_text().splitlines() if line.startswith("plotly")]
     assert pins == [f"plotly=={plotly.__version__}"]
+
+
+def test_the_browser_keeps_large_elements_long_enough_for_quick_steps():
+    # With Streamlit's default (2 runs), a step requested while another run finished could
+    # name an element the browser then dropped: the page lost its connection ("Cached
+    # ForwardMsg MISS") while stepping quickly. Read as Streamlit reads the project's config.
+    out = subprocess.run(
+        [sys.executable, "-c", "from streamlit import config; config.get_config_options(force_reparse=True); "
+                               "print(config.get_option('global.maxCachedMessageAge'))"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )
+    assert int(out.stdout.strip()) >= 100
 
 
 def test_a_read_only_app_folder_is_never_written(monkeypatch):
